@@ -1,0 +1,1 @@
+//! PHI detection engine.

@@ -1,0 +1,3 @@
+//! Sidecar injection: the mutating admission webhook and offline `phimesh inject`.
+
+pub mod cli;

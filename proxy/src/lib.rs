@@ -1,0 +1,3 @@
+//! Data plane of phimesh: interception, mTLS, HTTP/gRPC inspection, policy, metrics and audit.
+
+pub mod cli;

@@ -1,0 +1,45 @@
+//! The `phimesh` binary: one executable for the sidecar, the CA, the init step, injection and scanning.
+//!
+//! This file only parses the command line and hands each subcommand to the crate that owns it.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod scan;
+
+/// phimesh: a transparent mTLS sidecar that keeps PHI from leaving pods in plaintext.
+#[derive(Debug, Parser)]
+#[command(name = "phimesh", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Scan files (or stdin with `-`) for PHI with the engine the proxy uses.
+    Scan(scan::ScanArgs),
+    /// Run the CA and its identity API, or rotate its root.
+    Ca(phimesh_ca::cli::CaArgs),
+    /// Run the sidecar proxy.
+    Proxy(phimesh_proxy::cli::ProxyArgs),
+    /// Install the iptables redirect rules in the current network namespace.
+    Init(phimesh_proxy::cli::InitArgs),
+    /// Add the sidecar to Kubernetes manifests offline.
+    Inject(phimesh_inject::cli::InjectArgs),
+    /// Run the mutating admission webhook.
+    Webhook(phimesh_inject::cli::WebhookArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Scan(args) => scan::run(args),
+        Command::Ca(args) => phimesh_ca::cli::run(args),
+        Command::Proxy(args) => phimesh_proxy::cli::run_proxy(args),
+        Command::Init(args) => phimesh_proxy::cli::run_init(args),
+        Command::Inject(args) => phimesh_inject::cli::run_inject(args),
+        Command::Webhook(args) => phimesh_inject::cli::run_webhook(args),
+    }
+}
