@@ -1,0 +1,514 @@
+//! Transfer decoding before scanning: gzip, deflate (zlib or raw) and gRPC message framing,
+//! each bounded in output size and expansion ratio.
+//!
+//! A decoder turns the input (wire bytes) into content bytes and remembers, at a bounded number
+//! of checkpoints, how much input produced how much content, so that the scanner's hold-back
+//! (which is in content coordinates) can be turned back into an input offset.
+
+use std::collections::VecDeque;
+use std::io::Write;
+
+use flate2::write::{DeflateDecoder, GzDecoder, ZlibDecoder};
+
+use crate::scanner::Limits;
+
+/// Transfer decoding of a stream.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Decoding {
+    /// Bytes are scanned as they are.
+    #[default]
+    Identity,
+    /// `Content-Encoding: gzip` (or a `.gz` file).
+    Gzip,
+    /// `Content-Encoding: deflate`: zlib-wrapped, or raw deflate as some servers send it.
+    Deflate,
+    /// gRPC length-prefixed messages; compressed messages use `compression` (`grpc-encoding`).
+    Grpc {
+        /// The stream's `grpc-encoding`; `None` means identity or unknown.
+        compression: Option<Compression>,
+        /// True when `grpc-encoding` named something other than gzip/deflate/identity.
+        unknown_compression: bool,
+    },
+}
+
+/// A compression scheme for gRPC messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// gzip
+    Gzip,
+    /// deflate (zlib or raw)
+    Deflate,
+}
+
+impl Decoding {
+    /// Maps an HTTP `Content-Encoding` value. `None` for encodings the scanner cannot read
+    /// (callers that refuse PHI treat those as uninspectable).
+    pub fn from_content_encoding(value: &str) -> Option<Decoding> {
+        let v = value.trim();
+        if v.is_empty() || v.eq_ignore_ascii_case("identity") {
+            Some(Decoding::Identity)
+        } else if v.eq_ignore_ascii_case("gzip") || v.eq_ignore_ascii_case("x-gzip") {
+            Some(Decoding::Gzip)
+        } else if v.eq_ignore_ascii_case("deflate") {
+            Some(Decoding::Deflate)
+        } else {
+            None
+        }
+    }
+
+    /// gRPC framing with the compression named by a `grpc-encoding` header value (if any).
+    pub fn grpc(grpc_encoding: Option<&str>) -> Decoding {
+        let (compression, unknown_compression) = match grpc_encoding.map(str::trim) {
+            None | Some("") | Some("identity") => (None, false),
+            Some(v) if v.eq_ignore_ascii_case("gzip") => (Some(Compression::Gzip), false),
+            Some(v) if v.eq_ignore_ascii_case("deflate") => (Some(Compression::Deflate), false),
+            Some(_) => (None, true),
+        };
+        Decoding::Grpc {
+            compression,
+            unknown_compression,
+        }
+    }
+}
+
+/// Why decoding stopped. Value-free.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DecodeError {
+    Corrupt,
+    Truncated,
+    Ratio,
+    TooLarge,
+    Grpc,
+    Unsupported,
+}
+
+/// Compressed input is fed to the inflater at most this many bytes at a time, so one step
+/// produces at most about 1 KiB × 1032 (deflate's maximum ratio) ≈ 1 MiB before limits are checked.
+const INFLATE_STEP: usize = 1024;
+/// Checkpoints kept for mapping content offsets back to input offsets. Older ones are merged.
+const MAX_CHECKPOINTS: usize = 64;
+
+enum Inflater {
+    Gzip(GzDecoder<Vec<u8>>),
+    Zlib(ZlibDecoder<Vec<u8>>),
+    Raw(DeflateDecoder<Vec<u8>>),
+}
+
+impl Inflater {
+    fn new(c: Compression, first: u8) -> Inflater {
+        match c {
+            Compression::Gzip => Inflater::Gzip(GzDecoder::new(Vec::new())),
+            // A zlib stream starts with CMF 0x78 for the usual window sizes; anything else is
+            // treated as raw deflate, which is what some servers send for "deflate".
+            Compression::Deflate if first & 0x0f == 8 && first >> 4 <= 7 => {
+                Inflater::Zlib(ZlibDecoder::new(Vec::new()))
+            }
+            Compression::Deflate => Inflater::Raw(DeflateDecoder::new(Vec::new())),
+        }
+    }
+
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Inflater::Gzip(d) => d.write(buf),
+            Inflater::Zlib(d) => d.write(buf),
+            Inflater::Raw(d) => d.write(buf),
+        }
+    }
+
+    fn out(&mut self) -> &mut Vec<u8> {
+        match self {
+            Inflater::Gzip(d) => d.get_mut(),
+            Inflater::Zlib(d) => d.get_mut(),
+            Inflater::Raw(d) => d.get_mut(),
+        }
+    }
+
+    fn try_finish(&mut self) -> std::io::Result<()> {
+        match self {
+            Inflater::Gzip(d) => d.try_finish(),
+            Inflater::Zlib(d) => d.try_finish(),
+            Inflater::Raw(d) => d.try_finish(),
+        }
+    }
+
+    /// Feeds all of `input`, appending what it inflates to `out`, checking `check` after every step.
+    fn feed(
+        &mut self,
+        mut input: &[u8],
+        out: &mut Vec<u8>,
+        mut check: impl FnMut(usize, usize) -> Result<(), DecodeError>,
+    ) -> Result<(), DecodeError> {
+        while !input.is_empty() {
+            let step = input.len().min(INFLATE_STEP);
+            let n = match self.write(&input[..step]) {
+                Ok(0) => {
+                    // The deflate stream ended; trailing bytes after it are garbage.
+                    return Err(DecodeError::Corrupt);
+                }
+                Ok(n) => n,
+                Err(_) => return Err(DecodeError::Corrupt),
+            };
+            input = &input[n..];
+            let produced = self.out();
+            out.extend_from_slice(produced);
+            let len = produced.len();
+            produced.clear();
+            check(n, len)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), DecodeError> {
+        let r = self.try_finish();
+        let produced = self.out();
+        out.extend_from_slice(produced);
+        produced.clear();
+        r.map_err(|e| {
+            if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                DecodeError::Truncated
+            } else {
+                DecodeError::Truncated.max_with(DecodeError::Corrupt, e)
+            }
+        })
+    }
+}
+
+impl DecodeError {
+    fn max_with(self, other: DecodeError, e: std::io::Error) -> DecodeError {
+        // flate2 reports a stream that simply stops as "unexpected EOF" or as a generic
+        // error whose message mentions it; everything else is corruption.
+        if e.to_string().contains("end of") || e.to_string().contains("EOF") {
+            self
+        } else {
+            other
+        }
+    }
+}
+
+/// gRPC framing state: 5-byte header (flag + big-endian length), then the payload.
+struct GrpcState {
+    compression: Option<Compression>,
+    unknown_compression: bool,
+    header: [u8; 5],
+    header_len: usize,
+    remaining: u64,
+    inflater: Option<Inflater>,
+    compressed_msg: bool,
+    msg_content: u64,
+    msg_input: u64,
+}
+
+pub(crate) struct Decoder {
+    kind: Kind,
+    limits: Limits,
+    input_len: u64,
+    content_len: u64,
+    /// (input offset, content offset) pairs, ascending: input `[0, i)` produced content `[0, c)`.
+    checkpoints: VecDeque<(u64, u64)>,
+}
+
+enum Kind {
+    Identity,
+    Compressed {
+        compression: Compression,
+        inflater: Option<Inflater>,
+        done: bool,
+    },
+    Grpc(Box<GrpcState>),
+}
+
+impl Decoder {
+    pub(crate) fn new(decoding: Decoding, limits: Limits) -> Decoder {
+        let kind = match decoding {
+            Decoding::Identity => Kind::Identity,
+            Decoding::Gzip => Kind::Compressed {
+                compression: Compression::Gzip,
+                inflater: None,
+                done: false,
+            },
+            Decoding::Deflate => Kind::Compressed {
+                compression: Compression::Deflate,
+                inflater: None,
+                done: false,
+            },
+            Decoding::Grpc {
+                compression,
+                unknown_compression,
+            } => Kind::Grpc(Box::new(GrpcState {
+                compression,
+                unknown_compression,
+                header: [0; 5],
+                header_len: 0,
+                remaining: 0,
+                inflater: None,
+                compressed_msg: false,
+                msg_content: 0,
+                msg_input: 0,
+            })),
+        };
+        Decoder {
+            kind,
+            limits,
+            input_len: 0,
+            content_len: 0,
+            checkpoints: VecDeque::new(),
+        }
+    }
+
+    pub(crate) fn input_len(&self) -> u64 {
+        self.input_len
+    }
+
+    pub(crate) fn content_len(&self) -> u64 {
+        self.content_len
+    }
+
+    pub(crate) fn memory_bytes(&self) -> usize {
+        let inflater = match &self.kind {
+            Kind::Identity => 0,
+            // zlib's inflate state with its 32 KiB window, plus one step's output.
+            Kind::Compressed { .. } => 48 * 1024,
+            Kind::Grpc(_) => 48 * 1024 + std::mem::size_of::<GrpcState>(),
+        };
+        inflater + self.checkpoints.capacity() * 16
+    }
+
+    /// Decodes `input`. Identity input comes back as it is (no copy); otherwise `out` is filled.
+    pub(crate) fn push<'a>(
+        &mut self,
+        input: &'a [u8],
+        out: &'a mut Vec<u8>,
+    ) -> Result<&'a [u8], DecodeError> {
+        out.clear();
+        let limits = self.limits;
+        match &mut self.kind {
+            Kind::Identity => {
+                self.input_len += input.len() as u64;
+                let allowed = limits.max_content_bytes.saturating_sub(self.content_len);
+                if input.len() as u64 > allowed {
+                    let take = allowed as usize;
+                    self.content_len += take as u64;
+                    return Err(DecodeError::TooLarge).or_else(|e| {
+                        if take == 0 {
+                            Err(e)
+                        } else {
+                            Err(e)
+                        }
+                    });
+                }
+                self.content_len += input.len() as u64;
+                Ok(input)
+            }
+            Kind::Compressed {
+                compression,
+                inflater,
+                done,
+            } => {
+                if input.is_empty() {
+                    return Ok(&out[..]);
+                }
+                if *done {
+                    return Err(DecodeError::Corrupt);
+                }
+                let inf = inflater.get_or_insert_with(|| Inflater::new(*compression, input[0]));
+                let base_in = self.input_len;
+                let base_content = self.content_len;
+                let mut fed = 0u64;
+                let mut made = 0u64;
+                let res = inf.feed(input, out, |n, len| {
+                    fed += n as u64;
+                    made += len as u64;
+                    check_limits(&limits, base_in + fed, base_content + made)
+                });
+                self.input_len += input.len() as u64;
+                self.content_len += out.len() as u64;
+                self.checkpoint(base_in + fed, base_content + made);
+                res.map(|_| &out[..])
+            }
+            Kind::Grpc(g) => {
+                let base_in = self.input_len;
+                let base_content = self.content_len;
+                let mut content = base_content;
+                let mut pos = 0usize;
+                let mut cps: Vec<(u64, u64)> = Vec::new();
+                let mut result = Ok(());
+                while pos < input.len() {
+                    if g.header_len < 5 {
+                        let take = (5 - g.header_len).min(input.len() - pos);
+                        g.header[g.header_len..g.header_len + take]
+                            .copy_from_slice(&input[pos..pos + take]);
+                        g.header_len += take;
+                        pos += take;
+                        if g.header_len == 5 {
+                            let flag = g.header[0];
+                            let len = u32::from_be_bytes([
+                                g.header[1],
+                                g.header[2],
+                                g.header[3],
+                                g.header[4],
+                            ]) as u64;
+                            if flag > 1 || len > limits.max_grpc_message {
+                                result = Err(DecodeError::Grpc);
+                                break;
+                            }
+                            g.compressed_msg = flag == 1;
+                            if g.compressed_msg && g.compression.is_none() {
+                                result = Err(if g.unknown_compression {
+                                    DecodeError::Unsupported
+                                } else {
+                                    DecodeError::Grpc
+                                });
+                                break;
+                            }
+                            g.remaining = len;
+                            g.msg_content = 0;
+                            g.msg_input = 0;
+                            g.inflater = None;
+                            if len == 0 {
+                                g.header_len = 0;
+                            }
+                        }
+                        cps.push((base_in + pos as u64, content));
+                        continue;
+                    }
+                    let take = (g.remaining.min((input.len() - pos) as u64)) as usize;
+                    let piece = &input[pos..pos + take];
+                    pos += take;
+                    g.remaining -= take as u64;
+                    if g.compressed_msg {
+                        let c = g.compression.unwrap_or(Compression::Gzip);
+                        let inf = g.inflater.get_or_insert_with(|| Inflater::new(c, piece[0]));
+                        let before = out.len();
+                        let msg_in = g.msg_input;
+                        let msg_content = g.msg_content;
+                        let r = inf.feed(piece, out, |_, _| Ok(()));
+                        let made = (out.len() - before) as u64;
+                        g.msg_input = msg_in + take as u64;
+                        g.msg_content = msg_content + made;
+                        content += made;
+                        if let Err(e) = r {
+                            result = Err(e);
+                            break;
+                        }
+                        if let Err(e) = check_limits(&limits, base_in + pos as u64, content) {
+                            result = Err(e);
+                            break;
+                        }
+                        if g.msg_content
+                            > limits
+                                .max_grpc_message
+                                .saturating_mul(limits.max_ratio.max(1))
+                        {
+                            result = Err(DecodeError::Ratio);
+                            break;
+                        }
+                        if g.remaining == 0 {
+                            let before = out.len();
+                            let r = inf.finish(out);
+                            content += (out.len() - before) as u64;
+                            g.inflater = None;
+                            if let Err(e) = r {
+                                result = Err(e);
+                                break;
+                            }
+                        }
+                    } else {
+                        out.extend_from_slice(piece);
+                        content += take as u64;
+                        if content > limits.max_content_bytes {
+                            result = Err(DecodeError::TooLarge);
+                            break;
+                        }
+                    }
+                    if g.remaining == 0 {
+                        g.header_len = 0;
+                    }
+                    cps.push((base_in + pos as u64, content));
+                }
+                self.input_len += input.len() as u64;
+                self.content_len = content;
+                for (i, c) in cps {
+                    self.checkpoint(i, c);
+                }
+                result.map(|_| &out[..])
+            }
+        }
+    }
+
+    /// Ends the input: a compressed stream must be complete, a gRPC stream must end on a
+    /// message boundary.
+    pub(crate) fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), DecodeError> {
+        out.clear();
+        match &mut self.kind {
+            Kind::Identity => Ok(()),
+            Kind::Compressed { inflater, done, .. } => {
+                *done = true;
+                match inflater {
+                    // An empty body is a clean empty body.
+                    None => Ok(()),
+                    Some(inf) => {
+                        let r = inf.finish(out);
+                        self.content_len += out.len() as u64;
+                        r
+                    }
+                }
+            }
+            Kind::Grpc(g) => {
+                if g.header_len != 0 {
+                    Err(DecodeError::Grpc)
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    fn checkpoint(&mut self, input: u64, content: u64) {
+        if let Some(&(li, lc)) = self.checkpoints.back() {
+            if li == input && lc == content {
+                return;
+            }
+        }
+        self.checkpoints.push_back((input, content));
+        if self.checkpoints.len() > MAX_CHECKPOINTS {
+            // Drop the oldest: mapping stays conservative (an earlier input offset).
+            self.checkpoints.pop_front();
+        }
+    }
+
+    /// The largest input offset whose bytes produced only content before `content`.
+    pub(crate) fn input_offset_for(&self, content: u64) -> u64 {
+        match self.kind {
+            Kind::Identity => content.min(self.input_len),
+            _ => {
+                let mut best = 0;
+                for &(i, c) in &self.checkpoints {
+                    if c <= content {
+                        best = i;
+                    } else {
+                        break;
+                    }
+                }
+                best
+            }
+        }
+    }
+
+    /// Forgets checkpoints that can no longer matter (content before `content`).
+    #[allow(dead_code)]
+    pub(crate) fn prune(&mut self, content: u64) {
+        while self.checkpoints.len() > 1 && self.checkpoints[1].1 <= content {
+            self.checkpoints.pop_front();
+        }
+    }
+}
+
+fn check_limits(limits: &Limits, input: u64, content: u64) -> Result<(), DecodeError> {
+    if content > limits.max_content_bytes {
+        return Err(DecodeError::TooLarge);
+    }
+    if content > limits.ratio_grace_bytes && content > input.saturating_mul(limits.max_ratio) {
+        return Err(DecodeError::Ratio);
+    }
+    Ok(())
+}

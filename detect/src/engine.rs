@@ -1,0 +1,275 @@
+//! The compiled engine: one Hyperscan streaming database for all detectors, built once and
+//! shared (cheap to clone), plus per-thread scratch space.
+//!
+//! Hyperscan scratch is per thread: a search borrows the calling thread's scratch for the length
+//! of one `feed` call, so scanners can move between tokio worker threads between calls.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use hyperscan::prelude::*;
+use hyperscan::ScratchRef;
+use hyperscan::{CompileFlags, Pattern, Patterns, SomHorizon};
+
+use crate::rules::{self, Rule};
+use crate::scanner::{ScanError, Scanner, StreamOptions};
+
+/// Why the engine could not be built. These are programming or platform errors (a pattern
+/// Hyperscan rejects, a CPU it does not support), reported at start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// Hyperscan rejected a pattern or the database.
+    #[error("hyperscan could not compile detector {index}: {message}")]
+    Compile {
+        /// Index of the detector.
+        index: usize,
+        /// Hyperscan's message (about the pattern, not about any input).
+        message: String,
+    },
+    /// A detector can match unbounded input, so no hold-back window could cover it.
+    #[error("detector {index} has no bounded match width")]
+    Unbounded {
+        /// Index of the detector.
+        index: usize,
+    },
+    /// Hyperscan failed to allocate scratch or stream state.
+    #[error("hyperscan allocation failed: {0}")]
+    Alloc(String),
+}
+
+pub(crate) struct Inner {
+    id: u64,
+    db: StreamingDatabase,
+    rules: Vec<Rule>,
+    /// Widest possible match plus one byte of lookahead for trailing boundaries.
+    hold_back: usize,
+    /// History kept per stream for validators: at least the widest match.
+    history: usize,
+    stream_size: usize,
+}
+
+/// The compiled detection engine. Clone it freely: clones share one immutable database.
+#[derive(Clone)]
+pub struct Engine(Arc<Inner>);
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("detectors", &self.0.rules.len())
+            .field("hold_back", &self.0.hold_back)
+            .field("stream_size", &self.0.stream_size)
+            .finish()
+    }
+}
+
+/// A raw Hyperscan match: detector index and normalised offsets.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawMatch {
+    pub(crate) id: usize,
+    pub(crate) from: u64,
+    pub(crate) to: u64,
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// Scratch per (thread, engine). Few engines exist in a process (one in production).
+    static SCRATCH: RefCell<Vec<(u64, Scratch)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Most engines whose scratch a thread keeps at once.
+const SCRATCH_SLOTS: usize = 4;
+
+/// An open Hyperscan stream. Closed (and its memory freed) on drop.
+pub(crate) struct HsStream {
+    stream: Option<Stream>,
+    engine: Engine,
+}
+
+impl Drop for HsStream {
+    fn drop(&mut self) {
+        if let Some(s) = self.stream.take() {
+            // hyperscan's `Stream` does not free itself on drop; close it without a callback.
+            let _ = self.engine.with_scratch(|scratch| {
+                s.close(scratch, ())
+                    .map_err(|e| ScanError::Engine(e.to_string()))
+            });
+        }
+    }
+}
+
+impl Engine {
+    /// Builds the engine with the built-in detectors.
+    pub fn new() -> Result<Engine, BuildError> {
+        Self::with_rules(rules::builtin())
+    }
+
+    pub(crate) fn with_rules(rules: Vec<Rule>) -> Result<Engine, BuildError> {
+        let mut patterns = Vec::with_capacity(rules.len());
+        let mut widest = 0usize;
+        for (index, rule) in rules.iter().enumerate() {
+            let mut p =
+                Pattern::with_flags(rule.pattern, CompileFlags::SOM_LEFTMOST).map_err(|e| {
+                    BuildError::Compile {
+                        index,
+                        message: e.to_string(),
+                    }
+                })?;
+            p.id = Some(index);
+            p.som = Some(SomHorizon::Small);
+            let info = p.info().map_err(|e| BuildError::Compile {
+                index,
+                message: e.to_string(),
+            })?;
+            let w = info.max_width();
+            if w == u32::MAX as usize || w == 0 {
+                return Err(BuildError::Unbounded { index });
+            }
+            widest = widest.max(w);
+            patterns.push(p);
+        }
+        let db: StreamingDatabase =
+            Patterns(patterns)
+                .build()
+                .map_err(|e| BuildError::Compile {
+                    index: usize::MAX,
+                    message: e.to_string(),
+                })?;
+        let stream_size = db
+            .stream_size()
+            .map_err(|e| BuildError::Alloc(e.to_string()))?;
+        let inner = Inner {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            db,
+            rules,
+            hold_back: widest + 1,
+            history: widest + 1,
+            stream_size,
+        };
+        let engine = Engine(Arc::new(inner));
+        // Allocate this thread's scratch now so a broken platform fails at start.
+        engine
+            .with_scratch(|_| Ok(()))
+            .map_err(|e| BuildError::Alloc(e.to_string()))?;
+        Ok(engine)
+    }
+
+    /// Opens a scanner for one body in one direction.
+    pub fn scanner(&self, opts: StreamOptions) -> Result<Scanner, ScanError> {
+        Scanner::new(self.clone(), opts)
+    }
+
+    /// W: how many trailing normalised bytes a caller must hold back (the widest possible match
+    /// plus one byte of lookahead). In input bytes the window is larger when escapes or
+    /// compression are involved; [`Scanner::releasable`] accounts for that.
+    pub fn hold_back(&self) -> usize {
+        self.0.hold_back
+    }
+
+    /// Bytes of Hyperscan stream state per open scanner.
+    pub fn stream_size(&self) -> usize {
+        self.0.stream_size
+    }
+
+    /// Number of compiled detectors.
+    pub fn detectors(&self) -> usize {
+        self.0.rules.len()
+    }
+
+    pub(crate) fn history_len(&self) -> usize {
+        self.0.history
+    }
+
+    pub(crate) fn rule(&self, id: usize) -> &Rule {
+        &self.0.rules[id]
+    }
+
+    fn with_scratch<T>(
+        &self,
+        f: impl FnOnce(&ScratchRef) -> Result<T, ScanError>,
+    ) -> Result<T, ScanError> {
+        SCRATCH.with(|cell| {
+            let mut slots = cell.borrow_mut();
+            let idx = match slots.iter().position(|(id, _)| *id == self.0.id) {
+                Some(i) => i,
+                None => {
+                    let s = self
+                        .0
+                        .db
+                        .alloc_scratch()
+                        .map_err(|e| ScanError::Engine(e.to_string()))?;
+                    if slots.len() >= SCRATCH_SLOTS {
+                        slots.remove(0);
+                    }
+                    slots.push((self.0.id, s));
+                    slots.len() - 1
+                }
+            };
+            f(&slots[idx].1)
+        })
+    }
+
+    pub(crate) fn open_stream(&self) -> Result<HsStream, ScanError> {
+        let s = self
+            .0
+            .db
+            .open_stream()
+            .map_err(|e| ScanError::Engine(e.to_string()))?;
+        Ok(HsStream {
+            stream: Some(s),
+            engine: self.clone(),
+        })
+    }
+
+    pub(crate) fn scan_stream(
+        &self,
+        stream: &mut HsStream,
+        data: &[u8],
+        out: &mut Vec<RawMatch>,
+    ) -> Result<(), ScanError> {
+        let Some(s) = stream.stream.as_ref() else {
+            return Ok(());
+        };
+        for piece in data.chunks(u32::MAX as usize) {
+            self.with_scratch(|scratch| {
+                s.scan(
+                    piece,
+                    scratch,
+                    |id: u32, from: u64, to: u64, _flags: u32| {
+                        out.push(RawMatch {
+                            id: id as usize,
+                            from,
+                            to,
+                        });
+                        Matching::Continue
+                    },
+                )
+                .map_err(|e| ScanError::Engine(e.to_string()))
+            })?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn close_stream(
+        &self,
+        stream: &mut HsStream,
+        out: &mut Vec<RawMatch>,
+    ) -> Result<(), ScanError> {
+        let Some(s) = stream.stream.take() else {
+            return Ok(());
+        };
+        self.with_scratch(|scratch| {
+            s.close(scratch, |id: u32, from: u64, to: u64, _flags: u32| {
+                out.push(RawMatch {
+                    id: id as usize,
+                    from,
+                    to,
+                });
+                Matching::Continue
+            })
+            .map_err(|e| ScanError::Engine(e.to_string()))
+        })
+    }
+}

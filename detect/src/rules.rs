@@ -1,0 +1,378 @@
+//! The detectors: bounded-width Hyperscan patterns, each paired with a validator.
+//!
+//! A pattern finds a candidate cheaply; its validator checks the structure Hyperscan cannot
+//! (checksums, SSN area rules, date ranges, HL7 fields) and returns the span of the value.
+//! Every pattern must have a bounded maximum width: the engine refuses to build otherwise,
+//! because the hold-back window is derived from it.
+
+use std::fmt;
+
+use crate::validate as v;
+
+/// The kinds of PHI the engine reports. Labels are stable (JSON, metrics, audit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Kind {
+    /// US Social Security number (area/group/serial rules).
+    Ssn,
+    /// Medicare Beneficiary Identifier.
+    Mbi,
+    /// Medical record number next to its keyword.
+    Mrn,
+    /// Health plan member / subscriber / beneficiary id next to its keyword.
+    MemberId,
+    /// Patient or billing account number next to its keyword.
+    AccountNumber,
+    /// Date of birth next to its keyword.
+    Dob,
+    /// Payment card number (Luhn, known issuer prefix).
+    CreditCard,
+    /// National Provider Identifier: PHI only together with patient data.
+    Npi,
+    /// DEA registration number: PHI only together with patient data.
+    Dea,
+    /// HL7 v2 `PID` segment with a patient identifier or name.
+    Hl7Pid,
+    /// FHIR `Patient` resource, or a reference to one.
+    FhirPatient,
+    /// E-mail address in patient context.
+    PatientEmail,
+    /// Phone number in patient context.
+    PatientPhone,
+    /// Patient name next to a patient keyword.
+    PatientName,
+}
+
+impl Kind {
+    /// Every kind, in label order.
+    pub const ALL: [Kind; 14] = [
+        Kind::Ssn,
+        Kind::Mbi,
+        Kind::Mrn,
+        Kind::MemberId,
+        Kind::AccountNumber,
+        Kind::Dob,
+        Kind::CreditCard,
+        Kind::Npi,
+        Kind::Dea,
+        Kind::Hl7Pid,
+        Kind::FhirPatient,
+        Kind::PatientEmail,
+        Kind::PatientPhone,
+        Kind::PatientName,
+    ];
+
+    /// Stable snake_case label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Ssn => "ssn",
+            Kind::Mbi => "mbi",
+            Kind::Mrn => "mrn",
+            Kind::MemberId => "member_id",
+            Kind::AccountNumber => "account_number",
+            Kind::Dob => "dob",
+            Kind::CreditCard => "credit_card",
+            Kind::Npi => "npi",
+            Kind::Dea => "dea",
+            Kind::Hl7Pid => "hl7_pid",
+            Kind::FhirPatient => "fhir_patient",
+            Kind::PatientEmail => "patient_email",
+            Kind::PatientPhone => "patient_phone",
+            Kind::PatientName => "patient_name",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for Kind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// How a finding counts towards the verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// Identifies a patient on its own.
+    Strong,
+    /// An identifier that is PHI only when the stream also identifies a patient or has
+    /// patient context (NPI, DEA, a phone number or e-mail address).
+    Contextual,
+    /// Patient context: not reported, but turns contextual findings into PHI.
+    Context,
+}
+
+/// A validator gets the matched bytes and returns the value's span within them, or `None`.
+pub(crate) type Validator = fn(&[u8]) -> Option<(usize, usize)>;
+
+pub(crate) struct Rule {
+    pub(crate) kind: Kind,
+    pub(crate) role: Role,
+    pub(crate) pattern: &'static str,
+    pub(crate) validate: Validator,
+}
+
+// Building blocks. Hyperscan syntax (a PCRE subset): no lookaround, no backreferences.
+// Left boundaries are written as a consumed class or start of data; validators trim them.
+macro_rules! kw_gap {
+    () => {
+        r"[^0-9A-Za-z\r\n]{0,24}"
+    };
+}
+
+/// Keyword gap that may also hold words ("SSN of the patient is 123...").
+macro_rules! kw_gap_words {
+    () => {
+        r"[^0-9\r\n]{0,40}"
+    };
+}
+
+macro_rules! lb_alpha {
+    () => {
+        r"(?:^|[^A-Za-z])"
+    };
+}
+
+macro_rules! id_token {
+    () => {
+        r"[A-Za-z0-9][A-Za-z0-9\-]{3,23}(?:[^A-Za-z0-9\-]|$)"
+    };
+}
+
+macro_rules! date {
+    () => {
+        concat!(
+            r"(?:[0-9]{1,2}[/\-.][0-9]{1,2}[/\-.](?:[0-9]{4}|[0-9]{2})",
+            r"|[0-9]{4}[/\-.][0-9]{1,2}[/\-.][0-9]{1,2}",
+            r"|[0-9]{8}",
+            r"|(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-zA-Z]{0,6}\.?\s{1,2}[0-9]{1,2}(?:st|nd|rd|th)?,?\s{1,2}[0-9]{4}",
+            r"|[0-9]{1,2}(?:st|nd|rd|th)?\s{1,2}(?:of\s)?(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-zA-Z]{0,6}\.?,?\s{1,2}[0-9]{4})",
+            r"(?:[^0-9]|$)"
+        )
+    };
+}
+
+macro_rules! patient_kw {
+    () => {
+        r"(?i:patient|pt|member|beneficiary|subscriber|guarantor|insured|enrollee|client)"
+    };
+}
+
+macro_rules! name_value {
+    () => {
+        concat!(
+            r"(?:[A-Z][a-z'\-]{1,20}(?: [A-Z]\.?)? [A-Z][A-Za-z'\-]{1,30}",
+            r"|[A-Z][A-Za-z'\-]{1,30}, ?[A-Z][a-z'\-]{1,20}",
+            r"|[A-Z][A-Za-z'\-]{1,30}\^[A-Z][A-Za-z'\-]{1,20}",
+            r"|[A-Z]\. [A-Z][A-Za-z'\-]{1,30})",
+            r"(?:[^A-Za-z'\-]|$)"
+        )
+    };
+}
+
+/// The built-in detectors.
+pub(crate) fn builtin() -> Vec<Rule> {
+    vec![
+        // --- SSN ---------------------------------------------------------------------------
+        Rule {
+            kind: Kind::Ssn,
+            role: Role::Strong,
+            pattern: r"(?:^|[^0-9A-Za-z\-])[0-9]{3}(?:-[0-9]{2}-|\x20[0-9]{2}\x20|\.[0-9]{2}\.)[0-9]{4}(?:[^0-9\-]|$)",
+            validate: v::ssn,
+        },
+        Rule {
+            kind: Kind::Ssn,
+            role: Role::Strong,
+            pattern: concat!(
+                r"(?:^|[^A-Za-z])(?:SSN|(?i:ssn|social[\s_\-+.]{0,2}sec(?:urity)?(?:[\s_\-+.]{0,2}(?:num(?:ber)?|nbr|no\.?|#))?|soc[\s_\-.]?sec(?:[\s_\-.]?(?:no|num|#))?|ss[\s_\-]?(?:no|num|#)))",
+                kw_gap_words!(),
+                r"[0-9]{9}(?:[^0-9]|$)"
+            ),
+            validate: v::ssn,
+        },
+        // --- Medicare MBI --------------------------------------------------------------------
+        Rule {
+            kind: Kind::Mbi,
+            role: Role::Strong,
+            pattern: r"(?:^|[^0-9A-Za-z])[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9]-?[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9]-?[AC-HJKMNP-RT-Y]{2}[0-9]{2}(?:[^0-9A-Za-z]|$)",
+            validate: v::mbi,
+        },
+        // --- MRN / member id / account number next to their keywords -------------------------
+        Rule {
+            kind: Kind::Mrn,
+            role: Role::Strong,
+            pattern: concat!(
+                lb_alpha!(),
+                r"(?:MRN|(?i:mrn|medical[\s_\-]?record(?:[\s_\-]?(?:number|num|nbr|no\.?|#|id))?|med[\s_\-]?rec(?:[\s_\-]?(?:number|num|no\.?|#))?|chart[\s_\-]?(?:number|num|no\.?|#|id)|patient[\s_\-]?(?:id|identifier|number|num|no\.?|#)|unit[\s_\-]?(?:number|no\.?)))",
+                kw_gap!(),
+                id_token!()
+            ),
+            validate: v::id_with_digits,
+        },
+        Rule {
+            kind: Kind::MemberId,
+            role: Role::Strong,
+            pattern: concat!(
+                lb_alpha!(),
+                r"(?i:member|subscriber|beneficiary|insured|enrollee|policy[\s_\-]?holder|medicaid|medicare|health[\s_\-]?plan|insurance|policy|group[\s_\-]?member)",
+                r"[\s_\-]?(?i:id|identifier|number|num|nbr|no\.?|#)",
+                kw_gap!(),
+                id_token!()
+            ),
+            validate: v::id_with_digits,
+        },
+        Rule {
+            kind: Kind::AccountNumber,
+            role: Role::Strong,
+            pattern: concat!(
+                lb_alpha!(),
+                r"(?i:(?:patient|billing|guarantor|hospital|encounter|visit)?[\s_\-]?(?:account|acct|acc't)[\s_\-]?(?:number|num|nbr|no\.?|#)|(?:patient|billing|guarantor)[\s_\-]?(?:account|acct)[\s_\-]?id|fin[\s_\-]?(?:number|no\.?|#))",
+                kw_gap!(),
+                id_token!()
+            ),
+            validate: v::id_with_digits,
+        },
+        // --- Date of birth -------------------------------------------------------------------
+        Rule {
+            kind: Kind::Dob,
+            role: Role::Strong,
+            pattern: concat!(
+                lb_alpha!(),
+                r"(?:DOB|(?i:dob|d\.o\.b\.?|date[\s_\-]?of[\s_\-]?birth|birth[\s_\-]?date|birth[\s_\-]?day|birthdate|born(?:\s(?:on|in))?|fecha[\s_\-]de[\s_\-]nacimiento))",
+                r"[^0-9A-Za-z\r\n]{0,24}(?:(?i:is|was|of|on)\s{1,2})?",
+                date!()
+            ),
+            validate: v::dob,
+        },
+        // --- Payment cards -------------------------------------------------------------------
+        Rule {
+            kind: Kind::CreditCard,
+            role: Role::Strong,
+            pattern: concat!(
+                r"(?:^|[^0-9\-.])",
+                r"(?:4[0-9]{3}|5[1-5][0-9]{2}|2(?:2[2-9][0-9]|[3-6][0-9]{2}|7[01][0-9]|720)|6011|65[0-9]{2}|64[4-9][0-9])",
+                r"(?:[0-9]{12}|[0-9]{15}|\x20[0-9]{4}\x20[0-9]{4}\x20[0-9]{4}|-[0-9]{4}-[0-9]{4}-[0-9]{4})",
+                r"(?:[^0-9\-]|$)"
+            ),
+            validate: v::card,
+        },
+        Rule {
+            kind: Kind::CreditCard,
+            role: Role::Strong,
+            pattern: r"(?:^|[^0-9\-.])3[47][0-9]{2}(?:[0-9]{11}|\x20[0-9]{6}\x20[0-9]{5}|-[0-9]{6}-[0-9]{5})(?:[^0-9\-]|$)",
+            validate: v::card,
+        },
+        // --- Provider identifiers (contextual) ----------------------------------------------
+        Rule {
+            kind: Kind::Npi,
+            role: Role::Contextual,
+            pattern: concat!(
+                lb_alpha!(),
+                r"(?:NPI|(?i:npi|national[\s_\-]?provider[\s_\-]?(?:identifier|id|number|num|no)?|us-npi))",
+                r"[^0-9\r\n]{0,24}[12][0-9]{9}(?:[^0-9]|$)"
+            ),
+            validate: v::npi,
+        },
+        Rule {
+            kind: Kind::Dea,
+            role: Role::Contextual,
+            pattern: r"(?:^|[^0-9A-Za-z])[ABCDEFGHJKLMPRSTUX][A-Z9][0-9]{7}(?:[^0-9A-Za-z]|$)",
+            validate: v::dea,
+        },
+        // --- Record structures ---------------------------------------------------------------
+        Rule {
+            kind: Kind::Hl7Pid,
+            role: Role::Strong,
+            // PID-1 | PID-2 | PID-3 (patient identifier list), non-empty.
+            pattern: r"(?:^|[\r\n\x0b\x1c])PID\|[^\r\n|]{0,16}\|[^\r\n|]{0,64}\|[^\r\n|]{1,200}(?:[|\r\n]|$)",
+            validate: v::hl7_pid_field,
+        },
+        Rule {
+            kind: Kind::Hl7Pid,
+            role: Role::Strong,
+            // ... PID-4 | PID-5 (patient name), non-empty.
+            pattern: r"(?:^|[\r\n\x0b\x1c])PID\|[^\r\n|]{0,16}\|[^\r\n|]{0,64}\|[^\r\n|]{0,200}\|[^\r\n|]{0,64}\|[^\r\n|]{1,120}(?:[|\r\n]|$)",
+            validate: v::hl7_pid_field,
+        },
+        Rule {
+            kind: Kind::FhirPatient,
+            role: Role::Strong,
+            pattern: r#""resourceType"\s{0,8}:\s{0,8}"Patient""#,
+            validate: v::whole,
+        },
+        Rule {
+            kind: Kind::FhirPatient,
+            role: Role::Strong,
+            pattern: r#"<Patient\s{1,8}xmlns\s{0,4}=\s{0,4}"http://hl7\.org/fhir""#,
+            validate: v::whole,
+        },
+        Rule {
+            kind: Kind::FhirPatient,
+            role: Role::Strong,
+            pattern: r#""reference"\s{0,8}:\s{0,8}"(?:[^"\r\n]{0,128}/)?Patient/[A-Za-z0-9\-.]{1,64}""#,
+            validate: v::whole,
+        },
+        // --- Contact details and names in patient context ----------------------------------
+        Rule {
+            kind: Kind::PatientEmail,
+            role: Role::Contextual,
+            pattern: r"(?:^|[^A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@[A-Za-z0-9][A-Za-z0-9\-]{0,62}(?:\.[A-Za-z0-9\-]{1,63}){0,4}\.[A-Za-z]{2,24}(?:[^A-Za-z0-9.\-]|$)",
+            validate: v::email,
+        },
+        Rule {
+            kind: Kind::PatientPhone,
+            role: Role::Contextual,
+            pattern: concat!(
+                lb_alpha!(),
+                r"(?i:phone|tel|telephone|mobile|cell|home[\s_\-]?phone|work[\s_\-]?phone|contact[\s_\-]?(?:number|no\.?|phone)|phone[\s_\-]?(?:number|no\.?))",
+                r#"[^0-9A-Za-z\r\n]{0,16}(?:(?i:value)[^0-9A-Za-z\r\n]{0,8})?"#,
+                r"(?:\+?1[\s\-.]?)?(?:\([0-9]{3}\)\s?|[0-9]{3}[\s\-.]?)[0-9]{3}[\s\-.]?[0-9]{4}(?:[^0-9]|$)"
+            ),
+            validate: v::phone,
+        },
+        Rule {
+            kind: Kind::PatientName,
+            role: Role::Strong,
+            pattern: concat!(
+                lb_alpha!(),
+                patient_kw!(),
+                r"(?:[\s_\-]?(?i:full[\s_\-]?name|legal[\s_\-]?name|name))?",
+                r#"(?:"\s{0,4}:\s{0,4}"|\s{0,4}[:=]\s{0,4}"?|\s{0,2}\|\s{0,2})"#,
+                name_value!()
+            ),
+            validate: v::name,
+        },
+        Rule {
+            kind: Kind::PatientName,
+            role: Role::Strong,
+            pattern: concat!(
+                r#"(?i:"patient"|'patient'|patient)\s{0,4}[:=]\s{0,4}\{[^{}]{0,160}"#,
+                r#"(?i:"(?:full_?|display_?|patient_?)?name"|name)\s{0,4}[:=]\s{0,4}"?"#,
+                name_value!()
+            ),
+            validate: v::name,
+        },
+        // --- Patient context (not reported) -------------------------------------------------
+        Rule {
+            kind: Kind::PatientName,
+            role: Role::Context,
+            pattern: concat!(
+                lb_alpha!(),
+                patient_kw!(),
+                r"(?:'s)?[\s_\-]?(?i:name|first[\s_\-]?name|last[\s_\-]?name|given|family|address|phone|email|e-mail|contact|info|details|record|demographics|telecom|home|mobile)"
+            ),
+            validate: v::whole,
+        },
+        Rule {
+            kind: Kind::PatientName,
+            role: Role::Context,
+            pattern: r#"(?i:"patient"|'patient')\s{0,4}:\s{0,4}[\{\[]"#,
+            validate: v::whole,
+        },
+    ]
+}

@@ -1,0 +1,478 @@
+//! Per-stream scanning: one [`Scanner`] per inspected body and direction.
+//!
+//! A scanner owns the Hyperscan stream state, a small history window (the hold-back window plus
+//! validation context), the decoder and normalizer state, and the findings so far. Its memory is
+//! bounded by [`Scanner::memory_bytes`]; nothing in it grows with the size of the body except the
+//! findings list, which is capped by [`Limits::max_findings`].
+
+use std::fmt;
+
+use crate::decode::{DecodeError, Decoder, Decoding};
+use crate::engine::{Engine, RawMatch};
+use crate::normalize::Normalizer;
+use crate::rules::{Kind, Role};
+
+/// Bounds applied to one stream. Every limit, when exceeded, makes the stream
+/// [`Verdict::Uninspectable`] (never silently clean).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most content bytes (after decompression) inspected before the stream is uninspectable.
+    pub max_content_bytes: u64,
+    /// Most decompressed bytes per compressed byte, checked once `ratio_grace_bytes` are out.
+    pub max_ratio: u64,
+    /// Decompressed bytes allowed before the ratio check starts (small bodies compress well).
+    pub ratio_grace_bytes: u64,
+    /// Most findings kept; later ones still count towards the verdict but are not listed.
+    pub max_findings: usize,
+    /// Most bytes of one gRPC message (its length prefix is checked before anything is buffered).
+    pub max_grpc_message: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_content_bytes: u64::MAX,
+            max_ratio: 100,
+            ratio_grace_bytes: 1 << 20,
+            max_findings: 1024,
+            max_grpc_message: 4 << 20,
+        }
+    }
+}
+
+/// How a stream's bytes are to be read before scanning.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamOptions {
+    /// Transfer decoding applied first (gzip, deflate, gRPC framing).
+    pub decoding: Decoding,
+    /// Decode `+` as a space (form bodies and URL query strings). Percent-encoding and JSON
+    /// string escapes are always decoded.
+    pub plus_as_space: bool,
+    /// Bounds of this stream.
+    pub limits: Limits,
+}
+
+/// One detected PHI element: its kind and where it is, never its value.
+///
+/// Offsets are absolute, in content coordinates: the bytes after transfer decoding (gzip,
+/// deflate, gRPC message framing), before percent/JSON-escape normalisation. For an uncompressed
+/// body that is the body as it travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Finding {
+    /// What was found.
+    pub kind: Kind,
+    /// First byte of the match.
+    pub start: u64,
+    /// One past the last byte of the match.
+    pub end: u64,
+}
+
+/// Why a stream could not be inspected. Each reason is a fixed, value-free label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Uninspectable {
+    /// Compressed data that is not valid gzip/deflate.
+    CorruptCompression,
+    /// Compressed data that ended before its end marker.
+    TruncatedCompression,
+    /// Decompression expanded beyond [`Limits::max_ratio`] (a compression bomb).
+    CompressionRatio,
+    /// More content than [`Limits::max_content_bytes`].
+    ContentTooLarge,
+    /// A gRPC message frame that is malformed, truncated or over [`Limits::max_grpc_message`].
+    MalformedGrpc,
+    /// A gRPC message compressed with an encoding the scanner cannot read.
+    UnsupportedEncoding,
+}
+
+impl Uninspectable {
+    /// Stable snake_case label for JSON output, metrics and audit lines.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Uninspectable::CorruptCompression => "corrupt_compression",
+            Uninspectable::TruncatedCompression => "truncated_compression",
+            Uninspectable::CompressionRatio => "compression_ratio",
+            Uninspectable::ContentTooLarge => "content_too_large",
+            Uninspectable::MalformedGrpc => "malformed_grpc",
+            Uninspectable::UnsupportedEncoding => "unsupported_encoding",
+        }
+    }
+}
+
+impl fmt::Display for Uninspectable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<DecodeError> for Uninspectable {
+    fn from(e: DecodeError) -> Self {
+        match e {
+            DecodeError::Corrupt => Uninspectable::CorruptCompression,
+            DecodeError::Truncated => Uninspectable::TruncatedCompression,
+            DecodeError::Ratio => Uninspectable::CompressionRatio,
+            DecodeError::TooLarge => Uninspectable::ContentTooLarge,
+            DecodeError::Grpc => Uninspectable::MalformedGrpc,
+            DecodeError::Unsupported => Uninspectable::UnsupportedEncoding,
+        }
+    }
+}
+
+/// The decision about a stream so far (or at its end).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// No PHI found (so far).
+    Clean,
+    /// A patient can be identified in the content.
+    Phi,
+    /// The content cannot be inspected within bounds; callers that would refuse PHI refuse this.
+    Uninspectable(Uninspectable),
+}
+
+/// Errors of the scanner itself (not of the content). They carry no input bytes.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScanError {
+    /// Hyperscan refused to scan (out of memory, bad scratch). Treat the stream as uninspectable.
+    #[error("hyperscan scan failed: {0}")]
+    Engine(String),
+}
+
+/// What a finished stream amounts to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// The final verdict.
+    pub verdict: Verdict,
+    /// Findings that make the verdict (empty when clean), in order of start offset.
+    pub findings: Vec<Finding>,
+    /// Content bytes inspected.
+    pub content_bytes: u64,
+}
+
+impl Report {
+    /// Distinct kinds among the findings, in a stable order.
+    pub fn kinds(&self) -> Vec<Kind> {
+        let mut k: Vec<Kind> = self.findings.iter().map(|f| f.kind).collect();
+        k.sort();
+        k.dedup();
+        k
+    }
+}
+
+/// Streaming scanner for one body in one direction. See the crate docs for the hold-back rule.
+pub struct Scanner {
+    engine: Engine,
+    decoder: Decoder,
+    normalizer: Normalizer,
+    stream: crate::engine::HsStream,
+    limits: Limits,
+    /// Last bytes of normalised content, for validators; `hist_start` is the absolute
+    /// normalised offset of `hist[0]`.
+    hist: Vec<u8>,
+    hist_start: u64,
+    /// Findings whose role is strong (PHI on their own).
+    strong: Vec<Finding>,
+    /// Findings that are PHI only with patient context.
+    contextual: Vec<Finding>,
+    patient_context: bool,
+    dropped_findings: u64,
+    failed: Option<Uninspectable>,
+    raw_matches: Vec<RawMatch>,
+    finished: bool,
+    decode_buf: Vec<u8>,
+    norm_buf: Vec<u8>,
+}
+
+impl fmt::Debug for Scanner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never prints history bytes.
+        f.debug_struct("Scanner")
+            .field("content_bytes", &self.decoder.content_len())
+            .field("verdict", &self.verdict())
+            .field("findings", &(self.strong.len() + self.contextual.len()))
+            .finish()
+    }
+}
+
+impl Scanner {
+    pub(crate) fn new(engine: Engine, opts: StreamOptions) -> Result<Scanner, ScanError> {
+        let stream = engine.open_stream()?;
+        Ok(Scanner {
+            decoder: Decoder::new(opts.decoding, opts.limits),
+            normalizer: Normalizer::new(opts.plus_as_space),
+            stream,
+            limits: opts.limits,
+            hist: Vec::with_capacity(engine.history_len() * 2),
+            hist_start: 0,
+            strong: Vec::new(),
+            contextual: Vec::new(),
+            patient_context: false,
+            dropped_findings: 0,
+            failed: None,
+            raw_matches: Vec::new(),
+            finished: false,
+            decode_buf: Vec::new(),
+            norm_buf: Vec::new(),
+            engine,
+        })
+    }
+
+    /// Feeds the next bytes of the body, as they arrived on the wire (before any decoding).
+    ///
+    /// Returns the verdict so far. Once a stream is uninspectable it stays so and further input
+    /// is ignored.
+    pub fn feed(&mut self, input: &[u8]) -> Result<Verdict, ScanError> {
+        if self.failed.is_some() || self.finished {
+            return Ok(self.verdict());
+        }
+        let mut buf = std::mem::take(&mut self.decode_buf);
+        let res = match self.decoder.push(input, &mut buf) {
+            Ok(content) => self.scan_content(content),
+            Err(e) => {
+                // Whatever decoded before the error is still scanned: it may hold PHI.
+                let r = self.scan_content(&buf);
+                self.failed = Some(e.into());
+                r
+            }
+        };
+        self.decode_buf = buf;
+        res?;
+        Ok(self.verdict())
+    }
+
+    /// Ends the body: flushes decoders, reports matches anchored at the end, and gives the
+    /// final report.
+    pub fn finish(mut self) -> Result<Report, ScanError> {
+        self.finish_in_place()?;
+        Ok(self.report())
+    }
+
+    /// Like [`Scanner::finish`] but keeps the scanner, so a caller can still read offsets.
+    pub fn finish_in_place(&mut self) -> Result<Verdict, ScanError> {
+        if self.finished {
+            return Ok(self.verdict());
+        }
+        if self.failed.is_none() {
+            let mut out = std::mem::take(&mut self.decode_buf);
+            let res = self.decoder.finish(&mut out);
+            self.scan_content(&out)?;
+            self.decode_buf = out;
+            if let Err(e) = res {
+                self.failed = Some(e.into());
+            }
+            let tail = self.normalizer.finish();
+            self.scan_normalized(&tail)?;
+        }
+        self.finished = true;
+        let mut matches = std::mem::take(&mut self.raw_matches);
+        matches.clear();
+        self.engine.close_stream(&mut self.stream, &mut matches)?;
+        self.validate_matches(&matches, &[], self.normalizer.output_len());
+        Ok(self.verdict())
+    }
+
+    /// The verdict so far.
+    pub fn verdict(&self) -> Verdict {
+        if let Some(u) = self.failed {
+            return Verdict::Uninspectable(u);
+        }
+        if !self.strong.is_empty() || (self.patient_context && !self.contextual.is_empty()) {
+            Verdict::Phi
+        } else {
+            Verdict::Clean
+        }
+    }
+
+    /// Findings that make the verdict so far, ordered by start offset.
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut v = self.strong.clone();
+        if self.patient_context || !self.strong.is_empty() {
+            v.extend_from_slice(&self.contextual);
+        }
+        v.sort();
+        v
+    }
+
+    /// The report so far (final after [`Scanner::finish_in_place`]).
+    pub fn report(&self) -> Report {
+        let verdict = self.verdict();
+        Report {
+            findings: if verdict == Verdict::Phi {
+                self.findings()
+            } else {
+                Vec::new()
+            },
+            verdict,
+            content_bytes: self.decoder.content_len(),
+        }
+    }
+
+    /// Absolute offset in the *input* (wire bytes as fed) before which every byte may be
+    /// released: no match that could still be reported includes any byte before it.
+    /// After [`Scanner::finish_in_place`] it is the whole input.
+    pub fn releasable(&self) -> u64 {
+        if self.finished {
+            return self.decoder.input_len();
+        }
+        let norm_pos = self.normalizer.output_len();
+        let safe_norm = norm_pos.saturating_sub(self.engine.hold_back() as u64);
+        let safe_content = self
+            .normalizer
+            .content_offset(safe_norm)
+            .min(self.normalizer.safe_content());
+        self.decoder.input_offset_for(safe_content)
+    }
+
+    /// Input bytes fed so far.
+    pub fn input_len(&self) -> u64 {
+        self.decoder.input_len()
+    }
+
+    /// Content bytes (after transfer decoding) seen so far.
+    pub fn content_len(&self) -> u64 {
+        self.decoder.content_len()
+    }
+
+    /// Upper bound of the memory this stream holds: Hyperscan stream state, history window,
+    /// decoder and normaliser state, findings.
+    pub fn memory_bytes(&self) -> usize {
+        self.engine.stream_size()
+            + self.hist.capacity()
+            + self.decoder.memory_bytes()
+            + self.normalizer.memory_bytes()
+            + (self.strong.capacity() + self.contextual.capacity()) * std::mem::size_of::<Finding>()
+            + self.raw_matches.capacity() * std::mem::size_of::<RawMatch>()
+    }
+
+    fn scan_content(&mut self, content: &[u8]) -> Result<(), ScanError> {
+        if content.is_empty() {
+            return Ok(());
+        }
+        let mut norm = std::mem::take(&mut self.norm_buf);
+        let r = match self.normalizer.push(content, &mut norm) {
+            None => self.scan_normalized(content),
+            Some(()) => self.scan_normalized(&norm),
+        };
+        self.norm_buf = norm;
+        r
+    }
+
+    /// Scans normalised bytes that end at the normaliser's current output offset.
+    fn scan_normalized(&mut self, data: &[u8]) -> Result<(), ScanError> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        let chunk_start = self.normalizer.output_len() - data.len() as u64;
+        let mut matches = std::mem::take(&mut self.raw_matches);
+        matches.clear();
+        let r = self
+            .engine
+            .scan_stream(&mut self.stream, data, &mut matches);
+        self.validate_matches(&matches, data, chunk_start);
+        self.raw_matches = matches;
+        // Keep the last history_len bytes as context for matches that span chunks.
+        let keep = self.engine.history_len();
+        if data.len() >= keep {
+            self.hist.clear();
+            self.hist.extend_from_slice(&data[data.len() - keep..]);
+            self.hist_start = chunk_start + (data.len() - keep) as u64;
+        } else {
+            if self.hist.is_empty() {
+                self.hist_start = chunk_start;
+            }
+            self.hist.extend_from_slice(data);
+            if self.hist.len() > 2 * keep {
+                let cut = self.hist.len() - keep;
+                self.hist.drain(..cut);
+                self.hist_start += cut as u64;
+            }
+        }
+        self.normalizer.prune(self.hist_start);
+        r
+    }
+
+    /// Bytes `[start, end)` of normalised content, from the current chunk or the history window.
+    fn match_bytes<'a>(
+        &'a self,
+        start: u64,
+        end: u64,
+        chunk: &'a [u8],
+        chunk_start: u64,
+    ) -> Option<std::borrow::Cow<'a, [u8]>> {
+        let chunk_end = chunk_start + chunk.len() as u64;
+        let hist_end = self.hist_start + self.hist.len() as u64;
+        if start >= chunk_start && end <= chunk_end {
+            let s = (start - chunk_start) as usize;
+            let e = (end - chunk_start) as usize;
+            return Some(std::borrow::Cow::Borrowed(&chunk[s..e]));
+        }
+        if start >= self.hist_start && end <= hist_end {
+            let s = (start - self.hist_start) as usize;
+            let e = (end - self.hist_start) as usize;
+            return Some(std::borrow::Cow::Borrowed(&self.hist[s..e]));
+        }
+        if start >= self.hist_start
+            && start < hist_end
+            && end > chunk_start
+            && end <= chunk_end
+            && hist_end >= chunk_start
+        {
+            // Spans the history tail and the current chunk (history ends where the chunk begins).
+            let mut v = self.hist
+                [(start - self.hist_start) as usize..(chunk_start - self.hist_start) as usize]
+                .to_vec();
+            v.extend_from_slice(&chunk[..(end - chunk_start) as usize]);
+            return Some(std::borrow::Cow::Owned(v));
+        }
+        None
+    }
+
+    fn validate_matches(&mut self, matches: &[RawMatch], chunk: &[u8], chunk_start: u64) {
+        for m in matches {
+            let rule = self.engine.rule(m.id);
+            let Some(bytes) = self.match_bytes(m.from, m.to, chunk, chunk_start) else {
+                // History did not cover the match: cannot happen while patterns are bounded by
+                // the history length (checked at build). Be conservative and keep it.
+                self.record(rule.kind, rule.role, m.from, m.to);
+                continue;
+            };
+            if let Some((s, e)) = (rule.validate)(&bytes) {
+                self.record(rule.kind, rule.role, m.from + s as u64, m.from + e as u64);
+            }
+        }
+    }
+
+    fn record(&mut self, kind: Kind, role: Role, norm_start: u64, norm_end: u64) {
+        if role == Role::Context {
+            self.patient_context = true;
+            return;
+        }
+        let start = self.normalizer.content_offset(norm_start);
+        let end = self.normalizer.content_offset(norm_end);
+        let f = Finding { kind, start, end };
+        let list = match role {
+            Role::Strong => &mut self.strong,
+            _ => &mut self.contextual,
+        };
+        // Overlapping reports of the same kind (alternative patterns) are one finding.
+        if let Some(last) = list
+            .iter_mut()
+            .rev()
+            .take(8)
+            .find(|x| x.kind == kind && x.start < end && start < x.end)
+        {
+            last.start = last.start.min(start);
+            last.end = last.end.max(end);
+            return;
+        }
+        if list.len() >= self.limits.max_findings {
+            self.dropped_findings += 1;
+            // Keep the verdict right even when the list is full.
+            if list.is_empty() {
+                list.push(f);
+            }
+            return;
+        }
+        list.push(f);
+    }
+}
