@@ -199,7 +199,7 @@ struct GrpcState {
 }
 
 pub(crate) struct Decoder {
-    kind: Kind,
+    mode: Mode,
     limits: Limits,
     input_len: u64,
     content_len: u64,
@@ -207,11 +207,11 @@ pub(crate) struct Decoder {
     checkpoints: VecDeque<(u64, u64)>,
 }
 
-enum Kind {
+enum Mode {
     Identity,
     Compressed {
         compression: Compression,
-        inflater: Option<Inflater>,
+        inflater: Option<Box<Inflater>>,
         done: bool,
     },
     Grpc(Box<GrpcState>),
@@ -220,13 +220,13 @@ enum Kind {
 impl Decoder {
     pub(crate) fn new(decoding: Decoding, limits: Limits) -> Decoder {
         let kind = match decoding {
-            Decoding::Identity => Kind::Identity,
-            Decoding::Gzip => Kind::Compressed {
+            Decoding::Identity => Mode::Identity,
+            Decoding::Gzip => Mode::Compressed {
                 compression: Compression::Gzip,
                 inflater: None,
                 done: false,
             },
-            Decoding::Deflate => Kind::Compressed {
+            Decoding::Deflate => Mode::Compressed {
                 compression: Compression::Deflate,
                 inflater: None,
                 done: false,
@@ -234,7 +234,7 @@ impl Decoder {
             Decoding::Grpc {
                 compression,
                 unknown_compression,
-            } => Kind::Grpc(Box::new(GrpcState {
+            } => Mode::Grpc(Box::new(GrpcState {
                 compression,
                 unknown_compression,
                 header: [0; 5],
@@ -247,7 +247,7 @@ impl Decoder {
             })),
         };
         Decoder {
-            kind,
+            mode: kind,
             limits,
             input_len: 0,
             content_len: 0,
@@ -264,11 +264,11 @@ impl Decoder {
     }
 
     pub(crate) fn memory_bytes(&self) -> usize {
-        let inflater = match &self.kind {
-            Kind::Identity => 0,
+        let inflater = match &self.mode {
+            Mode::Identity => 0,
             // zlib's inflate state with its 32 KiB window, plus one step's output.
-            Kind::Compressed { .. } => 48 * 1024,
-            Kind::Grpc(_) => 48 * 1024 + std::mem::size_of::<GrpcState>(),
+            Mode::Compressed { .. } => 48 * 1024,
+            Mode::Grpc(_) => 48 * 1024 + std::mem::size_of::<GrpcState>(),
         };
         inflater + self.checkpoints.capacity() * 16
     }
@@ -281,25 +281,19 @@ impl Decoder {
     ) -> Result<&'a [u8], DecodeError> {
         out.clear();
         let limits = self.limits;
-        match &mut self.kind {
-            Kind::Identity => {
+        match &mut self.mode {
+            Mode::Identity => {
                 self.input_len += input.len() as u64;
                 let allowed = limits.max_content_bytes.saturating_sub(self.content_len);
                 if input.len() as u64 > allowed {
-                    let take = allowed as usize;
-                    self.content_len += take as u64;
-                    return Err(DecodeError::TooLarge).or_else(|e| {
-                        if take == 0 {
-                            Err(e)
-                        } else {
-                            Err(e)
-                        }
-                    });
+                    // Past the limit the stream is uninspectable; what is left is not scanned.
+                    self.content_len += allowed;
+                    return Err(DecodeError::TooLarge);
                 }
                 self.content_len += input.len() as u64;
                 Ok(input)
             }
-            Kind::Compressed {
+            Mode::Compressed {
                 compression,
                 inflater,
                 done,
@@ -310,7 +304,8 @@ impl Decoder {
                 if *done {
                     return Err(DecodeError::Corrupt);
                 }
-                let inf = inflater.get_or_insert_with(|| Inflater::new(*compression, input[0]));
+                let inf =
+                    inflater.get_or_insert_with(|| Box::new(Inflater::new(*compression, input[0])));
                 let base_in = self.input_len;
                 let base_content = self.content_len;
                 let mut fed = 0u64;
@@ -325,7 +320,7 @@ impl Decoder {
                 self.checkpoint(base_in + fed, base_content + made);
                 res.map(|_| &out[..])
             }
-            Kind::Grpc(g) => {
+            Mode::Grpc(g) => {
                 let base_in = self.input_len;
                 let base_content = self.content_len;
                 let mut content = base_content;
@@ -439,9 +434,9 @@ impl Decoder {
     /// message boundary.
     pub(crate) fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), DecodeError> {
         out.clear();
-        match &mut self.kind {
-            Kind::Identity => Ok(()),
-            Kind::Compressed { inflater, done, .. } => {
+        match &mut self.mode {
+            Mode::Identity => Ok(()),
+            Mode::Compressed { inflater, done, .. } => {
                 *done = true;
                 match inflater {
                     // An empty body is a clean empty body.
@@ -453,7 +448,7 @@ impl Decoder {
                     }
                 }
             }
-            Kind::Grpc(g) => {
+            Mode::Grpc(g) => {
                 if g.header_len != 0 {
                     Err(DecodeError::Grpc)
                 } else {
@@ -478,8 +473,8 @@ impl Decoder {
 
     /// The largest input offset whose bytes produced only content before `content`.
     pub(crate) fn input_offset_for(&self, content: u64) -> u64 {
-        match self.kind {
-            Kind::Identity => content.min(self.input_len),
+        match self.mode {
+            Mode::Identity => content.min(self.input_len),
             _ => {
                 let mut best = 0;
                 for &(i, c) in &self.checkpoints {

@@ -43,6 +43,8 @@ pub(crate) struct Inner {
     id: u64,
     db: StreamingDatabase,
     rules: Vec<Rule>,
+    /// Maximum match width of each detector.
+    widths: Vec<usize>,
     /// Widest possible match plus one byte of lookahead for trailing boundaries.
     hold_back: usize,
     /// History kept per stream for validators: at least the widest match.
@@ -109,6 +111,7 @@ impl Engine {
     pub(crate) fn with_rules(rules: Vec<Rule>) -> Result<Engine, BuildError> {
         let mut patterns = Vec::with_capacity(rules.len());
         let mut widest = 0usize;
+        let mut widths = Vec::with_capacity(rules.len());
         for (index, rule) in rules.iter().enumerate() {
             let mut p =
                 Pattern::with_flags(rule.pattern, CompileFlags::SOM_LEFTMOST).map_err(|e| {
@@ -118,7 +121,9 @@ impl Engine {
                     }
                 })?;
             p.id = Some(index);
-            p.som = Some(SomHorizon::Small);
+            if rule.som {
+                p.som = Some(SomHorizon::Small);
+            }
             let info = p.info().map_err(|e| BuildError::Compile {
                 index,
                 message: e.to_string(),
@@ -128,6 +133,7 @@ impl Engine {
                 return Err(BuildError::Unbounded { index });
             }
             widest = widest.max(w);
+            widths.push(w);
             patterns.push(p);
         }
         let db: StreamingDatabase =
@@ -144,6 +150,7 @@ impl Engine {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             db,
             rules,
+            widths,
             hold_back: widest + 1,
             history: widest + 1,
             stream_size,
@@ -184,6 +191,16 @@ impl Engine {
 
     pub(crate) fn rule(&self, id: usize) -> &Rule {
         &self.0.rules[id]
+    }
+
+    /// Start of a match: Hyperscan's start of match, or for detectors without it the
+    /// earliest byte the widest match ending at `to` could start at.
+    fn match_start(&self, id: usize, from: u64, to: u64) -> u64 {
+        if self.0.rules[id].som {
+            from
+        } else {
+            to.saturating_sub(self.0.widths[id] as u64)
+        }
     }
 
     fn with_scratch<T>(
@@ -238,9 +255,10 @@ impl Engine {
                     piece,
                     scratch,
                     |id: u32, from: u64, to: u64, _flags: u32| {
+                        let id = id as usize;
                         out.push(RawMatch {
-                            id: id as usize,
-                            from,
+                            id,
+                            from: self.match_start(id, from, to),
                             to,
                         });
                         Matching::Continue
@@ -262,14 +280,43 @@ impl Engine {
         };
         self.with_scratch(|scratch| {
             s.close(scratch, |id: u32, from: u64, to: u64, _flags: u32| {
+                let id = id as usize;
                 out.push(RawMatch {
-                    id: id as usize,
-                    from,
+                    id,
+                    from: self.match_start(id, from, to),
                     to,
                 });
                 Matching::Continue
             })
             .map_err(|e| ScanError::Engine(e.to_string()))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_detector_compiles_alone() {
+        let mut failed = Vec::new();
+        for (i, r) in rules::builtin().into_iter().enumerate() {
+            let kind = r.kind;
+            match Engine::with_rules(vec![r]) {
+                Ok(e) => eprintln!(
+                    "detector {i} ({kind}): stream {} bytes, hold-back {}",
+                    e.stream_size(),
+                    e.hold_back()
+                ),
+                Err(err) => {
+                    eprintln!("detector {i} ({kind}): {err}");
+                    failed.push(i);
+                }
+            }
+        }
+        assert!(
+            failed.is_empty(),
+            "detectors that do not compile: {failed:?}"
+        );
     }
 }

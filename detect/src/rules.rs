@@ -115,6 +115,10 @@ pub(crate) struct Rule {
     pub(crate) role: Role,
     pub(crate) pattern: &'static str,
     pub(crate) validate: Validator,
+    /// Track the start of match in Hyperscan (exact start offsets). Patterns whose start is
+    /// ambiguous over long gaps are too costly with it; their validators get the widest
+    /// window that can hold the match and find the value from its end.
+    pub(crate) som: bool,
 }
 
 // Building blocks. Hyperscan syntax (a PCRE subset): no lookaround, no backreferences.
@@ -184,6 +188,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             role: Role::Strong,
             pattern: r"(?:^|[^0-9A-Za-z\-])[0-9]{3}(?:-[0-9]{2}-|\x20[0-9]{2}\x20|\.[0-9]{2}\.)[0-9]{4}(?:[^0-9\-]|$)",
             validate: v::ssn,
+            som: true,
         },
         Rule {
             kind: Kind::Ssn,
@@ -194,6 +199,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
                 r"[0-9]{9}(?:[^0-9]|$)"
             ),
             validate: v::ssn,
+            som: true,
         },
         // --- Medicare MBI --------------------------------------------------------------------
         Rule {
@@ -201,6 +207,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             role: Role::Strong,
             pattern: r"(?:^|[^0-9A-Za-z])[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9]-?[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9]-?[AC-HJKMNP-RT-Y]{2}[0-9]{2}(?:[^0-9A-Za-z]|$)",
             validate: v::mbi,
+            som: true,
         },
         // --- MRN / member id / account number next to their keywords -------------------------
         Rule {
@@ -213,6 +220,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
                 id_token!()
             ),
             validate: v::id_with_digits,
+            som: true,
         },
         Rule {
             kind: Kind::MemberId,
@@ -225,6 +233,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
                 id_token!()
             ),
             validate: v::id_with_digits,
+            som: true,
         },
         Rule {
             kind: Kind::AccountNumber,
@@ -236,6 +245,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
                 id_token!()
             ),
             validate: v::id_with_digits,
+            som: true,
         },
         // --- Date of birth -------------------------------------------------------------------
         Rule {
@@ -248,6 +258,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
                 date!()
             ),
             validate: v::dob,
+            som: true,
         },
         // --- Payment cards -------------------------------------------------------------------
         Rule {
@@ -260,12 +271,14 @@ pub(crate) fn builtin() -> Vec<Rule> {
                 r"(?:[^0-9\-]|$)"
             ),
             validate: v::card,
+            som: true,
         },
         Rule {
             kind: Kind::CreditCard,
             role: Role::Strong,
             pattern: r"(?:^|[^0-9\-.])3[47][0-9]{2}(?:[0-9]{11}|\x20[0-9]{6}\x20[0-9]{5}|-[0-9]{6}-[0-9]{5})(?:[^0-9\-]|$)",
             validate: v::card,
+            som: true,
         },
         // --- Provider identifiers (contextual) ----------------------------------------------
         Rule {
@@ -277,52 +290,60 @@ pub(crate) fn builtin() -> Vec<Rule> {
                 r"[^0-9\r\n]{0,24}[12][0-9]{9}(?:[^0-9]|$)"
             ),
             validate: v::npi,
+            som: true,
         },
         Rule {
             kind: Kind::Dea,
             role: Role::Contextual,
             pattern: r"(?:^|[^0-9A-Za-z])[ABCDEFGHJKLMPRSTUX][A-Z9][0-9]{7}(?:[^0-9A-Za-z]|$)",
             validate: v::dea,
+            som: true,
         },
         // --- Record structures ---------------------------------------------------------------
         Rule {
             kind: Kind::Hl7Pid,
             role: Role::Strong,
             // PID-1 | PID-2 | PID-3 (patient identifier list), non-empty.
-            pattern: r"(?:^|[\r\n\x0b\x1c])PID\|[^\r\n|]{0,16}\|[^\r\n|]{0,64}\|[^\r\n|]{1,200}(?:[|\r\n]|$)",
+            pattern: r"(?:^|[\r\n\x0b\x1c])PID\|[^\r\n|]{0,16}\|[^\r\n|]{0,40}\|[^\r\n|]{1,48}",
             validate: v::hl7_pid_field,
+            som: true,
         },
         Rule {
             kind: Kind::Hl7Pid,
             role: Role::Strong,
-            // ... PID-4 | PID-5 (patient name), non-empty.
-            pattern: r"(?:^|[\r\n\x0b\x1c])PID\|[^\r\n|]{0,16}\|[^\r\n|]{0,64}\|[^\r\n|]{0,200}\|[^\r\n|]{0,64}\|[^\r\n|]{1,120}(?:[|\r\n]|$)",
-            validate: v::hl7_pid_field,
+            // A PID segment with a name in XPN form (FAMILY^GIVEN) in its first fields.
+            pattern: r"(?:^|[\r\n\x0b\x1c])PID\|[^\r\n]{0,60}\|[A-Z][A-Za-z'\-]{1,30}\^[A-Z]",
+            validate: v::hl7_pid_name,
+            som: true,
         },
         Rule {
             kind: Kind::FhirPatient,
             role: Role::Strong,
             pattern: r#""resourceType"\s{0,8}:\s{0,8}"Patient""#,
             validate: v::whole,
+            som: true,
         },
         Rule {
             kind: Kind::FhirPatient,
             role: Role::Strong,
             pattern: r#"<Patient\s{1,8}xmlns\s{0,4}=\s{0,4}"http://hl7\.org/fhir""#,
             validate: v::whole,
+            som: true,
         },
         Rule {
             kind: Kind::FhirPatient,
             role: Role::Strong,
             pattern: r#""reference"\s{0,8}:\s{0,8}"(?:[^"\r\n]{0,128}/)?Patient/[A-Za-z0-9\-.]{1,64}""#,
             validate: v::whole,
+            som: true,
         },
         // --- Contact details and names in patient context ----------------------------------
         Rule {
             kind: Kind::PatientEmail,
             role: Role::Contextual,
-            pattern: r"(?:^|[^A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@[A-Za-z0-9][A-Za-z0-9\-]{0,62}(?:\.[A-Za-z0-9\-]{1,63}){0,4}\.[A-Za-z]{2,24}(?:[^A-Za-z0-9.\-]|$)",
+            pattern: r"(?:^|[^A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]{1,48}@[A-Za-z0-9.\-]{1,48}\.[A-Za-z]{2,12}(?:[^A-Za-z0-9.\-]|$)",
             validate: v::email,
+            som: true,
         },
         Rule {
             kind: Kind::PatientPhone,
@@ -334,6 +355,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
                 r"(?:\+?1[\s\-.]?)?(?:\([0-9]{3}\)\s?|[0-9]{3}[\s\-.]?)[0-9]{3}[\s\-.]?[0-9]{4}(?:[^0-9]|$)"
             ),
             validate: v::phone,
+            som: true,
         },
         Rule {
             kind: Kind::PatientName,
@@ -346,18 +368,19 @@ pub(crate) fn builtin() -> Vec<Rule> {
                 name_value!()
             ),
             validate: v::name,
+            som: true,
         },
         Rule {
             kind: Kind::PatientName,
-            role: Role::Strong,
+            role: Role::Contextual,
+            // A "name" field: a patient's when the stream has patient context.
             pattern: concat!(
-                r#"(?i:"patient"|'patient'|patient)\s{0,4}[:=]\s{0,4}\{[^{}]{0,160}"#,
-                r#"(?i:"(?:full_?|display_?|patient_?)?name"|name)\s{0,4}[:=]\s{0,4}"?"#,
+                r#""(?i:name|full_?name|display_?name|patient_?name)"\s{0,4}:\s{0,4}""#,
                 name_value!()
             ),
             validate: v::name,
+            som: true,
         },
-        // --- Patient context (not reported) -------------------------------------------------
         Rule {
             kind: Kind::PatientName,
             role: Role::Context,
@@ -367,12 +390,14 @@ pub(crate) fn builtin() -> Vec<Rule> {
                 r"(?:'s)?[\s_\-]?(?i:name|first[\s_\-]?name|last[\s_\-]?name|given|family|address|phone|email|e-mail|contact|info|details|record|demographics|telecom|home|mobile)"
             ),
             validate: v::whole,
+            som: true,
         },
         Rule {
             kind: Kind::PatientName,
             role: Role::Context,
             pattern: r#"(?i:"patient"|'patient')\s{0,4}:\s{0,4}[\{\[]"#,
             validate: v::whole,
+            som: true,
         },
     ]
 }

@@ -179,7 +179,7 @@ fn plausible_ymd(y: u32, m: u32, d: u32) -> bool {
 
 fn plausible_date(v: &str) -> bool {
     let parts: Vec<&str> = v
-        .split(|c: char| matches!(c, '/' | '-' | '.' | ' ' | ','))
+        .split(['/', '-', '.', ' ', ','])
         .filter(|p| !p.is_empty())
         .collect();
     let num = |s: &str| -> Option<u32> {
@@ -230,7 +230,7 @@ fn plausible_date(v: &str) -> bool {
                 return false;
             }
             // US month/day/year, or day/month/year.
-            plausible_ymd(year.max(1900), x, y_or_m) || plausible_ymd(year.max(1900), y_or_m, x)
+            plausible_ymd(year, x, y_or_m) || plausible_ymd(year, y_or_m, x)
         }
         _ => false,
     }
@@ -315,6 +315,18 @@ pub(crate) fn hl7_pid_field(b: &[u8]) -> Option<(usize, usize)> {
     let last = b[s..e].rsplit(|&c| c == b'|').next()?;
     let useful = last.iter().filter(|c| c.is_ascii_alphanumeric()).count();
     (useful >= 2).then_some((s, e))
+}
+
+/// HL7 PID with a FAMILY^GIVEN name: the window ends at the name; the segment is the last
+/// `PID|` in it, and the name must be within that segment.
+pub(crate) fn hl7_pid_name(b: &[u8]) -> Option<(usize, usize)> {
+    let s = memchr::memmem::rfind(b, b"PID|")?;
+    if b[s..].iter().any(|&c| c == b'\r' || c == b'\n') {
+        return None;
+    }
+    let caret = b[s..].iter().rposition(|&c| c == b'^')? + s;
+    let family = b[..caret].rsplit(|&c| c == b'|').next()?;
+    (family.iter().filter(|c| c.is_ascii_alphabetic()).count() >= 2).then_some((s, b.len()))
 }
 
 /// The whole match is the finding (structure markers).
@@ -411,7 +423,9 @@ pub(crate) fn phone(b: &[u8]) -> Option<(usize, usize)> {
 /// A name after a patient keyword: not a phrase of common non-name words.
 pub(crate) fn name(b: &[u8]) -> Option<(usize, usize)> {
     let text = std::str::from_utf8(b).ok()?;
-    // The value starts after the last ':', '=', '"' or '|' that precedes it.
+    // Drop the trailing boundary, then the value starts after the last ':', '=', '"', '|'
+    // or '{' before it.
+    let text = text.trim_end_matches(|c: char| !c.is_ascii_alphabetic());
     let vs = text
         .rfind([':', '=', '"', '|', '{'])
         .map(|i| i + 1)

@@ -1,0 +1,375 @@
+//! Streaming guarantees of the engine, on real Hyperscan:
+//! any chunking gives the one-shot findings, and the hold-back rule never lets a byte of a
+//! match out before its verdict.
+
+use std::io::Write;
+
+use phimesh_detect::{
+    Decoding, Engine, Finding, Kind, Limits, Report, StreamOptions, Uninspectable, Verdict,
+};
+use proptest::prelude::*;
+
+fn engine() -> &'static Engine {
+    static E: std::sync::OnceLock<Engine> = std::sync::OnceLock::new();
+    E.get_or_init(|| Engine::new().expect("engine builds"))
+}
+
+fn scan_chunks(opts: StreamOptions, chunks: &[&[u8]]) -> Report {
+    let mut s = engine().scanner(opts).unwrap();
+    for c in chunks {
+        s.feed(c).unwrap();
+    }
+    s.finish().unwrap()
+}
+
+fn one_shot(input: &[u8]) -> Report {
+    scan_chunks(StreamOptions::default(), &[input])
+}
+
+/// Inputs with PHI of every strong kind, some behind escapes.
+const SAMPLES: &[&str] = &[
+    r#"{"patient":{"ssn":"219-09-9999","note":"ok"}}"#,
+    "SSN: 219099999\n",
+    "member MBI 1EG4-TE5-MK73 on file",
+    "mbi=1EG4TE5MK73&x=1",
+    "MRN: 00482913; visit 2",
+    r#"{"memberId": "XKW482910553"}"#,
+    "Patient account number: 88123004",
+    "DOB: 03/14/1961, seen today",
+    r#"{"birthDate": "1961-03-14"}"#,
+    "card 4539 5787 6362 1486 exp 12/29",
+    "MSH|^~\\&|ADT|HOSP|||202401011200||ADT^A01|1|P|2.5\rPID|1||448812^^^HOSP^MR||DOE^JANE^Q||19610314|F\r",
+    r#"{"resourceType": "Patient", "id": "p1"}"#,
+    "Patient: Jane Doe\nReason: follow-up",
+    r#"{"ssn":"\u0032\u00319-09-9999"}"#,
+    "ssn=219%2D09%2D9999&name=x",
+    r#"{"text": "DOB\u003a 03\/14\/1961"}"#,
+    // The widest detector's match: a long reference to a Patient resource.
+    r#"{"subject": {"reference": "https://fhir.hospital.test/r4/organisations/north-campus/departments/cardiology/wards/7/Patient/pt-0000482913-aa"}}"#,
+];
+
+/// Clean inputs that look like PHI to a naive matcher.
+const CLEAN: &[&str] = &[
+    r#"{"order_id": 219099999, "ts": 1700000000, "trace": "4f9a1c2e-8b7d-4e21-9c3a-1f2e3d4c5b6a"}"#,
+    "SSN: 000-12-3456 and 666-12-3456 and 912-12-3456 and 219-00-9999 and 219-09-0000",
+    "card 4539578763621487 (bad Luhn)",
+    "Dr. Ada Smith, NPI 1234567893, Cardiology, (415) 555-2671",
+    "Prescriber DEA AB1234563",
+    "# HELP phimesh_requests_total Requests.\nphimesh_requests_total{direction=\"outbound\"} 219099999\n",
+    "sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "Patient Portal: Login here. New patients call (415) 555-2671.",
+];
+
+#[test]
+fn every_sample_is_phi_and_every_clean_input_is_clean() {
+    for s in SAMPLES {
+        let r = one_shot(s.as_bytes());
+        assert_eq!(
+            r.verdict,
+            Verdict::Phi,
+            "sample #{} should be PHI",
+            SAMPLES.iter().position(|x| x == s).unwrap()
+        );
+        assert!(!r.findings.is_empty());
+    }
+    for s in CLEAN {
+        let r = one_shot(s.as_bytes());
+        assert_eq!(
+            r.verdict,
+            Verdict::Clean,
+            "clean #{} found {:?}",
+            CLEAN.iter().position(|x| x == s).unwrap(),
+            r.kinds()
+        );
+    }
+}
+
+#[test]
+fn findings_are_offsets_into_the_content() {
+    let input = b"xx {\"ssn\":\"219-09-9999\"} yy";
+    let r = one_shot(input);
+    assert_eq!(
+        r.findings,
+        vec![Finding {
+            kind: Kind::Ssn,
+            start: 11,
+            end: 22
+        }]
+    );
+    let escaped = br#"{"ssn":"\u0032\u00319-09-9999"}"#;
+    let r = one_shot(escaped);
+    assert_eq!(r.findings.len(), 1);
+    // The finding covers the escaped bytes in the original content.
+    assert_eq!(r.findings[0].start, 8);
+    assert_eq!(r.findings[0].end, escaped.len() as u64 - 2);
+}
+
+#[test]
+fn every_two_chunk_split_gives_the_one_shot_findings() {
+    for s in SAMPLES.iter().chain(CLEAN) {
+        let input = s.as_bytes();
+        let whole = one_shot(input);
+        for cut in 0..=input.len() {
+            let split = scan_chunks(StreamOptions::default(), &[&input[..cut], &input[cut..]]);
+            assert_eq!(split, whole, "split at {cut} of sample {:?}", input.len());
+        }
+    }
+}
+
+#[test]
+fn byte_at_a_time_gives_the_one_shot_findings() {
+    for s in SAMPLES {
+        let input = s.as_bytes();
+        let chunks: Vec<&[u8]> = input.chunks(1).collect();
+        assert_eq!(
+            scan_chunks(StreamOptions::default(), &chunks),
+            one_shot(input)
+        );
+    }
+}
+
+/// Feeds `input` in `cuts`, checking after every feed that no byte of any not-yet-reported
+/// finding is releasable.
+fn check_hold_back(input: &[u8], cuts: &[usize]) {
+    let final_findings = one_shot(input).findings;
+    let mut s = engine().scanner(StreamOptions::default()).unwrap();
+    let mut pos = 0;
+    let mut bounds: Vec<usize> = cuts
+        .iter()
+        .copied()
+        .filter(|&c| c > 0 && c < input.len())
+        .collect();
+    bounds.sort();
+    bounds.dedup();
+    bounds.push(input.len());
+    let mut last_released = 0;
+    for b in bounds {
+        s.feed(&input[pos..b]).unwrap();
+        pos = b;
+        let released = s.releasable();
+        assert!(released >= last_released, "releasable never goes back");
+        assert!(released <= pos as u64);
+        last_released = released;
+        let reported = s.findings();
+        for f in &final_findings {
+            if !reported.contains(f) {
+                assert!(
+                    released <= f.start,
+                    "{:?} not yet reported but {} bytes releasable (fed {})",
+                    f.kind,
+                    released,
+                    pos
+                );
+            }
+        }
+    }
+    s.finish_in_place().unwrap();
+    assert_eq!(s.releasable(), input.len() as u64);
+}
+
+#[test]
+fn hold_back_at_every_split_point() {
+    for s in SAMPLES {
+        let input = s.as_bytes();
+        for cut in 0..=input.len() {
+            check_hold_back(input, &[cut]);
+        }
+    }
+}
+
+#[test]
+fn clean_streams_release_all_but_the_window() {
+    let e = engine();
+    let mut s = e.scanner(StreamOptions::default()).unwrap();
+    let body = vec![b'a'; 1 << 20];
+    s.feed(&body).unwrap();
+    assert_eq!(s.releasable(), (body.len() - e.hold_back()) as u64);
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
+}
+
+fn opts(decoding: Decoding) -> StreamOptions {
+    StreamOptions {
+        decoding,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn gzip_content_gives_the_plain_findings_in_any_chunking() {
+    for s in SAMPLES {
+        let plain = one_shot(s.as_bytes());
+        let gz = gzip(s.as_bytes());
+        for cut in 0..=gz.len() {
+            let r = scan_chunks(opts(Decoding::Gzip), &[&gz[..cut], &gz[cut..]]);
+            assert_eq!(r, plain);
+        }
+    }
+}
+
+#[test]
+fn compression_bomb_is_uninspectable_within_bounded_memory() {
+    // 1 GiB of zeros compresses to about 1 MiB.
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..1024 {
+        enc.write_all(&zeros).unwrap();
+    }
+    let bomb = enc.finish().unwrap();
+    let mut s = engine().scanner(opts(Decoding::Gzip)).unwrap();
+    let mut peak = 0;
+    let mut verdict = Verdict::Clean;
+    for c in bomb.chunks(16 * 1024) {
+        verdict = s.feed(c).unwrap();
+        peak = peak.max(s.memory_bytes());
+        if matches!(verdict, Verdict::Uninspectable(_)) {
+            break;
+        }
+    }
+    assert_eq!(
+        verdict,
+        Verdict::Uninspectable(Uninspectable::CompressionRatio)
+    );
+    assert!(
+        s.content_len() < 200 << 20,
+        "stopped early: {} bytes inflated",
+        s.content_len()
+    );
+    assert!(peak < 8 << 20, "stream memory stays bounded, peak {peak}");
+}
+
+#[test]
+fn truncated_and_corrupt_gzip_are_uninspectable_never_clean() {
+    let gz = gzip(b"nothing to see here, just a long enough clean body to compress");
+    let r = scan_chunks(opts(Decoding::Gzip), &[&gz[..gz.len() - 10]]);
+    assert_eq!(
+        r.verdict,
+        Verdict::Uninspectable(Uninspectable::TruncatedCompression)
+    );
+    let r = scan_chunks(opts(Decoding::Gzip), &[b"this is not gzip at all"]);
+    assert_eq!(
+        r.verdict,
+        Verdict::Uninspectable(Uninspectable::CorruptCompression)
+    );
+    // PHI before the point of corruption is still PHI-or-uninspectable, never clean.
+    let mut gz = gzip(b"SSN 219-09-9999 then garbage follows");
+    let n = gz.len();
+    gz[n - 6] ^= 0xff;
+    let r = scan_chunks(opts(Decoding::Gzip), &[&gz]);
+    assert_ne!(r.verdict, Verdict::Clean);
+}
+
+#[test]
+fn content_limit_makes_a_stream_uninspectable() {
+    let o = StreamOptions {
+        limits: Limits {
+            max_content_bytes: 1000,
+            ..Limits::default()
+        },
+        ..Default::default()
+    };
+    let r = scan_chunks(o, &[&[b'x'; 600], &[b'y'; 600]]);
+    assert_eq!(
+        r.verdict,
+        Verdict::Uninspectable(Uninspectable::ContentTooLarge)
+    );
+}
+
+fn grpc_frame(msg: &[u8], compressed: bool) -> Vec<u8> {
+    let mut v = vec![compressed as u8];
+    v.extend_from_slice(&(msg.len() as u32).to_be_bytes());
+    v.extend_from_slice(msg);
+    v
+}
+
+#[test]
+fn grpc_messages_are_unframed_and_decompressed() {
+    // A PHI value split across two messages is still found.
+    let mut body = grpc_frame(b"\x0a\x07ssn 219-0", false);
+    body.extend(grpc_frame(b"9-9999\x10\x01", false));
+    for cut in 0..=body.len() {
+        let r = scan_chunks(opts(Decoding::grpc(None)), &[&body[..cut], &body[cut..]]);
+        assert_eq!(r.verdict, Verdict::Phi, "cut {cut}");
+        assert_eq!(r.kinds(), vec![Kind::Ssn]);
+    }
+    let compressed = grpc_frame(&gzip(b"\x0a\x0b219-09-9999"), true);
+    let r = scan_chunks(opts(Decoding::grpc(Some("gzip"))), &[&compressed]);
+    assert_eq!(r.verdict, Verdict::Phi);
+    // Compressed message without a grpc-encoding, unknown encodings, bad frames.
+    let r = scan_chunks(opts(Decoding::grpc(None)), &[&compressed]);
+    assert_eq!(
+        r.verdict,
+        Verdict::Uninspectable(Uninspectable::MalformedGrpc)
+    );
+    let r = scan_chunks(opts(Decoding::grpc(Some("snappy"))), &[&compressed]);
+    assert_eq!(
+        r.verdict,
+        Verdict::Uninspectable(Uninspectable::UnsupportedEncoding)
+    );
+    let r = scan_chunks(opts(Decoding::grpc(None)), &[&[0, 0xff, 0xff, 0xff, 0xff]]);
+    assert_eq!(
+        r.verdict,
+        Verdict::Uninspectable(Uninspectable::MalformedGrpc)
+    );
+    let r = scan_chunks(
+        opts(Decoding::grpc(None)),
+        &[&grpc_frame(b"abc", false)[..6]],
+    );
+    assert_eq!(
+        r.verdict,
+        Verdict::Uninspectable(Uninspectable::MalformedGrpc)
+    );
+}
+
+#[test]
+fn memory_per_stream_is_bounded_and_reported() {
+    let mut s = engine().scanner(StreamOptions::default()).unwrap();
+    let chunk = br#"{"id": 12345678, "ts": 1700000000, "v": "\u0041%41"} "#.repeat(2000);
+    for _ in 0..50 {
+        s.feed(&chunk).unwrap();
+    }
+    let m = s.memory_bytes();
+    assert!(m > engine().stream_size());
+    assert!(m < 512 * 1024, "stream memory {m}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_chunking_gives_the_one_shot_findings(idx in 0..SAMPLES.len(), pad in "[ -~]{0,64}", cuts in proptest::collection::vec(0usize..200, 0..8)) {
+        let input = format!("{pad}{}{pad}", SAMPLES[idx]);
+        let bytes = input.as_bytes();
+        let whole = one_shot(bytes);
+        let mut bounds: Vec<usize> = cuts.into_iter().filter(|&c| c < bytes.len()).collect();
+        bounds.sort();
+        bounds.dedup();
+        let mut chunks = Vec::new();
+        let mut prev = 0;
+        for b in bounds {
+            chunks.push(&bytes[prev..b]);
+            prev = b;
+        }
+        chunks.push(&bytes[prev..]);
+        prop_assert_eq!(scan_chunks(StreamOptions::default(), &chunks), whole);
+    }
+
+    #[test]
+    fn hold_back_holds_for_any_chunking(idx in 0..SAMPLES.len(), pad in "[ -~]{0,300}", cuts in proptest::collection::vec(0usize..400, 0..10)) {
+        let input = format!("{pad}{}{pad}", SAMPLES[idx]);
+        check_hold_back(input.as_bytes(), &cuts);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..2048), cut in 0usize..2048) {
+        let cut = cut.min(data.len());
+        for d in [Decoding::Identity, Decoding::Gzip, Decoding::Deflate, Decoding::grpc(Some("gzip"))] {
+            let r = scan_chunks(opts(d), &[&data[..cut], &data[cut..]]);
+            prop_assert!(r.findings.len() <= data.len());
+        }
+    }
+}
