@@ -1,0 +1,790 @@
+//! The workload identity a sidecar embeds: its certificate, its trust bundle, and the rustls
+//! configurations that use them.
+//!
+//! # How the proxy uses it
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), phimesh_ca::identity::IdentityError> {
+//! use phimesh_ca::identity::{Identity, IdentityConfig, SpiffeId};
+//! let id: SpiffeId = "spiffe://cluster.local/ns/default/sa/web".parse().unwrap();
+//! let cfg = IdentityConfig::new(id, "https://127.0.0.1:15012", "/etc/phimesh/ca.pem", "/var/run/secrets/phimesh/token");
+//! let identity = Identity::start(cfg)?;       // spawns the one refresh task
+//! identity.ready().await;                       // first certificate in hand
+//! let server = identity.server_config(vec![b"h2".to_vec()], true);  // inbound mTLS
+//! let client = identity.client_config(vec![b"h2".to_vec()]);        // outbound mTLS
+//! # Ok(()) }
+//! ```
+//!
+//! * [`Identity::start`] spawns one task that makes a P-256 key **in memory** (it never leaves the
+//!   process), builds a CSR for the configured SPIFFE ID, reads the token file (re-read on every
+//!   attempt: projected tokens rotate), posts `POST /v1/certificates`, and installs the answer.
+//!   It renews at [`IdentityConfig::renew_fraction`] (about 2/3) of the certificate's remaining life
+//!   with up to 10 % jitter (earlier, never later), retries with capped exponential backoff and
+//!   jitter while the current certificate still serves, and refreshes the trust bundle from
+//!   `GET /v1/trust-bundle` every [`IdentityConfig::bundle_refresh`]. Each renewal uses a new key.
+//! * [`Identity::server_config`] / [`Identity::client_config`] are built **once**: a certificate
+//!   resolver hands rustls the current certificate and a verifier reads the current roots at each
+//!   handshake, so a renewal or a root rotation never needs new configs and never touches open
+//!   connections. Mesh mTLS is TLS 1.3 only (the client certificate is then encrypted).
+//! * Peer verification: the chain must verify against the current trust bundle (webpki, with the
+//!   right EKU), and the peer's only URI SAN must be a SPIFFE ID of our trust domain; on the server
+//!   side it must also be in `allow_identities` when that is set. Host names are not checked: the
+//!   SPIFFE ID is the name. [`peer_identity`] reads the verified ID after the handshake.
+//! * [`Identity::is_ready`] is true only while a certificate that has not expired is installed.
+//! * [`Identity::register_metrics`] adds `phimesh_identity_cert_expiry_timestamp_seconds`.
+//! * [`Identity::from_static`] skips the CA entirely (tests, the demo).
+//!
+//! The CA itself is found with the roots in [`IdentityConfig::ca_roots`] (re-read on every call)
+//! plus the latest trust bundle, so the sidecar keeps reaching the CA across a root rotation.
+
+mod spiffe;
+mod verify;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::Duration;
+
+use rand::Rng;
+use rcgen::PublicKeyData;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::sign::CertifiedKey;
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+use tracing::{debug, info, warn};
+
+pub use spiffe::{SpiffeId, SpiffeIdError, MAX_SPIFFE_ID_LEN};
+pub use verify::{peer_identity, peer_identity_from_der, PeerIdentityError};
+
+use crate::https::{self, HttpsError, HttpsUrl};
+use crate::pki::{self, KeyAlgorithm};
+use crate::tls::provider;
+
+/// Name of the identity client's metric.
+pub const CERT_EXPIRY_METRIC: &str = "phimesh_identity_cert_expiry_timestamp_seconds";
+
+/// Largest token file read (projected service-account tokens are about 1 KiB).
+const MAX_TOKEN_BYTES: u64 = 64 * 1024;
+/// Largest CA response accepted.
+const MAX_CA_RESPONSE: usize = 1024 * 1024;
+
+/// Settings of the identity client. [`IdentityConfig::new`] fills in the defaults.
+#[derive(Debug, Clone)]
+pub struct IdentityConfig {
+    /// The SPIFFE ID to obtain (`--identity`).
+    pub identity: SpiffeId,
+    /// The CA, `https://HOST:PORT` (`--ca-addr`).
+    pub ca_addr: String,
+    /// PEM roots that verify the CA's serving certificate (`--ca-roots`), re-read at each call.
+    pub ca_roots: PathBuf,
+    /// File holding the bearer token (`--token-file`), re-read at each call.
+    pub token_file: PathBuf,
+    /// Inbound callers allowed (`--allow-identities`); `None` = any identity of the trust domain.
+    pub allow_identities: Option<Vec<SpiffeId>>,
+    /// Fraction of the remaining lifetime after which to renew (default 2/3).
+    pub renew_fraction: f64,
+    /// How often to fetch `GET /v1/trust-bundle` between renewals (default 5 min).
+    pub bundle_refresh: Duration,
+    /// Deadline of one call to the CA (default 10 s).
+    pub request_timeout: Duration,
+    /// First retry delay after a failed call (default 1 s), doubled up to `retry_max`.
+    pub retry_initial: Duration,
+    /// Longest retry delay (default 60 s).
+    pub retry_max: Duration,
+}
+
+impl IdentityConfig {
+    /// A configuration with the default timings.
+    pub fn new(
+        identity: SpiffeId,
+        ca_addr: impl Into<String>,
+        ca_roots: impl Into<PathBuf>,
+        token_file: impl Into<PathBuf>,
+    ) -> Self {
+        IdentityConfig {
+            identity,
+            ca_addr: ca_addr.into(),
+            ca_roots: ca_roots.into(),
+            token_file: token_file.into(),
+            allow_identities: None,
+            renew_fraction: 2.0 / 3.0,
+            bundle_refresh: Duration::from_secs(300),
+            request_timeout: Duration::from_secs(10),
+            retry_initial: Duration::from_secs(1),
+            retry_max: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Errors of the identity client.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IdentityError {
+    /// A setting is unusable (bad CA address, renew fraction out of range, allow list of another
+    /// trust domain...).
+    #[error("identity config: {0}")]
+    Config(String),
+    /// A file (CA roots, token) could not be read.
+    #[error("cannot read {path}: {message}")]
+    File {
+        /// the file
+        path: PathBuf,
+        /// why
+        message: String,
+    },
+    /// PEM certificates or key could not be used.
+    #[error("invalid certificate or key: {0}")]
+    Pem(String),
+    /// The CA could not be reached.
+    #[error("CA unreachable: {0}")]
+    Https(#[from] HttpsError),
+    /// The CA answered with an error status.
+    #[error("CA refused the request with HTTP {status}: {message}")]
+    Refused {
+        /// HTTP status
+        status: u16,
+        /// the CA's `error` field
+        message: String,
+    },
+    /// The CA's answer is not what was asked for (wrong identity, wrong key, unverifiable chain).
+    #[error("CA answer rejected: {0}")]
+    BadAnswer(String),
+}
+
+/// Body of `POST /v1/certificates`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CertificateRequest {
+    /// PEM `CERTIFICATE REQUEST`.
+    pub csr: String,
+}
+
+/// Answer of `POST /v1/certificates`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CertificateResponse {
+    /// PEM chain: leaf first, then the issuer.
+    pub certificate_chain: String,
+    /// PEM roots currently trusted.
+    pub trust_bundle: String,
+    /// The leaf's `notAfter`, RFC 3339.
+    pub not_after: String,
+}
+
+/// Answer of `GET /v1/trust-bundle`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrustBundleResponse {
+    /// PEM roots currently trusted.
+    pub trust_bundle: String,
+}
+
+/// The roots in force, and what is derived from them once per change.
+pub(crate) struct Trust {
+    pub(crate) roots: Arc<RootCertStore>,
+    pub(crate) ders: Vec<CertificateDer<'static>>,
+    /// `None` while there are no roots: every peer is refused.
+    pub(crate) client_verifier: Option<Arc<dyn rustls::server::danger::ClientCertVerifier>>,
+}
+
+impl Trust {
+    fn empty() -> Self {
+        Trust {
+            roots: Arc::new(RootCertStore::empty()),
+            ders: Vec::new(),
+            client_verifier: None,
+        }
+    }
+
+    fn from_ders(ders: Vec<CertificateDer<'static>>) -> Result<Self, IdentityError> {
+        let mut roots = RootCertStore::empty();
+        for d in &ders {
+            roots
+                .add(d.clone())
+                .map_err(|e| IdentityError::Pem(format!("trust bundle: {e}")))?;
+        }
+        let roots = Arc::new(roots);
+        let client_verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(roots.clone(), provider())
+                .build()
+                .map_err(|e| IdentityError::Pem(format!("trust bundle: {e}")))?;
+        Ok(Trust {
+            roots,
+            ders,
+            client_verifier: Some(client_verifier),
+        })
+    }
+}
+
+pub(crate) struct Shared {
+    pub(crate) identity: SpiffeId,
+    pub(crate) trust_domain: String,
+    pub(crate) allow: Option<Vec<SpiffeId>>,
+    pub(crate) cert: RwLock<Option<Arc<CertifiedKey>>>,
+    pub(crate) trust: RwLock<Arc<Trust>>,
+    not_after: std::sync::atomic::AtomicI64,
+    ready_tx: watch::Sender<bool>,
+    expiry_gauge: prometheus::Gauge,
+    task: Mutex<Option<tokio::task::AbortHandle>>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if let Ok(mut t) = self.task.lock() {
+            if let Some(t) = t.take() {
+                t.abort();
+            }
+        }
+    }
+}
+
+/// A workload identity: the current certificate and trust bundle, kept fresh by one task.
+/// Cloning is cheap; the refresh task stops when the last clone (and every config made from it)
+/// is dropped.
+#[derive(Clone)]
+pub struct Identity {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity")
+            .field("identity", &self.shared.identity)
+            .field("ready", &self.is_ready())
+            .field("not_after", &self.cert_expiry_unix())
+            .finish()
+    }
+}
+
+fn new_gauge() -> prometheus::Gauge {
+    prometheus::Gauge::new(
+        CERT_EXPIRY_METRIC,
+        "notAfter of the sidecar's current workload certificate, Unix seconds",
+    )
+    .unwrap_or_else(|_| unreachable_gauge())
+}
+
+// `Gauge::new` only fails on an invalid metric name, and ours is a valid constant.
+fn unreachable_gauge() -> prometheus::Gauge {
+    prometheus::Gauge::with_opts(prometheus::Opts::new("phimesh_unnamed", "unused"))
+        .expect("constant metric name is valid")
+}
+
+impl Identity {
+    fn new_shared(identity: SpiffeId, allow: Option<Vec<SpiffeId>>) -> Arc<Shared> {
+        let (ready_tx, _) = watch::channel(false);
+        Arc::new(Shared {
+            trust_domain: identity.trust_domain().to_owned(),
+            identity,
+            allow,
+            cert: RwLock::new(None),
+            trust: RwLock::new(Arc::new(Trust::empty())),
+            not_after: std::sync::atomic::AtomicI64::new(0),
+            ready_tx,
+            expiry_gauge: new_gauge(),
+            task: Mutex::new(None),
+        })
+    }
+
+    /// Validates `cfg`, reads the CA roots once (so a missing file is an error at start) and
+    /// spawns the refresh task on the current tokio runtime. Returns at once; await
+    /// [`ready`](Self::ready) for the first certificate.
+    pub fn start(cfg: IdentityConfig) -> Result<Identity, IdentityError> {
+        let ca = HttpsUrl::parse(&cfg.ca_addr).map_err(|e| IdentityError::Config(e.to_string()))?;
+        if !(cfg.renew_fraction > 0.05 && cfg.renew_fraction < 1.0) {
+            return Err(IdentityError::Config(format!(
+                "renew fraction {} must be between 0.05 and 1",
+                cfg.renew_fraction
+            )));
+        }
+        check_allow(&cfg.identity, cfg.allow_identities.as_deref())?;
+        read_roots_file(&cfg.ca_roots)?;
+        let shared = Self::new_shared(cfg.identity.clone(), cfg.allow_identities.clone());
+        let weak = Arc::downgrade(&shared);
+        let handle = tokio::runtime::Handle::try_current()
+            .map_err(|_| IdentityError::Config("Identity::start needs a tokio runtime".into()))?;
+        let task = handle.spawn(refresh_loop(weak, cfg, ca));
+        if let Ok(mut t) = shared.task.lock() {
+            *t = Some(task.abort_handle());
+        }
+        Ok(Identity { shared })
+    }
+
+    /// An identity from fixed PEM: `chain_pem` (leaf first), its PKCS#8 `key_pem`, the roots in
+    /// `bundle_pem`. The SPIFFE ID is read from the leaf and must be in `trust_domain`. No task,
+    /// no renewal (use [`install_pem`](Self::install_pem) to swap later).
+    pub fn from_static(
+        chain_pem: &str,
+        key_pem: &str,
+        bundle_pem: &str,
+        trust_domain: &str,
+        allow_identities: Option<Vec<SpiffeId>>,
+    ) -> Result<Identity, IdentityError> {
+        let chain =
+            pki::parse_certs_pem(chain_pem).map_err(|e| IdentityError::Pem(e.to_string()))?;
+        let identity = pki::spiffe_id_of(&chain[0])
+            .ok_or_else(|| IdentityError::Pem("leaf has no SPIFFE ID URI SAN".into()))?;
+        if identity.trust_domain() != trust_domain {
+            return Err(IdentityError::Config(format!(
+                "certificate identity {identity} is not in trust domain {trust_domain}"
+            )));
+        }
+        check_allow(&identity, allow_identities.as_deref())?;
+        let me = Identity {
+            shared: Self::new_shared(identity, allow_identities),
+        };
+        me.install_pem(chain_pem, key_pem, bundle_pem)?;
+        Ok(me)
+    }
+
+    /// Replaces the certificate, key and trust bundle, as a renewal does. Open connections are
+    /// untouched; new handshakes use the new material. The leaf must carry this identity.
+    pub fn install_pem(
+        &self,
+        chain_pem: &str,
+        key_pem: &str,
+        bundle_pem: &str,
+    ) -> Result<(), IdentityError> {
+        let chain =
+            pki::parse_certs_pem(chain_pem).map_err(|e| IdentityError::Pem(e.to_string()))?;
+        let key = {
+            use rustls::pki_types::pem::PemObject;
+            PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
+                .map_err(|_| IdentityError::Pem("no usable private key in PEM".into()))?
+        };
+        let bundle =
+            pki::parse_certs_pem(bundle_pem).map_err(|e| IdentityError::Pem(e.to_string()))?;
+        self.install(chain, key, bundle)
+    }
+
+    fn install(
+        &self,
+        chain: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+        bundle: Vec<CertificateDer<'static>>,
+    ) -> Result<(), IdentityError> {
+        let leaf_id = chain.first().and_then(|c| pki::spiffe_id_of(c));
+        if leaf_id.as_ref() != Some(&self.shared.identity) {
+            return Err(IdentityError::BadAnswer(format!(
+                "certificate is not for {}",
+                self.shared.identity
+            )));
+        }
+        let info = pki::cert_info(&chain[0]).map_err(|e| IdentityError::Pem(e.to_string()))?;
+        let certified = CertifiedKey::from_der(chain.clone(), key, &provider())
+            .map_err(|e| IdentityError::Pem(format!("certificate and key: {e}")))?;
+        let trust = Trust::from_ders(bundle)?;
+        verify::verify_chain(&trust.roots, &chain).map_err(|e| {
+            IdentityError::BadAnswer(format!(
+                "chain does not verify against the trust bundle: {e}"
+            ))
+        })?;
+        // Trust first, so peers already on a new root are accepted before we present ours.
+        self.set_trust(trust);
+        if let Ok(mut c) = self.shared.cert.write() {
+            *c = Some(Arc::new(certified));
+        }
+        self.shared
+            .not_after
+            .store(info.not_after, std::sync::atomic::Ordering::Release);
+        self.shared.expiry_gauge.set(info.not_after as f64);
+        self.shared.ready_tx.send_replace(true);
+        Ok(())
+    }
+
+    fn set_trust(&self, trust: Trust) {
+        if let Ok(mut t) = self.shared.trust.write() {
+            *t = Arc::new(trust);
+        }
+    }
+
+    /// The SPIFFE ID this identity holds.
+    pub fn spiffe_id(&self) -> &SpiffeId {
+        &self.shared.identity
+    }
+
+    /// Waits until a first certificate is installed.
+    pub async fn ready(&self) {
+        let mut rx = self.shared.ready_tx.subscribe();
+        let _ = rx.wait_for(|r| *r).await;
+    }
+
+    /// True while a certificate is installed and has not expired.
+    pub fn is_ready(&self) -> bool {
+        match self.cert_expiry_unix() {
+            Some(t) => t > pki::unix_now(),
+            None => false,
+        }
+    }
+
+    /// `notAfter` of the current certificate, Unix seconds.
+    pub fn cert_expiry_unix(&self) -> Option<i64> {
+        match self
+            .shared
+            .not_after
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            0 => None,
+            t => Some(t),
+        }
+    }
+
+    /// The current trust bundle, PEM.
+    pub fn trust_bundle_pem(&self) -> String {
+        let trust = self.current_trust();
+        pki::certs_to_pem(&trust.ders)
+    }
+
+    pub(crate) fn current_trust(&self) -> Arc<Trust> {
+        self.shared
+            .trust
+            .read()
+            .map(|t| t.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// The gauge `phimesh_identity_cert_expiry_timestamp_seconds`, for callers that register
+    /// metrics themselves.
+    pub fn expiry_gauge(&self) -> prometheus::Gauge {
+        self.shared.expiry_gauge.clone()
+    }
+
+    /// Registers `phimesh_identity_cert_expiry_timestamp_seconds` on `registry`.
+    pub fn register_metrics(
+        &self,
+        registry: &prometheus::Registry,
+    ) -> Result<(), prometheus::Error> {
+        registry.register(Box::new(self.shared.expiry_gauge.clone()))
+    }
+
+    /// rustls server config for inbound mTLS: presents the current certificate, verifies client
+    /// certificates against the current roots and checks their SPIFFE ID (trust domain and
+    /// allow list). With `require_client_cert == false` a client without a certificate is
+    /// admitted (permissive mode); one that presents a certificate is still verified.
+    pub fn server_config(
+        &self,
+        alpn: Vec<Vec<u8>>,
+        require_client_cert: bool,
+    ) -> Arc<ServerConfig> {
+        let verifier = Arc::new(verify::SpiffeClientVerifier::new(
+            Arc::downgrade(&self.shared),
+            require_client_cert,
+        ));
+        let mut cfg = ServerConfig::builder_with_provider(provider())
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .expect("ring provider supports TLS 1.3")
+            .with_client_cert_verifier(verifier)
+            .with_cert_resolver(Arc::new(verify::CurrentCert(self.shared.clone())));
+        cfg.alpn_protocols = alpn;
+        Arc::new(cfg)
+    }
+
+    /// rustls client config for outbound mTLS: presents the current certificate and accepts any
+    /// server whose chain verifies against the current roots and whose SPIFFE ID is in the trust
+    /// domain. The `ServerName` passed to `connect` is only used for SNI.
+    pub fn client_config(&self, alpn: Vec<Vec<u8>>) -> Arc<ClientConfig> {
+        self.client_config_expecting(alpn, None)
+    }
+
+    /// Like [`client_config`](Self::client_config) but the server must have one of `expected`
+    /// identities (secure naming), checked inside the handshake.
+    pub fn client_config_expecting(
+        &self,
+        alpn: Vec<Vec<u8>>,
+        expected: Option<Vec<SpiffeId>>,
+    ) -> Arc<ClientConfig> {
+        let verifier = Arc::new(verify::SpiffeServerVerifier::new(
+            Arc::downgrade(&self.shared),
+            expected,
+        ));
+        let mut cfg = ClientConfig::builder_with_provider(provider())
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .expect("ring provider supports TLS 1.3")
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_client_cert_resolver(Arc::new(verify::CurrentCert(self.shared.clone())));
+        cfg.alpn_protocols = alpn;
+        Arc::new(cfg)
+    }
+}
+
+fn check_allow(identity: &SpiffeId, allow: Option<&[SpiffeId]>) -> Result<(), IdentityError> {
+    if let Some(list) = allow {
+        if let Some(other) = list
+            .iter()
+            .find(|a| a.trust_domain() != identity.trust_domain())
+        {
+            return Err(IdentityError::Config(format!(
+                "allowed identity {other} is not in trust domain {}",
+                identity.trust_domain()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn read_roots_file(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, IdentityError> {
+    let file_err = |message: String| IdentityError::File {
+        path: path.to_owned(),
+        message,
+    };
+    let pem = read_bounded(path, 4 * 1024 * 1024).map_err(file_err)?;
+    pki::parse_certs_pem(&pem).map_err(|e| file_err(e.to_string()))
+}
+
+fn read_bounded(path: &std::path::Path, max: u64) -> Result<String, String> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut s = String::new();
+    f.take(max + 1)
+        .read_to_string(&mut s)
+        .map_err(|e| e.to_string())?;
+    if s.len() as u64 > max {
+        return Err(format!("larger than {max} bytes"));
+    }
+    Ok(s)
+}
+
+/// The client config used to talk to the CA: webpki with host-name checks, roots = the
+/// `--ca-roots` file (when readable) plus the current trust bundle.
+fn ca_client_config(
+    cfg: &IdentityConfig,
+    trust: &Trust,
+    last_file_roots: &mut Vec<CertificateDer<'static>>,
+) -> Result<Arc<ClientConfig>, IdentityError> {
+    match read_roots_file(&cfg.ca_roots) {
+        Ok(r) => *last_file_roots = r,
+        Err(e) => warn!(error = %e, "keeping the last CA roots read"),
+    }
+    let mut roots = RootCertStore::empty();
+    for d in last_file_roots.iter().chain(trust.ders.iter()) {
+        let _ = roots.add(d.clone());
+    }
+    let cfg = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| IdentityError::Config(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(cfg))
+}
+
+fn error_message(body: &[u8]) -> String {
+    #[derive(Deserialize)]
+    struct E {
+        error: String,
+    }
+    let msg = serde_json::from_slice::<E>(body)
+        .map(|e| e.error)
+        .unwrap_or_else(|_| String::from_utf8_lossy(body).into_owned());
+    msg.chars().take(200).collect()
+}
+
+async fn fetch_certificate(
+    me: &Identity,
+    cfg: &IdentityConfig,
+    ca: &HttpsUrl,
+    file_roots: &mut Vec<CertificateDer<'static>>,
+) -> Result<i64, IdentityError> {
+    let token =
+        read_bounded(&cfg.token_file, MAX_TOKEN_BYTES).map_err(|message| IdentityError::File {
+            path: cfg.token_file.clone(),
+            message,
+        })?;
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(IdentityError::File {
+            path: cfg.token_file.clone(),
+            message: "token file is empty".into(),
+        });
+    }
+    let key = pki::generate_key(KeyAlgorithm::EcdsaP256)
+        .map_err(|e| IdentityError::Pem(e.to_string()))?;
+    let csr =
+        pki::make_csr(&key, &cfg.identity, &[]).map_err(|e| IdentityError::Pem(e.to_string()))?;
+    let body = serde_json::to_vec(&CertificateRequest { csr })
+        .map_err(|e| IdentityError::Pem(e.to_string()))?;
+    let tls = ca_client_config(cfg, &me.current_trust(), file_roots)?;
+    let auth = format!("Bearer {token}");
+    let resp = https::request(
+        ca,
+        tls,
+        http::Method::POST,
+        "/v1/certificates",
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
+        Some(body),
+        https::Limits {
+            timeout: cfg.request_timeout,
+            max_body: MAX_CA_RESPONSE,
+        },
+    )
+    .await?;
+    if resp.status != 200 {
+        return Err(IdentityError::Refused {
+            status: resp.status,
+            message: error_message(&resp.body),
+        });
+    }
+    let answer: CertificateResponse = serde_json::from_slice(&resp.body)
+        .map_err(|e| IdentityError::BadAnswer(format!("not the certificate JSON: {e}")))?;
+    let chain = pki::parse_certs_pem(&answer.certificate_chain)
+        .map_err(|e| IdentityError::BadAnswer(e.to_string()))?;
+    let bundle = pki::parse_certs_pem(&answer.trust_bundle)
+        .map_err(|e| IdentityError::BadAnswer(e.to_string()))?;
+    let info = pki::cert_info(&chain[0]).map_err(|e| IdentityError::BadAnswer(e.to_string()))?;
+    if info.spki_der != key.subject_public_key_info() {
+        return Err(IdentityError::BadAnswer(
+            "certificate is not for our key".into(),
+        ));
+    }
+    let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+    me.install(chain, key_der, bundle)?;
+    info!(identity = %cfg.identity, serial = %info.serial_hex, not_after = info.not_after, "workload certificate installed");
+    Ok(info.not_after)
+}
+
+async fn fetch_bundle(
+    me: &Identity,
+    cfg: &IdentityConfig,
+    ca: &HttpsUrl,
+    file_roots: &mut Vec<CertificateDer<'static>>,
+) -> Result<(), IdentityError> {
+    let trust = me.current_trust();
+    let tls = ca_client_config(cfg, &trust, file_roots)?;
+    let resp = https::request(
+        ca,
+        tls,
+        http::Method::GET,
+        "/v1/trust-bundle",
+        &[],
+        None,
+        https::Limits {
+            timeout: cfg.request_timeout,
+            max_body: MAX_CA_RESPONSE,
+        },
+    )
+    .await?;
+    if resp.status != 200 {
+        return Err(IdentityError::Refused {
+            status: resp.status,
+            message: error_message(&resp.body),
+        });
+    }
+    let answer: TrustBundleResponse = serde_json::from_slice(&resp.body)
+        .map_err(|e| IdentityError::BadAnswer(format!("not the trust bundle JSON: {e}")))?;
+    let ders = pki::parse_certs_pem(&answer.trust_bundle)
+        .map_err(|e| IdentityError::BadAnswer(e.to_string()))?;
+    if ders == trust.ders {
+        return Ok(());
+    }
+    // Never install a bundle that would stop verifying our own certificate.
+    let new_trust = Trust::from_ders(ders)?;
+    if let Some(cert) = me.shared.cert.read().ok().and_then(|c| c.clone()) {
+        verify::verify_chain(&new_trust.roots, &cert.cert).map_err(|e| {
+            IdentityError::BadAnswer(format!(
+                "new trust bundle does not verify our certificate: {e}"
+            ))
+        })?;
+    }
+    info!(roots = new_trust.ders.len(), "trust bundle updated");
+    me.set_trust(new_trust);
+    Ok(())
+}
+
+/// Delay before renewing a certificate that expires at `not_after`: `fraction` of the time left,
+/// minus up to 10 % jitter (so a fleet restarted together spreads its renewals).
+pub fn renew_delay(now: i64, not_after: i64, fraction: f64) -> Duration {
+    let left = (not_after - now).max(0) as f64;
+    let jitter = rand::thread_rng().gen_range(0.9..=1.0);
+    Duration::from_secs_f64(left * fraction * jitter)
+}
+
+fn backoff_with_jitter(d: Duration) -> Duration {
+    d.mul_f64(rand::thread_rng().gen_range(0.5..=1.0))
+}
+
+async fn refresh_loop(weak: Weak<Shared>, cfg: IdentityConfig, ca: HttpsUrl) {
+    use tokio::time::Instant;
+    let mut file_roots = Vec::new();
+    let mut backoff = cfg.retry_initial;
+    let mut renew_at = Instant::now();
+    let mut bundle_at = Instant::now() + cfg.bundle_refresh;
+    loop {
+        let Some(shared) = weak.upgrade() else { return };
+        let me = Identity { shared };
+        let now = Instant::now();
+        if now >= renew_at {
+            match fetch_certificate(&me, &cfg, &ca, &mut file_roots).await {
+                Ok(not_after) => {
+                    backoff = cfg.retry_initial;
+                    let delay = renew_delay(pki::unix_now(), not_after, cfg.renew_fraction);
+                    renew_at = Instant::now() + delay;
+                    bundle_at = Instant::now() + cfg.bundle_refresh;
+                    debug!(in_secs = delay.as_secs_f64(), "next renewal scheduled");
+                }
+                Err(e) => {
+                    let wait = backoff_with_jitter(backoff);
+                    warn!(error = %e, retry_in_ms = wait.as_millis() as u64, still_valid = me.is_ready(), "certificate request failed");
+                    renew_at = Instant::now() + wait;
+                    backoff = (backoff * 2).min(cfg.retry_max);
+                }
+            }
+        } else if now >= bundle_at {
+            match fetch_bundle(&me, &cfg, &ca, &mut file_roots).await {
+                Ok(()) => bundle_at = Instant::now() + cfg.bundle_refresh,
+                Err(e) => {
+                    let wait = backoff_with_jitter(cfg.retry_initial.max(cfg.bundle_refresh / 10));
+                    warn!(error = %e, "trust bundle refresh failed");
+                    bundle_at = Instant::now() + wait;
+                }
+            }
+        }
+        let wake = renew_at.min(bundle_at);
+        drop(me);
+        tokio::time::sleep_until(wake).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renew_delay_is_about_two_thirds_never_later() {
+        for _ in 0..200 {
+            let d = renew_delay(1000, 1000 + 86_400, 2.0 / 3.0).as_secs_f64();
+            assert!(
+                (57_600.0 * 0.9 - 1e-6..=57_600.0 + 1e-6).contains(&d),
+                "{d}"
+            );
+        }
+        assert_eq!(renew_delay(1000, 900, 0.66), Duration::ZERO);
+    }
+
+    #[test]
+    fn start_refuses_bad_config() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _g = rt.enter();
+        let id: SpiffeId = "spiffe://cluster.local/ns/a/sa/b".parse().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.pem");
+        let cfg = IdentityConfig::new(id.clone(), "http://x:1", &missing, &missing);
+        assert!(matches!(
+            Identity::start(cfg),
+            Err(IdentityError::Config(_))
+        ));
+        let cfg = IdentityConfig::new(id.clone(), "https://127.0.0.1:1", &missing, &missing);
+        assert!(matches!(
+            Identity::start(cfg),
+            Err(IdentityError::File { .. })
+        ));
+        let mut cfg = IdentityConfig::new(id, "https://127.0.0.1:1", &missing, &missing);
+        cfg.allow_identities = Some(vec!["spiffe://other.td/ns/a/sa/b".parse().unwrap()]);
+        assert!(matches!(
+            Identity::start(cfg),
+            Err(IdentityError::Config(_))
+        ));
+    }
+}
