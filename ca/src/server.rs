@@ -1,1 +1,768 @@
-//! server (placeholder)
+//! The HTTPS identity API of the CA, and the loop that keeps its state current.
+//!
+//! | route | answer |
+//! | --- | --- |
+//! | `POST /v1/certificates` | `Authorization: Bearer TOKEN`, `{"csr": PEM}` → `{"certificate_chain", "trust_bundle", "not_after"}` |
+//! | `GET /v1/trust-bundle` | `{"trust_bundle": PEM}`; raw PEM with `Accept: application/x-pem-file` |
+//! | `GET /metrics` | Prometheus text |
+//! | `GET /ready`, `GET /live` | 200 once a signer and serving certificate are loaded |
+//!
+//! Refusals, always with a JSON body `{"error": "..."}` whose text names no token or key:
+//! 401 missing/unknown token, 403 a CSR for an identity (or names) the token does not grant,
+//! 400 malformed JSON/PEM/CSR or a bad CSR signature or key type, 413 a body over
+//! [`MAX_BODY`], 429 over the per-identity rate limit, 503 TokenReview unreachable, 404/405.
+//! Each connection has a TLS handshake deadline and a header read deadline; the number of open
+//! connections is capped; bodies are read through a length limit, so no client can make the CA
+//! hold unbounded memory or starve other clients.
+//!
+//! Every issuance writes one audit line on stdout:
+//! `{"time","event":"certificate_issued","identity","serial","not_after","issuer"}`.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use prometheus::{Encoder, Gauge, Histogram, HistogramOpts, IntCounterVec, Opts, Registry};
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::sign::CertifiedKey;
+use serde::Serialize;
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+use crate::auth::{AuthError, Authenticator};
+use crate::authority::{rfc3339, Settings, Signer};
+use crate::identity::{CertificateRequest, CertificateResponse, SpiffeId, TrustBundleResponse};
+use crate::pki::{self, CsrError, ValidatedCsr};
+use crate::state::{CaState, StateDir, StateError};
+use crate::tls::provider;
+
+/// Largest request body accepted (a CSR in JSON is about 1 KiB).
+pub const MAX_BODY: usize = 64 * 1024;
+/// Most connections served at once; more wait in the kernel's accept queue.
+pub const MAX_CONNECTIONS: usize = 2048;
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Results of `phimesh_ca_certificates_issued_total`.
+pub const RESULTS: [&str; 8] = [
+    "issued",
+    "unauthenticated",
+    "forbidden",
+    "bad_request",
+    "too_large",
+    "rate_limited",
+    "unavailable",
+    "error",
+];
+
+/// Everything `phimesh ca` needs to run.
+#[derive(Debug, Clone)]
+pub struct CaConfig {
+    /// Lifetimes and trust domain.
+    pub settings: Settings,
+    /// `--state-dir`.
+    pub state_dir: PathBuf,
+    /// `--listen`.
+    pub listen: SocketAddr,
+    /// `--server-name`: DNS names and IPs of the serving certificate.
+    pub server_names: Vec<String>,
+    /// `--rate-limit`: certificates per identity per minute (also the burst).
+    pub rate_limit_per_minute: u32,
+    /// How often state transitions are checked (1 s).
+    pub tick: Duration,
+}
+
+/// The default `--server-name` list.
+pub fn default_server_names() -> Vec<String> {
+    [
+        "localhost",
+        "127.0.0.1",
+        "::1",
+        "phimesh-ca",
+        "phimesh-ca.phimesh-system",
+        "phimesh-ca.phimesh-system.svc",
+        "phimesh-ca.phimesh-system.svc.cluster.local",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// Why the CA could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The state directory is unusable.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// the address
+        addr: SocketAddr,
+        /// cause
+        source: std::io::Error,
+    },
+    /// A certificate could not be made.
+    #[error("{0}")]
+    Pki(#[from] pki::PkiError),
+    /// A `--server-name` is neither an IP nor a DNS name.
+    #[error("invalid --server-name {0:?}")]
+    ServerName(String),
+}
+
+struct Metrics {
+    registry: Registry,
+    issued: IntCounterVec,
+    duration: Histogram,
+    root_expiry: Gauge,
+    issuer_expiry: Gauge,
+    bundle_roots: Gauge,
+}
+
+impl Metrics {
+    fn new() -> Self {
+        let registry = Registry::new();
+        let issued = IntCounterVec::new(
+            Opts::new(
+                "phimesh_ca_certificates_issued_total",
+                "Certificate requests answered, by result",
+            ),
+            &["result"],
+        )
+        .expect("valid metric");
+        let duration = Histogram::with_opts(
+            HistogramOpts::new(
+                "phimesh_ca_issue_duration_seconds",
+                "Time to answer POST /v1/certificates",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+            ]),
+        )
+        .expect("valid metric");
+        let root_expiry = Gauge::new(
+            "phimesh_ca_root_expiry_timestamp_seconds",
+            "notAfter of the root that signs now, Unix seconds",
+        )
+        .expect("valid metric");
+        let issuer_expiry = Gauge::new(
+            "phimesh_ca_issuer_expiry_timestamp_seconds",
+            "notAfter of the issuer that signs now, Unix seconds",
+        )
+        .expect("valid metric");
+        let bundle_roots = Gauge::new("phimesh_ca_trust_bundle_roots", "Roots in the trust bundle")
+            .expect("valid metric");
+        for m in [
+            Box::new(issued.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(duration.clone()),
+            Box::new(root_expiry.clone()),
+            Box::new(issuer_expiry.clone()),
+            Box::new(bundle_roots.clone()),
+        ] {
+            registry.register(m).expect("unique metric");
+        }
+        for r in RESULTS {
+            issued.with_label_values(&[r]);
+        }
+        Metrics {
+            registry,
+            issued,
+            duration,
+            root_expiry,
+            issuer_expiry,
+            bundle_roots,
+        }
+    }
+}
+
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// The running CA, shared by every connection.
+pub struct Ca {
+    settings: Settings,
+    dir: StateDir,
+    state: Mutex<CaState>,
+    signer: RwLock<Arc<Signer>>,
+    serving: RwLock<Option<(Arc<CertifiedKey>, i64, u64)>>,
+    auth: Arc<Authenticator>,
+    limiter: Mutex<HashMap<SpiffeId, Bucket>>,
+    rate_per_minute: f64,
+    metrics: Metrics,
+    dns_names: Vec<String>,
+    ips: Vec<IpAddr>,
+    self_id: SpiffeId,
+}
+
+impl std::fmt::Debug for Ca {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ca").field("dir", &self.dir).finish()
+    }
+}
+
+/// A CA serving on a socket; dropping it does not stop it, [`RunningCa::shutdown`] does.
+pub struct RunningCa {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The CA.
+    pub ca: Arc<Ca>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl RunningCa {
+    /// Stops accepting, stops the state loop and waits for both.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Ca {
+    /// The trust bundle now, PEM.
+    pub fn bundle_pem(&self) -> String {
+        self.current_signer().bundle_pem.clone()
+    }
+
+    /// The authenticator (SIGHUP reloads its token file).
+    pub fn auth(&self) -> &Arc<Authenticator> {
+        &self.auth
+    }
+
+    fn current_signer(&self) -> Arc<Signer> {
+        self.signer
+            .read()
+            .map(|s| s.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Renders the metrics registry.
+    pub fn render_metrics(&self) -> String {
+        let mut buf = Vec::new();
+        let _ = prometheus::TextEncoder::new().encode(&self.metrics.registry.gather(), &mut buf);
+        String::from_utf8(buf).unwrap_or_default()
+    }
+
+    fn update_metrics(&self, signer: &Signer) {
+        self.metrics.root_expiry.set(signer.root_not_after as f64);
+        self.metrics
+            .issuer_expiry
+            .set(signer.issuer_not_after as f64);
+        self.metrics
+            .bundle_roots
+            .set(signer.bundle_ders.len() as f64);
+    }
+
+    fn install_signer(&self, signer: Signer) {
+        self.update_metrics(&signer);
+        if let Ok(mut s) = self.signer.write() {
+            *s = Arc::new(signer);
+        }
+    }
+
+    /// Makes a new serving certificate when the signer changed or half its life has passed.
+    fn refresh_serving(&self, now: i64) -> Result<(), pki::PkiError> {
+        let signer = self.current_signer();
+        let current = self.serving.read().ok().and_then(|s| s.clone());
+        if let Some((_, renew_at, generation)) = &current {
+            if *generation == signer.generation && now < *renew_at {
+                return Ok(());
+            }
+        }
+        let (leaf, key) = signer.serving_cert(&self.self_id, &self.dns_names, &self.ips, now)?;
+        let chain = vec![leaf.der.clone(), signer.issuer_der.clone()];
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        let ck = CertifiedKey::from_der(chain, key, &provider())
+            .map_err(|e| pki::PkiError::Certificate(e.to_string()))?;
+        let renew_at = now + (leaf.not_after - now) / 2;
+        if let Ok(mut s) = self.serving.write() {
+            *s = Some((Arc::new(ck), renew_at, signer.generation));
+        }
+        Ok(())
+    }
+
+    /// One pass of the state loop: adopt another process's write, apply due transitions, store.
+    fn tick_blocking(&self, now: i64) -> Result<bool, StateError> {
+        let lock = self.dir.lock()?;
+        let mut state = self
+            .state
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_else(|p| p.into_inner().clone());
+        let mut changed = false;
+        if let Some(on_disk) = self.dir.load(&lock)? {
+            if on_disk.generation != state.generation {
+                info!(
+                    generation = on_disk.generation,
+                    "CA state changed on disk; adopting it"
+                );
+                state = on_disk;
+                changed = true;
+            }
+        }
+        if state.advance(&self.settings, now)? {
+            self.dir.store(&lock, &mut state, now)?;
+            changed = true;
+        }
+        drop(lock);
+        if changed {
+            let signer = state.signer(&self.settings, now)?;
+            self.install_signer(signer);
+            if let Ok(mut s) = self.state.lock() {
+                *s = state;
+            }
+        }
+        Ok(changed)
+    }
+}
+
+fn load_or_create(dir: &StateDir, settings: &Settings, now: i64) -> Result<CaState, StateError> {
+    let lock = dir.lock()?;
+    let mut state = match dir.load(&lock)? {
+        Some(s) => {
+            if s.trust_domain != settings.trust_domain {
+                return Err(StateError::Corrupt {
+                    path: dir.state_path(),
+                    reason: format!(
+                        "state is for trust domain {} but --trust-domain is {}",
+                        s.trust_domain, settings.trust_domain
+                    ),
+                });
+            }
+            info!(
+                roots = s.roots.len(),
+                issuers = s.issuers.len(),
+                "CA state loaded"
+            );
+            s
+        }
+        None => {
+            let s = CaState::create(settings, now)?;
+            info!("no CA state found: created a new root and issuer");
+            s
+        }
+    };
+    state.advance(settings, now)?;
+    dir.store(&lock, &mut state, now)?;
+    Ok(state)
+}
+
+/// Loads (or creates) the state, binds `cfg.listen` and serves until [`RunningCa::shutdown`].
+pub async fn start(cfg: CaConfig, auth: Arc<Authenticator>) -> Result<RunningCa, ServeError> {
+    let dir = StateDir::open(&cfg.state_dir)?;
+    let now = pki::unix_now();
+    let settings = cfg.settings.clone();
+    let state = {
+        let dir = dir.clone();
+        let settings = settings.clone();
+        tokio::task::spawn_blocking(move || load_or_create(&dir, &settings, now))
+            .await
+            .map_err(|e| StateError::Io {
+                path: cfg.state_dir.clone(),
+                source: std::io::Error::other(e),
+            })??
+    };
+    let signer = state.signer(&settings, now)?;
+    let mut dns_names = Vec::new();
+    let mut ips = Vec::new();
+    for n in &cfg.server_names {
+        if let Ok(ip) = n.parse::<IpAddr>() {
+            ips.push(ip);
+        } else if rustls::pki_types::DnsName::try_from(n.as_str()).is_ok() {
+            dns_names.push(n.clone());
+        } else {
+            return Err(ServeError::ServerName(n.clone()));
+        }
+    }
+    let self_id = SpiffeId::new(&settings.trust_domain, "phimesh-system", "phimesh-ca")
+        .map_err(|_| ServeError::ServerName(settings.trust_domain.clone()))?;
+    let ca = Arc::new(Ca {
+        settings,
+        dir,
+        state: Mutex::new(state),
+        signer: RwLock::new(Arc::new(signer)),
+        serving: RwLock::new(None),
+        auth,
+        limiter: Mutex::new(HashMap::new()),
+        rate_per_minute: f64::from(cfg.rate_limit_per_minute.max(1)),
+        metrics: Metrics::new(),
+        dns_names,
+        ips,
+        self_id,
+    });
+    ca.update_metrics(&ca.current_signer());
+    ca.refresh_serving(now)?;
+
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: cfg.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServeError::Bind {
+        addr: cfg.listen,
+        source,
+    })?;
+    let (stop, stop_rx) = watch::channel(false);
+
+    let tls = tls_config(ca.clone());
+    let accept = tokio::spawn(accept_loop(listener, tls, ca.clone(), stop_rx.clone()));
+    let ticker = tokio::spawn(tick_loop(ca.clone(), cfg.tick, stop_rx));
+    Ok(RunningCa {
+        addr,
+        ca,
+        stop,
+        tasks: vec![accept, ticker],
+    })
+}
+
+#[derive(Debug)]
+struct ServingResolver(Arc<Ca>);
+
+impl rustls::server::ResolvesServerCert for ServingResolver {
+    fn resolve(&self, _hello: rustls::server::ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        self.0
+            .serving
+            .read()
+            .ok()
+            .and_then(|s| s.as_ref().map(|(ck, _, _)| ck.clone()))
+    }
+}
+
+fn tls_config(ca: Arc<Ca>) -> Arc<rustls::ServerConfig> {
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .expect("ring provider supports TLS 1.2 and 1.3")
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(ServingResolver(ca)));
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Arc::new(cfg)
+}
+
+async fn tick_loop(ca: Arc<Ca>, tick: Duration, mut stop: watch::Receiver<bool>) {
+    let mut interval = tokio::time::interval(tick);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let now = pki::unix_now();
+        let ca2 = ca.clone();
+        match tokio::task::spawn_blocking(move || ca2.tick_blocking(now)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                error!(error = %e, "CA state update failed; still serving with the state in memory")
+            }
+            Err(e) => error!(error = %e, "CA state task failed"),
+        }
+        if let Err(e) = ca.refresh_serving(now) {
+            error!(error = %e, "serving certificate refresh failed");
+        }
+    }
+}
+
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    ca: Arc<Ca>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let permit = tokio::select! {
+            p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
+            _ = stop.changed() => return,
+        };
+        let (tcp, _peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stop.changed() => return,
+        };
+        let _ = tcp.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        let ca = ca.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                Ok(Ok(t)) => t,
+                _ => return,
+            };
+            let service = hyper::service::service_fn(move |req| {
+                let ca = ca.clone();
+                async move { Ok::<_, Infallible>(handle(&ca, req).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .max_buf_size(64 * 1024)
+                .serve_connection(TokioIo::new(tls), service)
+                .await;
+        });
+    }
+}
+
+type Resp = Response<Full<Bytes>>;
+
+fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Resp {
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .header(http::header::CACHE_CONTROL, "no-store")
+        .body(Full::new(Bytes::from(bytes)))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+fn error_response(status: StatusCode, msg: &str) -> Resp {
+    json_response(status, &serde_json::json!({ "error": msg }))
+}
+
+fn text_response(status: StatusCode, content_type: &str, body: String) -> Resp {
+    Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, content_type)
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+async fn handle(ca: &Arc<Ca>, req: Request<Incoming>) -> Resp {
+    let path = req.uri().path().to_owned();
+    match (req.method(), path.as_str()) {
+        (&Method::POST, "/v1/certificates") => {
+            let started = Instant::now();
+            let result = issue(ca, req).await;
+            ca.metrics.duration.observe(started.elapsed().as_secs_f64());
+            match result {
+                Ok(resp) => {
+                    ca.metrics.issued.with_label_values(&["issued"]).inc();
+                    resp
+                }
+                Err(e) => {
+                    ca.metrics.issued.with_label_values(&[e.label()]).inc();
+                    error_response(e.status(), &e.to_string())
+                }
+            }
+        }
+        (&Method::GET, "/v1/trust-bundle") => {
+            let bundle = ca.bundle_pem();
+            let wants_pem = req
+                .headers()
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("application/x-pem-file"));
+            if wants_pem {
+                text_response(StatusCode::OK, "application/x-pem-file", bundle)
+            } else {
+                json_response(
+                    StatusCode::OK,
+                    &TrustBundleResponse {
+                        trust_bundle: bundle,
+                    },
+                )
+            }
+        }
+        (&Method::GET, "/metrics") => text_response(
+            StatusCode::OK,
+            "text/plain; version=0.0.4",
+            ca.render_metrics(),
+        ),
+        (&Method::GET, "/ready") | (&Method::GET, "/live") => {
+            let signer = ca.current_signer();
+            let ok = signer.issuer_not_after > pki::unix_now()
+                && ca.serving.read().map(|s| s.is_some()).unwrap_or(false);
+            if ok {
+                json_response(StatusCode::OK, &serde_json::json!({"status": "ready"}))
+            } else {
+                error_response(StatusCode::SERVICE_UNAVAILABLE, "not ready")
+            }
+        }
+        (_, "/v1/certificates" | "/v1/trust-bundle" | "/metrics" | "/ready" | "/live") => {
+            error_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+        }
+        _ => error_response(StatusCode::NOT_FOUND, "not found"),
+    }
+}
+
+/// Why a certificate request is refused.
+#[derive(Debug, thiserror::Error)]
+enum ApiError {
+    #[error("missing bearer token")]
+    NoToken,
+    #[error("unknown or invalid token")]
+    BadToken,
+    #[error("token review unavailable")]
+    Unavailable,
+    #[error("{0}")]
+    Csr(CsrError),
+    #[error("request body is not JSON {{\"csr\": \"<PEM>\"}}")]
+    Json,
+    #[error("request body over {MAX_BODY} bytes")]
+    TooLarge,
+    #[error("rate limit exceeded for this identity")]
+    RateLimited,
+    #[error("could not read the request body")]
+    Body,
+    #[error("internal error")]
+    Internal,
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::NoToken | ApiError::BadToken => StatusCode::UNAUTHORIZED,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Csr(e) => StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            ApiError::Json | ApiError::Body => StatusCode::BAD_REQUEST,
+            ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn label(&self) -> &'static str {
+        match self.status() {
+            StatusCode::UNAUTHORIZED => "unauthenticated",
+            StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::BAD_REQUEST => "bad_request",
+            StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+            StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+            StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+            _ => "error",
+        }
+    }
+}
+
+fn bearer(req: &Request<Incoming>) -> Option<String> {
+    let v = req
+        .headers()
+        .get(http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let token = token.trim();
+    (!token.is_empty()).then(|| token.to_owned())
+}
+
+impl Ca {
+    fn allow(&self, id: &SpiffeId) -> bool {
+        let Ok(mut map) = self.limiter.lock() else {
+            return true;
+        };
+        let now = Instant::now();
+        let cap = self.rate_per_minute;
+        if map.len() > 100_000 {
+            map.retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * cap / 60.0 < cap);
+        }
+        let b = map.entry(id.clone()).or_insert(Bucket {
+            tokens: cap,
+            at: now,
+        });
+        b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * cap / 60.0).min(cap);
+        b.at = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct AuditLine<'a> {
+    time: String,
+    event: &'static str,
+    identity: &'a str,
+    serial: &'a str,
+    not_after: String,
+    issuer: &'a str,
+}
+
+async fn issue(ca: &Arc<Ca>, req: Request<Incoming>) -> Result<Resp, ApiError> {
+    let token = bearer(&req).ok_or(ApiError::NoToken)?;
+    if let Some(len) = req
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        if len > MAX_BODY as u64 {
+            return Err(ApiError::TooLarge);
+        }
+    }
+    let grant = match ca.auth.authenticate(&token).await {
+        Ok(g) => g,
+        Err(AuthError::Unavailable(why)) => {
+            warn!(reason = %why, "token review unavailable");
+            return Err(ApiError::Unavailable);
+        }
+        Err(_) => return Err(ApiError::BadToken),
+    };
+    let body = Limited::new(req.into_body(), MAX_BODY)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                ApiError::TooLarge
+            } else {
+                ApiError::Body
+            }
+        })?
+        .to_bytes();
+    if !ca.allow(&grant.identity) {
+        return Err(ApiError::RateLimited);
+    }
+    let request: CertificateRequest = serde_json::from_slice(&body).map_err(|_| ApiError::Json)?;
+    let csr = ValidatedCsr::from_pem(&request.csr).map_err(ApiError::Csr)?;
+    csr.check_names(&grant.identity, &grant.dns_names)
+        .map_err(ApiError::Csr)?;
+    let signer = ca.current_signer();
+    let now = pki::unix_now();
+    let dns: Vec<String> = csr.dns_names.clone();
+    let leaf = signer.sign(&csr, &grant.identity, &dns, now).map_err(|e| {
+        error!(error = %e, "signing failed");
+        ApiError::Internal
+    })?;
+    let not_after = rfc3339(leaf.not_after);
+    let line = AuditLine {
+        time: rfc3339(now),
+        event: "certificate_issued",
+        identity: grant.identity.as_str(),
+        serial: &leaf.serial_hex,
+        not_after: not_after.clone(),
+        issuer: &signer.issuer_id,
+    };
+    if let Ok(s) = serde_json::to_string(&line) {
+        println!("{s}");
+    }
+    Ok(json_response(
+        StatusCode::OK,
+        &CertificateResponse {
+            certificate_chain: format!("{}{}", leaf.pem, signer.issuer_pem),
+            trust_bundle: signer.bundle_pem.clone(),
+            not_after,
+        },
+    ))
+}
