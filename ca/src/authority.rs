@@ -249,6 +249,26 @@ impl CaState {
     }
 }
 
+/// Starts a root rotation on the state in `dir` (what `phimesh ca rotate-root` does): under the
+/// directory lock, so a running CA adopts it at its next tick. Returns the new root's id and when
+/// signing moves to it.
+pub fn rotate_root(
+    dir: &crate::state::StateDir,
+    root_ttl: Duration,
+    delay: Duration,
+    now: i64,
+) -> Result<(String, i64), StateError> {
+    let lock = dir.lock()?;
+    let mut state = dir
+        .load(&lock)?
+        .ok_or_else(|| StateError::Missing(dir.path().to_owned()))?;
+    let mut settings = Settings::new(state.trust_domain.clone());
+    settings.root_ttl = root_ttl;
+    let id = state.start_root_rotation(&settings, now, delay)?.id.clone();
+    dir.store(&lock, &mut state, now)?;
+    Ok((id, now + delay.as_secs() as i64))
+}
+
 /// Formats Unix seconds as RFC 3339 (UTC).
 pub fn rfc3339(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)

@@ -136,21 +136,12 @@ fn rotate_root(args: RotateArgs) -> ExitCode {
         Ok(d) => d,
         Err(e) => return fail(e),
     };
-    let result = (|| {
-        let lock = dir.lock()?;
-        let mut state = dir
-            .load(&lock)?
-            .ok_or_else(|| StateError::Missing(args.state_dir.clone()))?;
-        let mut settings = Settings::new(state.trust_domain.clone());
-        settings.root_ttl = args.root_ttl;
-        let now = crate::pki::unix_now();
-        let new_root = state
-            .start_root_rotation(&settings, now, args.propagation_delay)?
-            .id
-            .clone();
-        dir.store(&lock, &mut state, now)?;
-        Ok::<_, StateError>((new_root, now + args.propagation_delay.as_secs() as i64))
-    })();
+    let result = crate::authority::rotate_root(
+        &dir,
+        args.root_ttl,
+        args.propagation_delay,
+        crate::pki::unix_now(),
+    );
     match result {
         Ok((new_root, switch_at)) => {
             println!(
