@@ -32,3 +32,10 @@ pub use rules::Kind;
 pub use scanner::{
     Finding, Limits, Report, ScanError, Scanner, StreamOptions, Uninspectable, Verdict,
 };
+
+/// The built-in detectors' Hyperscan patterns, for benchmarks that compare other matchers on
+/// the same expressions. Not a stable interface.
+#[doc(hidden)]
+pub fn builtin_patterns() -> Vec<&'static str> {
+    rules::builtin().iter().map(|r| r.pattern).collect()
+}

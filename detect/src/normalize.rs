@@ -262,7 +262,10 @@ mod tests {
                 None => all.extend_from_slice(c),
                 Some(()) => all.extend_from_slice(&out),
             }
-            assert!(n.carry.len() < MAX_CARRY, "an incomplete escape is shorter than a whole one");
+            assert!(
+                n.carry.len() < MAX_CARRY,
+                "an incomplete escape is shorter than a whole one"
+            );
         }
         all.extend_from_slice(&n.finish());
         (all, n)

@@ -119,6 +119,10 @@ pub(crate) struct Rule {
     /// ambiguous over long gaps are too costly with it; their validators get the widest
     /// window that can hold the match and find the value from its end.
     pub(crate) som: bool,
+    /// The match does not count when the byte before it satisfies this (a left boundary,
+    /// checked here because a leading class in the pattern would cost Hyperscan its literal
+    /// acceleration).
+    pub(crate) not_after: Option<fn(u8) -> bool>,
 }
 
 // Building blocks. Hyperscan syntax (a PCRE subset): no lookaround, no backreferences.
@@ -161,6 +165,30 @@ macro_rules! date {
     };
 }
 
+macro_rules! mbi_head {
+    () => {
+        r"[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9]"
+    };
+}
+
+macro_rules! mbi_mid {
+    () => {
+        r"[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9]"
+    };
+}
+
+macro_rules! mbi_tail {
+    () => {
+        r"[AC-HJKMNP-RT-Y]{2}[0-9]{2}"
+    };
+}
+
+macro_rules! card_iin {
+    () => {
+        r"(?:4[0-9]{3}|5[1-5][0-9]{2}|2(?:2[2-9][0-9]|[3-6][0-9]{2}|7[01][0-9]|720)|6011|65[0-9]{2}|64[4-9][0-9])"
+    };
+}
+
 macro_rules! patient_kw {
     () => {
         r"(?i:patient|pt|member|beneficiary|subscriber|guarantor|insured|enrollee|client)"
@@ -186,9 +214,10 @@ pub(crate) fn builtin() -> Vec<Rule> {
         Rule {
             kind: Kind::Ssn,
             role: Role::Strong,
-            pattern: r"(?:^|[^0-9A-Za-z\-])[0-9]{3}(?:-[0-9]{2}-|\x20[0-9]{2}\x20|\.[0-9]{2}\.)[0-9]{4}(?:[^0-9\-]|$)",
+            pattern: r"[0-9]{3}(?:-[0-9]{2}-|\x20[0-9]{2}\x20|\.[0-9]{2}\.)[0-9]{4}(?:[^0-9\-]|$)",
             validate: v::ssn,
             som: true,
+            not_after: Some(v::alnum_or_dash),
         },
         Rule {
             kind: Kind::Ssn,
@@ -200,14 +229,40 @@ pub(crate) fn builtin() -> Vec<Rule> {
             ),
             validate: v::ssn,
             som: true,
+            not_after: None,
         },
         // --- Medicare MBI --------------------------------------------------------------------
         Rule {
             kind: Kind::Mbi,
             role: Role::Strong,
-            pattern: r"(?:^|[^0-9A-Za-z])[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9]-?[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9]-?[AC-HJKMNP-RT-Y]{2}[0-9]{2}(?:[^0-9A-Za-z]|$)",
+            pattern: concat!(
+                mbi_head!(),
+                "-",
+                mbi_mid!(),
+                "-",
+                mbi_tail!(),
+                r"(?:[^0-9A-Za-z]|$)"
+            ),
             validate: v::mbi,
             som: true,
+            not_after: Some(v::alnum_or_dash),
+        },
+        Rule {
+            kind: Kind::Mbi,
+            role: Role::Strong,
+            // Without dashes an MBI has no literal to anchor on; it is found next to its keyword.
+            pattern: concat!(
+                lb_alpha!(),
+                r"(?:MBI|HICN|(?i:mbi|medicare|hicn|beneficiary))",
+                r"[^0-9\r\n]{0,32}",
+                mbi_head!(),
+                mbi_mid!(),
+                mbi_tail!(),
+                r"(?:[^0-9A-Za-z]|$)"
+            ),
+            validate: v::mbi,
+            som: true,
+            not_after: None,
         },
         // --- MRN / member id / account number next to their keywords -------------------------
         Rule {
@@ -221,6 +276,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             ),
             validate: v::id_with_digits,
             som: true,
+            not_after: None,
         },
         Rule {
             kind: Kind::MemberId,
@@ -234,6 +290,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             ),
             validate: v::id_with_digits,
             som: true,
+            not_after: None,
         },
         Rule {
             kind: Kind::AccountNumber,
@@ -246,6 +303,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             ),
             validate: v::id_with_digits,
             som: true,
+            not_after: None,
         },
         // --- Date of birth -------------------------------------------------------------------
         Rule {
@@ -259,26 +317,50 @@ pub(crate) fn builtin() -> Vec<Rule> {
             ),
             validate: v::dob,
             som: true,
+            not_after: None,
         },
         // --- Payment cards -------------------------------------------------------------------
         Rule {
             kind: Kind::CreditCard,
             role: Role::Strong,
-            pattern: concat!(
-                r"(?:^|[^0-9\-.])",
-                r"(?:4[0-9]{3}|5[1-5][0-9]{2}|2(?:2[2-9][0-9]|[3-6][0-9]{2}|7[01][0-9]|720)|6011|65[0-9]{2}|64[4-9][0-9])",
-                r"(?:[0-9]{12}|[0-9]{15}|\x20[0-9]{4}\x20[0-9]{4}\x20[0-9]{4}|-[0-9]{4}-[0-9]{4}-[0-9]{4})",
-                r"(?:[^0-9\-]|$)"
-            ),
+            // Grouped 4-4-4-4; the issuer prefix is checked by the validator so that the
+            // pattern keeps its separators as literals.
+            pattern: r"[0-9]{4}-[0-9]{4}-[0-9]{4}-[0-9]{4}(?:[^0-9A-Za-z\-]|$)",
             validate: v::card,
             som: true,
+            not_after: Some(v::alnum_dash_dot),
         },
         Rule {
             kind: Kind::CreditCard,
             role: Role::Strong,
-            pattern: r"(?:^|[^0-9\-.])3[47][0-9]{2}(?:[0-9]{11}|\x20[0-9]{6}\x20[0-9]{5}|-[0-9]{6}-[0-9]{5})(?:[^0-9\-]|$)",
+            pattern: r"[0-9]{4}\x20[0-9]{4}\x20[0-9]{4}\x20[0-9]{4}(?:[^0-9A-Za-z\-]|$)",
             validate: v::card,
             som: true,
+            not_after: Some(v::alnum_dash_dot),
+        },
+        Rule {
+            kind: Kind::CreditCard,
+            role: Role::Strong,
+            pattern: r"[0-9]{4}(?:\x20[0-9]{6}\x20|-[0-9]{6}-)[0-9]{5}(?:[^0-9A-Za-z\-]|$)",
+            validate: v::card,
+            som: true,
+            not_after: Some(v::alnum_dash_dot),
+        },
+        Rule {
+            kind: Kind::CreditCard,
+            role: Role::Strong,
+            // A bare run of digits has no literal to anchor on: it counts next to a card keyword.
+            pattern: concat!(
+                lb_alpha!(),
+                r"(?i:card|cc|pan|credit|debit|visa|master|amex|american\sexpress|discover|payment)",
+                r"[^0-9\r\n]{0,32}",
+                r"(?:",
+                card_iin!(),
+                r"[0-9]{12}|3[47][0-9]{13})(?:[^0-9A-Za-z\-]|$)"
+            ),
+            validate: v::card,
+            som: true,
+            not_after: None,
         },
         // --- Provider identifiers (contextual) ----------------------------------------------
         Rule {
@@ -291,22 +373,25 @@ pub(crate) fn builtin() -> Vec<Rule> {
             ),
             validate: v::npi,
             som: true,
+            not_after: None,
         },
         Rule {
             kind: Kind::Dea,
             role: Role::Contextual,
-            pattern: r"(?:^|[^0-9A-Za-z])[ABCDEFGHJKLMPRSTUX][A-Z9][0-9]{7}(?:[^0-9A-Za-z]|$)",
+            pattern: r"(?:^|[^A-Za-z])(?i:dea)[^0-9A-Za-z\r\n]{0,16}(?:(?i:registration|reg|number|num|no|#)[^0-9A-Za-z\r\n]{0,4})?[ABCDEFGHJKLMPRSTUXabcdefghjklmprstux][A-Za-z9][0-9]{7}(?:[^0-9A-Za-z]|$)",
             validate: v::dea,
             som: true,
+            not_after: None,
         },
         // --- Record structures ---------------------------------------------------------------
         Rule {
             kind: Kind::Hl7Pid,
             role: Role::Strong,
             // PID-1 | PID-2 | PID-3 (patient identifier list), non-empty.
-            pattern: r"(?:^|[\r\n\x0b\x1c])PID\|[^\r\n|]{0,16}\|[^\r\n|]{0,40}\|[^\r\n|]{1,48}",
+            pattern: r"(?:^|[\r\n\x0b\x1c])PID\|[^\r\n|]{0,16}\|[^\r\n|]{0,40}\|[A-Za-z0-9]{2}",
             validate: v::hl7_pid_field,
             som: true,
+            not_after: None,
         },
         Rule {
             kind: Kind::Hl7Pid,
@@ -315,6 +400,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             pattern: r"(?:^|[\r\n\x0b\x1c])PID\|[^\r\n]{0,60}\|[A-Z][A-Za-z'\-]{1,30}\^[A-Z]",
             validate: v::hl7_pid_name,
             som: true,
+            not_after: None,
         },
         Rule {
             kind: Kind::FhirPatient,
@@ -322,6 +408,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             pattern: r#""resourceType"\s{0,8}:\s{0,8}"Patient""#,
             validate: v::whole,
             som: true,
+            not_after: None,
         },
         Rule {
             kind: Kind::FhirPatient,
@@ -329,6 +416,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             pattern: r#"<Patient\s{1,8}xmlns\s{0,4}=\s{0,4}"http://hl7\.org/fhir""#,
             validate: v::whole,
             som: true,
+            not_after: None,
         },
         Rule {
             kind: Kind::FhirPatient,
@@ -336,14 +424,16 @@ pub(crate) fn builtin() -> Vec<Rule> {
             pattern: r#""reference"\s{0,8}:\s{0,8}"(?:[^"\r\n]{0,128}/)?Patient/[A-Za-z0-9\-.]{1,64}""#,
             validate: v::whole,
             som: true,
+            not_after: None,
         },
         // --- Contact details and names in patient context ----------------------------------
         Rule {
             kind: Kind::PatientEmail,
             role: Role::Contextual,
-            pattern: r"(?:^|[^A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]{1,48}@[A-Za-z0-9.\-]{1,48}\.[A-Za-z]{2,12}(?:[^A-Za-z0-9.\-]|$)",
+            pattern: r"[A-Za-z0-9._%+\-]{1,48}@[A-Za-z0-9.\-]{1,48}\.[A-Za-z]{2,12}(?:[^A-Za-z0-9.\-]|$)",
             validate: v::email,
             som: true,
+            not_after: None,
         },
         Rule {
             kind: Kind::PatientPhone,
@@ -356,6 +446,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             ),
             validate: v::phone,
             som: true,
+            not_after: None,
         },
         Rule {
             kind: Kind::PatientName,
@@ -369,6 +460,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             ),
             validate: v::name,
             som: true,
+            not_after: None,
         },
         Rule {
             kind: Kind::PatientName,
@@ -380,6 +472,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             ),
             validate: v::name,
             som: true,
+            not_after: None,
         },
         Rule {
             kind: Kind::PatientName,
@@ -391,6 +484,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             ),
             validate: v::whole,
             som: true,
+            not_after: None,
         },
         Rule {
             kind: Kind::PatientName,
@@ -398,6 +492,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             pattern: r#"(?i:"patient"|'patient')\s{0,4}:\s{0,4}[\{\[]"#,
             validate: v::whole,
             som: true,
+            not_after: None,
         },
     ]
 }

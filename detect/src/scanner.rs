@@ -430,6 +430,25 @@ impl Scanner {
     fn validate_matches(&mut self, matches: &[RawMatch], chunk: &[u8], chunk_start: u64) {
         for m in matches {
             let rule = self.engine.rule(m.id);
+            // Once a list is full its matches cannot change the verdict: skip validating them.
+            let saturated = match rule.role {
+                Role::Strong => self.strong.len() >= self.limits.max_findings,
+                Role::Contextual => self.contextual.len() >= self.limits.max_findings,
+                Role::Context => self.patient_context,
+            };
+            if saturated {
+                self.dropped_findings += 1;
+                continue;
+            }
+            if let Some(reject) = rule.not_after {
+                if m.from > 0 {
+                    if let Some(prev) = self.match_bytes(m.from - 1, m.from, chunk, chunk_start) {
+                        if reject(prev[0]) {
+                            continue;
+                        }
+                    }
+                }
+            }
             let Some(bytes) = self.match_bytes(m.from, m.to, chunk, chunk_start) else {
                 // History did not cover the match: cannot happen while patterns are bounded by
                 // the history length (checked at build). Be conservative and keep it.

@@ -26,6 +26,15 @@ fn digits(b: &[u8]) -> Vec<u8> {
         .collect()
 }
 
+/// Left-boundary predicates for [`crate::rules::Rule::not_after`].
+pub(crate) fn alnum_or_dash(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-'
+}
+
+pub(crate) fn alnum_dash_dot(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'.'
+}
+
 /// SSN rules: area not 000, 666 or 900-999; group not 00; serial not 0000. Also rejects the
 /// well-known advertising numbers and all-same-digit runs that appear as placeholders.
 pub(crate) fn ssn(b: &[u8]) -> Option<(usize, usize)> {
@@ -54,14 +63,16 @@ const MBI_LETTERS: &[u8] = b"ACDEFGHJKMNPQRTUVWXY";
 
 /// Medicare Beneficiary Identifier: 11 characters, dashes either at both places or none.
 pub(crate) fn mbi(b: &[u8]) -> Option<(usize, usize)> {
-    let mut s = 0;
     let mut e = b.len();
-    if !b[0].is_ascii_alphanumeric() {
-        s = 1;
-    }
-    if e > s && !b[e - 1].is_ascii_alphanumeric() {
+    if e > 0 && !b[e - 1].is_ascii_alphanumeric() {
         e -= 1;
     }
+    // The value is the last 11 characters, or 13 with two dashes.
+    let s = if e >= 13 && b[e - 5] == b'-' && b[e - 9] == b'-' {
+        e - 13
+    } else {
+        e.checked_sub(11)?
+    };
     let v = &b[s..e];
     let chars: Vec<u8> = v.iter().copied().filter(|&c| c != b'-').collect();
     let dashes = v.len() - chars.len();
@@ -256,7 +267,7 @@ fn luhn(d: &[u8]) -> bool {
 pub(crate) fn card(b: &[u8]) -> Option<(usize, usize)> {
     let (s, e) = trailing_value(b, |c| c.is_ascii_digit());
     let d = digits(&b[s..e]);
-    if !(15..=19).contains(&d.len()) || !luhn(&d) {
+    if !(15..=19).contains(&d.len()) || !known_issuer(&d) || !luhn(&d) {
         return None;
     }
     let distinct = {
@@ -268,6 +279,25 @@ pub(crate) fn card(b: &[u8]) -> Option<(usize, usize)> {
         return None;
     }
     Some((s, e))
+}
+
+/// Issuer (IIN) prefixes of the major networks: Visa, Mastercard (51-55, 2221-2720), American
+/// Express (34, 37, 15 digits), Discover (6011, 644-649, 65).
+fn known_issuer(d: &[u8]) -> bool {
+    let n = |k: usize| d.iter().take(k).fold(0u32, |a, &x| a * 10 + x as u32);
+    match d.len() {
+        15 => matches!(n(2), 34 | 37),
+        16 => {
+            d[0] == 4
+                || (51..=55).contains(&n(2))
+                || (2221..=2720).contains(&n(4))
+                || n(4) == 6011
+                || (644..=649).contains(&n(3))
+                || n(2) == 65
+        }
+        19 => d[0] == 4 || n(4) == 6011 || n(2) == 65,
+        _ => false,
+    }
 }
 
 /// NPI: 10 digits starting 1 or 2, Luhn over the number prefixed with 80840.
@@ -284,14 +314,11 @@ pub(crate) fn npi(b: &[u8]) -> Option<(usize, usize)> {
 
 /// DEA number: 2 letters, 7 digits; (d1+d3+d5) + 2*(d2+d4+d6) ends in d7.
 pub(crate) fn dea(b: &[u8]) -> Option<(usize, usize)> {
-    let mut s = 0;
     let mut e = b.len();
-    if !b[0].is_ascii_alphanumeric() {
-        s = 1;
-    }
-    if e > s && !b[e - 1].is_ascii_alphanumeric() {
+    if e > 0 && !b[e - 1].is_ascii_alphanumeric() {
         e -= 1;
     }
+    let s = e.checked_sub(9)?;
     let v = &b[s..e];
     if v.len() != 9 {
         return None;
