@@ -1,0 +1,275 @@
+//! The identity API in process: 200 concurrent issuances, and the Kubernetes TokenReview path
+//! against a fake API server written to the published `authentication.k8s.io/v1` TokenReview API
+//! (real HTTPS with its own CA, real JSON). There is no real API server here.
+
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use phimesh_ca::auth::{Authenticator, KubeConfig};
+use phimesh_ca::authority::Settings;
+use phimesh_ca::https::{self, HttpsUrl, Limits};
+use phimesh_ca::identity::{Identity, IdentityConfig, SpiffeId};
+use phimesh_ca::pki::{self, KeyAlgorithm, LeafNames};
+use phimesh_ca::server::{self, CaConfig, RunningCa};
+
+async fn start_ca(dir: &std::path::Path, auth: Authenticator) -> RunningCa {
+    server::start(
+        CaConfig {
+            settings: Settings::new("cluster.local"),
+            state_dir: dir.join("state"),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            server_names: server::default_server_names(),
+            rate_limit_per_minute: 30,
+            tick: Duration::from_secs(1),
+        },
+        Arc::new(auth),
+    )
+    .await
+    .unwrap()
+}
+
+fn client_for(bundle_pem: &str) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in pki::parse_certs_pem(bundle_pem).unwrap() {
+        roots.add(c).unwrap();
+    }
+    Arc::new(
+        rustls::ClientConfig::builder_with_provider(phimesh_ca::tls::provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
+}
+
+async fn post_csr(ca: &RunningCa, token: &str, id: &SpiffeId) -> (u16, serde_json::Value) {
+    let key = pki::generate_key(KeyAlgorithm::EcdsaP256).unwrap();
+    let csr = pki::make_csr(&key, id, &[]).unwrap();
+    let url = HttpsUrl::parse(&format!("https://127.0.0.1:{}", ca.addr.port())).unwrap();
+    let auth = format!("Bearer {token}");
+    let resp = https::request(
+        &url,
+        client_for(&ca.ca.bundle_pem()),
+        http::Method::POST,
+        "/v1/certificates",
+        &[("authorization", &auth)],
+        Some(serde_json::json!({ "csr": csr }).to_string().into_bytes()),
+        Limits {
+            timeout: Duration::from_secs(30),
+            max_body: 1 << 20,
+        },
+    )
+    .await
+    .unwrap();
+    (resp.status, serde_json::from_slice(&resp.body).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_concurrent_issuances_all_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens: String = (0..200)
+        .map(|i| format!("tok-{i} spiffe://cluster.local/ns/load/sa/sa-{i}\n"))
+        .collect();
+    std::fs::write(dir.path().join("tokens"), tokens).unwrap();
+    let auth = Authenticator::new("cluster.local", Some(dir.path().join("tokens")), None).unwrap();
+    let ca = Arc::new(start_ca(dir.path(), auth).await);
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let ca = ca.clone();
+        tasks.push(tokio::spawn(async move {
+            let id: SpiffeId = format!("spiffe://cluster.local/ns/load/sa/sa-{i}")
+                .parse()
+                .unwrap();
+            let (status, body) = post_csr(&ca, &format!("tok-{i}"), &id).await;
+            assert_eq!(status, 200, "{body}");
+            let chain = pki::parse_certs_pem(body["certificate_chain"].as_str().unwrap()).unwrap();
+            assert_eq!(pki::spiffe_id_of(&chain[0]).unwrap(), id);
+            pki::cert_info(&chain[0]).unwrap().serial_hex
+        }));
+    }
+    let mut serials = std::collections::HashSet::new();
+    for t in tasks {
+        serials.insert(t.await.unwrap());
+    }
+    assert_eq!(serials.len(), 200, "serials are unique");
+    assert!(ca
+        .ca
+        .render_metrics()
+        .contains("phimesh_ca_certificates_issued_total{result=\"issued\"} 200"));
+}
+
+struct FakeApi {
+    addr: std::net::SocketAddr,
+    ca_pem: String,
+    reviews: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// A fake kube-apiserver answering `POST /apis/authentication.k8s.io/v1/tokenreviews` as the
+/// published API does: it requires the caller's bearer token, echoes `apiVersion`/`kind`, and
+/// fills `status` (authenticated, user.username, audiences).
+async fn fake_api() -> FakeApi {
+    let now = pki::unix_now();
+    let root = pki::make_root("kube", now, Duration::from_secs(3600)).unwrap();
+    let issuer = pki::load_issuer(&root).unwrap();
+    let ips = ["127.0.0.1".parse().unwrap()];
+    let names = LeafNames {
+        identity: None,
+        dns_names: &[],
+        ip_addrs: &ips,
+    };
+    let (leaf, key) = pki::make_leaf_with_key(&names, &issuer, now, now + 3600).unwrap();
+    let cfg = rustls::ServerConfig::builder_with_provider(phimesh_ca::tls::provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf.der.clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let reviews = Arc::new(AtomicUsize::new(0));
+    let counter = reviews.clone();
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let acceptor = acceptor.clone();
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let svc = hyper::service::service_fn(
+                    move |req: http::Request<hyper::body::Incoming>| {
+                        let counter = counter.clone();
+                        async move {
+                            let ok_path = req.method() == http::Method::POST
+                                && req.uri().path()
+                                    == "/apis/authentication.k8s.io/v1/tokenreviews";
+                            let authed = req
+                                .headers()
+                                .get("authorization")
+                                .and_then(|v| v.to_str().ok())
+                                == Some("Bearer ca-sa-token");
+                            let body = req.into_body().collect().await.unwrap().to_bytes();
+                            let (status, out) = if !ok_path {
+                                (404, serde_json::json!({"kind": "Status", "code": 404}))
+                            } else if !authed {
+                                (401, serde_json::json!({"kind": "Status", "code": 401}))
+                            } else {
+                                counter.fetch_add(1, Ordering::SeqCst);
+                                let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                                assert_eq!(v["apiVersion"], "authentication.k8s.io/v1");
+                                assert_eq!(v["kind"], "TokenReview");
+                                assert_eq!(v["spec"]["audiences"][0], "phimesh-ca");
+                                let status = match v["spec"]["token"].as_str().unwrap() {
+                                    "k8s-good" => {
+                                        serde_json::json!({"authenticated": true, "user": {"username": "system:serviceaccount:billing:api", "uid": "u1", "groups": ["system:serviceaccounts"]}, "audiences": ["phimesh-ca"]})
+                                    }
+                                    "k8s-wrong-aud" => {
+                                        serde_json::json!({"authenticated": true, "user": {"username": "system:serviceaccount:billing:api"}, "audiences": ["other"]})
+                                    }
+                                    "k8s-node" => {
+                                        serde_json::json!({"authenticated": true, "user": {"username": "system:node:n1"}, "audiences": ["phimesh-ca"]})
+                                    }
+                                    _ => {
+                                        serde_json::json!({"authenticated": false, "error": "invalid bearer token"})
+                                    }
+                                };
+                                (
+                                    201,
+                                    serde_json::json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "metadata": {"creationTimestamp": null}, "spec": v["spec"], "status": status}),
+                                )
+                            };
+                            Ok::<_, Infallible>(
+                                http::Response::builder()
+                                    .status(status)
+                                    .header("content-type", "application/json")
+                                    .body(Full::new(Bytes::from(out.to_string())))
+                                    .unwrap(),
+                            )
+                        }
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tls), svc)
+                    .await;
+            });
+        }
+    });
+    FakeApi {
+        addr,
+        ca_pem: root.cert_pem,
+        reviews,
+        task,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_review_maps_service_accounts_and_refuses_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = fake_api().await;
+    std::fs::write(dir.path().join("kube-ca.pem"), &api.ca_pem).unwrap();
+    std::fs::write(dir.path().join("ca-sa-token"), "ca-sa-token\n").unwrap();
+    let auth = Authenticator::new(
+        "cluster.local",
+        None,
+        Some(KubeConfig {
+            api: format!("https://127.0.0.1:{}", api.addr.port()),
+            ca_file: dir.path().join("kube-ca.pem"),
+            token_file: dir.path().join("ca-sa-token"),
+            audience: "phimesh-ca".into(),
+        }),
+    )
+    .unwrap();
+    let ca = start_ca(dir.path(), auth).await;
+    let billing: SpiffeId = "spiffe://cluster.local/ns/billing/sa/api".parse().unwrap();
+
+    // a sidecar with a projected token gets its certificate through TokenReview
+    std::fs::write(dir.path().join("pod-token"), "k8s-good").unwrap();
+    let identity = Identity::start(IdentityConfig::new(
+        billing.clone(),
+        format!("https://127.0.0.1:{}", ca.addr.port()),
+        dir.path().join("state/trust-bundle.pem"),
+        dir.path().join("pod-token"),
+    ))
+    .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), identity.ready())
+        .await
+        .unwrap();
+    assert!(identity.is_ready());
+    assert_eq!(api.reviews.load(Ordering::SeqCst), 1);
+
+    // a second request with the same token is served from the cache
+    let (status, _) = post_csr(&ca, "k8s-good", &billing).await;
+    assert_eq!(status, 200);
+    assert_eq!(api.reviews.load(Ordering::SeqCst), 1);
+
+    // the token grants billing/api only
+    let other: SpiffeId = "spiffe://cluster.local/ns/billing/sa/admin"
+        .parse()
+        .unwrap();
+    assert_eq!(post_csr(&ca, "k8s-good", &other).await.0, 403);
+    for bad in ["k8s-wrong-aud", "k8s-node", "k8s-unknown"] {
+        let (status, body) = post_csr(&ca, bad, &billing).await;
+        assert_eq!(status, 401, "{bad}: {body}");
+        assert_eq!(body["error"], "unknown or invalid token");
+    }
+
+    // the API server going away is a 503, not a 401
+    api.task.abort();
+    let _ = api.task.await;
+    let (status, body) = post_csr(&ca, "k8s-new", &billing).await;
+    assert_eq!(status, 503, "{body}");
+    ca.shutdown().await;
+}
