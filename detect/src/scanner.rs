@@ -289,7 +289,7 @@ impl Scanner {
         if self.patient_context || !self.strong.is_empty() {
             v.extend_from_slice(&self.contextual);
         }
-        v.sort();
+        v.sort_by_key(|f| (f.start, f.end, f.kind));
         v
     }
 
