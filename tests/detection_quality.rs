@@ -1,0 +1,52 @@
+//! Detection quality of the real `phimesh` binary on a freshly generated synthetic corpus.
+//!
+//! Generates a labelled corpus (both template families, every format, a few bodies of several
+//! hundred KB) with `corpus/gen.py` into a temporary directory, then runs `corpus/quality.py`
+//! against the binary Cargo just built. The table of recall, precision and false-positive rate per
+//! family and format is printed (`cargo test --test detection_quality -- --nocapture`); the test
+//! fails when overall recall is below 0.95 or the false-positive rate above 0.02.
+//!
+//! The corpus is synthetic (no real PHI) and deterministic for a given seed.
+
+use std::path::Path;
+use std::process::Command;
+
+const SEED: &str = "20240601";
+const PER_FORMAT: &str = "40";
+const MIN_RECALL: &str = "0.95";
+const MAX_FPR: &str = "0.02";
+
+#[test]
+fn detection_quality_on_synthetic_corpus() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bin = env!("CARGO_BIN_EXE_phimesh");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let corpus = dir.path().to_str().expect("utf-8 temporary path");
+
+    let gen = Command::new("python3")
+        .arg(root.join("corpus/gen.py"))
+        .args(["--out", corpus, "--seed", SEED, "--per-format", PER_FORMAT])
+        .args(["--family", "both", "--large-every", "40"])
+        .output()
+        .expect("python3 must be installed (scripts/setup)");
+    assert!(
+        gen.status.success(),
+        "corpus/gen.py failed: {}",
+        String::from_utf8_lossy(&gen.stderr)
+    );
+
+    let quality = Command::new("python3")
+        .arg(root.join("corpus/quality.py"))
+        .args(["--corpus", corpus, "--bin", bin])
+        .args(["--min-recall", MIN_RECALL, "--max-fpr", MAX_FPR])
+        .output()
+        .expect("run corpus/quality.py");
+    // The table names files and formats only, never a matched value.
+    println!("{}", String::from_utf8_lossy(&quality.stdout));
+    eprintln!("{}", String::from_utf8_lossy(&quality.stderr));
+    assert!(
+        quality.status.success(),
+        "detection quality below target (recall >= {MIN_RECALL}, false-positive rate <= {MAX_FPR}); \
+         see the table above"
+    );
+}
