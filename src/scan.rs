@@ -22,9 +22,10 @@ const READ_BUF: usize = 1 << 20;
 pub struct ScanArgs {
     /// Files to scan; `-` (or nothing) reads standard input.
     pub files: Vec<PathBuf>,
-    /// Decode `+` as a space, as in form bodies and URL query strings.
-    #[arg(long, env = "PHIMESH_PLUS_AS_SPACE")]
-    pub plus_as_space: bool,
+    /// Keep `+` as it is. By default `+` reads as a space, as in form bodies and URL query
+    /// strings (files do not say whether they are forms; a space never hides PHI elsewhere).
+    #[arg(long, env = "PHIMESH_LITERAL_PLUS")]
+    pub literal_plus: bool,
     /// Content bytes inspected per input (after decompression) before it is uninspectable.
     #[arg(long, env = "PHIMESH_MAX_CONTENT_BYTES", default_value_t = u64::MAX)]
     pub max_content_bytes: u64,
@@ -183,7 +184,7 @@ fn scan_reader(
     };
     let opts = StreamOptions {
         decoding,
-        plus_as_space: args.plus_as_space,
+        plus_as_space: !args.literal_plus,
         limits: Limits {
             max_content_bytes: args.max_content_bytes,
             max_ratio: args.max_ratio,

@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 use std::io::Write;
 
-use flate2::write::{DeflateDecoder, GzDecoder, ZlibDecoder};
+use flate2::write::{DeflateDecoder, MultiGzDecoder, ZlibDecoder};
 
 use crate::scanner::Limits;
 
@@ -89,7 +89,7 @@ const INFLATE_STEP: usize = 1024;
 const MAX_CHECKPOINTS: usize = 64;
 
 enum Inflater {
-    Gzip(GzDecoder<Vec<u8>>),
+    Gzip(MultiGzDecoder<Vec<u8>>),
     Zlib(ZlibDecoder<Vec<u8>>),
     Raw(DeflateDecoder<Vec<u8>>),
 }
@@ -97,7 +97,7 @@ enum Inflater {
 impl Inflater {
     fn new(c: Compression, first: u8) -> Inflater {
         match c {
-            Compression::Gzip => Inflater::Gzip(GzDecoder::new(Vec::new())),
+            Compression::Gzip => Inflater::Gzip(MultiGzDecoder::new(Vec::new())),
             // A zlib stream starts with CMF 0x78 for the usual window sizes; anything else is
             // treated as raw deflate, which is what some servers send for "deflate".
             Compression::Deflate if first & 0x0f == 8 && first >> 4 <= 7 => {

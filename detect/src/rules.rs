@@ -480,7 +480,9 @@ pub(crate) fn builtin() -> Vec<Rule> {
             pattern: concat!(
                 lb_alpha!(),
                 patient_kw!(),
-                r"(?:'s)?[\s_\-]?(?i:name|first[\s_\-]?name|last[\s_\-]?name|given|family|address|phone|email|e-mail|contact|info|details|record|demographics|telecom|home|mobile)"
+                r"(?:'s)?[\s_\-]?(?i:name|first[\s_\-]?name|last[\s_\-]?name|given|family|address|phone|email|e-mail|contact|info|details|record|demographics|telecom|home|mobile)",
+                // A field label with its value, not a phrase in prose or a form's question.
+                r#"(?:"\s{0,4}:|'\s{0,4}:|\s{0,4}[:=]|\]=)"#
             ),
             validate: v::whole,
             som: true,
