@@ -1,3 +1,38 @@
-//! Sidecar injection: the mutating admission webhook and offline `phimesh inject`.
+//! Sidecar injection for phimesh: the mutating admission webhook (`phimesh webhook`) and its offline
+//! twin (`phimesh inject`).
+//!
+//! Both share one decision and one patch ([`pod::plan`]): given a pod's metadata and spec and the
+//! injector's [`config::InjectorConfig`], it either skips the pod with a typed
+//! [`pod::SkipReason`], refuses it with a message (an annotation that does not parse, a pod that
+//! would bypass the mesh), or returns RFC 6902 `add` operations that give the pod
+//!
+//! * `phimesh-init` — `phimesh init`, root with `NET_ADMIN`/`NET_RAW` only;
+//! * `phimesh-proxy` — `phimesh proxy --transparent` as UID 1337, a native sidecar
+//!   (`restartPolicy: Always` init container) or a classic container by annotation;
+//! * the projected service-account token (audience `phimesh-ca`), the trust-bundle ConfigMap and
+//!   scratch volumes, the injection status annotation and Prometheus scrape annotations.
+//!
+//! The webhook ([`webhook`]) sends those operations to the API server as the base64 `patch` of an
+//! `admission.k8s.io/v1` AdmissionReview ([`admission`]); `phimesh inject` ([`manifest`]) applies
+//! them to the pod templates of multi-document YAML. Pods are read through `k8s-openapi`'s typed
+//! `ObjectMeta`/`PodSpec` for decisions but are never re-serialised from those types, so fields
+//! newer than the compiled API version survive untouched.
+//!
+//! Annotations are documented in [`annotations`]; the whole picture for operators is in
+//! `deploy/README.md`. Logs and errors name pods and namespaces, never environment values or
+//! request bodies.
 
+#![forbid(unsafe_code)]
+
+pub mod admission;
+pub mod annotations;
+pub mod certs;
 pub mod cli;
+pub mod config;
+pub mod manifest;
+pub mod metrics;
+pub mod pod;
+pub mod sidecar;
+pub mod tls;
+pub mod webhook;
+pub mod yaml_patch;

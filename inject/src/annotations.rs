@@ -1,0 +1,375 @@
+//! The `phimesh.io/...` labels and annotations a workload uses to steer injection, and their parsing.
+//!
+//! | key | on | values | effect |
+//! | --- | --- | --- | --- |
+//! | `phimesh.io/inject` | namespace label, pod label (or pod annotation) | `enabled`, `disabled` | opt in / out; the webhook configuration selects on the labels, the webhook re-checks the pod's |
+//! | `phimesh.io/sidecar-mode` | pod annotation | `native` (default), `classic` | native sidecar (init container with `restartPolicy: Always`, Kubernetes ≥ 1.29) or a classic container |
+//! | `phimesh.io/mode` | pod annotation | `enforce`, `audit` | `PHIMESH_MODE` of the proxy |
+//! | `phimesh.io/inbound-mtls` | pod annotation | `strict`, `permissive` | `PHIMESH_INBOUND_MTLS` of the proxy |
+//! | `phimesh.io/allow-identities` | pod annotation | `spiffe://...,...` | `PHIMESH_ALLOW_IDENTITIES`: inbound callers allowed |
+//! | `phimesh.io/exclude-inbound-ports` | pod annotation | `8080,9090` | ports `phimesh init` leaves unredirected inbound |
+//! | `phimesh.io/exclude-outbound-cidrs` | pod annotation | `10.0.0.1/32,...` | destinations `phimesh init` leaves unredirected outbound |
+//! | `phimesh.io/proxy-cpu`, `phimesh.io/proxy-memory` | pod annotation | quantities (`200m`, `256Mi`) | the proxy's requests |
+//! | `phimesh.io/proxy-cpu-limit`, `phimesh.io/proxy-memory-limit` | pod annotation | quantities | the proxy's limits |
+//! | `phimesh.io/status` | pod annotation, written by the injector | JSON | marks an injected pod; what was added |
+//! | `phimesh.io/sidecar` | pod label, written by the injector | `injected` | selects meshed pods (PodMonitor, NetworkPolicy) |
+//!
+//! The image is deliberately *not* an annotation: the init container holds `NET_ADMIN`, so which
+//! image runs there is the platform team's choice (the webhook's `--image`), not a workload's.
+//!
+//! A value that does not parse refuses the pod (webhook) or stops `phimesh inject` with the key
+//! and the reason: a typo in `phimesh.io/mode` must not silently fall back to a default.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use crate::config::{InboundMtls, InjectorConfig, Mode, Resources, SidecarMode};
+
+/// Label (and annotation) that opts a namespace or pod in (`enabled`) or out (`disabled`).
+pub const INJECT: &str = "phimesh.io/inject";
+/// Pod annotation: `native` or `classic`.
+pub const SIDECAR_MODE: &str = "phimesh.io/sidecar-mode";
+/// Pod annotation: `enforce` or `audit`.
+pub const MODE: &str = "phimesh.io/mode";
+/// Pod annotation: `strict` or `permissive`.
+pub const INBOUND_MTLS: &str = "phimesh.io/inbound-mtls";
+/// Pod annotation: comma-separated SPIFFE IDs allowed to call this pod.
+pub const ALLOW_IDENTITIES: &str = "phimesh.io/allow-identities";
+/// Pod annotation: comma-separated inbound ports not redirected to the proxy.
+pub const EXCLUDE_INBOUND_PORTS: &str = "phimesh.io/exclude-inbound-ports";
+/// Pod annotation: comma-separated outbound CIDRs not redirected to the proxy.
+pub const EXCLUDE_OUTBOUND_CIDRS: &str = "phimesh.io/exclude-outbound-cidrs";
+/// Pod annotation: the proxy's CPU request.
+pub const PROXY_CPU: &str = "phimesh.io/proxy-cpu";
+/// Pod annotation: the proxy's memory request.
+pub const PROXY_MEMORY: &str = "phimesh.io/proxy-memory";
+/// Pod annotation: the proxy's CPU limit.
+pub const PROXY_CPU_LIMIT: &str = "phimesh.io/proxy-cpu-limit";
+/// Pod annotation: the proxy's memory limit.
+pub const PROXY_MEMORY_LIMIT: &str = "phimesh.io/proxy-memory-limit";
+/// Pod annotation written by the injector: JSON saying what was added.
+pub const STATUS: &str = "phimesh.io/status";
+/// Pod label written by the injector.
+pub const SIDECAR_LABEL: &str = "phimesh.io/sidecar";
+/// Value of [`SIDECAR_LABEL`].
+pub const SIDECAR_LABEL_VALUE: &str = "injected";
+
+/// Value of [`INJECT`] that opts in.
+pub const ENABLED: &str = "enabled";
+/// Value of [`INJECT`] that opts out.
+pub const DISABLED: &str = "disabled";
+
+/// An annotation whose value does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("annotation {key}: {reason}")]
+pub struct AnnotationError {
+    /// The annotation key.
+    pub key: &'static str,
+    /// Why the value is refused (never the whole value: it is workload input).
+    pub reason: String,
+}
+
+/// The per-pod settings, after annotations have been applied over the injector's defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodOptions {
+    /// Native or classic sidecar.
+    pub sidecar_mode: SidecarMode,
+    /// `enforce` or `audit`.
+    pub mode: Mode,
+    /// `strict` or `permissive`.
+    pub inbound_mtls: InboundMtls,
+    /// Allowed inbound callers (empty: the proxy's default, any identity of the trust domain).
+    pub allow_identities: Vec<String>,
+    /// Inbound ports left alone by `phimesh init` (sorted, deduplicated).
+    pub exclude_inbound_ports: Vec<u16>,
+    /// Outbound CIDRs left alone by `phimesh init` (as written, validated).
+    pub exclude_outbound_cidrs: Vec<String>,
+    /// The proxy's requests and limits.
+    pub resources: Resources,
+}
+
+/// Whether the pod's own label or annotation opts it out.
+pub fn opted_out(
+    labels: &BTreeMap<String, String>,
+    annotations: &BTreeMap<String, String>,
+) -> bool {
+    let off = |m: &BTreeMap<String, String>| {
+        m.get(INJECT)
+            .is_some_and(|v| v.eq_ignore_ascii_case(DISABLED) || v == "false")
+    };
+    off(labels) || off(annotations)
+}
+
+impl PodOptions {
+    /// Reads the annotations over the injector's defaults.
+    pub fn from_annotations(
+        annotations: &BTreeMap<String, String>,
+        cfg: &InjectorConfig,
+    ) -> Result<Self, AnnotationError> {
+        let get = |k: &str| annotations.get(k).map(|v| v.trim());
+        let sidecar_mode = match get(SIDECAR_MODE) {
+            None => cfg.sidecar_mode,
+            Some(v) => v.parse().map_err(|reason| AnnotationError {
+                key: SIDECAR_MODE,
+                reason,
+            })?,
+        };
+        let mode = match get(MODE) {
+            None => cfg.mode,
+            Some(v) => v
+                .parse()
+                .map_err(|reason| AnnotationError { key: MODE, reason })?,
+        };
+        let inbound_mtls = match get(INBOUND_MTLS) {
+            None => cfg.inbound_mtls,
+            Some(v) => v.parse().map_err(|reason| AnnotationError {
+                key: INBOUND_MTLS,
+                reason,
+            })?,
+        };
+        let allow_identities = match get(ALLOW_IDENTITIES) {
+            None => Vec::new(),
+            Some(v) => parse_identities(v).map_err(|reason| AnnotationError {
+                key: ALLOW_IDENTITIES,
+                reason,
+            })?,
+        };
+        let exclude_inbound_ports = match get(EXCLUDE_INBOUND_PORTS) {
+            None => Vec::new(),
+            Some(v) => parse_ports(v).map_err(|reason| AnnotationError {
+                key: EXCLUDE_INBOUND_PORTS,
+                reason,
+            })?,
+        };
+        let exclude_outbound_cidrs = match get(EXCLUDE_OUTBOUND_CIDRS) {
+            None => Vec::new(),
+            Some(v) => parse_cidrs(v).map_err(|reason| AnnotationError {
+                key: EXCLUDE_OUTBOUND_CIDRS,
+                reason,
+            })?,
+        };
+        let mut resources = cfg.resources.clone();
+        for (key, slot) in [
+            (PROXY_CPU, &mut resources.cpu_request),
+            (PROXY_MEMORY, &mut resources.memory_request),
+            (PROXY_CPU_LIMIT, &mut resources.cpu_limit),
+            (PROXY_MEMORY_LIMIT, &mut resources.memory_limit),
+        ] {
+            if let Some(v) = get(key) {
+                check_quantity(v).map_err(|reason| AnnotationError { key, reason })?;
+                *slot = Some(v.to_owned());
+            }
+        }
+        Ok(PodOptions {
+            sidecar_mode,
+            mode,
+            inbound_mtls,
+            allow_identities,
+            exclude_inbound_ports,
+            exclude_outbound_cidrs,
+            resources,
+        })
+    }
+}
+
+fn items(v: &str) -> impl Iterator<Item = &str> {
+    v.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Parses `P,P,...` into sorted, deduplicated ports 1–65535.
+pub fn parse_ports(v: &str) -> Result<Vec<u16>, String> {
+    let mut out = Vec::new();
+    for p in items(v) {
+        match p.parse::<u16>() {
+            Ok(n) if n > 0 => out.push(n),
+            _ => return Err(format!("{:?} is not a port (1-65535)", short(p))),
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+/// Parses `CIDR,CIDR,...` (IPv4 or IPv6, prefix required) and returns them as written.
+pub fn parse_cidrs(v: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for c in items(v) {
+        check_cidr(c)?;
+        if !out.iter().any(|o| o == c) {
+            out.push(c.to_owned());
+        }
+    }
+    Ok(out)
+}
+
+/// Checks one `ADDR/PREFIX`.
+pub fn check_cidr(c: &str) -> Result<(), String> {
+    let bad = || format!("{:?} is not a CIDR (ADDR/PREFIX)", short(c));
+    let (addr, len) = c.split_once('/').ok_or_else(bad)?;
+    let addr: IpAddr = addr.parse().map_err(|_| bad())?;
+    let len: u8 = len.parse().map_err(|_| bad())?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    if len > max {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+/// Parses `spiffe://...,...`.
+pub fn parse_identities(v: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for id in items(v) {
+        let ok = id.strip_prefix("spiffe://").is_some_and(|rest| {
+            !rest.is_empty()
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~/:%".contains(&b))
+        });
+        if !ok {
+            return Err(format!("{:?} is not a SPIFFE ID", short(id)));
+        }
+        out.push(id.to_owned());
+    }
+    if out.is_empty() {
+        return Err("no identity given".into());
+    }
+    Ok(out)
+}
+
+/// Checks a Kubernetes resource quantity in the forms people write for containers:
+/// `100m`, `0.5`, `2`, `128Mi`, `1G`, `1e3`.
+pub fn check_quantity(v: &str) -> Result<(), String> {
+    let bad = || {
+        format!(
+            "{:?} is not a resource quantity (e.g. 100m, 128Mi)",
+            short(v)
+        )
+    };
+    let split = v
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(v.len());
+    let (num, suffix) = v.split_at(split);
+    let num_ok = !num.is_empty()
+        && num != "."
+        && num.matches('.').count() <= 1
+        && !num.starts_with('.')
+        && !num.ends_with('.');
+    let suffix_ok = matches!(
+        suffix,
+        "" | "m" | "k" | "M" | "G" | "T" | "P" | "E" | "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei"
+    ) || suffix
+        .strip_prefix(['e', 'E'])
+        .is_some_and(|e| !e.is_empty() && e.len() <= 3 && e.bytes().all(|b| b.is_ascii_digit()));
+    if num_ok && suffix_ok {
+        Ok(())
+    } else {
+        Err(bad())
+    }
+}
+
+/// At most 64 characters of workload input in a message.
+fn short(s: &str) -> String {
+    s.chars().take(64).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> InjectorConfig {
+        InjectorConfig::for_tests()
+    }
+
+    fn ann(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_come_from_the_injector() {
+        let o = PodOptions::from_annotations(&BTreeMap::new(), &cfg()).unwrap();
+        assert_eq!(o.sidecar_mode, SidecarMode::Native);
+        assert_eq!(o.mode, Mode::Enforce);
+        assert_eq!(o.inbound_mtls, InboundMtls::Strict);
+        assert!(o.exclude_inbound_ports.is_empty());
+        assert_eq!(o.resources, cfg().resources);
+    }
+
+    #[test]
+    fn annotations_override() {
+        let o = PodOptions::from_annotations(
+            &ann(&[
+                (SIDECAR_MODE, "classic"),
+                (MODE, "audit"),
+                (INBOUND_MTLS, " permissive "),
+                (EXCLUDE_INBOUND_PORTS, "9090, 8080,9090"),
+                (EXCLUDE_OUTBOUND_CIDRS, "169.254.169.254/32,fd00::/8"),
+                (ALLOW_IDENTITIES, "spiffe://cluster.local/ns/a/sa/b"),
+                (PROXY_MEMORY_LIMIT, "2Gi"),
+            ]),
+            &cfg(),
+        )
+        .unwrap();
+        assert_eq!(o.sidecar_mode, SidecarMode::Classic);
+        assert_eq!(o.mode, Mode::Audit);
+        assert_eq!(o.inbound_mtls, InboundMtls::Permissive);
+        assert_eq!(o.exclude_inbound_ports, vec![8080, 9090]);
+        assert_eq!(
+            o.exclude_outbound_cidrs,
+            vec!["169.254.169.254/32", "fd00::/8"]
+        );
+        assert_eq!(o.allow_identities.len(), 1);
+        assert_eq!(o.resources.memory_limit.as_deref(), Some("2Gi"));
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        for (k, v) in [
+            (MODE, "enforcing"),
+            (INBOUND_MTLS, "off"),
+            (SIDECAR_MODE, "sidecar"),
+            (EXCLUDE_INBOUND_PORTS, "0"),
+            (EXCLUDE_INBOUND_PORTS, "70000"),
+            (EXCLUDE_INBOUND_PORTS, "http"),
+            (EXCLUDE_OUTBOUND_CIDRS, "10.0.0.1"),
+            (EXCLUDE_OUTBOUND_CIDRS, "10.0.0.0/33"),
+            (EXCLUDE_OUTBOUND_CIDRS, "fd00::/129"),
+            (ALLOW_IDENTITIES, "https://x"),
+            (ALLOW_IDENTITIES, ","),
+            (PROXY_CPU, "lots"),
+            (PROXY_MEMORY, "1.2.3Mi"),
+        ] {
+            let e = PodOptions::from_annotations(&ann(&[(k, v)]), &cfg()).unwrap_err();
+            assert_eq!(e.key, k, "{v}");
+            assert!(e.to_string().starts_with(&format!("annotation {k}: ")));
+        }
+    }
+
+    #[test]
+    fn quantities() {
+        for ok in ["100m", "0.5", "2", "128Mi", "1G", "1e3", "1.5Gi"] {
+            check_quantity(ok).unwrap();
+        }
+        for bad in ["", "m", ".5", "5.", "1..2", "10 Mi", "1e", "1MiB", "-1"] {
+            assert!(check_quantity(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn opt_out_by_label_or_annotation() {
+        let none = BTreeMap::new();
+        assert!(!opted_out(&none, &none));
+        assert!(opted_out(&ann(&[(INJECT, "disabled")]), &none));
+        assert!(opted_out(&none, &ann(&[(INJECT, "false")])));
+        assert!(!opted_out(&ann(&[(INJECT, "enabled")]), &none));
+    }
+
+    #[test]
+    fn long_input_is_cut_in_messages() {
+        let long = "x".repeat(10_000);
+        let e = parse_ports(&long).unwrap_err();
+        assert!(e.len() < 200);
+    }
+}
