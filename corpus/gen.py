@@ -200,7 +200,14 @@ KW = {
         "dea": [["prescriber", "dea"], ["dea", "registration"]],
     },
 }
-STYLES = {"train": ["snake", "camel"], "holdout": ["kebab", "pascal", "upper", "flat"]}
+STYLES = {"train": ["snake", "camel"], "holdout": ["kebab", "pascal", "upper", "flat", "dotted"]}
+# Kinds that are identifiers without any keyword (separated SSN, MBI, card); sometimes put under a
+# neutral key or phrase to check that they are found anywhere.
+CONTEXT_FREE = ("ssn", "mbi", "credit_card")
+NEUTRAL_KEYS = {"train": [["ref"], ["value"], ["identifier"]],
+                "holdout": [["token"], ["external", "ref"], ["id", "value"], ["x"]]}
+NEUTRAL_PHRASES = {"train": ["ID {v}", "(ref {v})", "id={v}"],
+                   "holdout": ["verified {v}", "#{v}", "ref. {v}", "[{v}]"]}
 
 
 def style_key(words: list[str], style: str) -> str:
@@ -216,6 +223,8 @@ def style_key(words: list[str], style: str) -> str:
         return "_".join(words).upper()
     if style == "flat":
         return "".join(words)
+    if style == "dotted":
+        return ".".join(words)
     raise ValueError(style)
 
 
@@ -426,7 +435,13 @@ class Faker:
         return style_key(words, self.style)
 
     def kw(self, kind):
-        return self.key(self.r.choice(KW[self.fam][kind]))
+        words = self.r.choice(KW[self.fam][kind])
+        if self.style == "dotted" and kind not in ("npi", "dea") and words[0] != "patient":
+            return "patient." + style_key(words, "snake")  # patient.ssn, patient.birthdate
+        return self.key(words)
+
+    def neutral_key(self):
+        return self.key(self.r.choice(NEUTRAL_KEYS[self.fam]))
 
 
 # --------------------------------------------------------------------------------------------
@@ -488,7 +503,12 @@ def patient_record(f: Faker, kinds: list[str], extras=True) -> Rec:
         rec.add(f.key(["visit", "id"]) if f.fam == "train" else f.key(["encounter", "ref"]), f.uuid())
     for k in kinds:
         v = ident_value(f, k, person)
-        if k == "ssn" and f.fam == "holdout" and r.random() < 0.15 and "-" not in v and " " not in v and "." not in v:
+        if k in CONTEXT_FREE and r.random() < 0.2:
+            if k == "ssn":
+                v = f.ssn(bare_ok=False)[0]
+            rec.add(f.neutral_key(), v, k)  # found anywhere, no keyword needed
+            continue
+        if k == "ssn" and f.fam == "holdout" and r.random() < 0.15 and v.isdigit():
             v = int(v)  # numeric JSON value
         rec.add(f.kw(k), v, k)
     if extras and r.random() < 0.5:
@@ -539,8 +559,21 @@ PHRASES = {
 }
 
 
-def phrase(f: Faker, kind: str, v: str) -> str:
-    return f.r.choice(PHRASES[f.fam][kind]).format(v=v)
+def phrase(f: Faker, kind: str, v) -> str:
+    r = f.r
+    v = str(v)
+    if kind in CONTEXT_FREE and r.random() < 0.2 and not (kind == "ssn" and v.isdigit()):
+        return r.choice(NEUTRAL_PHRASES[f.fam]).format(v=v)
+    t = r.choice(PHRASES[f.fam][kind])
+    if f.fam == "holdout":  # spacing and casing variants
+        x = r.random()
+        if x < 0.15:
+            t = t.upper().replace("{V}", "{v}")
+        elif x < 0.3:
+            t = t.lower()
+        if ": " in t and r.random() < 0.4:
+            t = t.replace(": ", r.choice([":", " : ", ":\t", ":  "]))
+    return t.format(v=v)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1730,14 +1763,14 @@ def gen_source(f: Faker, idx: int, pos: bool, large: int, where: str) -> Sample:
         kinds |= rec.kinds
         values += rec.values
         if f.fam == "train":
-            t = r.choice(["python_fixture", "sql_insert"])
+            t = r.choice(["python_fixture", "sql"])
             if t == "python_fixture":
                 body = "\n".join(f"    {json.dumps(k)}: {json.dumps(v)}," for k, v, _ in rec.fields)
                 text = f"import pytest\n\n\n@pytest.fixture\ndef patient():\n    return {{\n{body}\n    }}\n"
-            else:
-                cols = ", ".join(k for k, _, _ in rec.fields)
-                vals = ", ".join(f"'{v}'" for _, v, _ in rec.fields)
-                text = f"-- seed data\nINSERT INTO patients ({cols}) VALUES ({vals});\n"
+            else:  # column = value pairs keep each keyword next to its value
+                sets = ",\n    ".join(f"{k} = '{v}'" for k, v, _ in rec.fields)
+                text = f"-- fix up the seed row\nUPDATE patients\nSET {sets}\nWHERE id = {r.randint(1, 999)};\n"
+                t = "sql_update"
         else:
             t = r.choice(["rust_test", "js_mock", "yaml_seed"])
             if t == "rust_test":
