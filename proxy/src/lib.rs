@@ -1,3 +1,4 @@
 //! Data plane of phimesh: interception, mTLS, HTTP/gRPC inspection, policy, metrics and audit.
 
 pub mod cli;
+pub mod orig_dst;
