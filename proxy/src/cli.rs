@@ -6,18 +6,10 @@ use std::process::ExitCode;
 #[derive(Debug, clap::Args)]
 pub struct ProxyArgs {}
 
-/// Arguments of `phimesh init`.
-#[derive(Debug, clap::Args)]
-pub struct InitArgs {}
+pub use crate::init::{run_init, InitArgs};
 
 /// Runs `phimesh proxy` and returns the process exit code.
 pub fn run_proxy(_args: ProxyArgs) -> ExitCode {
     eprintln!("phimesh proxy: not built yet");
-    ExitCode::from(2)
-}
-
-/// Runs `phimesh init` and returns the process exit code.
-pub fn run_init(_args: InitArgs) -> ExitCode {
-    eprintln!("phimesh init: not built yet");
     ExitCode::from(2)
 }
