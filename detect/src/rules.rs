@@ -105,6 +105,11 @@ pub(crate) enum Role {
     Contextual,
     /// Patient context: not reported, but turns contextual findings into PHI.
     Context,
+    /// A column or field label (such as a CSV header `member_dob`): not reported, but makes
+    /// later values of its kind count where they stand without a label.
+    Key,
+    /// A value that counts only after a [`Role::Key`] of the same kind earlier in the stream.
+    Keyed,
 }
 
 /// A validator gets the matched bytes and returns the value's span within them, or `None`.
@@ -129,7 +134,7 @@ pub(crate) struct Rule {
 // Left boundaries are written as a consumed class or start of data; validators trim them.
 macro_rules! kw_gap {
     () => {
-        r"[^0-9A-Za-z\r\n]{0,24}"
+        r"[^0-9A-Za-z\r\n]{1,24}"
     };
 }
 
@@ -223,7 +228,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             kind: Kind::Ssn,
             role: Role::Strong,
             pattern: concat!(
-                r"(?:^|[^A-Za-z])(?:SSN|(?i:ssn|social[\s_\-+.]{0,2}sec(?:urity)?(?:[\s_\-+.]{0,2}(?:num(?:ber)?|nbr|no\.?|#))?|soc[\s_\-.]?sec(?:[\s_\-.]?(?:no|num|#))?|ss[\s_\-]?(?:no|num|#)))",
+                r"(?:Ssn|SSN|(?:^|[^A-Za-z])(?i:ssn|social[\s_\-+.]{0,2}sec(?:urity)?(?:[\s_\-+.]{0,2}(?:num(?:ber)?|nbr|no\.?|#))?|soc[\s_\-.]?sec(?:[\s_\-.]?(?:no|num|#))?|ss[\s_\-]?(?:no|num|#)))",
                 kw_gap_words!(),
                 r"[0-9]{9}(?:[^0-9]|$)"
             ),
@@ -252,7 +257,6 @@ pub(crate) fn builtin() -> Vec<Rule> {
             role: Role::Strong,
             // Without dashes an MBI has no literal to anchor on; it is found next to its keyword.
             pattern: concat!(
-                lb_alpha!(),
                 r"(?:MBI|HICN|(?i:mbi|medicare|hicn|beneficiary))",
                 r"[^0-9\r\n]{0,32}",
                 mbi_head!(),
@@ -269,7 +273,6 @@ pub(crate) fn builtin() -> Vec<Rule> {
             kind: Kind::Mrn,
             role: Role::Strong,
             pattern: concat!(
-                lb_alpha!(),
                 r"(?:MRN|(?i:mrn|medical[\s_\-]?record(?:[\s_\-]?(?:number|num|nbr|no\.?|#|id))?|med[\s_\-]?rec(?:[\s_\-]?(?:number|num|no\.?|#))?|chart[\s_\-]?(?:number|num|no\.?|#|id)|patient[\s_\-]?(?:id|identifier|number|num|no\.?|#)|unit[\s_\-]?(?:number|no\.?)))",
                 kw_gap!(),
                 id_token!()
@@ -282,7 +285,6 @@ pub(crate) fn builtin() -> Vec<Rule> {
             kind: Kind::MemberId,
             role: Role::Strong,
             pattern: concat!(
-                lb_alpha!(),
                 r"(?i:member|subscriber|beneficiary|insured|enrollee|policy[\s_\-]?holder|medicaid|medicare|health[\s_\-]?plan|insurance|policy|group[\s_\-]?member)",
                 r"[\s_\-]?(?i:id|identifier|number|num|nbr|no\.?|#)",
                 kw_gap!(),
@@ -296,7 +298,6 @@ pub(crate) fn builtin() -> Vec<Rule> {
             kind: Kind::AccountNumber,
             role: Role::Strong,
             pattern: concat!(
-                lb_alpha!(),
                 r"(?i:(?:patient|billing|guarantor|hospital|encounter|visit)?[\s_\-]?(?:account|acct|acc't)[\s_\-]?(?:number|num|nbr|no\.?|#)|(?:patient|billing|guarantor)[\s_\-]?(?:account|acct)[\s_\-]?id|fin[\s_\-]?(?:number|no\.?|#))",
                 kw_gap!(),
                 id_token!()
@@ -310,9 +311,8 @@ pub(crate) fn builtin() -> Vec<Rule> {
             kind: Kind::Dob,
             role: Role::Strong,
             pattern: concat!(
-                lb_alpha!(),
                 r"(?:DOB|(?i:dob|d\.o\.b\.?|date[\s_\-]?of[\s_\-]?birth|birth[\s_\-]?date|birth[\s_\-]?day|birthdate|born(?:\s(?:on|in))?|fecha[\s_\-]de[\s_\-]nacimiento))",
-                r"[^0-9A-Za-z\r\n]{0,24}(?:(?i:is|was|of|on)\s{1,2})?",
+                r"[^0-9A-Za-z\r\n]{1,24}(?:(?i:is|was|of|on)\s{1,2})?",
                 date!()
             ),
             validate: v::dob,
@@ -481,6 +481,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
                 lb_alpha!(),
                 patient_kw!(),
                 r"(?:'s)?[\s_\-]?(?i:name|first[\s_\-]?name|last[\s_\-]?name|given|family|address|phone|email|e-mail|contact|info|details|record|demographics|telecom|home|mobile)",
+                r"[A-Za-z_\-]{0,16}",
                 // A field label with its value, not a phrase in prose or a form's question.
                 r#"(?:"\s{0,4}:|'\s{0,4}:|\s{0,4}[:=]|\]=)"#
             ),
@@ -495,6 +496,52 @@ pub(crate) fn builtin() -> Vec<Rule> {
             validate: v::whole,
             som: true,
             not_after: None,
+        },
+        Rule {
+            kind: Kind::PatientName,
+            role: Role::Context,
+            // A column header such as `patient_phone,` or `"memberEmail";`: joined words only,
+            // so prose ("Patient name, ...") is not taken for a header.
+            pattern: concat!(
+                patient_kw!(),
+                r"[_\-]?(?i:name|first_?name|last_?name|full_?name|phone|email|e-mail|address|dob|birth_?date|contact)[A-Za-z_\-]{0,16}",
+                r#""?[,;\t|]"#
+            ),
+            validate: v::whole,
+            som: true,
+            not_after: None,
+        },
+        Rule {
+            kind: Kind::PatientPhone,
+            role: Role::Contextual,
+            // A phone number with separators and no label (a CSV column, a list).
+            pattern: r"(?:\([0-9]{3}\)\x20?|[0-9]{3}[\-.])[0-9]{3}[\-.][0-9]{4}(?:[^0-9]|$)",
+            validate: v::phone,
+            som: true,
+            not_after: Some(v::alnum_dash_dot),
+        },
+        Rule {
+            kind: Kind::Dob,
+            role: Role::Key,
+            // A date-of-birth column label, also inside compound names (`memberdob`,
+            // `PatientDob`): later dates count as dates of birth.
+            // Header form: the label is followed by another label on the same line, or ends it.
+            pattern: r#"(?i:dob|d\.o\.b|birth[\s_\-]?date|date[\s_\-]?of[\s_\-]?birth|birth[\s_\-]?day)"?(?:[,;\t|]"?[A-Za-z_]|\r?\n)"#,
+            validate: v::whole,
+            som: true,
+            not_after: None,
+        },
+        Rule {
+            kind: Kind::Dob,
+            role: Role::Keyed,
+            pattern: concat!(
+                r"(?:[0-9]{1,2}[/\-.][0-9]{1,2}[/\-.](?:[0-9]{4}|[0-9]{2})|[0-9]{4}[/\-.][0-9]{1,2}[/\-.][0-9]{1,2}",
+                r"|(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-zA-Z]{0,6}\.?\x20[0-9]{1,2},?\x20[0-9]{4})",
+                r"(?:[^0-9]|$)"
+            ),
+            validate: v::dob,
+            som: true,
+            not_after: Some(v::alnum_dash_dot),
         },
     ]
 }

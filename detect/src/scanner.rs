@@ -175,6 +175,8 @@ pub struct Scanner {
     /// Findings that are PHI only with patient context.
     contextual: Vec<Finding>,
     patient_context: bool,
+    /// Kinds whose label ([`Role::Key`]) has been seen.
+    keys: Vec<Kind>,
     dropped_findings: u64,
     failed: Option<Uninspectable>,
     raw_matches: Vec<RawMatch>,
@@ -207,6 +209,7 @@ impl Scanner {
             strong: Vec::new(),
             contextual: Vec::new(),
             patient_context: false,
+            keys: Vec::new(),
             dropped_findings: 0,
             failed: None,
             raw_matches: Vec::new(),
@@ -435,6 +438,11 @@ impl Scanner {
                 Role::Strong => self.strong.len() >= self.limits.max_findings,
                 Role::Contextual => self.contextual.len() >= self.limits.max_findings,
                 Role::Context => self.patient_context,
+                Role::Key => self.keys.contains(&rule.kind),
+                // A value before its label does not count (CSV headers come first).
+                Role::Keyed => {
+                    !self.keys.contains(&rule.kind) || self.strong.len() >= self.limits.max_findings
+                }
             };
             if saturated {
                 self.dropped_findings += 1;
@@ -462,15 +470,24 @@ impl Scanner {
     }
 
     fn record(&mut self, kind: Kind, role: Role, norm_start: u64, norm_end: u64) {
-        if role == Role::Context {
-            self.patient_context = true;
-            return;
+        match role {
+            Role::Context => {
+                self.patient_context = true;
+                return;
+            }
+            Role::Key => {
+                if !self.keys.contains(&kind) {
+                    self.keys.push(kind);
+                }
+                return;
+            }
+            _ => {}
         }
         let start = self.normalizer.content_offset(norm_start);
         let end = self.normalizer.content_offset(norm_end);
         let f = Finding { kind, start, end };
         let list = match role {
-            Role::Strong => &mut self.strong,
+            Role::Strong | Role::Keyed => &mut self.strong,
             _ => &mut self.contextual,
         };
         // Overlapping reports of the same kind (alternative patterns) are one finding.
