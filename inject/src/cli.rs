@@ -72,6 +72,11 @@ pub struct GenCertsArgs {
     /// The webhook's namespace.
     #[arg(long, default_value = "phimesh-system")]
     pub namespace: String,
+    /// Also write a kustomization.yaml into DIR: an overlay of this base (a path relative to
+    /// DIR, e.g. `../phimesh/deploy`) that adds the Secret phimesh-webhook-tls and the caBundle,
+    /// ready for `kubectl apply -k DIR`.
+    #[arg(long, value_name = "PATH")]
+    pub kustomize_base: Option<String>,
     /// Validity of the serving certificate, in days.
     #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(i64).range(1..=3650))]
     pub days: i64,
@@ -221,7 +226,14 @@ fn gen_certs(args: GenCertsArgs) -> ExitCode {
         Ok(g) => g,
         Err(e) => return fail(format!("phimesh webhook gen-certs: {e}")),
     };
-    if let Err(e) = crate::certs::write(&args.out, &g) {
+    let written = crate::certs::write(&args.out, &g).and_then(|()| match &args.kustomize_base {
+        Some(base) => std::fs::write(
+            args.out.join("kustomization.yaml"),
+            crate::certs::overlay(base, &args.namespace),
+        ),
+        None => Ok(()),
+    });
+    if let Err(e) = written {
         return fail(format!(
             "phimesh webhook gen-certs: {}: {e}",
             args.out.display()

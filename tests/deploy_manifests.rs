@@ -1,0 +1,647 @@
+//! Tests of `deploy/`: every manifest parses into its `k8s-openapi` type *strictly* (serialising
+//! the typed value gives back exactly the document, so a misspelt or misplaced field fails), the
+//! kustomizations build with the real kustomize (`kubectl kustomize`), the result passes the
+//! `kubernetes-validate` schema check, and the pieces agree with each other and with the binary
+//! (webhook port and path, selectors, RBAC scope, Pod Security, NetworkPolicy ports, the
+//! caBundle overlay made by `phimesh webhook gen-certs`).
+//!
+//! Needs `kubectl` (kustomize built in) and `python3 -m kubernetes_validate` (scripts/setup);
+//! without them the tests fail and say so, rather than skip.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PodSpec, Secret, Service, ServiceAccount};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_phimesh");
+
+fn deploy() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy")
+}
+
+fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            yaml_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "yaml") {
+            out.push(p);
+        }
+    }
+    out.sort();
+}
+
+fn docs(text: &str) -> Vec<Value> {
+    serde_yaml::Deserializer::from_str(text)
+        .map(|d| <Value as serde::Deserialize>::deserialize(d).unwrap())
+        .filter(|v: &Value| !v.is_null())
+        .collect()
+}
+
+/// Deserialises into `T` and back; the result must equal the document.
+fn strict<T: serde::de::DeserializeOwned + serde::Serialize>(doc: &Value, what: &str) -> T {
+    let typed: T = serde_json::from_value(doc.clone())
+        .unwrap_or_else(|e| panic!("{what}: does not deserialise: {e}"));
+    let back = serde_json::to_value(&typed).unwrap();
+    assert_eq!(
+        &back, doc,
+        "{what}: fields lost in the round trip (unknown or misplaced)"
+    );
+    typed
+}
+
+fn kustomize(dir: &Path) -> String {
+    let out = Command::new("kubectl")
+        .arg("kustomize")
+        .arg(dir)
+        .output()
+        .expect("kubectl (with kustomize) must be installed to test deploy/");
+    assert!(
+        out.status.success(),
+        "kustomize {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn validate(text: &str, version: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("all.yaml");
+    std::fs::write(&f, text).unwrap();
+    let out = Command::new("python3")
+        .args([
+            "-m",
+            "kubernetes_validate",
+            "--strict",
+            "--quiet",
+            "-k",
+            version,
+        ])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "kubernetes-validate {version} (installed by scripts/setup): {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The rendered base, by `Kind/name`.
+fn base() -> BTreeMap<String, Value> {
+    docs(&kustomize(&deploy()))
+        .into_iter()
+        .map(|d| {
+            let key = format!(
+                "{}/{}",
+                d["kind"].as_str().unwrap(),
+                d["metadata"]["name"].as_str().unwrap()
+            );
+            (key, d)
+        })
+        .collect()
+}
+
+#[test]
+fn every_manifest_parses_strictly_into_its_type() {
+    let mut files = Vec::new();
+    yaml_files(&deploy(), &mut files);
+    let mut kinds = BTreeMap::<String, usize>::new();
+    for f in &files {
+        let name = f.file_name().unwrap().to_str().unwrap();
+        if name == "workloads.yaml" {
+            continue; // input of `phimesh inject`, tested in tests/inject_cli.rs
+        }
+        let text = std::fs::read_to_string(f).unwrap();
+        if name == "kustomization.yaml" {
+            let k: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+            assert_eq!(k["kind"].as_str(), Some("Kustomization"), "{}", f.display());
+            for r in k["resources"].as_sequence().unwrap() {
+                let p = f.parent().unwrap().join(r.as_str().unwrap());
+                assert!(
+                    p.exists(),
+                    "{}: resource {} missing",
+                    f.display(),
+                    p.display()
+                );
+            }
+            continue;
+        }
+        for d in docs(&text) {
+            let kind = d["kind"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{}: no kind", f.display()))
+                .to_owned();
+            let what = format!("{} {kind} {}", f.display(), d["metadata"]["name"]);
+            match kind.as_str() {
+                "Namespace" => drop(strict::<Namespace>(&d, &what)),
+                "ServiceAccount" => drop(strict::<ServiceAccount>(&d, &what)),
+                "ClusterRole" => drop(strict::<ClusterRole>(&d, &what)),
+                "ClusterRoleBinding" => drop(strict::<ClusterRoleBinding>(&d, &what)),
+                "Role" => drop(strict::<Role>(&d, &what)),
+                "RoleBinding" => drop(strict::<RoleBinding>(&d, &what)),
+                "Secret" => drop(strict::<Secret>(&d, &what)),
+                "ConfigMap" => drop(strict::<ConfigMap>(&d, &what)),
+                "Service" => drop(strict::<Service>(&d, &what)),
+                "Deployment" => drop(strict::<Deployment>(&d, &what)),
+                "PodDisruptionBudget" => drop(strict::<PodDisruptionBudget>(&d, &what)),
+                "NetworkPolicy" => drop(strict::<NetworkPolicy>(&d, &what)),
+                "MutatingWebhookConfiguration" => {
+                    drop(strict::<MutatingWebhookConfiguration>(&d, &what))
+                }
+                "PodMonitor" => check_pod_monitor(&d, &what),
+                other => panic!("{what}: no type checked for kind {other}"),
+            }
+            *kinds.entry(kind).or_default() += 1;
+        }
+    }
+    for k in [
+        "Namespace",
+        "Deployment",
+        "Service",
+        "MutatingWebhookConfiguration",
+        "NetworkPolicy",
+        "Role",
+        "ClusterRole",
+        "PodMonitor",
+    ] {
+        assert!(kinds.contains_key(k), "no {k} under deploy/: {kinds:?}");
+    }
+}
+
+/// PodMonitor is a Prometheus Operator CRD, not in k8s-openapi: check the fields it requires.
+fn check_pod_monitor(d: &Value, what: &str) {
+    assert_eq!(d["apiVersion"], "monitoring.coreos.com/v1", "{what}");
+    assert!(d["metadata"]["name"].is_string(), "{what}");
+    let spec = &d["spec"];
+    let _: LabelSelector = serde_json::from_value(spec["selector"].clone()).unwrap();
+    let eps = spec["podMetricsEndpoints"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{what}: no podMetricsEndpoints"));
+    assert!(!eps.is_empty());
+    for ep in eps {
+        assert!(
+            ep["port"].is_string(),
+            "{what}: endpoint without a port name"
+        );
+        assert_eq!(ep["path"], "/metrics");
+        let allowed = [
+            "port",
+            "path",
+            "scheme",
+            "interval",
+            "tlsConfig",
+            "relabelings",
+        ];
+        for k in ep.as_object().unwrap().keys() {
+            assert!(
+                allowed.contains(&k.as_str()),
+                "{what}: unexpected endpoint field {k}"
+            );
+        }
+    }
+}
+
+#[test]
+fn kustomizations_build_and_pass_the_schema_validator() {
+    let base = kustomize(&deploy());
+    validate(&base, "1.33.0");
+    let patients = kustomize(&deploy().join("examples/patients"));
+    validate(&patients, "1.33.0");
+    // The PHI-namespace policies land in the overlay's namespace.
+    for d in docs(&patients) {
+        if d["kind"] == "NetworkPolicy" {
+            assert_eq!(d["metadata"]["namespace"], "patients");
+        }
+    }
+    // Monitoring builds (CRDs are not in the validator's schemas; checked field by field above).
+    assert_eq!(docs(&kustomize(&deploy().join("monitoring"))).len(), 2);
+
+    // The validator is real: it rejects a misspelt field.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bad.yaml");
+    std::fs::write(
+        &f,
+        "apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec: {portz: []}\n",
+    )
+    .unwrap();
+    let out = Command::new("python3")
+        .args([
+            "-m",
+            "kubernetes_validate",
+            "--strict",
+            "--quiet",
+            "-k",
+            "1.33.0",
+        ])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
+
+fn selector_matches(sel: &LabelSelector, labels: &BTreeMap<&str, &str>) -> bool {
+    for (k, v) in sel.match_labels.iter().flatten() {
+        if labels.get(k.as_str()) != Some(&v.as_str()) {
+            return false;
+        }
+    }
+    for e in sel.match_expressions.iter().flatten() {
+        let have = labels.get(e.key.as_str());
+        let values = e.values.clone().unwrap_or_default();
+        let ok = match e.operator.as_str() {
+            "In" => have.is_some_and(|h| values.iter().any(|v| v == h)),
+            "NotIn" => !have.is_some_and(|h| values.iter().any(|v| v == h)),
+            "Exists" => have.is_some(),
+            "DoesNotExist" => have.is_none(),
+            other => panic!("operator {other}"),
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+#[test]
+fn the_webhook_configuration_selects_opted_in_pods_and_fails_closed() {
+    let base = base();
+    let mwc: MutatingWebhookConfiguration = strict(
+        &base["MutatingWebhookConfiguration/phimesh-sidecar-injector"],
+        "mwc",
+    );
+    let hooks = mwc.webhooks.unwrap();
+    assert_eq!(hooks.len(), 2);
+    for h in &hooks {
+        assert_eq!(h.failure_policy.as_deref(), Some("Fail"), "{}", h.name);
+        assert_eq!(h.side_effects, "None");
+        assert_eq!(h.admission_review_versions, ["v1"]);
+        assert!(h.timeout_seconds.unwrap() <= 30);
+        let svc = h.client_config.service.clone().unwrap();
+        assert_eq!(
+            (
+                svc.name.as_str(),
+                svc.namespace.as_str(),
+                svc.path.as_deref(),
+                svc.port
+            ),
+            (
+                "phimesh-webhook",
+                "phimesh-system",
+                Some("/mutate"),
+                Some(443)
+            )
+        );
+        let rule = &h.rules.clone().unwrap()[0];
+        assert_eq!(rule.operations.clone().unwrap(), ["CREATE"]);
+        assert_eq!(rule.resources.clone().unwrap(), ["pods"]);
+    }
+
+    // Which (namespace labels, pod labels) reach the webhook: exactly one hook or none.
+    let calls = |ns: &[(&str, &str)], pod: &[(&str, &str)]| -> usize {
+        let ns: BTreeMap<_, _> = ns.iter().copied().collect();
+        let pod: BTreeMap<_, _> = pod.iter().copied().collect();
+        hooks
+            .iter()
+            .filter(|h| {
+                selector_matches(h.namespace_selector.as_ref().unwrap(), &ns)
+                    && selector_matches(h.object_selector.as_ref().unwrap(), &pod)
+            })
+            .count()
+    };
+    let name = "kubernetes.io/metadata.name";
+    let inj = "phimesh.io/inject";
+    assert_eq!(
+        calls(&[(name, "patients"), (inj, "enabled")], &[("app", "x")]),
+        1,
+        "opted-in namespace"
+    );
+    assert_eq!(
+        calls(
+            &[(name, "patients"), (inj, "enabled")],
+            &[(inj, "disabled")]
+        ),
+        0,
+        "pod opt-out"
+    );
+    assert_eq!(
+        calls(&[(name, "web")], &[(inj, "enabled")]),
+        1,
+        "pod opt-in"
+    );
+    assert_eq!(calls(&[(name, "web")], &[("app", "x")]), 0, "neither");
+    assert_eq!(
+        calls(&[(name, "web"), (inj, "disabled")], &[(inj, "enabled")]),
+        0,
+        "namespace opt-out wins"
+    );
+    assert_eq!(
+        calls(&[(name, "kube-system"), (inj, "enabled")], &[]),
+        0,
+        "kube-system"
+    );
+    assert_eq!(
+        calls(&[(name, "phimesh-system")], &[(inj, "enabled")]),
+        0,
+        "phimesh-system"
+    );
+
+    // Service 443 → container port https-webhook → 15017, where the webhook listens.
+    let svc: Service = strict(&base["Service/phimesh-webhook"], "svc");
+    let port = &svc.spec.unwrap().ports.unwrap()[0];
+    assert_eq!(port.port, 443);
+    assert_eq!(
+        port.target_port,
+        Some(IntOrString::String("https-webhook".into()))
+    );
+    let dep: Deployment = strict(&base["Deployment/phimesh-webhook"], "dep");
+    let c = &dep.spec.unwrap().template.spec.unwrap().containers[0];
+    assert_eq!(c.ports.clone().unwrap()[0].container_port, 15017);
+    assert_eq!(
+        c.ports.clone().unwrap()[0].name.as_deref(),
+        Some("https-webhook")
+    );
+    assert!(c
+        .args
+        .clone()
+        .unwrap()
+        .contains(&"--listen=0.0.0.0:15017".to_owned()));
+}
+
+#[test]
+fn gen_certs_overlay_fills_the_ca_bundle_and_the_secret() {
+    let work = tempfile::tempdir().unwrap();
+    let overlay = work.path().join("overlay");
+    // A path relative to the overlay, as kustomize requires.
+    let depth = overlay.components().count() - 1;
+    let base = format!(
+        "{}{}",
+        "../".repeat(depth),
+        deploy().strip_prefix("/").unwrap().display()
+    );
+    let out = Command::new(BIN)
+        .args(["webhook", "gen-certs", "--out"])
+        .arg(&overlay)
+        .arg(format!("--kustomize-base={base}"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rendered = docs(&kustomize(&overlay));
+    let ca = std::fs::read(overlay.join("ca.crt")).unwrap();
+    let mwc = rendered
+        .iter()
+        .find(|d| d["kind"] == "MutatingWebhookConfiguration")
+        .unwrap();
+    let mwc: MutatingWebhookConfiguration = strict(mwc, "mwc");
+    for h in mwc.webhooks.unwrap() {
+        assert_eq!(h.client_config.ca_bundle.unwrap().0, ca, "{}", h.name);
+    }
+    let secret = rendered
+        .iter()
+        .find(|d| d["kind"] == "Secret" && d["metadata"]["name"] == "phimesh-webhook-tls")
+        .expect("the serving Secret");
+    assert_eq!(secret["metadata"]["namespace"], "phimesh-system");
+    assert_eq!(secret["type"], "kubernetes.io/tls");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(overlay.join("tls.key"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+fn pod_spec(d: &Value) -> PodSpec {
+    let dep: Deployment = strict(d, "deployment");
+    dep.spec.unwrap().template.spec.unwrap()
+}
+
+#[test]
+fn control_plane_is_least_privilege_and_pod_security_restricted() {
+    let base = base();
+    let ns: Namespace = strict(&base["Namespace/phimesh-system"], "ns");
+    let labels = ns.metadata.labels.unwrap();
+    assert_eq!(labels["pod-security.kubernetes.io/enforce"], "restricted");
+    assert_eq!(labels["phimesh.io/inject"], "disabled");
+
+    for name in ["Deployment/phimesh-ca", "Deployment/phimesh-webhook"] {
+        let spec = pod_spec(&base[name]);
+        let psc = spec.security_context.clone().unwrap();
+        assert_eq!(psc.run_as_non_root, Some(true), "{name}");
+        assert_eq!(
+            psc.seccomp_profile.unwrap().type_,
+            "RuntimeDefault",
+            "{name}"
+        );
+        assert_ne!(spec.host_network, Some(true));
+        for v in spec.volumes.iter().flatten() {
+            assert!(v.host_path.is_none(), "{name}: hostPath");
+            if let Some(s) = &v.secret {
+                assert!(
+                    s.default_mode.unwrap() <= 0o777,
+                    "{name}: defaultMode read as decimal?"
+                );
+            }
+        }
+        for c in spec
+            .containers
+            .iter()
+            .chain(spec.init_containers.iter().flatten())
+        {
+            let sc = c.security_context.clone().unwrap();
+            assert_eq!(
+                sc.allow_privilege_escalation,
+                Some(false),
+                "{name} {}",
+                c.name
+            );
+            assert_eq!(
+                sc.read_only_root_filesystem,
+                Some(true),
+                "{name} {}",
+                c.name
+            );
+            let caps = sc.capabilities.unwrap();
+            assert_eq!(caps.drop.unwrap(), ["ALL"]);
+            assert!(caps.add.is_none());
+            assert!(
+                c.resources.as_ref().unwrap().limits.is_some(),
+                "{name} {}: limits",
+                c.name
+            );
+        }
+    }
+    // The webhook reads nothing from the API.
+    assert_eq!(
+        pod_spec(&base["Deployment/phimesh-webhook"]).automount_service_account_token,
+        Some(false)
+    );
+
+    // RBAC: TokenReview create, and the CA's own Secret by name. Nothing else.
+    let cr: ClusterRole = strict(&base["ClusterRole/phimesh-ca-tokenreview"], "cr");
+    let rules = cr.rules.unwrap();
+    assert_eq!(rules.len(), 1);
+    assert_eq!(rules[0].resources.clone().unwrap(), ["tokenreviews"]);
+    assert_eq!(rules[0].verbs, ["create"]);
+    let role: Role = strict(&base["Role/phimesh-ca-state"], "role");
+    let rules = role.rules.unwrap();
+    assert_eq!(rules.len(), 1);
+    assert_eq!(rules[0].resources.clone().unwrap(), ["secrets"]);
+    assert_eq!(
+        rules[0].resource_names.clone().unwrap(),
+        ["phimesh-ca-state"]
+    );
+    for v in &rules[0].verbs {
+        assert!(["get", "update", "patch"].contains(&v.as_str()), "verb {v}");
+    }
+    let ca = pod_spec(&base["Deployment/phimesh-ca"]);
+    assert_eq!(ca.service_account_name.as_deref(), Some("phimesh-ca"));
+    let ca_dep: Deployment = strict(&base["Deployment/phimesh-ca"], "ca");
+    assert_eq!(
+        ca_dep.spec.unwrap().replicas,
+        Some(1),
+        "one writer of the CA state"
+    );
+}
+
+fn policy_ports(p: &NetworkPolicy, ingress: bool) -> Vec<i32> {
+    let spec = p.spec.clone().unwrap();
+    let ports: Vec<_> = if ingress {
+        spec.ingress
+            .into_iter()
+            .flatten()
+            .flat_map(|r| r.ports.into_iter().flatten())
+            .collect()
+    } else {
+        spec.egress
+            .into_iter()
+            .flatten()
+            .flat_map(|r| r.ports.into_iter().flatten())
+            .collect()
+    };
+    let mut out: Vec<i32> = ports
+        .into_iter()
+        .map(|p| match p.port {
+            Some(IntOrString::Int(n)) => n,
+            other => panic!("port {other:?}"),
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[test]
+fn network_policies_deny_by_default_and_allow_only_the_mesh() {
+    let base = base();
+    let deny: NetworkPolicy = strict(&base["NetworkPolicy/default-deny"], "deny");
+    let spec = deny.spec.unwrap();
+    assert_eq!(spec.pod_selector, Some(LabelSelector::default()));
+    assert_eq!(spec.policy_types.unwrap(), ["Ingress", "Egress"]);
+    assert!(spec.ingress.is_none() && spec.egress.is_none());
+
+    let phi: BTreeMap<String, NetworkPolicy> =
+        docs(&kustomize(&deploy().join("examples/patients")))
+            .into_iter()
+            .filter(|d| d["kind"] == "NetworkPolicy")
+            .map(|d| {
+                (
+                    d["metadata"]["name"].as_str().unwrap().to_owned(),
+                    strict(&d, "np"),
+                )
+            })
+            .collect();
+    let deny = phi["phimesh-default-deny"].spec.clone().unwrap();
+    assert_eq!(deny.policy_types.unwrap(), ["Ingress", "Egress"]);
+    assert!(deny.ingress.is_none() && deny.egress.is_none());
+    // Ingress: the sidecar's inbound mTLS listener and admin port only; never an app port.
+    assert_eq!(
+        policy_ports(&phi["phimesh-allow-mesh-ingress"], true),
+        [15006, 15020]
+    );
+    // Egress: peers' inbound listeners, the CA, DNS.
+    assert_eq!(
+        policy_ports(&phi["phimesh-allow-mesh-egress"], false),
+        [53, 15006, 15012]
+    );
+}
+
+#[test]
+fn injector_configmap_values_are_valid_flags_and_monitoring_matches_the_sidecar() {
+    let base = base();
+    let cm: ConfigMap = strict(&base["ConfigMap/phimesh-injector"], "cm");
+    let data = cm.data.unwrap();
+    // `phimesh inject` reads the same PHIMESH_* variables as the webhook: with the ConfigMap as
+    // its environment it must accept them all and inject the sample Pod.
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a, image: a}]}\n";
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("pod.yaml");
+    std::fs::write(&f, pod).unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.args(["inject", "-f"]).arg(&f);
+    for (k, v) in &data {
+        assert!(k.starts_with("PHIMESH_"), "{k}");
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(&format!("value: {}", data["PHIMESH_MESH_NETWORKS"])),
+        "{text}"
+    );
+
+    // The sidecar PodMonitor scrapes the port name and label the injector sets.
+    let mon = docs(&kustomize(&deploy().join("monitoring")));
+    let sidecars = mon
+        .iter()
+        .find(|d| d["metadata"]["name"] == "phimesh-sidecars")
+        .unwrap();
+    assert_eq!(
+        sidecars["spec"]["podMetricsEndpoints"][0]["port"],
+        "phimesh-admin"
+    );
+    assert_eq!(
+        sidecars["spec"]["selector"]["matchLabels"]["phimesh.io/sidecar"],
+        "injected"
+    );
+    assert!(
+        text.contains("name: phimesh-admin") && text.contains("phimesh.io/sidecar: injected"),
+        "{text}"
+    );
+}
+
+#[test]
+fn dockerfile_builds_a_small_non_root_image_of_the_one_binary() {
+    let d = std::fs::read_to_string(deploy().join("Dockerfile")).unwrap();
+    assert!(d.contains("cargo build --release --locked --bin phimesh"));
+    assert!(d.contains("FROM debian:bookworm-slim"));
+    for pkg in ["libhyperscan5", "iptables"] {
+        assert!(d.contains(pkg), "runtime package {pkg}");
+    }
+    let user = d
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("USER "))
+        .expect("a USER line");
+    assert!(!user.contains(" 0") && !user.contains("root"), "{user}");
+    assert!(d.contains("ENTRYPOINT [\"/usr/local/bin/phimesh\"]"));
+}
