@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod demo;
 mod scan;
 
 /// phimesh: a transparent mTLS sidecar that keeps PHI from leaving pods in plaintext.
@@ -30,6 +31,9 @@ enum Command {
     Inject(phimesh_inject::cli::InjectArgs),
     /// Run the mutating admission webhook.
     Webhook(phimesh_inject::cli::WebhookArgs),
+    /// Run the CA, two sidecars, a patient service and an external sink on 127.0.0.x, play the
+    /// scenarios and print what happened.
+    Demo(demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,5 +45,6 @@ fn main() -> ExitCode {
         Command::Init(args) => phimesh_proxy::cli::run_init(args),
         Command::Inject(args) => phimesh_inject::cli::run_inject(args),
         Command::Webhook(args) => phimesh_inject::cli::run_webhook(args),
+        Command::Demo(args) => demo::run(args),
     }
 }
