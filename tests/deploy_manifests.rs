@@ -645,3 +645,28 @@ fn dockerfile_builds_a_small_non_root_image_of_the_one_binary() {
     assert!(!user.contains(" 0") && !user.contains("root"), "{user}");
     assert!(d.contains("ENTRYPOINT [\"/usr/local/bin/phimesh\"]"));
 }
+
+#[test]
+fn container_args_are_flags_the_binary_accepts() {
+    let base = base();
+    for name in ["Deployment/phimesh-ca", "Deployment/phimesh-webhook"] {
+        let spec = pod_spec(&base[name]);
+        let args = spec.containers[0].args.clone().unwrap();
+        let sub = &args[0];
+        let help = Command::new(BIN)
+            .args([sub.as_str(), "--help"])
+            .output()
+            .unwrap();
+        let help = String::from_utf8_lossy(&help.stdout);
+        for a in &args[1..] {
+            let flag = a.split('=').next().unwrap();
+            assert!(flag.starts_with("--"), "{name}: {a}");
+            assert!(
+                help.contains(&format!("{flag} "))
+                    || help.contains(&format!("{flag}="))
+                    || help.contains(&format!("{flag} <")),
+                "{name}: `phimesh {sub}` has no flag {flag}:\n{help}"
+            );
+        }
+    }
+}

@@ -315,11 +315,36 @@ fn injects_a_native_sidecar_with_every_field() {
             "--proxy-uid",
             "1337",
             "--exclude-inbound-ports",
-            "8081,9090,15020",
+            "8081,9090",
             "--exclude-outbound-cidrs",
             "169.254.169.254/32"
         ]
     );
+    // The contract with `phimesh init`: the real binary accepts exactly these arguments and turns
+    // them into the rules the annotations asked for.
+    let out = Command::new(BIN)
+        .args(init.args.clone().unwrap())
+        .arg("--dry-run")
+        .env_remove("PHIMESH_EXCLUDE_INBOUND_PORTS")
+        .env_remove("PHIMESH_EXCLUDE_OUTBOUND_CIDRS")
+        .output()
+        .unwrap();
+    let script = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "phimesh init rejected the injected args: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for rule in [
+        "-A PHIMESH_OUTPUT -m owner --uid-owner 1337 -j RETURN",
+        "-A PHIMESH_INBOUND -p tcp --dport 8081 -j RETURN",
+        "-A PHIMESH_INBOUND -p tcp --dport 9090 -j RETURN",
+        "-A PHIMESH_INBOUND -p tcp --dport 15020 -j RETURN",
+        "-A PHIMESH_OUTPUT -d 169.254.169.254/32 -j RETURN",
+    ] {
+        assert!(script.contains(rule), "{rule} missing from:\n{script}");
+    }
+
     let sc = init.security_context.clone().unwrap();
     assert_eq!(sc.run_as_user, Some(0));
     assert_eq!(sc.run_as_non_root, Some(false));

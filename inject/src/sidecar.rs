@@ -52,13 +52,12 @@ pub fn init_container(cfg: &InjectorConfig, opts: &PodOptions) -> Value {
         "--proxy-uid".to_owned(),
         PROXY_UID.to_string(),
     ];
-    // The admin port is always left alone: kubelet probes and Prometheus reach it in plaintext.
-    let mut ports = opts.exclude_inbound_ports.clone();
-    ports.push(ADMIN_PORT);
-    ports.sort_unstable();
-    ports.dedup();
-    args.push("--exclude-inbound-ports".into());
-    args.push(join(&ports));
+    // `phimesh init` itself never redirects the admin port (15020): kubelet probes and Prometheus
+    // reach it in plaintext.
+    if !opts.exclude_inbound_ports.is_empty() {
+        args.push("--exclude-inbound-ports".into());
+        args.push(join(&opts.exclude_inbound_ports));
+    }
     if !opts.exclude_outbound_cidrs.is_empty() {
         args.push("--exclude-outbound-cidrs".into());
         args.push(opts.exclude_outbound_cidrs.join(","));
@@ -239,17 +238,17 @@ mod tests {
         for v in volumes() {
             let _: Volume = serde_json::from_value(v).unwrap();
         }
-        assert_eq!(init.args.unwrap()[..3], ["init", "--proxy-uid", "1337"]);
+        assert_eq!(init.args.unwrap(), ["init", "--proxy-uid", "1337"]);
         assert_eq!(proxy.restart_policy.as_deref(), Some("Always"));
     }
 
     #[test]
-    fn admin_port_is_always_excluded_inbound() {
+    fn exclusions_become_init_flags() {
         let cfg = InjectorConfig::for_tests();
         let init = init_container(
             &cfg,
             &opts(&[
-                ("phimesh.io/exclude-inbound-ports", "9090,15020"),
+                ("phimesh.io/exclude-inbound-ports", "9090,8080"),
                 ("phimesh.io/exclude-outbound-cidrs", "169.254.169.254/32"),
             ]),
         );
@@ -260,7 +259,7 @@ mod tests {
                 "--proxy-uid",
                 "1337",
                 "--exclude-inbound-ports",
-                "9090,15020",
+                "8080,9090",
                 "--exclude-outbound-cidrs",
                 "169.254.169.254/32"
             ])
