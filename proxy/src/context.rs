@@ -1,0 +1,120 @@
+//! What every connection task shares ([`Shared`]) and what one connection knows about itself
+//! ([`ConnCtx`]), plus [`Shared::record`], the one place a PHI decision becomes metrics and an
+//! audit line.
+
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use phimesh_detect::{Engine, Finding, Verdict};
+
+use crate::audit::{now_rfc3339, AuditEvent, AuditFinding, AuditSink};
+use crate::config::ProxyConfig;
+use crate::drain::Drain;
+use crate::forward::{Clients, Dialer};
+use crate::metrics::Metrics;
+use crate::policy::{reason, Action, Flow, PathKind, Policy};
+use crate::tls::Tls;
+
+/// Shared by every task of one running proxy.
+pub struct Shared {
+    /// The configuration.
+    pub cfg: Arc<ProxyConfig>,
+    /// The policy table.
+    pub policy: Policy,
+    /// The PHI engine; `None` when inspection is off.
+    pub engine: Option<Engine>,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Audit lines.
+    pub audit: AuditSink,
+    /// Mesh TLS, when there is an identity.
+    pub tls: Option<Tls>,
+    /// Upstream dialer.
+    pub dialer: Dialer,
+    /// Pooled HTTP clients.
+    pub clients: Clients,
+    /// Shutdown signal and open-connection count.
+    pub drain: Drain,
+    /// Listeners bound (part of `/ready`).
+    pub bound: AtomicBool,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("cfg", &self.cfg)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One downstream connection.
+#[derive(Debug, Clone)]
+pub struct ConnCtx {
+    /// Policy path.
+    pub path: PathKind,
+    /// Downstream client address.
+    pub source: SocketAddr,
+    /// Upstream destination.
+    pub destination: SocketAddr,
+    /// Verified SPIFFE ID of the mesh peer (the caller inbound; filled per request outbound).
+    pub peer_identity: Option<String>,
+}
+
+impl Shared {
+    /// Max bytes an inspector may hold back.
+    pub fn max_held(&self) -> usize {
+        self.cfg.bounds.inspect_buffer.max(1 << 20) * 4
+    }
+
+    /// Records a PHI decision (or a refusal of uninspectable content): metrics and one audit
+    /// line. `part` says where the findings are (`head`, `body`, `stream`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn record(
+        &self,
+        ctx: &ConnCtx,
+        flow: Flow,
+        protocol: &'static str,
+        request_id: &str,
+        verdict: Verdict,
+        findings: &[Finding],
+        part: &'static str,
+        action: Action,
+    ) {
+        let direction = ctx.path.direction().as_str();
+        let mut kinds: Vec<&'static str> = findings.iter().map(|f| f.kind.as_str()).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        for k in &kinds {
+            self.metrics
+                .phi_detections
+                .with_label_values(&[direction, k, action.as_str()])
+                .inc();
+        }
+        if matches!(action, Action::Refused | Action::Reset) {
+            self.metrics
+                .refusals
+                .with_label_values(&[direction, reason(verdict)])
+                .inc();
+        }
+        self.audit.emit(&AuditEvent {
+            time: now_rfc3339(),
+            event: "phi_decision",
+            direction,
+            flow: flow.as_str(),
+            source: ctx.source,
+            destination: ctx.destination,
+            peer_identity: ctx.peer_identity.as_deref(),
+            protocol,
+            tls: ctx.path.tls_label(),
+            kinds,
+            findings: findings
+                .iter()
+                .map(|f| AuditFinding::new(part, f))
+                .collect(),
+            action: action.as_str(),
+            reason: reason(verdict),
+            request_id,
+        });
+    }
+}

@@ -1,0 +1,249 @@
+//! The upstream side: plain TCP to an egress destination or the local app, mTLS to a mesh peer's
+//! inbound listener, and the pooled hyper clients (HTTP/1.1 and HTTP/2) built on them.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::Uri;
+use http_body_util::combinators::UnsyncBoxBody;
+use hyper_util::client::legacy::connect::{Connected, Connection};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+use crate::config::ProxyConfig;
+use crate::io::Resettable;
+use crate::metrics::Metrics;
+use crate::tls::{Carried, ClientStream, Tls, TlsError};
+
+/// Body type sent upstream.
+pub type ReqBody = UnsyncBoxBody<Bytes, crate::inspect::InspectError>;
+
+/// An upstream connection.
+#[derive(Debug)]
+pub enum UpstreamIo {
+    /// Plain TCP.
+    Plain(TcpStream),
+    /// Mesh mTLS.
+    Tls(Box<ClientStream>),
+}
+
+impl Resettable for UpstreamIo {
+    fn set_reset_on_close(&self) {
+        match self {
+            UpstreamIo::Plain(s) => s.set_reset_on_close(),
+            UpstreamIo::Tls(s) => s.set_reset_on_close(),
+        }
+    }
+}
+
+impl AsyncRead for UpstreamIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            UpstreamIo::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            UpstreamIo::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for UpstreamIo {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, b: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            UpstreamIo::Plain(s) => Pin::new(s).poll_write(cx, b),
+            UpstreamIo::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, b),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            UpstreamIo::Plain(s) => Pin::new(s).poll_flush(cx),
+            UpstreamIo::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            UpstreamIo::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            UpstreamIo::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+impl Connection for UpstreamIo {
+    fn connected(&self) -> Connected {
+        match self {
+            UpstreamIo::Tls(s) if s.get_ref().1.alpn_protocol() == Some(crate::tls::ALPN_H2) => {
+                Connected::new().negotiated_h2()
+            }
+            _ => Connected::new(),
+        }
+    }
+}
+
+/// Errors connecting upstream. No payload bytes.
+#[derive(Debug, thiserror::Error)]
+pub enum ForwardError {
+    /// Plain TCP connect failed or timed out.
+    #[error("connect to upstream failed: {0}")]
+    Connect(#[source] io::Error),
+    /// Mesh mTLS failed.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// A mesh destination but no identity (validated away at start).
+    #[error("mesh destination without an identity")]
+    NoIdentity,
+    /// The request URI has no usable authority.
+    #[error("upstream address missing")]
+    NoAddress,
+}
+
+/// Dials upstreams: mTLS to mesh peers (when `mesh_aware`), plain TCP otherwise.
+#[derive(Clone)]
+pub struct Dialer {
+    cfg: Arc<ProxyConfig>,
+    tls: Option<Tls>,
+    metrics: Metrics,
+}
+
+impl std::fmt::Debug for Dialer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Dialer")
+    }
+}
+
+impl Dialer {
+    /// A dialer for this proxy.
+    pub fn new(cfg: Arc<ProxyConfig>, tls: Option<Tls>, metrics: Metrics) -> Self {
+        Dialer { cfg, tls, metrics }
+    }
+
+    /// Where mTLS to mesh destination `dst` goes: `--peer`, else in transparent mode `dst`
+    /// itself (the peer's iptables redirect it to its inbound listener, keeping the original
+    /// port), else `dst`'s IP on port 15006.
+    pub fn peer_inbound(&self, dst: SocketAddr) -> SocketAddr {
+        if let Some(p) = self.cfg.peers.get(&dst) {
+            return *p;
+        }
+        if self.cfg.transparent.is_some() {
+            return dst;
+        }
+        self.cfg.peer_inbound(dst)
+    }
+
+    /// Connects to `dst`: mTLS carrying `carried` when `mesh_aware` and `dst` is a mesh
+    /// address, plain TCP otherwise. Returns the stream and the peer's SPIFFE ID.
+    pub async fn dial(
+        &self,
+        dst: SocketAddr,
+        carried: Carried,
+        mesh_aware: bool,
+    ) -> Result<(UpstreamIo, Option<String>), ForwardError> {
+        let timeout = self.cfg.bounds.handshake_timeout;
+        if mesh_aware && self.cfg.is_mesh(dst) {
+            let tls = self.tls.as_ref().ok_or(ForwardError::NoIdentity)?;
+            let r = tls.connect(self.peer_inbound(dst), carried, timeout).await;
+            let result = if r.is_ok() { "ok" } else { "error" };
+            self.metrics
+                .tls_handshakes
+                .with_label_values(&["outbound", result])
+                .inc();
+            let (s, id) = r?;
+            return Ok((UpstreamIo::Tls(Box::new(s)), id));
+        }
+        let s = tokio::time::timeout(timeout, TcpStream::connect(dst))
+            .await
+            .map_err(|_| ForwardError::Connect(io::ErrorKind::TimedOut.into()))?
+            .map_err(ForwardError::Connect)?;
+        let _ = s.set_nodelay(true);
+        Ok((UpstreamIo::Plain(s), None))
+    }
+}
+
+/// hyper-util connector: the request URI's authority is the destination address.
+#[derive(Clone, Debug)]
+pub struct Connector {
+    dialer: Dialer,
+    carried: Carried,
+    mesh_aware: bool,
+}
+
+impl tower_service::Service<Uri> for Connector {
+    type Response = TokioIo<UpstreamIo>;
+    type Error = ForwardError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, ForwardError>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), ForwardError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let me = self.clone();
+        Box::pin(async move {
+            let addr: SocketAddr = uri
+                .authority()
+                .and_then(|a| a.as_str().parse().ok())
+                .ok_or(ForwardError::NoAddress)?;
+            let (io, _) = me.dialer.dial(addr, me.carried, me.mesh_aware).await?;
+            Ok(TokioIo::new(io))
+        })
+    }
+}
+
+/// A pooled upstream HTTP client.
+pub type HttpClient = Client<Connector, ReqBody>;
+
+/// The four pooled clients: {outbound (mesh-aware), inbound (to the app)} × {HTTP/1.1, HTTP/2}.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    /// Outbound HTTP/1.1.
+    pub out_h1: HttpClient,
+    /// Outbound HTTP/2.
+    pub out_h2: HttpClient,
+    /// Inbound HTTP/1.1 (to the app, plain).
+    pub in_h1: HttpClient,
+    /// Inbound HTTP/2 (to the app, plain).
+    pub in_h2: HttpClient,
+}
+
+/// Idle pooled connections are closed after this long.
+const POOL_IDLE: Duration = Duration::from_secs(90);
+
+impl Clients {
+    /// Builds the clients.
+    pub fn new(dialer: Dialer, max_header_bytes: usize) -> Clients {
+        let build = |carried: Carried, mesh_aware: bool| {
+            let mut b = Client::builder(TokioExecutor::new());
+            b.pool_idle_timeout(POOL_IDLE)
+                .pool_timer(TokioTimer::new())
+                .timer(TokioTimer::new());
+            if carried == Carried::H2 {
+                b.http2_only(true)
+                    .http2_max_header_list_size(max_header_bytes as u32)
+                    .http2_initial_stream_window_size(1 << 20)
+                    .http2_initial_connection_window_size(4 << 20);
+            } else {
+                b.http1_max_buf_size(max_header_bytes.max(8192) * 2);
+            }
+            b.build(Connector {
+                dialer: dialer.clone(),
+                carried,
+                mesh_aware,
+            })
+        };
+        Clients {
+            out_h1: build(Carried::Http1, true),
+            out_h2: build(Carried::H2, true),
+            in_h1: build(Carried::Http1, false),
+            in_h2: build(Carried::H2, false),
+        }
+    }
+}

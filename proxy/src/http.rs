@@ -1,0 +1,468 @@
+//! HTTP/1.1, HTTP/2 and gRPC through hyper: serve the downstream connection, inspect each
+//! request's head and body, forward through the pooled upstream client, inspect the response.
+//!
+//! Per request: head scan → (refusing paths) prefetch up to `inspect_buffer` of the body so early
+//! PHI gets a clean 403 / gRPC 7 → stream the rest through [`InspectBody`] (hold-back; late PHI
+//! resets) → the same for the response. Bodies are never buffered beyond the hold-back window
+//! and the prefetch.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode, Uri};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use phimesh_detect::{StreamOptions, Verdict};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::context::{ConnCtx, Shared};
+use crate::inspect::{stream_options, BodyEnd, InspectBody, InspectError, Inspector};
+use crate::io::Activity;
+use crate::policy::{refusal_response, Action, Flow};
+
+/// Body of responses sent downstream.
+pub type RespBody = UnsyncBoxBody<Bytes, InspectError>;
+
+/// HTTP version of a downstream connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// HTTP/1.x.
+    Http1,
+    /// HTTP/2.
+    H2,
+}
+
+/// Serves one downstream HTTP connection until it ends, idles out or the drain completes it.
+pub async fn serve<IO>(
+    io: IO,
+    activity: Activity,
+    ctx: ConnCtx,
+    version: Version,
+    shared: Arc<Shared>,
+) where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let ctx = Arc::new(ctx);
+    let sh = shared.clone();
+    let svc = hyper::service::service_fn(move |req| {
+        let ctx = ctx.clone();
+        let sh = sh.clone();
+        async move { handle(req, ctx, version, sh).await }
+    });
+    let b = &shared.cfg.bounds;
+    let idle = activity.idle(b.idle_timeout);
+    tokio::pin!(idle);
+    let drain = shared.drain.clone();
+    match version {
+        Version::Http1 => {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(b.header_timeout)
+                .max_buf_size(b.max_header_bytes.max(8192))
+                .keep_alive(true);
+            let conn = builder.serve_connection(TokioIo::new(io), svc);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => return,
+                _ = &mut idle => return,
+                _ = drain.signaled() => conn.as_mut().graceful_shutdown(),
+            }
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = &mut idle => {}
+            }
+        }
+        Version::H2 => {
+            let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+            builder
+                .timer(TokioTimer::new())
+                .max_concurrent_streams(b.max_h2_streams)
+                .max_header_list_size(b.max_header_bytes as u32)
+                .initial_stream_window_size(1 << 20)
+                .initial_connection_window_size(4 << 20);
+            let conn = builder.serve_connection(TokioIo::new(io), svc);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => return,
+                _ = &mut idle => return,
+                _ = drain.signaled() => conn.as_mut().graceful_shutdown(),
+            }
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = &mut idle => {}
+            }
+        }
+    }
+}
+
+fn is_grpc(h: &HeaderMap) -> bool {
+    h.get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"))
+}
+
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "transfer-encoding",
+    "upgrade",
+];
+
+fn strip_hop_by_hop(h: &mut HeaderMap) {
+    if let Some(c) = h.get(header::CONNECTION).and_then(|v| v.to_str().ok()) {
+        let named: Vec<String> = c
+            .split(',')
+            .map(|s| s.trim().to_ascii_lowercase())
+            .collect();
+        for n in named {
+            if !n.is_empty() {
+                h.remove(n.as_str());
+            }
+        }
+    }
+    for n in HOP_BY_HOP {
+        h.remove(*n);
+    }
+    if h.get(header::TE)
+        .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"trailers"))
+    {
+        h.remove(header::TE);
+    }
+}
+
+fn full(b: Bytes) -> RespBody {
+    Full::new(b).map_err(|e| match e {}).boxed_unsync()
+}
+
+fn protocol_label(version: Version, grpc: bool) -> &'static str {
+    match (grpc, version) {
+        (true, _) => "grpc",
+        (false, Version::Http1) => "http1",
+        (false, Version::H2) => "http2",
+    }
+}
+
+/// Scans a message head: the (percent-decoded by the scanner) target and every header value,
+/// separated by newlines. Returns the inspector after the end of the head.
+fn scan_head(shared: &Shared, target: Option<&Uri>, headers: &HeaderMap) -> Option<Inspector> {
+    let engine = shared.engine.as_ref()?;
+    let opts = StreamOptions {
+        plus_as_space: true,
+        ..StreamOptions::default()
+    };
+    let mut insp = Inspector::new(Some(engine), Some(opts), false, usize::MAX);
+    let mut sink = VecDeque::new();
+    if let Some(t) = target.and_then(|u| u.path_and_query()) {
+        insp.push(Bytes::copy_from_slice(t.as_str().as_bytes()), &mut sink);
+        insp.push(Bytes::from_static(b"\n"), &mut sink);
+    }
+    for v in headers.values() {
+        insp.push(Bytes::copy_from_slice(v.as_bytes()), &mut sink);
+        insp.push(Bytes::from_static(b"\n"), &mut sink);
+        sink.clear();
+    }
+    insp.finish(&mut sink);
+    shared
+        .metrics
+        .inspection_duration
+        .observe(insp.scan_time().as_secs_f64());
+    Some(insp)
+}
+
+/// Reads up to `limit` bytes of `body` into the inspector before anything is forwarded.
+/// Returns whether the body ended (and its trailers).
+async fn prefetch(
+    body: &mut Incoming,
+    insp: &mut Inspector,
+    ready: &mut VecDeque<Bytes>,
+    limit: usize,
+) -> Result<(bool, Option<HeaderMap>), hyper::Error> {
+    while insp.fed() < limit as u64 && insp.verdict() == Verdict::Clean {
+        match body.frame().await {
+            None => {
+                insp.finish(ready);
+                return Ok((true, None));
+            }
+            Some(Err(e)) => return Err(e),
+            Some(Ok(f)) => match f.into_data() {
+                Ok(d) => {
+                    insp.push(d, ready);
+                }
+                Err(f) => {
+                    insp.finish(ready);
+                    return Ok((true, f.into_trailers().ok()));
+                }
+            },
+        }
+    }
+    Ok((false, None))
+}
+
+struct Exchange {
+    ctx: ConnCtx,
+    protocol: &'static str,
+    request_id: String,
+    grpc: bool,
+}
+
+impl Exchange {
+    /// The callback an [`InspectBody`] runs at its end: audit and metrics for its verdict.
+    fn on_end(
+        self: &Arc<Self>,
+        shared: &Arc<Shared>,
+        flow: Flow,
+        reset: Arc<AtomicBool>,
+    ) -> crate::inspect::OnEnd {
+        let ex = self.clone();
+        let shared = shared.clone();
+        Box::new(move |insp: &Inspector, end: BodyEnd| {
+            let dir = ex.ctx.path.direction().as_str();
+            if insp.is_active() {
+                shared
+                    .metrics
+                    .inspected_bytes
+                    .with_label_values(&[dir])
+                    .inc_by(insp.fed());
+                shared
+                    .metrics
+                    .inspection_duration
+                    .observe(insp.scan_time().as_secs_f64());
+            }
+            let (verdict, action) = match end {
+                BodyEnd::Reset(Verdict::Clean) => return,
+                BodyEnd::Reset(v) => {
+                    reset.store(true, Ordering::Release);
+                    (v, Some(Action::Reset))
+                }
+                BodyEnd::Complete(v) => (v, shared.policy.decide(ex.ctx.path, flow, v)),
+            };
+            if let Some(action) = action {
+                shared.record(
+                    &ex.ctx,
+                    flow,
+                    ex.protocol,
+                    &ex.request_id,
+                    verdict,
+                    &insp.findings(),
+                    "body",
+                    action,
+                );
+            }
+        })
+    }
+}
+
+/// Decides on a verdict reached before the part was forwarded. Returns the refusal response
+/// when the policy refuses it.
+fn decide_early(
+    shared: &Shared,
+    ex: &Exchange,
+    flow: Flow,
+    insp: &Inspector,
+    part: &'static str,
+) -> Option<Response<RespBody>> {
+    let v = insp.verdict();
+    let action = shared.policy.decide(ex.ctx.path, flow, v)?;
+    let findings = insp.findings();
+    shared.record(
+        &ex.ctx,
+        flow,
+        ex.protocol,
+        &ex.request_id,
+        v,
+        &findings,
+        part,
+        action,
+    );
+    if action != Action::Refused {
+        return None;
+    }
+    let mut kinds: Vec<&'static str> = findings.iter().map(|f| f.kind.as_str()).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    let r = refusal_response(v, &kinds, &ex.request_id, ex.grpc);
+    Some(r.map(full))
+}
+
+fn count(shared: &Shared, ex: &Exchange, action: &'static str, start: Instant) {
+    let dir = ex.ctx.path.direction().as_str();
+    shared
+        .metrics
+        .requests
+        .with_label_values(&[dir, ex.protocol, ex.ctx.path.tls_label(), action])
+        .inc();
+    shared
+        .metrics
+        .request_duration
+        .with_label_values(&[dir, ex.protocol])
+        .observe(start.elapsed().as_secs_f64());
+}
+
+fn bad_gateway() -> Response<RespBody> {
+    let mut r = Response::new(full(Bytes::from_static(
+        b"{\"error\":\"upstream_unavailable\"}",
+    )));
+    *r.status_mut() = StatusCode::BAD_GATEWAY;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// Why a request ends without a response (hyper resets the stream or closes the connection).
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    /// Late PHI on a refusing path: the request was cut upstream; cut it downstream too.
+    #[error("stream reset: PHI after part of the message was forwarded")]
+    Reset,
+    /// The downstream body failed while it was prefetched.
+    #[error("request body: {0}")]
+    Body(#[from] hyper::Error),
+    /// The upstream URI could not be built.
+    #[error("upstream uri: {0}")]
+    Uri(#[source] http::Error),
+}
+
+async fn handle(
+    req: Request<Incoming>,
+    ctx: Arc<ConnCtx>,
+    version: Version,
+    shared: Arc<Shared>,
+) -> Result<Response<RespBody>, HandleError> {
+    let start = Instant::now();
+    let grpc = is_grpc(req.headers());
+    let ex = Arc::new(Exchange {
+        ctx: (*ctx).clone(),
+        protocol: protocol_label(version, grpc),
+        request_id: crate::audit::new_request_id(),
+        grpc,
+    });
+    let bounds = shared.cfg.bounds;
+    let (mut parts, mut body) = req.into_parts();
+
+    // Request head.
+    if let Some(insp) = scan_head(&shared, Some(&parts.uri), &parts.headers) {
+        if let Some(resp) = decide_early(&shared, &ex, Flow::Request, &insp, "head") {
+            count(&shared, &ex, "refused", start);
+            return Ok(resp);
+        }
+    }
+
+    // Request body.
+    let hold = shared.policy.holds_back(ex.ctx.path, Flow::Request);
+    let opts = stream_options(&parts.headers, grpc, &bounds);
+    let mut insp = Inspector::new(shared.engine.as_ref(), opts, hold, shared.max_held());
+    let mut ready = VecDeque::new();
+    let (mut done, mut trailers) = (false, None);
+    if insp.holds_back() {
+        (done, trailers) =
+            prefetch(&mut body, &mut insp, &mut ready, bounds.inspect_buffer).await?;
+        if insp.verdict() != Verdict::Clean {
+            if let Some(resp) = decide_early(&shared, &ex, Flow::Request, &insp, "body") {
+                count(&shared, &ex, "refused", start);
+                return Ok(resp);
+            }
+        }
+    }
+    let req_reset = Arc::new(AtomicBool::new(false));
+    let on_end = ex.on_end(&shared, Flow::Request, req_reset.clone());
+    let req_body = InspectBody::new(body, insp, ready, done, trailers, on_end).boxed_unsync();
+
+    // Forward.
+    strip_hop_by_hop(&mut parts.headers);
+    let pq = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    parts.uri = Uri::builder()
+        .scheme("http")
+        .authority(ex.ctx.destination.to_string())
+        .path_and_query(pq)
+        .build()
+        .map_err(HandleError::Uri)?;
+    if version == Version::Http1 {
+        parts.version = http::Version::HTTP_11;
+    } else {
+        parts.version = http::Version::HTTP_2;
+    }
+    let client = match (ex.ctx.path.direction(), version) {
+        (crate::policy::Direction::Outbound, Version::Http1) => &shared.clients.out_h1,
+        (crate::policy::Direction::Outbound, Version::H2) => &shared.clients.out_h2,
+        (crate::policy::Direction::Inbound, Version::Http1) => &shared.clients.in_h1,
+        (crate::policy::Direction::Inbound, Version::H2) => &shared.clients.in_h2,
+    };
+    let resp = match client.request(Request::from_parts(parts, req_body)).await {
+        Ok(r) => r,
+        Err(e) => {
+            if req_reset.load(Ordering::Acquire) {
+                count(&shared, &ex, "reset", start);
+                return Err(HandleError::Reset);
+            }
+            tracing::debug!(error = %e, "upstream request failed");
+            count(&shared, &ex, "error", start);
+            return Ok(bad_gateway());
+        }
+    };
+
+    // Response head and body.
+    let (mut rparts, mut rbody) = resp.into_parts();
+    strip_hop_by_hop(&mut rparts.headers);
+    {
+        if let Some(insp) = scan_head(&shared, None, &rparts.headers) {
+            if let Some(resp) = decide_early(&shared, &ex, Flow::Response, &insp, "head") {
+                count(&shared, &ex, "refused", start);
+                return Ok(resp);
+            }
+        }
+    }
+    let hold = shared.policy.holds_back(ex.ctx.path, Flow::Response);
+    let opts = stream_options(&rparts.headers, grpc, &bounds);
+    let mut insp = Inspector::new(shared.engine.as_ref(), opts, hold, shared.max_held());
+    let mut ready = VecDeque::new();
+    let (mut done, mut trailers) = (false, None);
+    if insp.holds_back() {
+        (done, trailers) =
+            prefetch(&mut rbody, &mut insp, &mut ready, bounds.inspect_buffer).await?;
+        if insp.verdict() != Verdict::Clean {
+            if let Some(resp) = decide_early(&shared, &ex, Flow::Response, &insp, "body") {
+                count(&shared, &ex, "refused", start);
+                return Ok(resp);
+            }
+        }
+    }
+    let on_end = ex.on_end(&shared, Flow::Response, Arc::new(AtomicBool::new(false)));
+    let body = InspectBody::new(rbody, insp, ready, done, trailers, on_end).boxed_unsync();
+    count(&shared, &ex, "forwarded", start);
+    Ok(Response::from_parts(rparts, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_headers_go() {
+        let mut h = HeaderMap::new();
+        h.insert("connection", "close, x-foo".parse().unwrap());
+        h.insert("x-foo", "1".parse().unwrap());
+        h.insert("te", "trailers".parse().unwrap());
+        h.insert("transfer-encoding", "chunked".parse().unwrap());
+        h.insert("x-keep", "1".parse().unwrap());
+        strip_hop_by_hop(&mut h);
+        assert!(h.get("x-foo").is_none() && h.get("connection").is_none());
+        assert!(h.get("transfer-encoding").is_none());
+        assert_eq!(h["te"], "trailers");
+        assert_eq!(h["x-keep"], "1");
+    }
+}

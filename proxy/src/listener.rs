@@ -1,0 +1,260 @@
+//! Accept loops and the per-connection dispatch — the start of the spine:
+//! `accept → sniff → tls → http | tcp`, each connection on its own task, bounded by
+//! `max_connections`, counted in `phimesh_connections_open`, and watched by the drain.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+
+use crate::config::InboundMtls;
+use crate::context::{ConnCtx, Shared};
+use crate::http::{self, Version};
+use crate::io::{Activity, Tracked};
+use crate::policy::{sni_allowed, Direction, PathKind};
+use crate::sniff::{sniff, Prefixed, Protocol};
+use crate::tcp;
+use crate::tls::Carried;
+
+/// Where an accepted connection is going.
+#[derive(Debug, Clone, Copy)]
+pub enum Target {
+    /// Outbound to a fixed upstream (explicit `--route`).
+    Fixed(SocketAddr),
+    /// Outbound, or inbound in transparent mode: the original destination.
+    Original,
+    /// Inbound to the app at this address (explicit `--inbound-forward`).
+    App(SocketAddr),
+}
+
+/// Runs one listener until the drain signal.
+pub async fn run(listener: TcpListener, direction: Direction, target: Target, shared: Arc<Shared>) {
+    let limit = Arc::new(Semaphore::new(shared.cfg.bounds.max_connections));
+    let dir = direction.as_str();
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = shared.drain.signaled() => return,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::debug!(error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = limit.clone().try_acquire_owned() else {
+            shared
+                .metrics
+                .connections_rejected
+                .with_label_values(&[dir, "max_connections"])
+                .inc();
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let guard = shared.drain.guard();
+            let gauge = shared.metrics.connections_open.with_label_values(&[dir]);
+            gauge.inc();
+            match direction {
+                Direction::Outbound => outbound(stream, peer, target, shared.clone()).await,
+                Direction::Inbound => inbound(stream, peer, target, shared.clone()).await,
+            }
+            gauge.dec();
+            drop(guard);
+            drop(permit);
+        });
+    }
+}
+
+fn reject(shared: &Shared, dir: Direction, reason: &'static str) {
+    shared
+        .metrics
+        .connections_rejected
+        .with_label_values(&[dir.as_str(), reason])
+        .inc();
+}
+
+fn destination(stream: &TcpStream, target: Target, shared: &Shared) -> Option<SocketAddr> {
+    match target {
+        Target::Fixed(a) | Target::App(a) => Some(a),
+        Target::Original => shared.cfg.transparent.as_ref()?.original_dst(stream).ok(),
+    }
+}
+
+async fn outbound(stream: TcpStream, peer: SocketAddr, target: Target, shared: Arc<Shared>) {
+    let Some(dst) = destination(&stream, target, &shared) else {
+        return reject(&shared, Direction::Outbound, "no_original_destination");
+    };
+    let activity = Activity::default();
+    let mut io = Tracked::new(stream, activity.clone());
+    let Ok((proto, prefix)) = sniff(&mut io, shared.cfg.bounds.sniff_timeout).await else {
+        return;
+    };
+    let io = Prefixed::new(prefix, io);
+    let mesh = shared.cfg.is_mesh(dst);
+    let path = if mesh {
+        PathKind::MeshOutbound
+    } else {
+        PathKind::Egress
+    };
+    let ctx = ConnCtx {
+        path,
+        source: peer,
+        destination: dst,
+        peer_identity: None,
+    };
+    match proto {
+        Protocol::Http1 => http::serve(io, activity, ctx, Version::Http1, shared.clone()).await,
+        Protocol::Http2 => http::serve(io, activity, ctx, Version::H2, shared.clone()).await,
+        Protocol::Tls { sni } if !mesh => {
+            // App TLS to an external host: not inspectable, passed through (SNI allowlist).
+            let action = if sni_allowed(shared.cfg.sni_allow.as_deref(), sni.as_deref()) {
+                "forwarded"
+            } else {
+                "refused"
+            };
+            shared
+                .metrics
+                .requests
+                .with_label_values(&["outbound", "tls", "app", action])
+                .inc();
+            if action == "refused" {
+                shared
+                    .metrics
+                    .refusals
+                    .with_label_values(&["outbound", "sni_not_allowed"])
+                    .inc();
+                crate::io::Resettable::set_reset_on_close(&io);
+                return;
+            }
+            opaque(io, activity, ctx, false, shared.clone()).await;
+        }
+        Protocol::Tls { .. } | Protocol::Opaque => {
+            let inspect = !matches!(proto, Protocol::Tls { .. });
+            opaque(io, activity, ctx, inspect, shared.clone()).await;
+        }
+    }
+}
+
+async fn opaque<D>(
+    down: D,
+    activity: Activity,
+    mut ctx: ConnCtx,
+    inspect: bool,
+    shared: Arc<Shared>,
+) where
+    D: tokio::io::AsyncRead
+        + tokio::io::AsyncWrite
+        + crate::io::Resettable
+        + Unpin
+        + Send
+        + 'static,
+{
+    let mesh_aware = ctx.path.direction() == Direction::Outbound;
+    let up = match shared
+        .dialer
+        .dial(ctx.destination, Carried::Tcp, mesh_aware)
+        .await
+    {
+        Ok((up, id)) => {
+            if ctx.path == PathKind::MeshOutbound {
+                ctx.peer_identity = id;
+            }
+            up
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "upstream connect failed");
+            crate::io::Resettable::set_reset_on_close(&down);
+            return;
+        }
+    };
+    let dir = ctx.path.direction().as_str();
+    let tls = ctx.path.tls_label();
+    let end = tcp::relay(down, up, activity, ctx, inspect, shared.clone()).await;
+    let action = match end {
+        tcp::RelayEnd::Closed => "forwarded",
+        tcp::RelayEnd::Reset => "reset",
+        tcp::RelayEnd::Aborted => "error",
+    };
+    shared
+        .metrics
+        .requests
+        .with_label_values(&[dir, "tcp", tls, action])
+        .inc();
+}
+
+async fn inbound(stream: TcpStream, peer: SocketAddr, target: Target, shared: Arc<Shared>) {
+    let Some(app) = destination(&stream, target, &shared) else {
+        return reject(&shared, Direction::Inbound, "no_original_destination");
+    };
+    let activity = Activity::default();
+    let mut io = Tracked::new(stream, activity.clone());
+    let Ok((proto, prefix)) = sniff(&mut io, shared.cfg.bounds.sniff_timeout).await else {
+        return;
+    };
+    let io = Prefixed::new(prefix, io);
+    let permissive = shared.cfg.inbound_mtls == InboundMtls::Permissive;
+    let mut ctx = ConnCtx {
+        path: PathKind::PlainInbound,
+        source: peer,
+        destination: app,
+        peer_identity: None,
+    };
+    match (proto, &shared.tls) {
+        (Protocol::Tls { .. }, Some(tls)) => {
+            let r = tls.accept(io, shared.cfg.bounds.handshake_timeout).await;
+            let result = if r.is_ok() { "ok" } else { "error" };
+            shared
+                .metrics
+                .tls_handshakes
+                .with_label_values(&["inbound", result])
+                .inc();
+            let Ok((s, id, carried)) = r else { return };
+            if id.is_some() {
+                ctx.path = PathKind::MeshInbound;
+                ctx.peer_identity = id;
+            } else if !permissive {
+                return reject(&shared, Direction::Inbound, "no_client_certificate");
+            }
+            match carried {
+                Some(Carried::H2) => {
+                    http::serve(s, activity, ctx, Version::H2, shared.clone()).await
+                }
+                Some(Carried::Http1) => {
+                    http::serve(s, activity, ctx, Version::Http1, shared.clone()).await
+                }
+                Some(Carried::Tcp) => opaque(s, activity, ctx, true, shared.clone()).await,
+                None => {
+                    // TLS without a mesh ALPN (permissive clients): sniff inside.
+                    let mut s = s;
+                    let Ok((proto, prefix)) = sniff(&mut s, shared.cfg.bounds.sniff_timeout).await
+                    else {
+                        return;
+                    };
+                    let s = Prefixed::new(prefix, s);
+                    match proto {
+                        Protocol::Http1 => {
+                            http::serve(s, activity, ctx, Version::Http1, shared.clone()).await
+                        }
+                        Protocol::Http2 => {
+                            http::serve(s, activity, ctx, Version::H2, shared.clone()).await
+                        }
+                        _ => opaque(s, activity, ctx, true, shared.clone()).await,
+                    }
+                }
+            }
+        }
+        _ if !permissive => reject(&shared, Direction::Inbound, "plaintext_in_strict_mode"),
+        (Protocol::Http1, _) => {
+            http::serve(io, activity, ctx, Version::Http1, shared.clone()).await
+        }
+        (Protocol::Http2, _) => http::serve(io, activity, ctx, Version::H2, shared.clone()).await,
+        (Protocol::Tls { .. }, None) => opaque(io, activity, ctx, false, shared.clone()).await,
+        (Protocol::Opaque, _) => opaque(io, activity, ctx, true, shared.clone()).await,
+    }
+}

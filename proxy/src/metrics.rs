@@ -1,0 +1,168 @@
+//! Prometheus metrics of the data plane: names prefixed `phimesh_`, base units, bounded labels
+//! only (direction, protocol, tls, kind, action, reason, result) — never an address, path or value.
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+
+/// Every metric of the proxy, registered on one registry. Cheap to clone.
+#[derive(Clone)]
+pub struct Metrics {
+    /// The registry `/metrics` renders.
+    pub registry: Registry,
+    /// `phimesh_requests_total{direction,protocol,tls,action}`: HTTP requests, gRPC calls and
+    /// opaque connections, by outcome.
+    pub requests: IntCounterVec,
+    /// `phimesh_phi_detections_total{direction,kind,action}`.
+    pub phi_detections: IntCounterVec,
+    /// `phimesh_refusals_total{direction,reason}`.
+    pub refusals: IntCounterVec,
+    /// `phimesh_request_duration_seconds{direction,protocol}`: request start to response head.
+    pub request_duration: HistogramVec,
+    /// `phimesh_inspection_duration_seconds`: scanner time per inspected body or head.
+    pub inspection_duration: Histogram,
+    /// `phimesh_inspected_bytes_total{direction}`.
+    pub inspected_bytes: IntCounterVec,
+    /// `phimesh_connections_open{direction}`.
+    pub connections_open: IntGaugeVec,
+    /// `phimesh_tls_handshakes_total{direction,result}`.
+    pub tls_handshakes: IntCounterVec,
+    /// `phimesh_connections_rejected_total{direction,reason}`: closed before being served.
+    pub connections_rejected: IntCounterVec,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Metrics {
+    /// Builds and registers every metric (and `phimesh_build_info`).
+    pub fn new() -> Metrics {
+        let registry = Registry::new();
+        let cv = |name: &str, help: &str, labels: &[&str]| {
+            let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("unique metric");
+            c
+        };
+        let requests = cv(
+            "phimesh_requests_total",
+            "Requests (HTTP requests, gRPC calls, opaque connections) by outcome",
+            &["direction", "protocol", "tls", "action"],
+        );
+        let phi_detections = cv(
+            "phimesh_phi_detections_total",
+            "PHI findings by kind and what was done",
+            &["direction", "kind", "action"],
+        );
+        let refusals = cv(
+            "phimesh_refusals_total",
+            "Refused requests, responses and connections by reason",
+            &["direction", "reason"],
+        );
+        let inspected_bytes = cv(
+            "phimesh_inspected_bytes_total",
+            "Bytes fed to the PHI scanner",
+            &["direction"],
+        );
+        let tls_handshakes = cv(
+            "phimesh_tls_handshakes_total",
+            "Mesh TLS handshakes by result",
+            &["direction", "result"],
+        );
+        let connections_rejected = cv(
+            "phimesh_connections_rejected_total",
+            "Connections closed before being served",
+            &["direction", "reason"],
+        );
+        let buckets = vec![
+            0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+            2.5, 5.0, 10.0,
+        ];
+        let request_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "phimesh_request_duration_seconds",
+                "Time from request start to response head",
+            )
+            .buckets(buckets.clone()),
+            &["direction", "protocol"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(request_duration.clone()))
+            .expect("unique metric");
+        let inspection_duration = Histogram::with_opts(
+            HistogramOpts::new(
+                "phimesh_inspection_duration_seconds",
+                "Scanner time per inspected head or body",
+            )
+            .buckets(buckets),
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(inspection_duration.clone()))
+            .expect("unique metric");
+        let connections_open = IntGaugeVec::new(
+            Opts::new("phimesh_connections_open", "Open downstream connections"),
+            &["direction"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(connections_open.clone()))
+            .expect("unique metric");
+        let build = IntGaugeVec::new(
+            Opts::new("phimesh_build_info", "Build of this proxy"),
+            &["version"],
+        )
+        .expect("valid metric");
+        build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        registry.register(Box::new(build)).expect("unique metric");
+        Metrics {
+            registry,
+            requests,
+            phi_detections,
+            refusals,
+            request_duration,
+            inspection_duration,
+            inspected_bytes,
+            connections_open,
+            tls_handshakes,
+            connections_rejected,
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_names_and_labels() {
+        let m = Metrics::new();
+        m.requests
+            .with_label_values(&["outbound", "http1", "none", "refused"])
+            .inc();
+        let text = m.render();
+        assert!(text.contains(
+            "phimesh_requests_total{action=\"refused\",direction=\"outbound\",protocol=\"http1\",tls=\"none\"} 1"
+        ));
+        assert!(text.contains("phimesh_build_info{version="));
+    }
+}

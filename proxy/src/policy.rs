@@ -1,0 +1,304 @@
+//! The policy table of DESIGN.md, in one place: which path refuses PHI, what the refusal looks
+//! like (HTTP 403 JSON, gRPC status 7, TCP reset), and the SNI allowlist of app TLS egress.
+//!
+//! | path | PHI in request | PHI in response |
+//! | --- | --- | --- |
+//! | outbound to a mesh peer (mTLS) | forwarded, audited | forwarded, audited |
+//! | outbound egress (plaintext, non-mesh) | **refused** | forwarded, audited |
+//! | inbound over mTLS | forwarded, audited | forwarded, audited |
+//! | inbound plaintext (permissive) | forwarded, audited | **refused** |
+//! | app TLS to an external host | not inspectable: passed through (SNI allowlist) | same |
+//!
+//! Content that cannot be inspected where PHI would be refused is refused with its own reason.
+//! With `--mode audit` nothing is refused: the decision is audited as `audited`.
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Response, StatusCode};
+use phimesh_detect::Verdict;
+
+use crate::config::Mode;
+
+/// Which listener a connection came in on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// From the app to somewhere else.
+    Outbound,
+    /// From somewhere else to the app.
+    Inbound,
+}
+
+impl Direction {
+    /// Metric / audit label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Outbound => "outbound",
+            Direction::Inbound => "inbound",
+        }
+    }
+}
+
+/// Which message of an exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Client to server.
+    Request,
+    /// Server to client.
+    Response,
+}
+
+impl Flow {
+    /// Audit label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flow::Request => "request",
+            Flow::Response => "response",
+        }
+    }
+}
+
+/// The kind of path a connection takes, which decides the policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathKind {
+    /// Outbound to a mesh peer over mTLS.
+    MeshOutbound,
+    /// Outbound plaintext to a non-mesh destination.
+    Egress,
+    /// Inbound over mTLS from a verified mesh peer.
+    MeshInbound,
+    /// Inbound plaintext (or TLS without a client certificate) in permissive mode.
+    PlainInbound,
+}
+
+impl PathKind {
+    /// Listener direction of this path.
+    pub fn direction(self) -> Direction {
+        match self {
+            PathKind::MeshOutbound | PathKind::Egress => Direction::Outbound,
+            PathKind::MeshInbound | PathKind::PlainInbound => Direction::Inbound,
+        }
+    }
+
+    /// `tls` label: what protects the bytes on the network side.
+    pub fn tls_label(self) -> &'static str {
+        match self {
+            PathKind::MeshOutbound | PathKind::MeshInbound => "mtls",
+            PathKind::Egress | PathKind::PlainInbound => "none",
+        }
+    }
+
+    /// Whether PHI in `flow` would leave the pod in plaintext on this path (the table above).
+    pub fn refuses(self, flow: Flow) -> bool {
+        matches!(
+            (self, flow),
+            (PathKind::Egress, Flow::Request) | (PathKind::PlainInbound, Flow::Response)
+        )
+    }
+}
+
+/// What was done about a message part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Forwarded (clean, or PHI on a path that allows it).
+    Forwarded,
+    /// Refused before any of it reached the destination.
+    Refused,
+    /// Refused after part of it had been forwarded: the stream or connection was reset.
+    Reset,
+    /// Audit mode: would have been refused, forwarded instead.
+    Audited,
+}
+
+impl Action {
+    /// Metric / audit label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Forwarded => "forwarded",
+            Action::Refused => "refused",
+            Action::Reset => "reset",
+            Action::Audited => "audited",
+        }
+    }
+}
+
+/// The policy of one running proxy.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    /// Enforce or audit.
+    pub mode: Mode,
+}
+
+impl Policy {
+    /// Whether the inspector of `flow` on `path` must hold bytes back (refusal possible).
+    pub fn holds_back(&self, path: PathKind, flow: Flow) -> bool {
+        self.mode == Mode::Enforce && path.refuses(flow)
+    }
+
+    /// The decision for a verdict reached *before* anything of the part was forwarded.
+    /// `None` when there is nothing to decide (clean, or uninspectable where nothing is refused).
+    pub fn decide(&self, path: PathKind, flow: Flow, verdict: Verdict) -> Option<Action> {
+        let refusing = path.refuses(flow);
+        match verdict {
+            Verdict::Clean => None,
+            Verdict::Uninspectable(_) if !refusing => None,
+            Verdict::Phi if !refusing => Some(Action::Forwarded),
+            _ if self.mode == Mode::Audit => Some(Action::Audited),
+            _ => Some(Action::Refused),
+        }
+    }
+}
+
+/// Bounded reason label of a verdict: `phi` or the uninspectable reason.
+pub fn reason(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Phi => "phi",
+        Verdict::Uninspectable(u) => u.as_str(),
+        Verdict::Clean => "clean",
+    }
+}
+
+/// The response that refuses a request (or replaces a response): HTTP 403 with
+/// `{"error":"phi_refused","kinds":[...],"request_id":"..."}` (or
+/// `{"error":"uninspectable","reason":...}`), or for gRPC a trailers-only response with
+/// `grpc-status: 7` (PERMISSION_DENIED).
+pub fn refusal_response(
+    verdict: Verdict,
+    kinds: &[&'static str],
+    request_id: &str,
+    grpc: bool,
+) -> Response<Bytes> {
+    let (error, message) = match verdict {
+        Verdict::Uninspectable(_) => ("uninspectable", "content cannot be inspected for PHI"),
+        _ => ("phi_refused", "PHI may not leave the pod in plaintext"),
+    };
+    if grpc {
+        let mut r = Response::new(Bytes::new());
+        *r.status_mut() = StatusCode::OK;
+        let h = r.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/grpc"),
+        );
+        h.insert("grpc-status", HeaderValue::from_static("7"));
+        if let Ok(v) = HeaderValue::from_str(&format!("{error}: {message}")) {
+            h.insert("grpc-message", v);
+        }
+        if let Ok(v) = HeaderValue::from_str(request_id) {
+            h.insert("x-phimesh-request-id", v);
+        }
+        return r;
+    }
+    let body = match verdict {
+        Verdict::Uninspectable(u) => serde_json::json!({
+            "error": error, "reason": u.as_str(), "request_id": request_id,
+        }),
+        _ => serde_json::json!({ "error": error, "kinds": kinds, "request_id": request_id }),
+    };
+    let mut r = Response::new(Bytes::from(body.to_string()));
+    *r.status_mut() = StatusCode::FORBIDDEN;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// Whether app TLS to an external host with this SNI may pass (`None` list: any).
+pub fn sni_allowed(allow: Option<&[String]>, sni: Option<&str>) -> bool {
+    match allow {
+        None => true,
+        Some(list) => sni.is_some_and(|s| {
+            list.iter().any(|a| {
+                let a = a.to_ascii_lowercase();
+                match a.strip_prefix("*.") {
+                    Some(suffix) => {
+                        s.len() > suffix.len() + 1 && s.ends_with(&format!(".{suffix}"))
+                    }
+                    None => s == a,
+                }
+            })
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use phimesh_detect::Uninspectable;
+
+    #[test]
+    fn table() {
+        let enforce = Policy {
+            mode: Mode::Enforce,
+        };
+        let audit = Policy { mode: Mode::Audit };
+        use Flow::*;
+        use PathKind::*;
+        assert_eq!(
+            enforce.decide(Egress, Request, Verdict::Phi),
+            Some(Action::Refused)
+        );
+        assert_eq!(
+            enforce.decide(Egress, Response, Verdict::Phi),
+            Some(Action::Forwarded)
+        );
+        assert_eq!(
+            enforce.decide(MeshOutbound, Request, Verdict::Phi),
+            Some(Action::Forwarded)
+        );
+        assert_eq!(
+            enforce.decide(MeshInbound, Response, Verdict::Phi),
+            Some(Action::Forwarded)
+        );
+        assert_eq!(
+            enforce.decide(PlainInbound, Response, Verdict::Phi),
+            Some(Action::Refused)
+        );
+        assert_eq!(
+            enforce.decide(PlainInbound, Request, Verdict::Phi),
+            Some(Action::Forwarded)
+        );
+        let u = Verdict::Uninspectable(Uninspectable::CompressionRatio);
+        assert_eq!(enforce.decide(Egress, Request, u), Some(Action::Refused));
+        assert_eq!(enforce.decide(MeshOutbound, Request, u), None);
+        assert_eq!(
+            audit.decide(Egress, Request, Verdict::Phi),
+            Some(Action::Audited)
+        );
+        assert_eq!(enforce.decide(Egress, Request, Verdict::Clean), None);
+        assert!(enforce.holds_back(Egress, Request));
+        assert!(!audit.holds_back(Egress, Request));
+        assert!(!enforce.holds_back(MeshOutbound, Request));
+    }
+
+    #[test]
+    fn refusal_bodies() {
+        let r = refusal_response(Verdict::Phi, &["ssn"], "abc", false);
+        assert_eq!(r.status(), 403);
+        let v: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"error":"phi_refused","kinds":["ssn"],"request_id":"abc"})
+        );
+        let r = refusal_response(Verdict::Phi, &["ssn"], "abc", true);
+        assert_eq!(r.headers()["grpc-status"], "7");
+        let r = refusal_response(
+            Verdict::Uninspectable(Uninspectable::CompressionRatio),
+            &[],
+            "abc",
+            false,
+        );
+        let v: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(v["reason"], "compression_ratio");
+    }
+
+    #[test]
+    fn sni_list() {
+        let list = vec!["api.example.com".to_string(), "*.stripe.com".to_string()];
+        assert!(sni_allowed(None, None));
+        assert!(sni_allowed(Some(&list), Some("api.example.com")));
+        assert!(sni_allowed(Some(&list), Some("x.stripe.com")));
+        assert!(!sni_allowed(Some(&list), Some("stripe.com")));
+        assert!(!sni_allowed(Some(&list), None));
+        assert!(!sni_allowed(Some(&list), Some("evil.com")));
+    }
+}
