@@ -438,7 +438,11 @@ fn control_plane_is_least_privilege_and_pod_security_restricted() {
     assert_eq!(labels["pod-security.kubernetes.io/enforce"], "restricted");
     assert_eq!(labels["phimesh.io/inject"], "disabled");
 
-    for name in ["Deployment/phimesh-ca", "Deployment/phimesh-webhook"] {
+    for name in [
+        "Deployment/phimesh-ca",
+        "Deployment/phimesh-webhook",
+        "Deployment/phimesh-trust-sync",
+    ] {
         let spec = pod_spec(&base[name]);
         let psc = spec.security_context.clone().unwrap();
         assert_eq!(psc.run_as_non_root, Some(true), "{name}");
@@ -649,24 +653,46 @@ fn dockerfile_builds_a_small_non_root_image_of_the_one_binary() {
 #[test]
 fn container_args_are_flags_the_binary_accepts() {
     let base = base();
-    for name in ["Deployment/phimesh-ca", "Deployment/phimesh-webhook"] {
+    for name in [
+        "Deployment/phimesh-ca",
+        "Deployment/phimesh-webhook",
+        "Deployment/phimesh-trust-sync",
+    ] {
         let spec = pod_spec(&base[name]);
         let args = spec.containers[0].args.clone().unwrap();
-        let sub = &args[0];
-        let help = Command::new(BIN)
-            .args([sub.as_str(), "--help"])
-            .output()
-            .unwrap();
+        let split = args.iter().position(|a| a.starts_with("--")).unwrap();
+        let (sub, flags) = args.split_at(split);
+        let help = Command::new(BIN).args(sub).arg("--help").output().unwrap();
+        assert!(help.status.success(), "{name}: phimesh {sub:?} --help");
         let help = String::from_utf8_lossy(&help.stdout);
-        for a in &args[1..] {
+        for a in flags {
             let flag = a.split('=').next().unwrap();
-            assert!(flag.starts_with("--"), "{name}: {a}");
             assert!(
-                help.contains(&format!("{flag} "))
-                    || help.contains(&format!("{flag}="))
-                    || help.contains(&format!("{flag} <")),
-                "{name}: `phimesh {sub}` has no flag {flag}:\n{help}"
+                help.contains(&format!("{flag} ")) || help.contains(&format!("{flag} <")),
+                "{name}: `phimesh {sub:?}` has no flag {flag}:\n{help}"
             );
         }
     }
+}
+
+#[test]
+fn trust_sync_rbac_is_limited_to_its_configmap() {
+    let base = base();
+    let cr: ClusterRole = strict(&base["ClusterRole/phimesh-trust-sync"], "cr");
+    for r in cr.rules.unwrap() {
+        let res = r.resources.clone().unwrap();
+        match res[0].as_str() {
+            "namespaces" => assert_eq!(r.verbs, ["list"]),
+            "configmaps" if r.verbs == ["create"] => assert!(r.resource_names.is_none()),
+            "configmaps" => {
+                assert_eq!(r.resource_names.unwrap(), ["phimesh-trust-bundle"]);
+                assert_eq!(r.verbs, ["get", "update"]);
+            }
+            other => panic!("unexpected resource {other}"),
+        }
+    }
+    // It mounts the bundle from phimesh-system's ConfigMap, the same name the sidecars mount.
+    let spec = pod_spec(&base["Deployment/phimesh-trust-sync"]);
+    let vol = spec.volumes.unwrap()[0].config_map.clone().unwrap();
+    assert_eq!(vol.name, "phimesh-trust-bundle");
 }

@@ -34,5 +34,6 @@ pub mod metrics;
 pub mod pod;
 pub mod sidecar;
 pub mod tls;
+pub mod trust_sync;
 pub mod webhook;
 pub mod yaml_patch;
