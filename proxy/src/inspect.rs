@@ -266,6 +266,19 @@ pin_project_lite::pin_project! {
         failed: bool,
         on_end: Option<OnEnd>,
     }
+
+    impl<B> PinnedDrop for InspectBody<B> {
+        fn drop(this: Pin<&mut Self>) {
+            // A body whose reader stopped at its declared length (or went away) still gets its
+            // verdict reported once.
+            let this = this.project();
+            if let Some(f) = this.on_end.take() {
+                let mut sink = VecDeque::new();
+                let v = this.inspector.finish(&mut sink);
+                f(this.inspector, BodyEnd::Complete(v));
+            }
+        }
+    }
 }
 
 impl<B> InspectBody<B> {
@@ -345,6 +358,9 @@ where
             match ready!(this.inner.as_mut().poll_frame(cx)) {
                 Some(Ok(frame)) => match frame.into_data() {
                     Ok(data) => {
+                        if this.inner.is_end_stream() {
+                            *this.inner_done = true;
+                        }
                         let v = this.inspector.push(data, this.out);
                         if this.inspector.holds_back() && v != Verdict::Clean {
                             *this.failed = true;

@@ -1,0 +1,353 @@
+//! Helpers of the `proxy_*` end-to-end tests: a recording upstream sink (HTTP/1.1 + h2), the real
+//! `phimesh proxy` / `phimesh ca` binaries as child processes, curl.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// A value that must never reach an external sink.
+pub const SSN: &str = "123-45-6789";
+/// A JSON body with a patient's SSN.
+pub const PHI_JSON: &str = r#"{"patient":{"name":"Jane Roe","ssn":"123-45-6789"}}"#;
+/// A clean JSON body.
+pub const CLEAN_JSON: &str = r#"{"order":{"item":"gauze","qty":3}}"#;
+
+/// Whether `hay` contains `needle`.
+pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+struct Recorded<IO> {
+    io: IO,
+    log: Arc<Mutex<Vec<u8>>>,
+}
+
+impl<IO: AsyncRead + Unpin> AsyncRead for Recorded<IO> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = std::pin::Pin::new(&mut self.io).poll_read(cx, buf);
+        let new = buf.filled()[before..].to_vec();
+        self.log.lock().unwrap().extend_from_slice(&new);
+        r
+    }
+}
+
+impl<IO: AsyncWrite + Unpin> AsyncWrite for Recorded<IO> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        b: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.io).poll_write(cx, b)
+    }
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+/// An upstream that records every byte it receives and answers HTTP/1.1 and h2:
+/// `/phi` answers with [`PHI_JSON`], `/echo` echoes the request body, anything else `ok`.
+pub struct Sink {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Every byte received, all connections.
+    pub received: Arc<Mutex<Vec<u8>>>,
+    _rt: tokio::runtime::Runtime,
+}
+
+async fn sink_handle(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::Error> {
+    let path = req.uri().path().to_owned();
+    let body = req.into_body().collect().await?.to_bytes();
+    let out = match path.as_str() {
+        "/phi" => Bytes::from_static(PHI_JSON.as_bytes()),
+        "/echo" => body,
+        _ => Bytes::from_static(b"ok\n"),
+    };
+    Ok(Response::new(Full::new(out)))
+}
+
+impl Sink {
+    /// Starts a sink on 127.0.0.1.
+    pub fn start() -> Sink {
+        Self::start_on("127.0.0.1:0")
+    }
+
+    /// Starts a sink on `addr`.
+    pub fn start_on(addr: &str) -> Sink {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = rt.block_on(tokio::net::TcpListener::bind(addr)).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let log = received.clone();
+        rt.spawn(async move {
+            loop {
+                let Ok((s, _)) = listener.accept().await else {
+                    continue;
+                };
+                let io = Recorded {
+                    io: s,
+                    log: log.clone(),
+                };
+                tokio::spawn(async move {
+                    let _ = hyper_util::server::conn::auto::Builder::new(
+                        hyper_util::rt::TokioExecutor::new(),
+                    )
+                    .serve_connection(
+                        hyper_util::rt::TokioIo::new(io),
+                        hyper::service::service_fn(sink_handle),
+                    )
+                    .await;
+                });
+            }
+        });
+        Sink {
+            addr,
+            received,
+            _rt: rt,
+        }
+    }
+
+    /// A copy of everything received so far.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+/// A `phimesh proxy` child process.
+pub struct ProxyProc {
+    child: Child,
+    /// Route listeners, in flag order.
+    pub routes: Vec<SocketAddr>,
+    /// Inbound listener.
+    pub inbound: Option<SocketAddr>,
+    /// Admin listener.
+    pub admin: SocketAddr,
+    /// Audit lines (stdout).
+    pub stdout: Arc<Mutex<Vec<String>>>,
+    /// stderr lines.
+    pub stderr: Arc<Mutex<Vec<String>>>,
+}
+
+impl Drop for ProxyProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn addr_of(line: &str) -> SocketAddr {
+    let a = line.split("addr=").nth(1).unwrap();
+    a.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+impl ProxyProc {
+    /// Starts `phimesh proxy ARGS --admin-listen 127.0.0.1:0` and waits until it is ready.
+    pub fn start(args: &[&str]) -> ProxyProc {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_phimesh"))
+            .arg("proxy")
+            .args(["--admin-listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let out = stdout.clone();
+        let so = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for l in BufReader::new(so).lines().map_while(Result::ok) {
+                out.lock().unwrap().push(l);
+            }
+        });
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let (mut routes, mut inbound, mut admin) = (Vec::new(), None, None);
+        loop {
+            let Some(Ok(line)) = lines.next() else {
+                panic!(
+                    "phimesh proxy exited before ready: {:?}",
+                    stderr.lock().unwrap()
+                );
+            };
+            stderr.lock().unwrap().push(line.clone());
+            if line.contains("role=route") {
+                routes.push(addr_of(&line));
+            } else if line.contains("role=inbound") {
+                inbound = Some(addr_of(&line));
+            } else if line.contains("role=admin") {
+                admin = Some(addr_of(&line));
+            } else if line == "phimesh proxy: ready" {
+                break;
+            }
+        }
+        let err = stderr.clone();
+        std::thread::spawn(move || {
+            for l in lines.map_while(Result::ok) {
+                err.lock().unwrap().push(l);
+            }
+        });
+        ProxyProc {
+            child,
+            routes,
+            inbound,
+            admin: admin.unwrap(),
+            stdout,
+            stderr,
+        }
+    }
+
+    /// `/metrics` text.
+    pub fn metrics(&self) -> String {
+        let (_, body) = curl(&[&format!("http://{}/metrics", self.admin)]);
+        body
+    }
+
+    /// Audit lines so far, parsed.
+    pub fn audit(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|l| serde_json::from_str(l).expect("audit line is JSON"))
+            .collect()
+    }
+
+    /// Waits (bounded) until `n` audit lines arrived.
+    pub fn wait_audit(&self, n: usize) -> Vec<serde_json::Value> {
+        for _ in 0..200 {
+            if self.stdout.lock().unwrap().len() >= n {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        self.audit()
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let st = self.child.wait().unwrap();
+        st
+    }
+
+    /// The raw audit text (to search for values that must not be there).
+    pub fn audit_text(&self) -> String {
+        self.stdout.lock().unwrap().join("\n")
+    }
+}
+
+/// Runs curl with `-s -o - -w \n%{http_code}` and returns (status, body). Status 0: no response.
+pub fn curl(args: &[&str]) -> (u16, String) {
+    let out = Command::new("curl")
+        .args(["-s", "--max-time", "20", "-w", "\n%{http_code}"])
+        .args(args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
+    (code.trim().parse().unwrap_or(0), body.to_owned())
+}
+
+/// A running `phimesh ca` and the files a sidecar needs to get an identity from it.
+pub struct Ca {
+    child: Child,
+    /// `https://127.0.0.1:PORT`.
+    pub url: String,
+    /// The CA's trust bundle file.
+    pub roots: PathBuf,
+    dir: PathBuf,
+}
+
+impl Drop for Ca {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Ca {
+    /// Starts a CA in `dir` issuing `spiffe://cluster.local/ns/NS/sa/SA` for token `tok-NS-SA`
+    /// for each `(ns, sa)`.
+    pub fn start(dir: &Path, ids: &[(&str, &str)]) -> Ca {
+        let tokens: String = ids
+            .iter()
+            .map(|(ns, sa)| format!("tok-{ns}-{sa} spiffe://cluster.local/ns/{ns}/sa/{sa}\n"))
+            .collect();
+        std::fs::write(dir.join("tokens"), tokens).unwrap();
+        for (ns, sa) in ids {
+            std::fs::write(
+                dir.join(format!("token-{ns}-{sa}")),
+                format!("tok-{ns}-{sa}"),
+            )
+            .unwrap();
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_phimesh"))
+            .args(["ca", "--listen", "127.0.0.1:0", "--state-dir"])
+            .arg(dir.join("state"))
+            .arg("--tokens")
+            .arg(dir.join("tokens"))
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let url = loop {
+            let line = lines.next().expect("CA exited before listening").unwrap();
+            if let Some(a) = line.strip_prefix("phimesh ca: listening on ") {
+                break a.trim().to_owned();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        Ca {
+            child,
+            url,
+            roots: dir.join("state").join("trust-bundle.pem"),
+            dir: dir.to_owned(),
+        }
+    }
+
+    /// The `--identity ... --ca-addr ... --ca-roots ... --token-file ...` flags for `(ns, sa)`.
+    pub fn identity_args(&self, ns: &str, sa: &str) -> Vec<String> {
+        vec![
+            "--identity".into(),
+            format!("spiffe://cluster.local/ns/{ns}/sa/{sa}"),
+            "--ca-addr".into(),
+            self.url.clone(),
+            "--ca-roots".into(),
+            self.roots.display().to_string(),
+            "--token-file".into(),
+            self.dir
+                .join(format!("token-{ns}-{sa}"))
+                .display()
+                .to_string(),
+        ]
+    }
+}
