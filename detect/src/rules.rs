@@ -134,14 +134,14 @@ pub(crate) struct Rule {
 // Left boundaries are written as a consumed class or start of data; validators trim them.
 macro_rules! kw_gap {
     () => {
-        r"[^0-9A-Za-z\r\n]{1,24}"
+        r"[^0-9A-Za-z]{1,24}"
     };
 }
 
 /// Keyword gap that may also hold words ("SSN of the patient is 123...").
 macro_rules! kw_gap_words {
     () => {
-        r"[^0-9\r\n]{0,40}"
+        r"[^0-9]{0,40}"
     };
 }
 
@@ -483,7 +483,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
                 r"(?:'s)?[\s_\-]?(?i:name|first[\s_\-]?name|last[\s_\-]?name|given|family|address|phone|email|e-mail|contact|info|details|record|demographics|telecom|home|mobile)",
                 r"[A-Za-z_\-]{0,16}",
                 // A field label with its value, not a phrase in prose or a form's question.
-                r#"(?:"\s{0,4}:|'\s{0,4}:|\s{0,4}[:=]|\]=)"#
+                r#"(?:"\s{0,4}:|'\s{0,4}:|\s{0,4}[:=]|\]=|"\r?\n\r?\n)"#
             ),
             validate: v::whole,
             som: true,
@@ -542,6 +542,30 @@ pub(crate) fn builtin() -> Vec<Rule> {
             validate: v::dob,
             som: true,
             not_after: Some(v::alnum_dash_dot),
+        },
+        Rule {
+            kind: Kind::PatientEmail,
+            role: Role::Context,
+            // "patient email address jane@...", "Pt's e-mail: ...": a patient's address follows.
+            pattern: concat!(
+                patient_kw!(),
+                r"(?:'s)?[\s_\-]{1,2}(?i:e-?mail)(?:[\s_\-](?i:address|addr))?(?:\s(?i:is))?[\s:=\-]{1,4}[A-Za-z0-9]"
+            ),
+            validate: v::whole,
+            som: true,
+            not_after: Some(v::is_alpha),
+        },
+        Rule {
+            kind: Kind::PatientPhone,
+            role: Role::Context,
+            // "patient phone (415) ...", "pt cell: ...": a patient's number follows.
+            pattern: concat!(
+                patient_kw!(),
+                r"(?:'s)?[\s_\-]{1,2}(?i:phone|cell|mobile|telephone|tel)(?:\s(?i:number|is))?[\s:=]{1,3}[(0-9]"
+            ),
+            validate: v::whole,
+            som: true,
+            not_after: Some(v::is_alpha),
         },
     ]
 }

@@ -31,6 +31,10 @@ pub(crate) fn alnum_or_dash(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-'
 }
 
+pub(crate) fn is_alpha(b: u8) -> bool {
+    b.is_ascii_alphabetic()
+}
+
 pub(crate) fn alnum_dash_dot(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'.'
 }
@@ -402,11 +406,15 @@ const ROLE_MAILBOXES: &[&str] = &[
 ];
 
 pub(crate) fn email(b: &[u8]) -> Option<(usize, usize)> {
-    let mut s = 0;
-    let mut e = b.len();
-    if !b[0].is_ascii_alphanumeric() {
-        s = 1;
+    let at = b.iter().rposition(|&c| c == b'@')?;
+    let mut s = at;
+    while s > 0
+        && (b[s - 1].is_ascii_alphanumeric()
+            || matches!(b[s - 1], b'.' | b'_' | b'%' | b'+' | b'-'))
+    {
+        s -= 1;
     }
+    let mut e = b.len();
     while e > s && !b[e - 1].is_ascii_alphabetic() {
         e -= 1;
     }
