@@ -56,6 +56,7 @@ const ID_A: &str = "spiffe://cluster.local/ns/demo/sa/frontend";
 /// Sidecar B's identity (the patient-record pod).
 const ID_B: &str = "spiffe://cluster.local/ns/demo/sa/patients";
 
+const CA_HOST: &str = "127.0.0.5";
 const CA_LISTEN: &str = "127.0.0.5:0";
 const POD_A: &str = "127.0.0.10";
 const POD_B: &str = "127.0.0.20";
@@ -356,7 +357,9 @@ impl World {
             .arg(d.join("ca"))
             .arg("--tokens")
             .arg(d.join("tokens"))
-            .args(["--listen", CA_LISTEN, "--trust-domain", TRUST_DOMAIN]);
+            .args(["--listen", CA_LISTEN, "--trust-domain", TRUST_DOMAIN])
+            // The sidecars dial the CA by this address and verify it in its certificate.
+            .args(["--server-name", CA_HOST]);
         let mut ca = ChildProc::spawn("ca", cmd)?;
         let ca_addr = ca
             .wait_stderr_line("phimesh ca: listening on https://", START_TIMEOUT)
