@@ -148,7 +148,7 @@ fn io_reason(e: &io::Error) -> String {
 fn sniff(head: &[u8]) -> Decoding {
     match head {
         [0x1f, 0x8b, ..] => Decoding::Gzip,
-        [0x78, b, ..] if matches!(b, 0x01 | 0x5e | 0x9c | 0xda) => Decoding::Deflate,
+        [0x78, 0x01 | 0x5e | 0x9c | 0xda, ..] => Decoding::Deflate,
         _ => Decoding::Identity,
     }
 }
