@@ -419,6 +419,32 @@ fn injects_a_native_sidecar_with_every_field() {
     assert_eq!(value(&e, "PHIMESH_INBOUND_MTLS"), "permissive");
     assert_eq!(value(&e, "PHIMESH_ADMIN_LISTEN"), "0.0.0.0:15020");
 
+    // The contract with `phimesh proxy`: every PHIMESH_* variable set and every argument given
+    // is one the real binary reads.
+    let help = Command::new(BIN)
+        .args(["proxy", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for v in proxy
+        .env
+        .iter()
+        .flatten()
+        .filter(|v| v.name.starts_with("PHIMESH_"))
+    {
+        assert!(
+            help.contains(&format!("[env: {}=", v.name)),
+            "phimesh proxy does not read {}",
+            v.name
+        );
+    }
+    for a in &proxy.args.clone().unwrap()[1..] {
+        assert!(
+            help.lines().any(|l| l.split([' ', ',']).any(|w| w == a)),
+            "phimesh proxy has no {a}"
+        );
+    }
+
     // Probes on the admin port.
     for (probe, path) in [
         (&proxy.startup_probe, "/ready"),
@@ -701,6 +727,11 @@ fn refusals_and_bad_input_get_clean_answers_and_the_webhook_stays_up() {
     assert_eq!(w.curl_get("/mutate").0, 405);
     assert_eq!(w.curl_get("/nope").0, 404);
 
+    // Idle connections that never start TLS hold a slot each, not the server.
+    let idle: Vec<_> = (0..8)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", w.port)).unwrap())
+        .collect();
+
     // A plaintext HTTP request to the TLS port does not hurt either.
     let mut s = std::net::TcpStream::connect(("127.0.0.1", w.port)).unwrap();
     let _ = s.write_all(b"GET /ready HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -708,6 +739,7 @@ fn refusals_and_bad_input_get_clean_answers_and_the_webhook_stays_up() {
 
     // Still up and still injecting.
     assert_eq!(w.curl_get("/live").0, 200);
+    drop(idle);
     let r = w.review(&review("patients", records_pod(json!({}), json!({}))));
     assert_eq!(r["allowed"], true);
     assert!(patch_of(&r).is_some());
@@ -761,4 +793,67 @@ fn bad_flags_stop_at_start_with_one_line_and_exit_2() {
         assert_eq!(err.trim().lines().count(), 1, "{err}");
         assert!(err.contains(expect), "{args:?}: {err}");
     }
+}
+
+#[test]
+fn a_rotated_serving_certificate_is_served_without_a_restart() {
+    let w = Webhook::start(&["--cert-reload-seconds=1"]);
+    let fresh = tempfile::tempdir().unwrap();
+    gen_certs(fresh.path());
+    let new_ca = fresh.path().join("ca.crt");
+    let new_ca = new_ca.to_str().unwrap();
+    assert_ne!(
+        w.curl(&["--cacert", new_ca], "/ready", None).0,
+        200,
+        "new CA trusted too early"
+    );
+    // As a Secret update would: both files replaced (the key first: the mismatched pair in between
+    // is refused and the old certificate keeps serving).
+    for f in ["tls.key", "tls.crt"] {
+        std::fs::copy(fresh.path().join(f), w.dir.path().join(f)).unwrap();
+    }
+    // Bounded wait for the next poll (a count of tries, not a timing assertion).
+    let served = (0..200).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        w.curl(&["--cacert", new_ca], "/ready", None).0 == 200
+    });
+    assert!(served, "the new certificate was never served");
+    assert_ne!(
+        w.curl_get("/ready").0,
+        200,
+        "the old certificate is still served"
+    );
+    let metrics = String::from_utf8(w.curl(&["--cacert", new_ca], "/metrics", None).1).unwrap();
+    assert!(
+        metrics.contains("phimesh_webhook_certificate_reloads_total 1"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn sigterm_stops_the_webhook_cleanly() {
+    let mut w = Webhook::start(&[]);
+    let status = Command::new("kill")
+        .args(["-TERM", &w.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut exit = None;
+    for _ in 0..400 {
+        if let Some(s) = w.child.try_wait().unwrap() {
+            exit = Some(s);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let exit = exit.expect("webhook still running after SIGTERM");
+    assert_eq!(exit.code(), Some(0));
+    let mut err = String::new();
+    w.child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(err.contains("shutting down"), "{err}");
 }

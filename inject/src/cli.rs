@@ -45,6 +45,10 @@ pub struct WebhookArgs {
     /// Connections served at once.
     #[arg(long, env = "PHIMESH_MAX_CONNECTIONS", default_value_t = webhook::DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
+    /// Seconds between checks of the certificate files for a change.
+    #[arg(long, env = "PHIMESH_CERT_RELOAD_SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub cert_reload_seconds: u64,
     /// The injector's settings.
     #[command(flatten)]
     pub injector: InjectorFlags,
@@ -207,6 +211,7 @@ pub fn run_webhook(args: WebhookArgs) -> ExitCode {
         limits: Limits {
             max_body: args.max_body,
             max_connections: args.max_connections,
+            cert_poll: std::time::Duration::from_secs(args.cert_reload_seconds),
             ..Limits::default()
         },
     });

@@ -18,6 +18,11 @@
 //! `ObjectMeta`/`PodSpec` for decisions but are never re-serialised from those types, so fields
 //! newer than the compiled API version survive untouched.
 //!
+//! Two helpers run from the same binary: [`certs`] (`phimesh webhook gen-certs`) makes the
+//! webhook's serving certificate and `caBundle` for clusters without cert-manager, and
+//! [`trust_sync`] (`phimesh webhook sync-trust-bundle`) copies the mesh trust bundle into the
+//! `phimesh-trust-bundle` ConfigMap of every namespace, where the sidecars mount it.
+//!
 //! Annotations are documented in [`annotations`]; the whole picture for operators is in
 //! `deploy/README.md`. Logs and errors name pods and namespaces, never environment values or
 //! request bodies.

@@ -41,8 +41,8 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 /// How long open connections may take to finish after a shutdown signal.
 pub const DRAIN_GRACE: Duration = Duration::from_secs(10);
-/// How often the serving certificate files are checked for a change.
-pub const CERT_POLL: Duration = Duration::from_secs(10);
+/// How often the serving certificate files are checked for a change, by default.
+pub const DEFAULT_CERT_POLL: Duration = Duration::from_secs(10);
 
 /// Tunables of the server.
 #[derive(Debug, Clone)]
@@ -53,6 +53,8 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Connections served at once.
     pub max_connections: usize,
+    /// How often the certificate files are checked for a change.
+    pub cert_poll: Duration,
 }
 
 impl Default for Limits {
@@ -61,6 +63,7 @@ impl Default for Limits {
             max_body: DEFAULT_MAX_BODY,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            cert_poll: DEFAULT_CERT_POLL,
         }
     }
 }
@@ -85,7 +88,11 @@ pub async fn serve(
     let acceptor = TlsAcceptor::from(Arc::new(tls::server_config(cert.clone())));
     let permits = Arc::new(Semaphore::new(state.limits.max_connections));
     let (stop_tx, stop_rx) = watch::channel(false);
-    let reloader = tokio::spawn(watch_cert(cert, state.metrics.clone()));
+    let reloader = tokio::spawn(watch_cert(
+        cert,
+        state.metrics.clone(),
+        state.limits.cert_poll,
+    ));
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -165,8 +172,8 @@ pub async fn serve(
     }
 }
 
-async fn watch_cert(cert: Arc<ReloadingCert>, metrics: Metrics) {
-    let mut tick = tokio::time::interval(CERT_POLL);
+async fn watch_cert(cert: Arc<ReloadingCert>, metrics: Metrics, every: Duration) {
+    let mut tick = tokio::time::interval(every);
     tick.tick().await;
     loop {
         tick.tick().await;
