@@ -418,6 +418,10 @@ async fn handle(
     // Response head and body.
     let (mut rparts, mut rbody) = resp.into_parts();
     strip_hop_by_hop(&mut rparts.headers);
+    rparts.version = match version {
+        Version::Http1 => http::Version::HTTP_11,
+        Version::H2 => http::Version::HTTP_2,
+    };
     {
         if let Some(insp) = scan_head(&shared, None, &rparts.headers) {
             if let Some(resp) = decide_early(&shared, &ex, Flow::Response, &insp, "head") {
