@@ -264,7 +264,7 @@ struct Outcome {
 fn print_table(results: &[(Scenario, Outcome)]) {
     println!();
     println!(
-        "{:<2} {:<19} {:<37} {:<9} {:<26} {:>9} {:<6} RESULT",
+        "{:<2} {:<19} {:<37} {:<9} {:<34} {:>9} {:<6} RESULT",
         "#", "SCENARIO", "WHAT", "EXPECTED", "OBSERVED", "SINK PHI", "AUDIT"
     );
     for (i, (s, r)) in results.iter().enumerate() {
@@ -282,12 +282,12 @@ fn print_table(results: &[(Scenario, Outcome)]) {
             format!("{}", r.audit.len())
         };
         println!(
-            "{:<2} {:<19} {:<37} {:<9} {:<26} {:>9} {:<6} {}",
+            "{:<2} {:<19} {:<37} {:<9} {:<34} {:>9} {:<6} {}",
             i + 1,
             s.id,
             s.what,
             expected,
-            truncate(&r.observed, 26),
+            truncate(&r.observed, 34),
             phi,
             audit,
             if r.ok { "ok" } else { "MISMATCH" }
@@ -435,6 +435,7 @@ impl World {
         let audit_before = (self.a.audit_len(), self.b.audit_len());
         let sink_before = self.sink.mark();
         let patients_before = self.patients.received();
+        let mtls_before = self.b.inbound_mtls_requests().await;
         let mesh: SocketAddr = format!("{POD_A}:{APP_PORT}").parse().unwrap();
         let egress: SocketAddr = format!("{POD_A}:{EGRESS_PORT}").parse().unwrap();
         let phi = patient_json();
@@ -538,8 +539,18 @@ impl World {
                 !out.delivered && out.sink_phi == Some(0) && refused_audited
             }
         };
-        if out.delivered && matches!(s.expect, Expect::Delivered) && !is_egress {
-            out.observed = format!("delivered ({}), mTLS", out.observed);
+        if !is_egress && out.delivered {
+            // Evidence that it crossed as mTLS: sidecar B counted an inbound mTLS request.
+            let mtls = self.b.inbound_mtls_requests().await > mtls_before;
+            out.observed = format!(
+                "delivered ({}), {}",
+                out.observed,
+                if mtls { "mTLS" } else { "NOT mTLS" }
+            );
+            if !mtls {
+                out.ok = false;
+                out.note = "sidecar B counted no inbound mTLS request".into();
+            }
         }
         out
     }
@@ -769,6 +780,19 @@ impl Sidecar {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         Ok(Sidecar { proc, admin })
+    }
+
+    /// `phimesh_requests_total{direction="inbound",tls="mtls"}`, summed over the other labels.
+    async fn inbound_mtls_requests(&self) -> f64 {
+        let Ok(r) = http1(self.admin, get("/metrics")).await else {
+            return 0.0;
+        };
+        String::from_utf8_lossy(&r.body)
+            .lines()
+            .filter(|l| l.starts_with("phimesh_requests_total{"))
+            .filter(|l| l.contains(r#"direction="inbound""#) && l.contains(r#"tls="mtls""#))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
     }
 
     fn audit_len(&self) -> usize {
