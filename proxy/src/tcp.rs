@@ -34,10 +34,15 @@ enum Dir {
     Refused,
 }
 
+/// End of an MLLP (HL7 v2) message. A held-back tail is released at this boundary: the message
+/// is complete, so its verdict is final, and a request/response protocol does not stall waiting
+/// for bytes the sender will only write after the reply.
+const MLLP_END: &[u8] = b"\x1c\r";
+
 async fn pump<R, W>(
     r: &mut R,
     w: &mut W,
-    mut insp: Inspector,
+    mk: impl Fn() -> Inspector,
     shared: Arc<Shared>,
     ctx: Arc<ConnCtx>,
     flow: Flow,
@@ -46,9 +51,9 @@ where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
+    let mut insp = mk();
     let mut out = VecDeque::new();
     let mut size = MIN_READ_BUF;
-    let dir = ctx.path.direction().as_str();
     let result = loop {
         let mut buf = BytesMut::with_capacity(size);
         let n = r.read_buf(&mut buf).await?;
@@ -66,7 +71,15 @@ where
         if n == size && size < MAX_READ_BUF {
             size *= 2;
         }
-        let v = insp.push(buf.freeze(), &mut out);
+        let at_boundary = insp.holds_back() && buf.ends_with(MLLP_END);
+        let mut v = insp.push(buf.freeze(), &mut out);
+        if at_boundary && v == Verdict::Clean {
+            v = insp.finish(&mut out);
+            if v == Verdict::Clean {
+                report(&shared, &ctx, flow, &insp);
+                insp = mk();
+            }
+        }
         if insp.holds_back() && v != Verdict::Clean {
             break Dir::Refused;
         }
@@ -74,17 +87,7 @@ where
             w.write_all(&b).await?;
         }
     };
-    if insp.is_active() {
-        shared
-            .metrics
-            .inspected_bytes
-            .with_label_values(&[dir])
-            .inc_by(insp.fed());
-        shared
-            .metrics
-            .inspection_duration
-            .observe(insp.scan_time().as_secs_f64());
-    }
+    report(&shared, &ctx, flow, &insp);
     let v = insp.verdict();
     let action = match result {
         Dir::Refused => Some(Action::Reset),
@@ -104,6 +107,21 @@ where
         );
     }
     Ok(result)
+}
+
+fn report(shared: &Shared, ctx: &ConnCtx, _flow: Flow, insp: &Inspector) {
+    if insp.is_active() {
+        let dir = ctx.path.direction().as_str();
+        shared
+            .metrics
+            .inspected_bytes
+            .with_label_values(&[dir])
+            .inc_by(insp.fed());
+        shared
+            .metrics
+            .inspection_duration
+            .observe(insp.scan_time().as_secs_f64());
+    }
 }
 
 /// Relays `down` ⇄ `up` until both directions end, inspecting each with the policy of `ctx`.
@@ -134,15 +152,10 @@ where
         ..StreamOptions::default()
     });
     let max_held = shared.max_held();
-    let mk = |flow| {
-        Inspector::new(
-            engine,
-            opts,
-            shared.policy.holds_back(ctx.path, flow),
-            max_held,
-        )
-    };
-    let (req_insp, resp_insp) = (mk(Flow::Request), mk(Flow::Response));
+    let path = ctx.path;
+    let policy = shared.policy;
+    let mk = move |flow| Inspector::new(engine, opts, policy.holds_back(path, flow), max_held);
+    let (req_insp, resp_insp) = (|| mk(Flow::Request), || mk(Flow::Response));
     let ctx = Arc::new(ctx);
     let (mut dr, mut dw) = tokio::io::split(down);
     let (mut ur, mut uw) = tokio::io::split(up);
