@@ -19,6 +19,7 @@
 
 #![deny(missing_docs)]
 
+mod csv;
 mod decode;
 mod engine;
 mod normalize;

@@ -183,6 +183,8 @@ pub struct Scanner {
     finished: bool,
     decode_buf: Vec<u8>,
     norm_buf: Vec<u8>,
+    csv: crate::csv::CsvColumns,
+    csv_found: Vec<crate::csv::ColumnFinding>,
 }
 
 impl fmt::Debug for Scanner {
@@ -216,6 +218,8 @@ impl Scanner {
             finished: false,
             decode_buf: Vec::new(),
             norm_buf: Vec::new(),
+            csv: crate::csv::CsvColumns::new(),
+            csv_found: Vec::new(),
             engine,
         })
     }
@@ -267,6 +271,9 @@ impl Scanner {
             self.scan_normalized(&tail)?;
         }
         self.finished = true;
+        let mut found = std::mem::take(&mut self.csv_found);
+        self.csv.finish(self.normalizer.output_len(), &mut found);
+        self.record_columns(&mut found);
         let mut matches = std::mem::take(&mut self.raw_matches);
         matches.clear();
         self.engine.close_stream(&mut self.stream, &mut matches)?;
@@ -319,6 +326,10 @@ impl Scanner {
         }
         let norm_pos = self.normalizer.output_len();
         let safe_norm = norm_pos.saturating_sub(self.engine.hold_back() as u64);
+        let safe_norm = match self.csv.pending_start() {
+            Some(p) => safe_norm.min(p),
+            None => safe_norm,
+        };
         let safe_content = self
             .normalizer
             .content_offset(safe_norm)
@@ -345,6 +356,7 @@ impl Scanner {
             + self.normalizer.memory_bytes()
             + (self.strong.capacity() + self.contextual.capacity()) * std::mem::size_of::<Finding>()
             + self.raw_matches.capacity() * std::mem::size_of::<RawMatch>()
+            + self.csv.memory_bytes()
     }
 
     fn scan_content(&mut self, content: &[u8]) -> Result<(), ScanError> {
@@ -373,6 +385,12 @@ impl Scanner {
             .scan_stream(&mut self.stream, data, &mut matches);
         self.validate_matches(&matches, data, chunk_start);
         self.raw_matches = matches;
+        if self.csv.active() {
+            let mut found = std::mem::take(&mut self.csv_found);
+            self.csv.push(data, chunk_start, &mut found);
+            self.record_columns(&mut found);
+            self.csv_found = found;
+        }
         // Keep the last history_len bytes as context for matches that span chunks.
         let keep = self.engine.history_len();
         if data.len() >= keep {
@@ -466,6 +484,15 @@ impl Scanner {
             if let Some((s, e)) = (rule.validate)(&bytes) {
                 self.record(rule.kind, rule.role, m.from + s as u64, m.from + e as u64);
             }
+        }
+    }
+
+    fn record_columns(&mut self, found: &mut Vec<crate::csv::ColumnFinding>) {
+        if self.csv.patient_header {
+            self.patient_context = true;
+        }
+        for f in found.drain(..) {
+            self.record(f.kind, f.role, f.start, f.end);
         }
     }
 

@@ -266,6 +266,25 @@ fn luhn(d: &[u8]) -> bool {
     sum % 10 == 0
 }
 
+/// A date standing alone (a date-of-birth column): a plausible calendar date.
+pub(crate) fn date_value(b: &[u8]) -> Option<(usize, usize)> {
+    dob(b)
+}
+
+/// A name standing alone (a name column): at least two words of letters.
+pub(crate) fn name_value(b: &[u8]) -> Option<(usize, usize)> {
+    let (s, e) = name(b)?;
+    let words = b[s..e]
+        .split(|c| matches!(c, b' ' | b',' | b'^'))
+        .filter(|w| {
+            w.len() >= 2
+                && w.iter()
+                    .all(|c| c.is_ascii_alphabetic() || matches!(c, b'\'' | b'-' | b'.'))
+        })
+        .count();
+    (words >= 2).then_some((s, e))
+}
+
 /// Payment card: 15 or 16 digits (the issuer prefix is in the pattern), Luhn-valid, not a
 /// run of one digit, consistent separators.
 pub(crate) fn card(b: &[u8]) -> Option<(usize, usize)> {

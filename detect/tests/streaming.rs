@@ -44,6 +44,10 @@ const SAMPLES: &[&str] = &[
     r#"{"ssn":"\u0032\u00319-09-9999"}"#,
     "ssn=219%2D09%2D9999&name=x",
     r#"{"text": "DOB\u003a 03\/14\/1961"}"#,
+    // CSV exports: the label is the column header.
+    "\"memberdob\";\"zip\"\n\"28.10.1947\";\"13452\"\n",
+    "mrn,zip,reason\r\nH307224082,77384,follow-up\r\n",
+    "patient_name\tpatient_phone\nDoe, Jane\t(415) 555-2671\n",
     // The widest detector's match: a long reference to a Patient resource.
     r#"{"subject": {"reference": "https://fhir.hospital.test/r4/organisations/north-campus/departments/cardiology/wards/7/Patient/pt-0000482913-aa"}}"#,
 ];
@@ -58,6 +62,8 @@ const CLEAN: &[&str] = &[
     "# HELP phimesh_requests_total Requests.\nphimesh_requests_total{direction=\"outbound\"} 219099999\n",
     "sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
     "Patient Portal: Login here. New patients call (415) 555-2671.",
+    "npi,provider_name,practice_phone\n1234567893,\"Smith, Ada\",(415) 555-2671\n",
+    "order_id,dob_verified,zip\n219099999,yes,94110\n",
 ];
 
 #[test]

@@ -1,0 +1,323 @@
+//! Column-aware detection in CSV (and TSV, `;`- or `|`-separated) exports.
+//!
+//! In a CSV export the label of a value is the column header, far from the value. When the first
+//! line of a stream looks like a header that names identifier columns (`mrn`, `member_dob`,
+//! `"SSN"`...), each later field of such a column is checked with that kind's validator. A
+//! field's bytes are held back (see [`CsvColumns::pending_start`]) until the field ends, so the
+//! scanner's hold-back rule holds here too. Name, e-mail and phone columns count as contextual:
+//! a provider directory (`provider_name`, `practice_phone`) is not PHI.
+
+use crate::rules::{Kind, Role, Validator};
+use crate::validate as v;
+
+/// Longest header line considered; a longer first line is not a CSV header.
+const MAX_HEADER: usize = 4096;
+/// Longest field validated; identifiers are short, longer fields are text.
+const MAX_FIELD: usize = 64;
+/// Most columns tracked.
+const MAX_COLUMNS: usize = 256;
+
+#[derive(Clone, Copy)]
+struct Column {
+    kind: Kind,
+    role: Role,
+    validate: Validator,
+}
+
+enum Phase {
+    Header(Vec<u8>),
+    Rows,
+    Off,
+}
+
+pub(crate) struct CsvColumns {
+    phase: Phase,
+    delim: u8,
+    columns: Vec<Option<Column>>,
+    /// Whether the header names patient columns (patient context for contextual columns).
+    pub(crate) patient_header: bool,
+    col: usize,
+    in_quotes: bool,
+    field: Vec<u8>,
+    field_start: u64,
+    field_too_long: bool,
+}
+
+/// A value found in a keyed column: kind, role, absolute normalised span.
+pub(crate) struct ColumnFinding {
+    pub(crate) kind: Kind,
+    pub(crate) role: Role,
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+}
+
+fn column_kind(name: &[u8]) -> Option<Column> {
+    let n: String = name
+        .iter()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase() as char)
+        .collect();
+    let has = |k: &str| n.contains(k);
+    let strong = |kind, validate| {
+        Some(Column {
+            kind,
+            role: Role::Strong,
+            validate,
+        })
+    };
+    let contextual = |kind, validate| {
+        Some(Column {
+            kind,
+            role: Role::Contextual,
+            validate,
+        })
+    };
+    if has("ssn") || has("socialsecurity") || has("socsec") {
+        strong(Kind::Ssn, v::ssn as Validator)
+    } else if has("mbi")
+        || has("medicareid")
+        || has("medicarebeneficiary")
+        || has("medicareno")
+        || has("hicn")
+    {
+        strong(Kind::Mbi, v::mbi)
+    } else if has("mrn")
+        || has("medicalrecord")
+        || has("chartno")
+        || has("chartnumber")
+        || has("patientid")
+    {
+        strong(Kind::Mrn, v::id_with_digits)
+    } else if has("memberid")
+        || has("subscriberid")
+        || has("memberno")
+        || has("membernumber")
+        || has("policyno")
+        || has("policynumber")
+        || has("beneficiaryid")
+        || has("medicaidid")
+    {
+        strong(Kind::MemberId, v::id_with_digits)
+    } else if has("accountno")
+        || has("accountnumber")
+        || has("acctno")
+        || has("acctnum")
+        || has("accountnum")
+        || has("patientaccount")
+        || has("billingaccount")
+    {
+        strong(Kind::AccountNumber, v::id_with_digits)
+    } else if has("dob") || has("birthdate") || has("dateofbirth") || has("birthday") {
+        strong(Kind::Dob, v::date_value)
+    } else if has("cardnumber") || has("ccnum") || has("cardno") || has("creditcard") || n == "pan"
+    {
+        strong(Kind::CreditCard, v::card)
+    } else if has("email") {
+        contextual(Kind::PatientEmail, v::email)
+    } else if has("phone") || has("mobile") || has("tel") || has("cell") {
+        contextual(Kind::PatientPhone, v::phone)
+    } else if n.ends_with("name")
+        && !has("provider")
+        && !has("practice")
+        && !has("facility")
+        && !has("clinic")
+        && !has("org")
+        && !has("drug")
+        && !has("file")
+        && !has("user")
+    {
+        contextual(Kind::PatientName, v::name_value)
+    } else {
+        None
+    }
+}
+
+impl CsvColumns {
+    pub(crate) fn new() -> CsvColumns {
+        CsvColumns {
+            phase: Phase::Header(Vec::new()),
+            delim: b',',
+            columns: Vec::new(),
+            patient_header: false,
+            col: 0,
+            in_quotes: false,
+            field: Vec::new(),
+            field_start: 0,
+            field_too_long: false,
+        }
+    }
+
+    pub(crate) fn memory_bytes(&self) -> usize {
+        let h = match &self.phase {
+            Phase::Header(b) => b.capacity(),
+            _ => 0,
+        };
+        h + self.field.capacity() + self.columns.capacity() * std::mem::size_of::<Option<Column>>()
+    }
+
+    /// Absolute normalised offset of a field whose verdict is still open, if any.
+    pub(crate) fn pending_start(&self) -> Option<u64> {
+        match self.phase {
+            Phase::Header(_) => Some(0),
+            Phase::Rows
+                if self.columns.get(self.col).copied().flatten().is_some()
+                    && !self.field_too_long =>
+            {
+                Some(self.field_start)
+            }
+            _ => None,
+        }
+    }
+
+    pub(crate) fn active(&self) -> bool {
+        !matches!(self.phase, Phase::Off)
+    }
+
+    /// Feeds normalised bytes starting at absolute offset `start`.
+    pub(crate) fn push(&mut self, data: &[u8], start: u64, out: &mut Vec<ColumnFinding>) {
+        let mut i = 0;
+        if let Phase::Header(buf) = &mut self.phase {
+            match memchr::memchr(b'\n', data) {
+                None => {
+                    buf.extend_from_slice(data);
+                    if buf.len() > MAX_HEADER {
+                        self.phase = Phase::Off;
+                    }
+                    return;
+                }
+                Some(nl) => {
+                    buf.extend_from_slice(&data[..nl]);
+                    let header = std::mem::take(buf);
+                    self.parse_header(&header);
+                    i = nl + 1;
+                    self.field_start = start + i as u64;
+                }
+            }
+        }
+        if !matches!(self.phase, Phase::Rows) {
+            return;
+        }
+        while i < data.len() {
+            let b = data[i];
+            let abs = start + i as u64;
+            if b == b'"' {
+                self.in_quotes = !self.in_quotes;
+            } else if !self.in_quotes && (b == self.delim || b == b'\n') {
+                self.end_field(abs, out);
+                if b == b'\n' {
+                    self.col = 0;
+                } else {
+                    self.col += 1;
+                }
+                self.field_start = abs + 1;
+                i += 1;
+                continue;
+            }
+            if self.field.len() < MAX_FIELD {
+                self.field.push(b);
+            } else {
+                self.field_too_long = true;
+            }
+            i += 1;
+        }
+    }
+
+    /// Ends the stream: the last field ends at `end`.
+    pub(crate) fn finish(&mut self, end: u64, out: &mut Vec<ColumnFinding>) {
+        if matches!(self.phase, Phase::Rows) {
+            self.end_field(end, out);
+        }
+        self.phase = Phase::Off;
+    }
+
+    fn end_field(&mut self, end: u64, out: &mut Vec<ColumnFinding>) {
+        if !self.field_too_long {
+            if let Some(Some(c)) = self.columns.get(self.col) {
+                let mut s = 0;
+                let mut e = self.field.len();
+                while s < e && matches!(self.field[s], b'"' | b' ' | b'\r') {
+                    s += 1;
+                }
+                while e > s && matches!(self.field[e - 1], b'"' | b' ' | b'\r') {
+                    e -= 1;
+                }
+                if e > s {
+                    // Validators look for the value at the end of what they get, after a gap.
+                    let mut probe = Vec::with_capacity(e - s + 2);
+                    probe.push(b' ');
+                    probe.extend_from_slice(&self.field[s..e]);
+                    probe.push(b' ');
+                    if let Some((vs, ve)) = (c.validate)(&probe) {
+                        let field_start = self.field_start + s as u64;
+                        out.push(ColumnFinding {
+                            kind: c.kind,
+                            role: c.role,
+                            start: field_start + vs.saturating_sub(1) as u64,
+                            end: (field_start + ve.saturating_sub(1) as u64).min(end),
+                        });
+                    }
+                }
+            }
+        }
+        self.field.clear();
+        self.field_too_long = false;
+    }
+
+    fn parse_header(&mut self, line: &[u8]) {
+        let line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        // The delimiter is the most frequent of the usual ones; a header has at least one.
+        let count = |d: u8| line.iter().filter(|&&c| c == d).count();
+        let Some((delim, n)) = [b',', b';', b'\t', b'|']
+            .iter()
+            .map(|&d| (d, count(d)))
+            .max_by_key(|&(_, n)| n)
+        else {
+            self.phase = Phase::Off;
+            return;
+        };
+        // A header is labels: no digits-only fields, no braces (JSON), no spaces-heavy prose.
+        if n == 0
+            || line.first() == Some(&b'{')
+            || line.first() == Some(&b'[')
+            || line.contains(&b'<')
+        {
+            self.phase = Phase::Off;
+            return;
+        }
+        let names: Vec<&[u8]> = line.split(|&c| c == delim).collect();
+        if names.len() > MAX_COLUMNS
+            || names
+                .iter()
+                .any(|f| f.iter().filter(|c| **c == b' ').count() > 3 || f.len() > 64)
+        {
+            self.phase = Phase::Off;
+            return;
+        }
+        self.delim = delim;
+        self.columns = names.iter().map(|f| column_kind(f)).collect();
+        self.patient_header = names.iter().any(|f| {
+            let n: String = f
+                .iter()
+                .filter(|c| c.is_ascii_alphabetic())
+                .map(|c| c.to_ascii_lowercase() as char)
+                .collect();
+            [
+                "patient",
+                "member",
+                "beneficiary",
+                "subscriber",
+                "enrollee",
+                "insured",
+                "guarantor",
+            ]
+            .iter()
+            .any(|k| n.contains(k))
+        });
+        self.phase = if self.columns.iter().any(Option::is_some) {
+            Phase::Rows
+        } else {
+            Phase::Off
+        };
+    }
+}
