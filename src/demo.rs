@@ -555,29 +555,48 @@ impl World {
         out
     }
 
+    /// A few lines of each sidecar's metrics: requests and refusals as exported, PHI detections
+    /// summed by action.
     async fn metrics_excerpt(&self) -> Vec<String> {
         let mut lines = Vec::new();
         for (name, sc) in [("A", &self.a), ("B", &self.b)] {
-            match http1(sc.admin, get("/metrics")).await {
-                Ok(r) => {
-                    let text = String::from_utf8_lossy(&r.body).into_owned();
-                    for l in text.lines() {
-                        if l.starts_with('#') {
-                            continue;
-                        }
-                        if [
-                            "phimesh_requests_total",
-                            "phimesh_refusals_total",
-                            "phimesh_phi_detections_total",
-                        ]
-                        .iter()
-                        .any(|m| l.starts_with(m))
-                        {
-                            lines.push(format!("sidecar {name}: {l}"));
-                        }
+            let text = match http1(sc.admin, get("/metrics")).await {
+                Ok(r) => String::from_utf8_lossy(&r.body).into_owned(),
+                Err(e) => {
+                    lines.push(format!("sidecar {name}: /metrics unavailable: {e}"));
+                    continue;
+                }
+            };
+            let mut detections: Vec<(String, f64)> = Vec::new();
+            for l in text.lines().filter(|l| !l.starts_with('#')) {
+                if l.starts_with("phimesh_requests_total{")
+                    || l.starts_with("phimesh_refusals_total{")
+                {
+                    lines.push(format!("sidecar {name}: {l}"));
+                } else if l.starts_with("phimesh_phi_detections_total{") {
+                    let action = l
+                        .split("action=\"")
+                        .nth(1)
+                        .and_then(|r| r.split('"').next())
+                        .unwrap_or("?")
+                        .to_string();
+                    let v: f64 = l
+                        .rsplit(' ')
+                        .next()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0.0);
+                    match detections.iter_mut().find(|(a, _)| *a == action) {
+                        Some((_, n)) => *n += v,
+                        None => detections.push((action, v)),
                     }
                 }
-                Err(e) => lines.push(format!("sidecar {name}: /metrics unavailable: {e}")),
+            }
+            if !detections.is_empty() {
+                let d: Vec<String> = detections.iter().map(|(a, n)| format!("{a} {n}")).collect();
+                lines.push(format!(
+                    "sidecar {name}: phimesh_phi_detections_total (all kinds): {}",
+                    d.join(", ")
+                ));
             }
         }
         lines
