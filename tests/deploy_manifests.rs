@@ -609,7 +609,7 @@ fn injector_configmap_values_are_valid_flags_and_monitoring_matches_the_sidecar(
     );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
-        text.contains(&format!("value: {}", data["PHIMESH_MESH_NETWORKS"])),
+        text.contains(&format!("value: \"{}\"", data["PHIMESH_MESH_NETWORKS"])),
         "{text}"
     );
 

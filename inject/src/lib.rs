@@ -41,4 +41,5 @@ pub mod sidecar;
 pub mod tls;
 pub mod trust_sync;
 pub mod webhook;
+pub mod yaml_out;
 pub mod yaml_patch;

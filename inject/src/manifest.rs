@@ -6,8 +6,9 @@
 //! `metadata.namespace` when it has one. Every other document, and every workload that is
 //! skipped (already injected, opted out, `hostNetwork`, ...), is written back **byte for byte**,
 //! comments included, so running `phimesh inject` on its own output changes nothing. An injected
-//! document is re-serialised in its original key order (comments in it are lost, as with
-//! `istioctl kube-inject`). A workload that would be refused stops the whole run: no partial
+//! document is re-serialised in its original key order by [`crate::yaml_out`], which quotes every
+//! string YAML 1.1 (kubectl) would read as something else; comments in it are lost, as with
+//! `istioctl kube-inject`. A workload that would be refused stops the whole run: no partial
 //! output reaches `kubectl apply`.
 
 use serde_json::Value as Json;
@@ -184,7 +185,7 @@ pub fn inject(input: &str, cfg: &InjectorConfig) -> Result<(String, Report), Man
             visit(String::new(), &json, &mut yaml)?;
         }
         if changed {
-            out.push(serde_yaml::to_string(&yaml).map_err(|e| yaml_err(&e))?);
+            out.push(crate::yaml_out::to_string(&yaml).map_err(|e| yaml_err(&e))?);
         } else {
             out.push(text.to_owned());
         }
