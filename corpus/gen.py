@@ -235,6 +235,7 @@ class Faker:
         self.r = rng
         self.fam = fam
         self.style = rng.choice(STYLES[fam])
+        self.flags: set[str] = set()  # variant markers appended to the label's note
 
     # ---- people and places
     def first(self):
@@ -507,6 +508,7 @@ def patient_record(f: Faker, kinds: list[str], extras=True) -> Rec:
             if k == "ssn":
                 v = f.ssn(bare_ok=False)[0]
             rec.add(f.neutral_key(), v, k)  # found anywhere, no keyword needed
+            f.flags.add(f"nokw:{k}")
             continue
         if k == "ssn" and f.fam == "holdout" and r.random() < 0.15 and v.isdigit():
             v = int(v)  # numeric JSON value
@@ -563,6 +565,7 @@ def phrase(f: Faker, kind: str, v) -> str:
     r = f.r
     v = str(v)
     if kind in CONTEXT_FREE and r.random() < 0.2 and not (kind == "ssn" and v.isdigit()):
+        f.flags.add(f"nokw:{kind}")
         return r.choice(NEUTRAL_PHRASES[f.fam]).format(v=v)
     t = r.choice(PHRASES[f.fam][kind])
     if f.fam == "holdout":  # spacing and casing variants
@@ -2078,7 +2081,7 @@ def generate(out: str, seed: int, per_format: int, families: list[str], formats:
                 name = f"{fmt}/{fam}-{i:04d}.{s.ext}"
                 with open(os.path.join(out, name), "wb") as fh:
                     fh.write(s.data)
-                note = s.note + (f"/large:{where}" if large else "")
+                note = s.note + (f"/large:{where}" if large else "") + "".join(f" {x}" for x in sorted(f.flags))
                 labels.append({"file": name, "format": fmt, "family": fam, "phi": s.phi,
                                "kinds": s.kinds, "note": note})
     labels.sort(key=lambda x: x["file"])

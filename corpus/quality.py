@@ -58,11 +58,15 @@ def run_scan(binary: str, paths: list[str], extra: list[str], timeout: float) ->
         if isinstance(obj, dict) and "file" in obj:
             results[obj["file"]] = obj
     missing = [x for x in paths if x not in results]
-    if missing and (code not in (0, 1, 2) or len(paths) > 1):
-        if len(paths) > 1:
-            for x in missing:
-                results.update(run_scan(binary, [x], extra, timeout))
-            return results
+    if missing and len(missing) > 1:
+        # a crash or a timeout part-way: bisect the files without a result
+        half = len(missing) // 2
+        results.update(run_scan(binary, missing[:half], extra, timeout))
+        results.update(run_scan(binary, missing[half:], extra, timeout))
+        return results
+    if missing and len(paths) > 1:
+        results.update(run_scan(binary, missing, extra, timeout))
+        return results
     for x in missing:
         why = err.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit {code}"]
         results[x] = {"file": x, "error": f"no result (exit {code}): {why[0][:200]}"}
@@ -139,6 +143,15 @@ def main(argv=None) -> int:
         return 2
 
     paths = [os.path.join(a.corpus, x["file"]) for x in labels]
+    # Probe: a binary that cannot scan anything (no JSON line at all) stops the run here rather
+    # than being retried file by file.
+    probe = subprocess.run([binary, "scan", *a.scan_arg, paths[0]], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=a.timeout)
+    if not probe.stdout.strip():
+        msg = probe.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit {probe.returncode}"]
+        print(f"quality.py: {binary} scan printed no result (exit {probe.returncode}): {msg[0][:300]}",
+              file=sys.stderr)
+        return 2
     results: dict[str, dict] = {}
     for i in range(0, len(paths), a.batch):
         results.update(run_scan(binary, paths[i:i + a.batch], a.scan_arg, a.timeout))
