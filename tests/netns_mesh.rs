@@ -158,12 +158,26 @@ fn metric_sum(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
         .sum()
 }
 
-#[test]
-fn transparent_mesh_delivers_over_mtls_and_refuses_phi_egress() {
-    if netns::require_netns("transparent_mesh").is_none() {
-        return;
-    }
-    let mut net = Net::new("mesh");
+/// Two meshed pods, an external host and a CA host, everything running: the result of the
+/// steps a cluster takes before the app starts.
+struct Mesh {
+    // Servers first: they stop before the namespaces go.
+    _b_app: netns::Server,
+    _sink: netns::Server,
+    b_capture: Arc<Mutex<Vec<u8>>>,
+    sink_capture: Arc<Mutex<Vec<u8>>>,
+    dir: std::path::PathBuf,
+    a: Pod,
+    b: Pod,
+    ext: Pod,
+    net: Net,
+}
+
+/// Builds the namespaces, starts the CA, the apps, `phimesh init` and both sidecars (UID 1337).
+/// `listen_v6` binds the sidecars' listeners on `[::]` (dual stack) and adds the pods' IPv6
+/// addresses to the mesh.
+fn mesh(name: &str, listen_v6: bool) -> Mesh {
+    let mut net = Net::new(name);
     let a = net.pod("a");
     let b = net.pod("b");
     let ext = net.pod("ext");
@@ -201,15 +215,15 @@ fn transparent_mesh_delivers_over_mtls_and_refuses_phi_egress() {
     std::fs::set_permissions(dir.join("ca"), std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(&bundle, std::fs::Permissions::from_mode(0o644)).unwrap();
 
-    // Apps: the patient service in B, the external sink (records every byte).
+    // Apps: the patient service in B, the external sink (records every byte); dual stack.
     let b_capture = Arc::new(Mutex::new(Vec::new()));
     let sink_capture = Arc::new(Mutex::new(Vec::new()));
-    let _b_app = b.serve(
-        "0.0.0.0:8080".parse().unwrap(),
+    let b_app = b.serve(
+        "[::]:8080".parse().unwrap(),
         recording_app(r#"{"stored":true}"#, b_capture.clone()),
     );
-    let _sink = ext.serve(
-        "0.0.0.0:80".parse().unwrap(),
+    let sink = ext.serve(
+        "[::]:80".parse().unwrap(),
         recording_app(r#"{"received":true}"#, sink_capture.clone()),
     );
 
@@ -217,9 +231,12 @@ fn transparent_mesh_delivers_over_mtls_and_refuses_phi_egress() {
     a.init(&[]);
     b.init(&[]);
     // Pods A and B are the mesh; the external host is not.
-    let mesh = format!("{}/31", a.ip);
+    let mut mesh = format!("{}/31", a.ip);
+    if listen_v6 {
+        mesh.push_str(&format!(",{}/127", a.ip6));
+    }
     let common = |id: &str, token: &str| -> Vec<String> {
-        vec![
+        let mut v: Vec<String> = vec![
             "--identity".into(),
             id.into(),
             "--ca-addr".into(),
@@ -230,7 +247,16 @@ fn transparent_mesh_delivers_over_mtls_and_refuses_phi_egress() {
             dir.join(token).display().to_string(),
             "--mesh-networks".into(),
             mesh.clone(),
-        ]
+        ];
+        if listen_v6 {
+            v.extend([
+                "--outbound-listen".into(),
+                "[::]:15001".into(),
+                "--inbound-listen".into(),
+                "[::]:15006".into(),
+            ]);
+        }
+        v
     };
     start_proxy(&mut net, &b, "proxy-b", &{
         let mut v = common(ID_B, "token-b");
@@ -238,6 +264,36 @@ fn transparent_mesh_delivers_over_mtls_and_refuses_phi_egress() {
         v
     });
     start_proxy(&mut net, &a, "proxy-a", &common(ID_A, "token-a"));
+    Mesh {
+        _b_app: b_app,
+        _sink: sink,
+        b_capture,
+        sink_capture,
+        dir,
+        a,
+        b,
+        ext,
+        net,
+    }
+}
+
+#[test]
+fn transparent_mesh_delivers_over_mtls_and_refuses_phi_egress() {
+    if netns::require_netns("transparent_mesh").is_none() {
+        return;
+    }
+    // Bound in this order so that they drop in reverse: servers first, namespaces last.
+    let Mesh {
+        mut net,
+        a,
+        b,
+        ext,
+        dir,
+        b_capture,
+        sink_capture,
+        _b_app,
+        _sink,
+    } = mesh("mesh", false);
 
     let phi_file = format!("@{}", dir.join("phi.json").display());
 
@@ -406,6 +462,73 @@ fn transparent_mesh_delivers_over_mtls_and_refuses_phi_egress() {
         !ok || !body.contains(SSN),
         "plaintext reached B's app: {body}"
     );
+}
 
-    drop(net);
+/// The same over IPv6 (ip6tables rules from the same generator, `IP6T_SO_ORIGINAL_DST`): pod A's
+/// app reaches pod B's IPv6 address over mTLS, and PHI to the external host's IPv6 address is
+/// refused with nothing received there.
+#[test]
+fn transparent_mesh_over_ipv6() {
+    if netns::require_netns("transparent_mesh_ipv6").is_none() {
+        return;
+    }
+    let m = mesh("mesh6", true);
+    let init = m.a.init(&[]);
+    assert!(
+        String::from_utf8_lossy(&init.stderr).contains("IPv6 redirect in place"),
+        "ip6tables nat is needed here: {init:?}"
+    );
+    let phi_file = format!("@{}", m.dir.join("phi.json").display());
+    let (ok, body) = m.a.curl(
+        APP_UID,
+        &[
+            "-g",
+            "-H",
+            "content-type: application/json",
+            "--data-binary",
+            &phi_file,
+            &format!("http://{}/patients", m.b.addr6(8080)),
+        ],
+    );
+    assert!(
+        ok && body.contains("stored"),
+        "IPv6 mesh request: {body}\n{}",
+        m.net.logs()
+    );
+    assert_eq!(count(&m.b_capture.lock().unwrap(), SSN), 1);
+    let mb = metrics(&m.b);
+    assert!(
+        metric_sum(
+            &mb,
+            "phimesh_requests_total",
+            &[("direction", "inbound"), ("tls", "mtls")]
+        ) >= 1.0,
+        "{mb}"
+    );
+
+    let (_, body) = m.a.curl(
+        APP_UID,
+        &[
+            "-g",
+            "--data-binary",
+            &phi_file,
+            "-w",
+            "\n%{http_code}",
+            &format!("http://{}/collect", m.ext.addr6(80)),
+        ],
+    );
+    assert!(
+        body.ends_with("403") && body.contains("phi_refused"),
+        "IPv6 PHI egress not refused: {body}\n{}",
+        m.net.logs()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let captured = m.sink_capture.lock().unwrap().clone();
+    for needle in [SSN, MRN, "Calloway"] {
+        assert_eq!(
+            count(&captured, needle),
+            0,
+            "the external host received {needle}"
+        );
+    }
 }

@@ -204,7 +204,6 @@ fn init_redirects_outbound_and_inbound_but_not_the_proxy() {
     drop(child.stdin.take());
     assert!(child.wait().unwrap().success());
     assert_eq!(a.nat_rules(false), rules);
-    drop(net);
 }
 
 /// Without root or namespaces: the binary's dry run reads `PHIMESH_*` and rejects bad flags
