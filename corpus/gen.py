@@ -672,6 +672,8 @@ def provider_entry(f: Faker, with_dea=False) -> dict:
          f.key(["practice", "address"]): f"{f.street()}, {f.city()[0]}"}
     if with_dea:
         d[f.key(["dea"])] = f.dea(last)
+    if f.r.random() < 0.3:  # the practice's employer identification number (NN-NNNNNNN)
+        d[f.key(["tax", "id"])] = f"{f.r.randint(10, 99)}-{f.r.randint(1000000, 9999999)}"
     return d
 
 
@@ -941,13 +943,67 @@ def neg_fhir_resource(f: Faker) -> dict:
         return {"resourceType": "Medication", "id": fhir_id(f),
                 "code": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
                                      "code": str(r.randint(100000, 999999)), "display": r.choice(MEDS)}]},
-                "batch": {"lotNumber": f.id9(), "expirationDate": "2027-03-31"}}
+                "batch": {"lotNumber": f.id9(), "expirationDate": "2027-03-31"},
+                "identifier": [{"system": "http://hl7.org/fhir/sid/ndc",
+                                "value": f"{r.randint(10000, 99999)}-{r.randint(100, 999)}-{r.randint(10, 99)}"}]}
     return {"resourceType": "Endpoint", "id": fhir_id(f), "status": "active",
             "connectionType": {"code": "hl7-fhir-rest"}, "address": "https://fhir.example.org/r4",
             "header": [f"X-Api-Key: {f.hexhash(40)}"]}
 
 
+def _xml_attr(v) -> str:
+    return str(v).replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+
+
+def fhir_xml_elems(name: str, v, ind: str, out: list):
+    if isinstance(v, list):
+        for x in v:
+            fhir_xml_elems(name, x, ind, out)
+    elif isinstance(v, dict):
+        if "resourceType" in v:  # a resource inside another element (entry.resource, contained)
+            out.append(f"{ind}<{name}>")
+            fhir_xml_resource(v, ind + "  ", out)
+            out.append(f"{ind}</{name}>")
+            return
+        attrs = f' url="{_xml_attr(v["url"])}"' if name == "extension" and "url" in v else ""
+        out.append(f"{ind}<{name}{attrs}>")
+        for k, x in v.items():
+            if not (attrs and k == "url"):
+                fhir_xml_elems(k, x, ind + "  ", out)
+        out.append(f"{ind}</{name}>")
+    else:
+        val = ("true" if v else "false") if isinstance(v, bool) else v
+        out.append(f'{ind}<{name} value="{_xml_attr(val)}"/>')
+
+
+def fhir_xml_resource(res: dict, ind: str, out: list, root=False):
+    rt = res["resourceType"]
+    out.append(f'{ind}<{rt} xmlns="http://hl7.org/fhir">' if root else f"{ind}<{rt}>")
+    for k, v in res.items():
+        if k != "resourceType":
+            fhir_xml_elems(k, v, ind + "  ", out)
+    out.append(f"{ind}</{rt}>")
+
+
+def fhir_xml(res: dict) -> str:
+    out = ['<?xml version="1.0" encoding="UTF-8"?>']
+    fhir_xml_resource(res, "", out, root=True)
+    return "\n".join(out) + "\n"
+
+
 def gen_fhir(f: Faker, idx: int, pos: bool, large: int, where: str, esc=esc_default) -> Sample:
+    s = _gen_fhir(f, idx, pos, large, where, esc)
+    if esc is esc_default and s.ext == "json" and f.r.random() < 0.2:
+        doc = json.loads(s.data)
+        if not isinstance(doc, dict) or "resourceType" not in doc:
+            return s
+        s.data = fhir_xml(doc).encode()
+        s.ext = "xml"
+        s.note += "/xml"
+    return s
+
+
+def _gen_fhir(f: Faker, idx: int, pos: bool, large: int, where: str, esc=esc_default) -> Sample:
     r = f.r
     indent = r.choice([2, None]) if f.fam == "train" else r.choice([None, 3])
     kinds: set = set()
@@ -2004,7 +2060,7 @@ def negative_violations(data: bytes) -> list[str]:
                 out.append("id_kw")
         if re.search(r"(^|[\r\n\x0b])PID\|", t):
             out.append("hl7_pid")
-        if re.search(r'"resourceType"\s*:\s*"Patient"', t):
+        if re.search(r'"resourceType"\s*:\s*"Patient"|<Patient[\s>]', t):
             out.append("fhir_patient")
     return sorted(set(out))
 
