@@ -128,6 +128,9 @@ pub(crate) struct Rule {
     /// checked here because a leading class in the pattern would cost Hyperscan its literal
     /// acceleration).
     pub(crate) not_after: Option<fn(u8) -> bool>,
+    /// Bytes before Hyperscan's start of match that belong to the value (found by the
+    /// validator); they count towards the hold-back window.
+    pub(crate) lookbehind: usize,
 }
 
 // Building blocks. Hyperscan syntax (a PCRE subset): no lookaround, no backreferences.
@@ -223,6 +226,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             validate: v::ssn,
             som: true,
             not_after: Some(v::alnum_or_dash),
+            lookbehind: 0,
         },
         Rule {
             kind: Kind::Ssn,
@@ -235,6 +239,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             validate: v::ssn,
             som: true,
             not_after: None,
+            lookbehind: 0,
         },
         // --- Medicare MBI --------------------------------------------------------------------
         Rule {
@@ -251,6 +256,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             validate: v::mbi,
             som: true,
             not_after: Some(v::alnum_or_dash),
+            lookbehind: 0,
         },
         Rule {
             kind: Kind::Mbi,
@@ -267,6 +273,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             validate: v::mbi,
             som: true,
             not_after: None,
+            lookbehind: 0,
         },
         // --- MRN / member id / account number next to their keywords -------------------------
         Rule {
@@ -280,6 +287,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             validate: v::id_with_digits,
             som: true,
             not_after: None,
+            lookbehind: 0,
         },
         Rule {
             kind: Kind::MemberId,
@@ -293,6 +301,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             validate: v::id_with_digits,
             som: true,
             not_after: None,
+            lookbehind: 0,
         },
         Rule {
             kind: Kind::AccountNumber,
@@ -305,6 +314,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             validate: v::id_with_digits,
             som: true,
             not_after: None,
+            lookbehind: 0,
         },
         // --- Date of birth -------------------------------------------------------------------
         Rule {
@@ -318,6 +328,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             validate: v::dob,
             som: true,
             not_after: None,
+            lookbehind: 0,
         },
         // --- Payment cards -------------------------------------------------------------------
         Rule {
@@ -329,6 +340,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             validate: v::card,
             som: true,
             not_after: Some(v::alnum_dash_dot),
+            lookbehind: 0,
         },
         Rule {
             kind: Kind::CreditCard,
@@ -337,6 +349,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             validate: v::card,
             som: true,
             not_after: Some(v::alnum_dash_dot),
+            lookbehind: 0,
         },
         Rule {
             kind: Kind::CreditCard,
@@ -345,6 +358,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             validate: v::card,
             som: true,
             not_after: Some(v::alnum_dash_dot),
+            lookbehind: 0,
         },
         Rule {
             kind: Kind::CreditCard,
@@ -361,6 +375,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             validate: v::card,
             som: true,
             not_after: None,
+            lookbehind: 0,
         },
         // --- Provider identifiers (contextual) ----------------------------------------------
         Rule {
@@ -374,6 +389,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             validate: v::npi,
             som: true,
             not_after: None,
+            lookbehind: 0,
         },
         Rule {
             kind: Kind::Dea,
@@ -382,6 +398,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             validate: v::dea,
             som: true,
             not_after: None,
+            lookbehind: 0,
         },
         // --- Record structures ---------------------------------------------------------------
         Rule {
@@ -392,6 +409,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             validate: v::hl7_pid_field,
             som: true,
             not_after: None,
+            lookbehind: 0,
         },
         Rule {
             kind: Kind::Hl7Pid,
@@ -401,6 +419,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             validate: v::hl7_pid_name,
             som: true,
             not_after: None,
+            lookbehind: 0,
         },
         Rule {
             kind: Kind::FhirPatient,
@@ -409,6 +428,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             validate: v::whole,
             som: true,
             not_after: None,
+            lookbehind: 0,
         },
         Rule {
             kind: Kind::FhirPatient,
@@ -417,6 +437,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             validate: v::whole,
             som: true,
             not_after: None,
+            lookbehind: 0,
         },
         Rule {
             kind: Kind::FhirPatient,
@@ -425,15 +446,19 @@ pub(crate) fn builtin() -> Vec<Rule> {
             validate: v::whole,
             som: true,
             not_after: None,
+            lookbehind: 0,
         },
         // --- Contact details and names in patient context ----------------------------------
         Rule {
             kind: Kind::PatientEmail,
             role: Role::Contextual,
-            pattern: r"[A-Za-z0-9._%+\-]{1,48}@[A-Za-z0-9.\-]{1,48}\.[A-Za-z]{2,12}(?:[^A-Za-z0-9.\-]|$)",
+            // Anchored on '@': the local part is found by the validator in the bytes before it
+            // (a repeat in front of the literal would cost Hyperscan its acceleration).
+            pattern: r"[A-Za-z0-9._%+\-]@[A-Za-z0-9.\-]{1,48}\.[A-Za-z]{2,12}(?:[^A-Za-z0-9.\-]|$)",
             validate: v::email,
             som: true,
             not_after: None,
+            lookbehind: 48,
         },
         Rule {
             kind: Kind::PatientPhone,
@@ -447,6 +472,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             validate: v::phone,
             som: true,
             not_after: None,
+            lookbehind: 0,
         },
         Rule {
             kind: Kind::PatientName,
@@ -461,6 +487,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             validate: v::name,
             som: true,
             not_after: None,
+            lookbehind: 0,
         },
         Rule {
             kind: Kind::PatientName,
@@ -473,6 +500,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             validate: v::name,
             som: true,
             not_after: None,
+            lookbehind: 0,
         },
         Rule {
             kind: Kind::PatientName,
@@ -488,6 +516,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             validate: v::whole,
             som: true,
             not_after: None,
+            lookbehind: 0,
         },
         Rule {
             kind: Kind::PatientName,
@@ -496,6 +525,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             validate: v::whole,
             som: true,
             not_after: None,
+            lookbehind: 0,
         },
         Rule {
             kind: Kind::PatientName,
@@ -510,6 +540,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             validate: v::whole,
             som: true,
             not_after: None,
+            lookbehind: 0,
         },
         Rule {
             kind: Kind::PatientPhone,
@@ -519,6 +550,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             validate: v::phone,
             som: true,
             not_after: Some(v::alnum_dash_dot),
+            lookbehind: 0,
         },
         Rule {
             kind: Kind::Dob,
@@ -530,6 +562,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             validate: v::whole,
             som: true,
             not_after: None,
+            lookbehind: 0,
         },
         Rule {
             kind: Kind::Dob,
@@ -542,6 +575,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             validate: v::dob,
             som: true,
             not_after: Some(v::alnum_dash_dot),
+            lookbehind: 0,
         },
         Rule {
             kind: Kind::PatientEmail,
@@ -554,6 +588,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             validate: v::whole,
             som: true,
             not_after: Some(v::is_alpha),
+            lookbehind: 0,
         },
         Rule {
             kind: Kind::PatientPhone,
@@ -566,6 +601,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             validate: v::whole,
             som: true,
             not_after: Some(v::is_alpha),
+            lookbehind: 0,
         },
     ]
 }

@@ -44,6 +44,8 @@ const SAMPLES: &[&str] = &[
     r#"{"ssn":"\u0032\u00319-09-9999"}"#,
     "ssn=219%2D09%2D9999&name=x",
     r#"{"text": "DOB\u003a 03\/14\/1961"}"#,
+    // The value starts before Hyperscan's match (the e-mail's local part).
+    "Patient email: jane.doe.longer.local.part77@mail.test\n",
     // CSV exports: the label is the column header.
     "\"memberdob\";\"zip\"\n\"28.10.1947\";\"13452\"\n",
     "mrn,zip,reason\r\nH307224082,77384,follow-up\r\n",
