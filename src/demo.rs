@@ -70,7 +70,7 @@ const ADMIN_PORT: u16 = 15020;
 const INBOUND_PORT: u16 = 15006;
 
 /// How long a component may take to start.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
+const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long one scenario's request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
