@@ -254,8 +254,7 @@ impl ProxyProc {
     pub fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let st = self.child.wait().unwrap();
-        st
+        self.child.wait().unwrap()
     }
 
     /// The raw audit text (to search for values that must not be there).
