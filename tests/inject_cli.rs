@@ -330,3 +330,19 @@ fn bad_input_exits_2_with_one_line_and_no_output() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--mesh-networks"));
 }
+
+#[test]
+fn strings_yaml_1_1_would_misread_stay_strings_for_kubectl() {
+    // kubectl reads YAML 1.1: plain `on` is a boolean there, `2024-01-01` a timestamp.
+    let pod = b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations: {a: \"on\", b: \"No\", c: \"2024-01-01\", d: \"1_000\"}\nspec: {containers: [{name: a, image: a}]}\n";
+    let text = ok(&inject("-", Some(pod), &[]));
+    for line in [
+        "a: \"on\"",
+        "b: \"No\"",
+        "c: \"2024-01-01\"",
+        "d: \"1_000\"",
+        "prometheus.io/scrape: \"true\"",
+    ] {
+        assert!(text.contains(line), "{line} in\n{text}");
+    }
+}
