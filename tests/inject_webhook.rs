@@ -833,8 +833,8 @@ fn a_rotated_serving_certificate_is_served_without_a_restart() {
 #[test]
 fn sigterm_stops_the_webhook_cleanly() {
     let mut w = Webhook::start(&[]);
-    let status = Command::new("kill")
-        .args(["-TERM", &w.child.id().to_string()])
+    let status = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", w.child.id())])
         .status()
         .unwrap();
     assert!(status.success());
