@@ -233,6 +233,14 @@ def main(argv=None) -> int:
                 cells += f"{(f'{h}/{t} ' + fmt_r(ratio(h, t)).strip()) if t else '-':>16}"
             print(f"{k:16}{cells}")
         if wrong:
+            by_tpl: dict[str, int] = defaultdict(int)
+            for w in wrong:
+                tpl = w["note"].split(" ")[0].split("/large:")[0]
+                flags = [x for x in w["note"].split(" ")[1:] if x]
+                by_tpl[f"{w['expected']}->{w['got']} {tpl}" + (f" {' '.join(flags)}" if flags else "")] += 1
+            print(f"\nmisclassified by template ({len(by_tpl)} groups):")
+            for k, n in sorted(by_tpl.items(), key=lambda kv: (-kv[1], kv[0])):
+                print(f"  {n:4d}  {k}")
             print(f"\nmisclassified ({len(wrong)}):")
             for w in wrong:
                 print(f"  {w['expected']:5} -> {w['got']:13} {w['format']:11} {w['file']}  [{w['note']}]"
