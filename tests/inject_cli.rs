@@ -167,7 +167,7 @@ fn injects_every_workload_kind_and_leaves_the_rest_byte_for_byte() {
     assert_eq!(names(&spec.init_containers), ["phimesh-init"]);
     assert_eq!(env(&proxy(&spec), "PHIMESH_INBOUND_MTLS"), "permissive");
     assert!(
-        stderr.contains("StatefulSet ledger: phimesh: classic sidecar mode"),
+        stderr.contains("StatefulSet ledger: phimesh: classic sidecar"),
         "{stderr}"
     );
 

@@ -350,6 +350,8 @@ fn check_proxy_uid(spec: &PodSpec) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// Warnings for `kubectl` to show. The API asks for at most 120 characters where possible and
+/// truncates past 256; each of these stays under 256 with a 63-character container name.
 fn warnings(spec: &PodSpec, options: &PodOptions) -> Vec<String> {
     let mut out = Vec::new();
     let finite = matches!(
@@ -358,10 +360,10 @@ fn warnings(spec: &PodSpec, options: &PodOptions) -> Vec<String> {
     );
     if options.sidecar_mode == SidecarMode::Classic {
         out.push(
-            "phimesh: classic sidecar mode: the app may start before the proxy is ready; prefer phimesh.io/sidecar-mode=native on Kubernetes >= 1.29".into(),
+            "phimesh: classic sidecar: the app may start before the proxy is ready; prefer native (Kubernetes >= 1.29)".into(),
         );
         if finite {
-            out.push("phimesh: classic sidecar in a pod with restartPolicy Never/OnFailure: the proxy keeps running after the app exits and the pod (Job) never completes".into());
+            out.push("phimesh: classic sidecar with restartPolicy Never/OnFailure: the pod (Job) never completes; use native".into());
         }
     }
     if options.inbound_mtls == InboundMtls::Strict {
@@ -375,9 +377,9 @@ fn warnings(spec: &PodSpec, options: &PodOptions) -> Vec<String> {
                     continue;
                 };
                 if !options.exclude_inbound_ports.contains(&port) {
+                    let name: String = c.name.chars().take(63).collect();
                     out.push(format!(
-                        "phimesh: container {:?} {kind} on port {port} is plaintext from the kubelet and inbound mTLS is strict: the proxy will refuse it; use an exec probe, phimesh.io/inbound-mtls=permissive, or exclude the port with phimesh.io/exclude-inbound-ports",
-                        c.name
+                        "phimesh: {name}: plaintext {kind} on port {port} is refused under strict inbound mTLS; use exec, permissive or exclude-inbound-ports"
                     ));
                 }
             }
@@ -612,6 +614,18 @@ mod tests {
             panic!()
         };
         assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn classic_job_is_warned_twice() {
+        let mut p =
+            pod(json!({"restartPolicy": "Never", "containers": [{"name": "a", "image": "a"}]}));
+        p["metadata"]["annotations"] = json!({"phimesh.io/sidecar-mode": "classic"});
+        let Outcome::Inject { warnings, .. } = plan(&p, None, &cfg()).unwrap() else {
+            panic!()
+        };
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[1].contains("never completes"));
     }
 
     #[test]
