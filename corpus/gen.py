@@ -414,6 +414,22 @@ class Faker:
         assert not luhn_ok(bad)
         return bad
 
+    def imei(self):  # Luhn-valid 15 digits, but no card issuer uses a 15-digit 35/86 prefix
+        return luhn_complete(self.r.choice(["35", "86"]) + "".join(str(self.r.randint(0, 9)) for _ in range(12)))
+
+    def masked_ssn(self):
+        tail = f"{self.r.randint(1, 9999):04d}"
+        if self.fam == "train":
+            return self.r.choice([f"***-**-{tail}", f"XXX-XX-{tail}"])
+        return self.r.choice([f"xxx-xx-{tail}", f"•••-••-{tail}", f"#########{tail[-2:]}"[-9:], f"*****{tail}"])
+
+    def masked_card(self):
+        last = f"{self.r.randint(0, 9999):04d}"
+        return self.r.choice([f"**** **** **** {last}", f"411111******{last}", f"XXXX-XXXX-XXXX-{last}"])
+
+    def confirmation(self):  # 3-3-3 digits: not an SSN shape
+        return f"{self.r.randint(100, 999)}-{self.r.randint(100, 999)}-{self.r.randint(100, 999)}"
+
     def uuid(self):
         return "%08x-%04x-4%03x-%04x-%012x" % (self.r.getrandbits(32), self.r.getrandbits(16),
                                                 self.r.getrandbits(12), 0x8000 | self.r.getrandbits(14),
@@ -661,6 +677,10 @@ def clean_order(f: Faker) -> dict:
         d[f.key(["tracking", "number"])] = f.luhn_bad16()
     if r.random() < 0.3:
         d["etag"] = f.hexhash(32)
+    if r.random() < 0.2:
+        d[f.key(["confirmation"])] = f.confirmation()
+    if r.random() < 0.2:
+        d[f.key(["service", "date"])] = f.recent().date().isoformat()
     return d
 
 
@@ -723,10 +743,11 @@ def gen_json(f: Faker, idx: int, pos: bool, large: int, where: str, esc=esc_defa
     # negatives
     vals = []
     if f.fam == "train":
-        t = r.choice(["orders", "token", "providers", "invalid_ssn", "dea_alone", "telemetry", "slots"])
+        t = r.choice(["orders", "token", "providers", "invalid_ssn", "dea_alone", "telemetry", "slots",
+                      "masked"])
     else:
         t = r.choice(["webhooks", "shipping", "provider_search", "ssn_testcases", "dea_verify",
-                      "build", "flags", "audit"])
+                      "build", "flags", "audit", "masked_profile", "devices"])
     if t == "orders":
         doc = {"orders": [clean_order(f) for _ in range(r.randint(1, 6))], "next": None}
     elif t == "token":
@@ -779,6 +800,15 @@ def gen_json(f: Faker, idx: int, pos: bool, large: int, where: str, esc=esc_defa
     elif t == "flags":
         doc = {"flags": {"new-checkout": True, "dark-mode": False}, "secret": f.b64(64),
                "rollout-id": f.uuid(), "updated": f.epoch()}
+    elif t == "masked":
+        doc = {"payment": {"card": f.masked_card(), "brand": "visa", "auth_code": f.b64(6)},
+               "verification": {"ssn": f.masked_ssn(), "status": "matched"}, "order_id": f.id9()}
+    elif t == "masked_profile":
+        doc = {"Profile": {"SSN-Masked": f.masked_ssn(), "CardOnFile": f.masked_card(),
+                           "Confirmation": f.confirmation(), "EffectiveDate": f.recent().date().isoformat()}}
+    elif t == "devices":
+        doc = {"devices": [{"imei": f.imei(), "model": "RPM-cuff-2", "firmware": f"4.{r.randint(0, 9)}.{r.randint(0, 99)}",
+                            "lastSeen": f.epoch(), "serial": f.hexhash(12).upper()} for _ in range(r.randint(1, 4))]}
     else:
         doc = {"time": f.iso_ts(), "direction": "outbound", "protocol": "http1", "kinds": ["ssn", "dob"],
                "offsets": [[r.randint(0, 900), r.randint(901, 2000)]], "action": "refused",
@@ -1740,8 +1770,13 @@ def gen_log(f: Faker, idx: int, pos: bool, large: int, where: str) -> Sample:
                 lines.append(f"{f.iso_ts()} INFO prescriber verified dea={f.dea(last)} npi={f.npi()} name=\"{first} {last}, MD\"")
                 t = "neg/prescriber"
         else:
-            lines.append(f"{f.iso_ts()} INFO audit kinds=ssn,dob action=refused bytes={r.randint(100, 99999)} request_id={f.uuid()}")
-            t = "neg/audit"
+            if r.random() < 0.5:
+                lines.append(f"{f.iso_ts()} INFO audit kinds=ssn,dob action=refused bytes={r.randint(100, 99999)} request_id={f.uuid()}")
+                t = "neg/audit"
+            else:
+                lines.append(f"{f.iso_ts()} INFO identity check ok ssn={f.masked_ssn()} card={f.masked_card()} "
+                             f"confirmation={f.confirmation()} device_imei={f.imei()}")
+                t = "neg/masked"
         if not lines:
             lines = [clean_log_line(f)]
     if large:
