@@ -45,6 +45,9 @@ pub struct WebhookArgs {
     /// Connections served at once.
     #[arg(long, env = "PHIMESH_MAX_CONNECTIONS", default_value_t = webhook::DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
+    /// Reviews read and answered at once (bounds memory: this many bodies of --max-body).
+    #[arg(long, env = "PHIMESH_MAX_IN_FLIGHT", default_value_t = webhook::DEFAULT_MAX_IN_FLIGHT)]
+    pub max_in_flight: usize,
     /// Seconds between checks of the certificate files for a change.
     #[arg(long, env = "PHIMESH_CERT_RELOAD_SECONDS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -205,16 +208,17 @@ pub fn run_webhook(args: WebhookArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(format!("phimesh webhook: cannot start the runtime: {e}")),
     };
-    let state = Arc::new(State {
+    let state = Arc::new(State::new(
         config,
-        metrics: Metrics::new(),
-        limits: Limits {
+        Metrics::new(),
+        Limits {
             max_body: args.max_body,
             max_connections: args.max_connections,
+            max_in_flight: args.max_in_flight,
             cert_poll: std::time::Duration::from_secs(args.cert_reload_seconds),
             ..Limits::default()
         },
-    });
+    ));
     runtime.block_on(async move {
         let listener = match tokio::net::TcpListener::bind(args.listen).await {
             Ok(l) => l,

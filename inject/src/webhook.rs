@@ -39,6 +39,10 @@ pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// Connections served at once; more wait in the kernel's accept queue.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+/// Reviews read and answered at once; more wait (within the request deadline). With
+/// [`DEFAULT_MAX_BODY`] this caps request bodies held in memory at 64 MiB, whatever the
+/// connection and h2 stream counts.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 16;
 /// How long open connections may take to finish after a shutdown signal.
 pub const DRAIN_GRACE: Duration = Duration::from_secs(10);
 /// How often the serving certificate files are checked for a change, by default.
@@ -55,6 +59,8 @@ pub struct Limits {
     pub max_connections: usize,
     /// How often the certificate files are checked for a change.
     pub cert_poll: Duration,
+    /// Reviews at once.
+    pub max_in_flight: usize,
 }
 
 impl Default for Limits {
@@ -64,6 +70,7 @@ impl Default for Limits {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             cert_poll: DEFAULT_CERT_POLL,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
         }
     }
 }
@@ -76,6 +83,21 @@ pub struct State {
     pub metrics: Metrics,
     /// Server limits.
     pub limits: Limits,
+    /// Permits for reviews in flight (`limits.max_in_flight` of them).
+    pub in_flight: Semaphore,
+}
+
+impl State {
+    /// A state with `limits.max_in_flight` permits.
+    pub fn new(config: InjectorConfig, metrics: Metrics, limits: Limits) -> Self {
+        let in_flight = Semaphore::new(limits.max_in_flight.max(1));
+        State {
+            config,
+            metrics,
+            limits,
+            in_flight,
+        }
+    }
 }
 
 /// Serves on `listener` until `shutdown` resolves, then drains.
@@ -267,11 +289,17 @@ async fn mutate(req: Request<Incoming>, state: &State, peer: SocketAddr) -> Resp
             &format!("body over {max} bytes"),
         );
     }
-    let body = match tokio::time::timeout(
-        state.limits.request_timeout,
-        Limited::new(req.into_body(), max).collect(),
-    )
-    .await
+    let deadline = tokio::time::Instant::now() + state.limits.request_timeout;
+    let Ok(Ok(_permit)) = tokio::time::timeout_at(deadline, state.in_flight.acquire()).await else {
+        return reject(
+            state,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "too many reviews in flight",
+        );
+    };
+    let body = match tokio::time::timeout_at(deadline, Limited::new(req.into_body(), max).collect())
+        .await
     {
         Err(_) => {
             return reject(
