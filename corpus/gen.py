@@ -417,6 +417,9 @@ class Faker:
     def imei(self):  # Luhn-valid 15 digits, but no card issuer uses a 15-digit 35/86 prefix
         return luhn_complete(self.r.choice(["35", "86"]) + "".join(str(self.r.randint(0, 9)) for _ in range(12)))
 
+    def loyalty_number(self):  # Luhn-valid but no card issuer starts with 9 or 1
+        return luhn_complete(self.r.choice(["9", "1"]) + "".join(str(self.r.randint(0, 9)) for _ in range(14)))
+
     def masked_ssn(self):
         tail = f"{self.r.randint(1, 9999):04d}"
         if self.fam == "train":
@@ -679,6 +682,8 @@ def clean_order(f: Faker) -> dict:
         d["etag"] = f.hexhash(32)
     if r.random() < 0.2:
         d[f.key(["confirmation"])] = f.confirmation()
+    if r.random() < 0.15:
+        d[f.key(["loyalty", "number"])] = f.loyalty_number()
     if r.random() < 0.2:
         d[f.key(["service", "date"])] = f.recent().date().isoformat()
     return d
@@ -1689,7 +1694,8 @@ def gen_note(f: Faker, idx: int, pos: bool, large: int, where: str) -> Sample:
                              f"{r.choice(['stable', 'watch overnight', 'NPO after midnight'])}" for _ in range(r.randint(3, 7))) + "\n"
         elif t == "instructions":
             text = (f"Discharge instructions for {r.choice(CONDITIONS)}: take {r.choice(MEDS)} as prescribed. "
-                    f"If you have chest pain call 911. For questions call the nurse line at {f.phone()}.\n")
+                    f"If you have chest pain call 911. For questions call the nurse line at {f.phone()}. "
+                    f"Questions about Medicare or Social Security benefits: call 1-800-772-1213.\n")
         else:
             text = (f"{doc}, MD is board certified in {r.choice(PROVIDER_SPECIALTIES)} and sees patients at "
                     f"{f.street()}, {f.city()[0]}. NPI {f.npi()}. Office phone {f.phone()}.\n")
