@@ -2,7 +2,7 @@
 //!
 //! | key | on | values | effect |
 //! | --- | --- | --- | --- |
-//! | `phimesh.io/inject` | namespace label, pod label (or pod annotation) | `enabled`, `disabled` | opt in / out; the webhook configuration selects on the labels, the webhook re-checks the pod's |
+//! | `phimesh.io/inject` | namespace label, pod label; pod annotation for `disabled` only | `enabled`, `disabled` | opt in / out; the webhook configuration selects on the labels, the webhook re-checks the pod's label and annotation |
 //! | `phimesh.io/sidecar-mode` | pod annotation | `native` (default), `classic` | native sidecar (init container with `restartPolicy: Always`, Kubernetes ≥ 1.29) or a classic container |
 //! | `phimesh.io/mode` | pod annotation | `enforce`, `audit` | `PHIMESH_MODE` of the proxy |
 //! | `phimesh.io/inbound-mtls` | pod annotation | `strict`, `permissive` | `PHIMESH_INBOUND_MTLS` of the proxy |
