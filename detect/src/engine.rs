@@ -42,6 +42,7 @@ pub enum BuildError {
 pub(crate) struct Inner {
     id: u64,
     db: StreamingDatabase,
+    keyed_db: Option<StreamingDatabase>,
     rules: Vec<Rule>,
     /// Maximum match width of each detector.
     widths: Vec<usize>,
@@ -110,6 +111,7 @@ impl Engine {
 
     pub(crate) fn with_rules(rules: Vec<Rule>) -> Result<Engine, BuildError> {
         let mut patterns = Vec::with_capacity(rules.len());
+        let mut keyed_patterns = Vec::new();
         let mut widest = 0usize;
         let mut widths = Vec::with_capacity(rules.len());
         for (index, rule) in rules.iter().enumerate() {
@@ -135,21 +137,39 @@ impl Engine {
             }
             widest = widest.max(w + lookbehind);
             widths.push(w + lookbehind);
-            patterns.push(p);
+            if rule.role == crate::rules::Role::Keyed {
+                keyed_patterns.push(p);
+            } else {
+                patterns.push(p);
+            }
         }
-        let db: StreamingDatabase =
-            Patterns(patterns)
-                .build()
-                .map_err(|e| BuildError::Compile {
-                    index: usize::MAX,
-                    message: e.to_string(),
-                })?;
+        let build = |patterns: Vec<Pattern>| -> Result<StreamingDatabase, BuildError> {
+            Patterns(patterns).build().map_err(|e| BuildError::Compile {
+                index: usize::MAX,
+                message: e.to_string(),
+            })
+        };
+        let db = build(patterns)?;
+        // Values that count only after their label live in a second database, opened per
+        // stream only once a label has been seen: they cost nothing elsewhere.
+        let keyed_db = if keyed_patterns.is_empty() {
+            None
+        } else {
+            Some(build(keyed_patterns)?)
+        };
         let stream_size = db
             .stream_size()
-            .map_err(|e| BuildError::Alloc(e.to_string()))?;
+            .map_err(|e| BuildError::Alloc(e.to_string()))?
+            + match &keyed_db {
+                Some(k) => k
+                    .stream_size()
+                    .map_err(|e| BuildError::Alloc(e.to_string()))?,
+                None => 0,
+            };
         let inner = Inner {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             db,
+            keyed_db,
             rules,
             widths,
             hold_back: widest + 1,
@@ -214,11 +234,16 @@ impl Engine {
             let idx = match slots.iter().position(|(id, _)| *id == self.0.id) {
                 Some(i) => i,
                 None => {
-                    let s = self
+                    let mut s = self
                         .0
                         .db
                         .alloc_scratch()
                         .map_err(|e| ScanError::Engine(e.to_string()))?;
+                    if let Some(k) = &self.0.keyed_db {
+                        // One scratch serves both databases.
+                        k.realloc_scratch(&mut s)
+                            .map_err(|e| ScanError::Engine(e.to_string()))?;
+                    }
                     if slots.len() >= SCRATCH_SLOTS {
                         slots.remove(0);
                     }
@@ -228,6 +253,20 @@ impl Engine {
             };
             f(&slots[idx].1)
         })
+    }
+
+    /// Opens a stream on the database of label-dependent values, if there is one.
+    pub(crate) fn open_keyed_stream(&self) -> Result<Option<HsStream>, ScanError> {
+        let Some(k) = &self.0.keyed_db else {
+            return Ok(None);
+        };
+        let s = k
+            .open_stream()
+            .map_err(|e| ScanError::Engine(e.to_string()))?;
+        Ok(Some(HsStream {
+            stream: Some(s),
+            engine: self.clone(),
+        }))
     }
 
     pub(crate) fn open_stream(&self) -> Result<HsStream, ScanError> {
@@ -304,7 +343,17 @@ mod tests {
         let mut failed = Vec::new();
         for (i, r) in rules::builtin().into_iter().enumerate() {
             let kind = r.kind;
-            match Engine::with_rules(vec![r]) {
+            // A label-dependent value needs a main database beside it: give it its label.
+            let set = if r.role == crate::rules::Role::Keyed {
+                let key = rules::builtin()
+                    .into_iter()
+                    .find(|k| k.role == crate::rules::Role::Key && k.kind == kind)
+                    .expect("a label for every keyed value");
+                vec![key, r]
+            } else {
+                vec![r]
+            };
+            match Engine::with_rules(set) {
                 Ok(e) => eprintln!(
                     "detector {i} ({kind}): stream {} bytes, hold-back {}",
                     e.stream_size(),

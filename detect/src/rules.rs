@@ -568,7 +568,9 @@ pub(crate) fn builtin() -> Vec<Rule> {
             kind: Kind::Dob,
             role: Role::Keyed,
             pattern: concat!(
-                r"(?:[0-9]{1,2}[/\-.][0-9]{1,2}[/\-.](?:[0-9]{4}|[0-9]{2})|[0-9]{4}[/\-.][0-9]{1,2}[/\-.][0-9]{1,2}",
+                // Each form with one separator throughout, so that Hyperscan anchors on it.
+                r"(?:[0-9]{1,2}/[0-9]{1,2}/(?:[0-9]{4}|[0-9]{2})|[0-9]{4}/[0-9]{1,2}/[0-9]{1,2}",
+                r"|[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{4}|[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{1,2}-[0-9]{1,2}-[0-9]{4}",
                 r"|(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-zA-Z]{0,6}\.?\x20[0-9]{1,2},?\x20[0-9]{4})",
                 r"(?:[^0-9]|$)"
             ),

@@ -185,6 +185,10 @@ pub struct Scanner {
     norm_buf: Vec<u8>,
     csv: crate::csv::CsvColumns,
     csv_found: Vec<crate::csv::ColumnFinding>,
+    /// Where the first label ([`Role::Key`]) ended: the keyed stream starts there.
+    first_key_end: Option<u64>,
+    /// The stream on the label-dependent database and its absolute start offset.
+    keyed: Option<(crate::engine::HsStream, u64)>,
 }
 
 impl fmt::Debug for Scanner {
@@ -220,6 +224,8 @@ impl Scanner {
             norm_buf: Vec::new(),
             csv: crate::csv::CsvColumns::new(),
             csv_found: Vec::new(),
+            first_key_end: None,
+            keyed: None,
             engine,
         })
     }
@@ -277,6 +283,15 @@ impl Scanner {
         let mut matches = std::mem::take(&mut self.raw_matches);
         matches.clear();
         self.engine.close_stream(&mut self.stream, &mut matches)?;
+        if let Some((mut stream, base)) = self.keyed.take() {
+            let mut keyed = Vec::new();
+            self.engine.close_stream(&mut stream, &mut keyed)?;
+            matches.extend(keyed.into_iter().map(|mut m| {
+                m.from += base;
+                m.to += base;
+                m
+            }));
+        }
         self.validate_matches(&matches, &[], self.normalizer.output_len());
         Ok(self.verdict())
     }
@@ -384,6 +399,29 @@ impl Scanner {
             .engine
             .scan_stream(&mut self.stream, data, &mut matches);
         self.validate_matches(&matches, data, chunk_start);
+        // The first label opens the keyed stream, fed from where the label ended.
+        let mut keyed_result = Ok(());
+        if let Some(key_end) = self.first_key_end {
+            if self.keyed.is_none() {
+                if let Some(stream) = self.engine.open_keyed_stream()? {
+                    self.keyed = Some((stream, key_end.max(chunk_start)));
+                }
+            }
+            if let Some((stream, base)) = self.keyed.as_mut() {
+                let from = (*base).max(chunk_start);
+                let skip = (from - chunk_start) as usize;
+                if skip < data.len() {
+                    let base = *base;
+                    matches.clear();
+                    keyed_result = self.engine.scan_stream(stream, &data[skip..], &mut matches);
+                    for m in matches.iter_mut() {
+                        m.from += base;
+                        m.to += base;
+                    }
+                    self.validate_matches(&matches, data, chunk_start);
+                }
+            }
+        }
         self.raw_matches = matches;
         if self.csv.active() {
             let mut found = std::mem::take(&mut self.csv_found);
@@ -409,7 +447,7 @@ impl Scanner {
             }
         }
         self.normalizer.prune(self.hist_start);
-        r
+        r.and(keyed_result)
     }
 
     /// Bytes `[start, end)` of normalised content, from the current chunk or the history window.
@@ -505,6 +543,9 @@ impl Scanner {
             Role::Key => {
                 if !self.keys.contains(&kind) {
                     self.keys.push(kind);
+                }
+                if self.first_key_end.is_none() {
+                    self.first_key_end = Some(norm_end);
                 }
                 return;
             }
