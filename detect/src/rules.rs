@@ -137,7 +137,8 @@ pub(crate) struct Rule {
 // Left boundaries are written as a consumed class or start of data; validators trim them.
 macro_rules! kw_gap {
     () => {
-        r"[^0-9A-Za-z]{1,24}"
+        // FHIR XML writes values as attributes: `<subscriberId value="...">`.
+        r#"[^0-9A-Za-z]{1,24}(?:(?i:value)\s{0,2}=\s{0,2}["']?)?"#
     };
 }
 
@@ -322,7 +323,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             role: Role::Strong,
             pattern: concat!(
                 r"(?:DOB|(?i:dob|d\.o\.b\.?|date[\s_\-]?of[\s_\-]?birth|birth[\s_\-]?date|birth[\s_\-]?day|birthdate|born(?:\s(?:on|in))?|fecha[\s_\-]de[\s_\-]nacimiento))",
-                r"[^0-9A-Za-z\r\n]{1,24}(?:(?i:is|was|of|on)\s{1,2})?",
+                r#"[^0-9A-Za-z\r\n]{1,24}(?:(?i:is|was|of|on)\s{1,2}|(?i:value)\s{0,2}=\s{0,2}["']?)?"#,
                 date!()
             ),
             validate: v::dob,
@@ -433,7 +434,8 @@ pub(crate) fn builtin() -> Vec<Rule> {
         Rule {
             kind: Kind::FhirPatient,
             role: Role::Strong,
-            pattern: r#"<Patient\s{1,8}xmlns\s{0,4}=\s{0,4}"http://hl7\.org/fhir""#,
+            // A FHIR XML Patient: with its namespace, or as a Bundle entry's resource element.
+            pattern: r#"<Patient(?:\s{1,8}xmlns\s{0,4}=\s{0,4}"http://hl7\.org/fhir"|>|\s{0,8}/?>|\s{1,8}id=)"#,
             validate: v::whole,
             som: true,
             not_after: None,
