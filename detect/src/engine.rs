@@ -292,23 +292,27 @@ impl Engine {
         };
         for piece in data.chunks(u32::MAX as usize) {
             self.with_scratch(|scratch| {
-                s.scan(
-                    piece,
-                    scratch,
-                    |id: u32, from: u64, to: u64, _flags: u32| {
-                        let id = id as usize;
-                        out.push(RawMatch {
-                            id,
-                            from: self.match_start(id, from, to),
-                            to,
-                        });
-                        Matching::Continue
-                    },
-                )
-                .map_err(|e| ScanError::Engine(e.to_string()))
+                s.scan(piece, scratch, self.collector(out))
+                    .map_err(|e| ScanError::Engine(e.to_string()))
             })?;
         }
         Ok(())
+    }
+
+    /// The match callback: records each match with its start of match.
+    fn collector<'a>(
+        &'a self,
+        out: &'a mut Vec<RawMatch>,
+    ) -> impl FnMut(u32, u64, u64, u32) -> Matching + 'a {
+        move |id, from, to, _flags| {
+            let id = id as usize;
+            out.push(RawMatch {
+                id,
+                from: self.match_start(id, from, to),
+                to,
+            });
+            Matching::Continue
+        }
     }
 
     pub(crate) fn close_stream(
@@ -320,16 +324,8 @@ impl Engine {
             return Ok(());
         };
         self.with_scratch(|scratch| {
-            s.close(scratch, |id: u32, from: u64, to: u64, _flags: u32| {
-                let id = id as usize;
-                out.push(RawMatch {
-                    id,
-                    from: self.match_start(id, from, to),
-                    to,
-                });
-                Matching::Continue
-            })
-            .map_err(|e| ScanError::Engine(e.to_string()))
+            s.close(scratch, self.collector(out))
+                .map_err(|e| ScanError::Engine(e.to_string()))
         })
     }
 }
