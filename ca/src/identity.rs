@@ -31,7 +31,13 @@
 //!   side it must also be in `allow_identities` when that is set. Host names are not checked: the
 //!   SPIFFE ID is the name. [`peer_identity`] reads the verified ID after the handshake.
 //! * [`Identity::is_ready`] is true only while a certificate that has not expired is installed.
-//! * [`Identity::register_metrics`] adds `phimesh_identity_cert_expiry_timestamp_seconds`.
+//! * [`Identity::register_metrics`] adds `phimesh_identity_cert_expiry_timestamp_seconds` and
+//!   `phimesh_identity_fetch_errors_total{reason}` (reasons: [`FETCH_ERROR_REASONS`]).
+//! * Every failed call to the CA is logged (`tracing` warn, target `phimesh_ca::identity`) with
+//!   its reason, the CA address, the HTTP status and the CA's JSON `error` text when there is
+//!   one, and the delay before the next attempt — never the token. The capped exponential
+//!   backoff is what bounds the rate of these lines (at most one per attempt, at least
+//!   `retry_max / 2` apart once the backoff is at its cap).
 //! * [`Identity::from_static`] skips the CA entirely (tests, the demo).
 //!
 //! The CA itself is found with the roots in [`IdentityConfig::ca_roots`] (re-read on every call)
@@ -62,6 +68,23 @@ use crate::tls::provider;
 
 /// Name of the identity client's metric.
 pub const CERT_EXPIRY_METRIC: &str = "phimesh_identity_cert_expiry_timestamp_seconds";
+/// Name of the counter of failed calls to the CA, labelled `reason`.
+pub const FETCH_ERRORS_METRIC: &str = "phimesh_identity_fetch_errors_total";
+/// Every value of the `reason` label of [`FETCH_ERRORS_METRIC`] (see [`IdentityError::reason`]).
+pub const FETCH_ERROR_REASONS: &[&str] = &[
+    "connect",
+    "timeout",
+    "protocol",
+    "unauthenticated",
+    "forbidden",
+    "bad_request",
+    "rate_limited",
+    "unavailable",
+    "http_status",
+    "bad_answer",
+    "token_file",
+    "local",
+];
 
 /// Largest token file read (projected service-account tokens are about 1 KiB).
 const MAX_TOKEN_BYTES: u64 = 64 * 1024;
@@ -151,6 +174,38 @@ pub enum IdentityError {
     BadAnswer(String),
 }
 
+impl IdentityError {
+    /// A bounded label for this error (one of [`FETCH_ERROR_REASONS`]): the connection failed,
+    /// timed out or spoke no HTTP; the CA answered with a status (by class of refusal); the
+    /// answer was unusable; the token file could not be read; a local PEM/config problem.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            IdentityError::Https(HttpsError::Connect { .. }) => "connect",
+            IdentityError::Https(HttpsError::Timeout(_)) => "timeout",
+            IdentityError::Https(_) => "protocol",
+            IdentityError::Refused { status, .. } => match status {
+                401 => "unauthenticated",
+                403 => "forbidden",
+                400 | 413 => "bad_request",
+                429 => "rate_limited",
+                503 => "unavailable",
+                _ => "http_status",
+            },
+            IdentityError::BadAnswer(_) => "bad_answer",
+            IdentityError::File { .. } => "token_file",
+            IdentityError::Config(_) | IdentityError::Pem(_) => "local",
+        }
+    }
+
+    /// The HTTP status of a refusal.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            IdentityError::Refused { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
 /// Body of `POST /v1/certificates`.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct CertificateRequest {
@@ -222,6 +277,7 @@ pub(crate) struct Shared {
     not_after: std::sync::atomic::AtomicI64,
     ready_tx: watch::Sender<bool>,
     expiry_gauge: prometheus::Gauge,
+    fetch_errors: prometheus::IntCounterVec,
     task: Mutex<Option<tokio::task::AbortHandle>>,
 }
 
@@ -261,6 +317,22 @@ fn new_gauge() -> prometheus::Gauge {
     .unwrap_or_else(|_| unreachable_gauge())
 }
 
+fn new_fetch_errors() -> prometheus::IntCounterVec {
+    let c = prometheus::IntCounterVec::new(
+        prometheus::Opts::new(
+            FETCH_ERRORS_METRIC,
+            "Failed calls to the CA (certificate requests and trust bundle refreshes) by reason",
+        ),
+        &["reason"],
+    )
+    .expect("constant metric name and label are valid");
+    // Every series exists from the start (at 0), so rates and alerts need no special case.
+    for r in FETCH_ERROR_REASONS {
+        c.with_label_values(&[r]);
+    }
+    c
+}
+
 // `Gauge::new` only fails on an invalid metric name, and ours is a valid constant.
 fn unreachable_gauge() -> prometheus::Gauge {
     prometheus::Gauge::with_opts(prometheus::Opts::new("phimesh_unnamed", "unused"))
@@ -279,6 +351,7 @@ impl Identity {
             not_after: std::sync::atomic::AtomicI64::new(0),
             ready_tx,
             expiry_gauge: new_gauge(),
+            fetch_errors: new_fetch_errors(),
             task: Mutex::new(None),
         })
     }
@@ -446,12 +519,20 @@ impl Identity {
         self.shared.expiry_gauge.clone()
     }
 
-    /// Registers `phimesh_identity_cert_expiry_timestamp_seconds` on `registry`.
+    /// The counter `phimesh_identity_fetch_errors_total{reason}`.
+    pub fn fetch_errors(&self) -> prometheus::IntCounterVec {
+        self.shared.fetch_errors.clone()
+    }
+
+    /// Registers `phimesh_identity_cert_expiry_timestamp_seconds` and
+    /// `phimesh_identity_fetch_errors_total` on `registry`.
     pub fn register_metrics(
         &self,
         registry: &prometheus::Registry,
     ) -> Result<(), prometheus::Error> {
-        registry.register(Box::new(self.shared.expiry_gauge.clone()))
+        let gauge = registry.register(Box::new(self.shared.expiry_gauge.clone()));
+        let errors = registry.register(Box::new(self.shared.fetch_errors.clone()));
+        gauge.and(errors)
     }
 
     /// rustls server config for inbound mTLS: presents the current certificate, verifies client
@@ -565,15 +646,63 @@ fn ca_client_config(
     Ok(Arc::new(cfg))
 }
 
+/// The CA's JSON `error` text, at most 200 characters with control characters replaced (it goes
+/// into log lines). A body that is not the CA's JSON is not repeated: whatever answered may
+/// echo the request, and the request carries the token.
 fn error_message(body: &[u8]) -> String {
     #[derive(Deserialize)]
     struct E {
         error: String,
     }
-    let msg = serde_json::from_slice::<E>(body)
-        .map(|e| e.error)
-        .unwrap_or_else(|_| String::from_utf8_lossy(body).into_owned());
-    msg.chars().take(200).collect()
+    match serde_json::from_slice::<E>(body) {
+        Ok(e) => e
+            .error
+            .chars()
+            .take(200)
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect(),
+        Err(_) => format!("(no JSON error in a {}-byte body)", body.len()),
+    }
+}
+
+/// Counts and logs one failed call to the CA. `what` names the call, `retry_in` the wait before
+/// the next attempt. Fields: reason, CA address, status and the CA's error text for refusals,
+/// the error itself (no error of this module carries the token).
+fn report_failure(
+    me: &Identity,
+    cfg: &IdentityConfig,
+    what: &'static str,
+    e: &IdentityError,
+    retry_in: Duration,
+    failures: u32,
+) {
+    let reason = e.reason();
+    me.shared.fetch_errors.with_label_values(&[reason]).inc();
+    let retry_in_ms = retry_in.as_millis() as u64;
+    let still_valid = me.is_ready();
+    match e {
+        IdentityError::Refused { status, message } => warn!(
+            call = what,
+            reason,
+            ca = %cfg.ca_addr,
+            status = *status,
+            ca_error = %message,
+            retry_in_ms,
+            failures,
+            still_valid,
+            "identity fetch failed: the CA refused the request"
+        ),
+        _ => warn!(
+            call = what,
+            reason,
+            ca = %cfg.ca_addr,
+            error = %e,
+            retry_in_ms,
+            failures,
+            still_valid,
+            "identity fetch failed"
+        ),
+    }
 }
 
 async fn fetch_certificate(
@@ -706,6 +835,7 @@ async fn refresh_loop(weak: Weak<Shared>, cfg: IdentityConfig, ca: HttpsUrl) {
     use tokio::time::Instant;
     let mut file_roots = Vec::new();
     let mut backoff = cfg.retry_initial;
+    let mut failures: u32 = 0;
     let mut renew_at = Instant::now();
     let mut bundle_at = Instant::now() + cfg.bundle_refresh;
     loop {
@@ -716,6 +846,7 @@ async fn refresh_loop(weak: Weak<Shared>, cfg: IdentityConfig, ca: HttpsUrl) {
             match fetch_certificate(&me, &cfg, &ca, &mut file_roots).await {
                 Ok(not_after) => {
                     backoff = cfg.retry_initial;
+                    failures = 0;
                     let delay = renew_delay(pki::unix_now(), not_after, cfg.renew_fraction);
                     renew_at = Instant::now() + delay;
                     bundle_at = Instant::now() + cfg.bundle_refresh;
@@ -723,7 +854,8 @@ async fn refresh_loop(weak: Weak<Shared>, cfg: IdentityConfig, ca: HttpsUrl) {
                 }
                 Err(e) => {
                     let wait = backoff_with_jitter(backoff);
-                    warn!(error = %e, retry_in_ms = wait.as_millis() as u64, still_valid = me.is_ready(), "certificate request failed");
+                    failures = failures.saturating_add(1);
+                    report_failure(&me, &cfg, "certificate", &e, wait, failures);
                     renew_at = Instant::now() + wait;
                     backoff = (backoff * 2).min(cfg.retry_max);
                 }
@@ -733,7 +865,7 @@ async fn refresh_loop(weak: Weak<Shared>, cfg: IdentityConfig, ca: HttpsUrl) {
                 Ok(()) => bundle_at = Instant::now() + cfg.bundle_refresh,
                 Err(e) => {
                     let wait = backoff_with_jitter(cfg.retry_initial.max(cfg.bundle_refresh / 10));
-                    warn!(error = %e, "trust bundle refresh failed");
+                    report_failure(&me, &cfg, "trust_bundle", &e, wait, 1);
                     bundle_at = Instant::now() + wait;
                 }
             }

@@ -3,8 +3,10 @@
 //! Every `phimesh proxy` flag also reads `PHIMESH_<FLAG>`. The flags become a
 //! [`ProxyConfig`](crate::config::ProxyConfig), validated before any port is bound; a bad flag or
 //! file prints one line and exits 2. Once serving, each bound listener is logged on stderr as
-//! `phimesh proxy: listening role=<route|outbound|inbound|admin> addr=<ADDR>[ upstream=<ADDR>]`,
-//! audit lines go to stdout, and SIGTERM/SIGINT drain (up to `--drain-timeout`) and exit 0.
+//! `phimesh proxy: listening role=<route|outbound|inbound|admin> addr=<ADDR>[ upstream=<ADDR>]`
+//! (the admin line as soon as it is bound, before the wait for the identity), audit lines go to
+//! stdout, log lines (`tracing`, filtered by `PHIMESH_LOG`, default `info`) to stderr, and
+//! SIGTERM/SIGINT drain (up to `--drain-timeout`) and exit 0.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,7 +18,8 @@ use phimesh_ca::duration::parse_duration;
 use phimesh_ca::identity::{IdentityConfig, SpiffeId};
 
 use crate::config::{
-    parse_pair, Bounds, Cidr, ConfigError, IdentitySource, InboundMtls, Mode, ProxyConfig, Route,
+    parse_pair, Bounds, Cidr, ConfigError, IdentitySource, InboundMtls, Listen, Mode, ProxyConfig,
+    Route, DEFAULT_INBOUND_PORT, DEFAULT_OUTBOUND_PORT,
 };
 
 pub use crate::init::{run_init, InitArgs};
@@ -52,12 +55,13 @@ pub struct ProxyArgs {
     /// Inbound callers allowed (comma-separated SPIFFE IDs); default any of the trust domain.
     #[arg(long, env = "PHIMESH_ALLOW_IDENTITIES", value_delimiter = ',')]
     allow_identities: Vec<String>,
-    /// Outbound listener of transparent mode.
-    #[arg(long, env = "PHIMESH_OUTBOUND_LISTEN", default_value = "0.0.0.0:15001")]
-    outbound_listen: SocketAddr,
-    /// Inbound listener.
-    #[arg(long, env = "PHIMESH_INBOUND_LISTEN", default_value = "0.0.0.0:15006")]
-    inbound_listen: SocketAddr,
+    /// Outbound listener of transparent mode; default port 15001 on IPv4 and IPv6 (one `[::]`
+    /// socket, IPv4 only where the host has no IPv6). An address given here is bound as is.
+    #[arg(long, env = "PHIMESH_OUTBOUND_LISTEN")]
+    outbound_listen: Option<SocketAddr>,
+    /// Inbound listener; default port 15006 on IPv4 and IPv6 (as --outbound-listen).
+    #[arg(long, env = "PHIMESH_INBOUND_LISTEN")]
+    inbound_listen: Option<SocketAddr>,
     /// Admin listener (/metrics, /ready, /live); default 127.0.0.1:15020 explicit, 0.0.0.0:15020 transparent.
     #[arg(long, env = "PHIMESH_ADMIN_LISTEN")]
     admin_listen: Option<SocketAddr>,
@@ -223,8 +227,12 @@ impl ProxyArgs {
             mesh_networks,
             mode,
             inbound_mtls,
-            outbound_listen: self.outbound_listen,
-            inbound_listen: self.inbound_listen,
+            outbound_listen: self
+                .outbound_listen
+                .map_or(Listen::DualStack(DEFAULT_OUTBOUND_PORT), Listen::Addr),
+            inbound_listen: self
+                .inbound_listen
+                .map_or(Listen::DualStack(DEFAULT_INBOUND_PORT), Listen::Addr),
             admin_listen: Some(self.admin_listen.unwrap_or(admin_default)),
             transparent,
             routes,
@@ -257,8 +265,22 @@ impl ProxyArgs {
     }
 }
 
+/// Log lines (identity fetch failures, IPv6 fallback, ...) go to stderr, filtered by
+/// `PHIMESH_LOG` (`tracing` env-filter syntax; by default `info`, with rustls's per-handshake
+/// alerts left to the `phimesh_tls_handshakes_total` counter); audit lines keep stdout.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PHIMESH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rustls=error"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+}
+
 /// Runs `phimesh proxy` and returns the process exit code.
 pub fn run_proxy(args: ProxyArgs) -> ExitCode {
+    init_logging();
     let cfg = match args.into_config() {
         Ok(c) => c,
         Err(e) => {
@@ -289,7 +311,9 @@ pub fn run_proxy(args: ProxyArgs) -> ExitCode {
         if cfg.identity.is_some() {
             eprintln!("phimesh proxy: waiting for identity");
         }
-        let start = crate::Proxy::start(cfg);
+        let start = crate::Proxy::start_with(cfg, |a| {
+            eprintln!("phimesh proxy: listening role=admin addr={a}");
+        });
         let running = tokio::select! {
             r = start => match r {
                 Ok(r) => r,
@@ -301,9 +325,6 @@ pub fn run_proxy(args: ProxyArgs) -> ExitCode {
             _ = term.recv() => return ExitCode::SUCCESS,
             _ = int.recv() => return ExitCode::SUCCESS,
         };
-        if let Some(a) = running.admin {
-            eprintln!("phimesh proxy: listening role=admin addr={a}");
-        }
         for (l, u) in &running.routes {
             eprintln!("phimesh proxy: listening role=route addr={l} upstream={u}");
         }

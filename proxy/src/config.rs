@@ -13,6 +13,8 @@ use crate::orig_dst::OriginalDst;
 
 /// Port of a peer's inbound listener when `--peer` does not say otherwise.
 pub const DEFAULT_INBOUND_PORT: u16 = 15006;
+/// Port of the transparent outbound listener.
+pub const DEFAULT_OUTBOUND_PORT: u16 = 15001;
 
 /// A configuration error: one line, no payload bytes. `phimesh proxy` prints it and exits 2.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -101,6 +103,60 @@ pub struct Route {
     pub upstream: SocketAddr,
 }
 
+/// Where a transparent-mode data listener (15001, 15006) binds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listen {
+    /// Both IPv4 and IPv6 on this port (the default, because `phimesh init` redirects both): one
+    /// `[::]` socket with `IPV6_V6ONLY` off, so IPv4 clients arrive as `::ffff:a.b.c.d`. Where
+    /// the host has no IPv6 (`ipv6.disable=1`, no IPv6 socket family) it falls back to
+    /// `0.0.0.0:port` and logs a warning.
+    DualStack(u16),
+    /// Exactly this address, as given by `--outbound-listen` / `--inbound-listen`: `0.0.0.0` is
+    /// IPv4 only, `[::]` follows the host's `net.ipv6.bindv6only`; no fallback.
+    Addr(SocketAddr),
+}
+
+impl Listen {
+    /// The address bound when everything works (`[::]:port` for dual stack).
+    pub fn addr(&self) -> SocketAddr {
+        match self {
+            Listen::DualStack(p) => SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, *p)),
+            Listen::Addr(a) => *a,
+        }
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        match self {
+            Listen::DualStack(p) => *p,
+            Listen::Addr(a) => a.port(),
+        }
+    }
+}
+
+impl fmt::Display for Listen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Listen::DualStack(p) => write!(f, "[::]:{p} (dual-stack)"),
+            Listen::Addr(a) => write!(f, "{a}"),
+        }
+    }
+}
+
+/// `IP:PORT`, an explicit address ([`Listen::Addr`]).
+impl std::str::FromStr for Listen {
+    type Err = std::net::AddrParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse().map(Listen::Addr)
+    }
+}
+
+impl From<SocketAddr> for Listen {
+    fn from(a: SocketAddr) -> Self {
+        Listen::Addr(a)
+    }
+}
+
 /// Where the sidecar's certificate comes from.
 #[derive(Clone)]
 pub enum IdentitySource {
@@ -183,10 +239,11 @@ pub struct ProxyConfig {
     pub mode: Mode,
     /// Inbound mTLS mode.
     pub inbound_mtls: InboundMtls,
-    /// Outbound listener of transparent mode.
-    pub outbound_listen: SocketAddr,
-    /// Inbound listener (both modes; explicit mode binds it only with `inbound_forward`).
-    pub inbound_listen: SocketAddr,
+    /// Outbound listener of transparent mode (default: dual-stack port 15001).
+    pub outbound_listen: Listen,
+    /// Inbound listener (both modes; explicit mode binds it only with `inbound_forward`;
+    /// default: dual-stack port 15006).
+    pub inbound_listen: Listen,
     /// Admin listener; `None` binds none.
     pub admin_listen: Option<SocketAddr>,
     /// Transparent mode: the original destination of each connection from this lookup.
@@ -232,8 +289,8 @@ impl Default for ProxyConfig {
             mesh_networks: Vec::new(),
             mode: Mode::Enforce,
             inbound_mtls: InboundMtls::Strict,
-            outbound_listen: SocketAddr::from(([0, 0, 0, 0], 15001)),
-            inbound_listen: SocketAddr::from(([0, 0, 0, 0], 15006)),
+            outbound_listen: Listen::DualStack(DEFAULT_OUTBOUND_PORT),
+            inbound_listen: Listen::DualStack(DEFAULT_INBOUND_PORT),
             admin_listen: None,
             transparent: None,
             routes: Vec::new(),

@@ -55,7 +55,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::config::{ConfigError, IdentitySource, InboundMtls, ProxyConfig};
+use crate::config::{ConfigError, IdentitySource, InboundMtls, Listen, ProxyConfig};
 use crate::context::Shared;
 use crate::drain::Drain;
 use crate::forward::{Clients, Dialer};
@@ -110,6 +110,16 @@ impl Proxy {
     /// Validates `cfg`, builds the engine, binds the admin listener, waits for the identity,
     /// binds the data listeners and starts serving.
     pub async fn start(cfg: ProxyConfig) -> Result<RunningProxy, StartError> {
+        Self::start_with(cfg, |_| {}).await
+    }
+
+    /// [`start`](Self::start), calling `on_admin` with the admin listener's address as soon as
+    /// it is bound: before the wait for the identity, so `/ready` (503 until then) and
+    /// `/metrics` (identity fetch errors) can be reached while the CA does not answer.
+    pub async fn start_with(
+        cfg: ProxyConfig,
+        on_admin: impl FnOnce(SocketAddr) + Send,
+    ) -> Result<RunningProxy, StartError> {
         cfg.validate()?;
         let engine = if cfg.inspect {
             Some(phimesh_detect::Engine::new().map_err(|e| StartError::Engine(e.to_string()))?)
@@ -158,6 +168,9 @@ impl Proxy {
             let l = bind(a).await?;
             admin = l.local_addr().ok();
             tasks.push(tokio::spawn(admin::run(l, shared.clone())));
+            if let Some(a) = admin {
+                on_admin(a);
+            }
         }
         // Identity before any data listener (linkerd's order): /ready stays false until then.
         if let Some(i) = &identity {
@@ -172,13 +185,21 @@ impl Proxy {
         }
         let mut outbound = None;
         let mut inbound = None;
+        let bind_data = |listen: Listen| async move {
+            listener::bind(listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: listen.addr(),
+                    source,
+                })
+        };
         if cfg.transparent.is_some() {
-            let l = bind(cfg.outbound_listen).await?;
+            let l = bind_data(cfg.outbound_listen).await?;
             outbound = l.local_addr().ok();
             listeners.push((l, Direction::Outbound, Target::Original));
         }
         if cfg.inbound_enabled() {
-            let l = bind(cfg.inbound_listen).await?;
+            let l = bind_data(cfg.inbound_listen).await?;
             inbound = l.local_addr().ok();
             let t = match cfg.inbound_forward {
                 Some(a) => Target::App(a),

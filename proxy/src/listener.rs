@@ -2,13 +2,14 @@
 //! `accept → sniff → tls → http | tcp`, each connection on its own task, bounded by
 //! `max_connections`, counted in `phimesh_connections_open`, and watched by the drain.
 
-use std::net::SocketAddr;
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
-use crate::config::InboundMtls;
+use crate::config::{InboundMtls, Listen};
 use crate::context::{ConnCtx, Shared};
 use crate::http::{self, Version};
 use crate::io::{Activity, Tracked};
@@ -28,6 +29,54 @@ pub enum Target {
     App(SocketAddr),
 }
 
+/// Binds a data listener. [`Listen::DualStack`] is one `[::]` socket with `IPV6_V6ONLY` off
+/// (IPv4 clients appear as `::ffff:a.b.c.d`, unmapped by the accept loop and by
+/// [`crate::orig_dst`]); where the host has no IPv6 it binds `0.0.0.0` and logs a warning.
+/// [`Listen::Addr`] binds exactly the address given.
+pub async fn bind(listen: Listen) -> io::Result<TcpListener> {
+    match listen {
+        Listen::Addr(a) => TcpListener::bind(a).await,
+        Listen::DualStack(port) => bind_dual_stack(port, dual_stack_socket).await,
+    }
+}
+
+fn dual_stack_socket(port: u16) -> io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let s = Socket::new(Domain::IPV6, Type::STREAM, Some(socket2::Protocol::TCP))?;
+    s.set_only_v6(false)?;
+    s.set_reuse_address(true)?;
+    s.set_nonblocking(true)?;
+    s.bind(&SocketAddr::from((Ipv6Addr::UNSPECIFIED, port)).into())?;
+    s.listen(1024)?;
+    Ok(s.into())
+}
+
+/// Errors that mean "this host has no IPv6", as opposed to a port in use or a permission.
+fn ipv6_unavailable(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EAFNOSUPPORT | libc::EPROTONOSUPPORT | libc::EADDRNOTAVAIL)
+    )
+}
+
+async fn bind_dual_stack(
+    port: u16,
+    v6: impl FnOnce(u16) -> io::Result<std::net::TcpListener>,
+) -> io::Result<TcpListener> {
+    match v6(port) {
+        Ok(l) => TcpListener::from_std(l),
+        Err(e) if ipv6_unavailable(&e) => {
+            tracing::warn!(
+                port,
+                error = %e,
+                "IPv6 is not available on this host; listening on 0.0.0.0 (IPv4 only)"
+            );
+            TcpListener::bind((Ipv4Addr::UNSPECIFIED, port)).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Runs one listener until the drain signal.
 pub async fn run(listener: TcpListener, direction: Direction, target: Target, shared: Arc<Shared>) {
     let limit = Arc::new(Semaphore::new(shared.cfg.bounds.max_connections));
@@ -38,7 +87,7 @@ pub async fn run(listener: TcpListener, direction: Direction, target: Target, sh
             _ = shared.drain.signaled() => return,
         };
         let (stream, peer) = match accepted {
-            Ok(a) => a,
+            Ok((s, p)) => (s, crate::orig_dst::unmap(p)),
             Err(e) => {
                 tracing::debug!(error = %e, "accept failed");
                 tokio::time::sleep(std::time::Duration::from_millis(5)).await;

@@ -42,7 +42,7 @@ impl FixedOriginalDst {
 
 impl OriginalDst for FixedOriginalDst {
     fn original_dst(&self, s: &tokio::net::TcpStream) -> io::Result<SocketAddr> {
-        let peer = s.peer_addr()?;
+        let peer = unmap(s.peer_addr()?);
         self.by_peer
             .get(&peer)
             .copied()
@@ -93,8 +93,9 @@ pub fn so_original_dst<S: AsFd>(s: &S) -> io::Result<SocketAddr> {
     })
 }
 
-/// `[::ffff:a.b.c.d]:p` becomes `a.b.c.d:p`, so callers compare and route on one form.
-fn unmap(addr: SocketAddr) -> SocketAddr {
+/// `[::ffff:a.b.c.d]:p` becomes `a.b.c.d:p`, so callers compare and route on one form (dual-stack
+/// listeners see IPv4 clients in the mapped form).
+pub fn unmap(addr: SocketAddr) -> SocketAddr {
     match addr {
         SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
             Some(v4) => SocketAddr::new(v4.into(), v6.port()),
