@@ -307,3 +307,86 @@ async fn inbound(stream: TcpStream, peer: SocketAddr, target: Target, shared: Ar
         (Protocol::Opaque, _) => opaque(io, activity, ctx, true, shared.clone()).await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    async fn connect_and_accept(l: &TcpListener, to: SocketAddr) -> io::Result<SocketAddr> {
+        let c = tokio::time::timeout(std::time::Duration::from_secs(5), TcpStream::connect(to))
+            .await
+            .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))??;
+        let (_s, peer) = l.accept().await?;
+        assert_eq!(peer.port(), c.local_addr()?.port());
+        Ok(crate::orig_dst::unmap(peer))
+    }
+
+    #[tokio::test]
+    async fn dual_stack_default_accepts_ipv4_and_ipv6_on_one_socket() {
+        let l = bind(Listen::DualStack(0)).await.unwrap();
+        let a = l.local_addr().unwrap();
+        assert!(a.is_ipv6() && a.ip().is_unspecified(), "{a}");
+        let v4 = connect_and_accept(&l, SocketAddr::from(([127, 0, 0, 1], a.port())))
+            .await
+            .unwrap();
+        assert_eq!(v4.ip(), std::net::IpAddr::from([127, 0, 0, 1]), "unmapped");
+        let v6 = connect_and_accept(&l, SocketAddr::from((Ipv6Addr::LOCALHOST, a.port())))
+            .await
+            .unwrap();
+        assert_eq!(v6.ip(), std::net::IpAddr::from(Ipv6Addr::LOCALHOST));
+    }
+
+    #[tokio::test]
+    async fn an_explicit_ipv4_address_keeps_its_meaning() {
+        let l = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        assert!(TcpStream::connect((Ipv6Addr::LOCALHOST, port))
+            .await
+            .is_err());
+        connect_and_accept(&l, SocketAddr::from(([127, 0, 0, 1], port)))
+            .await
+            .unwrap();
+    }
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+    impl io::Write for Captured {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn without_ipv6_it_falls_back_to_ipv4_and_says_so() {
+        let logs = Captured::default();
+        let w = logs.clone();
+        let sub = tracing_subscriber::fmt()
+            .with_writer(move || w.clone())
+            .with_ansi(false)
+            .finish();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let no_v6 = |_| Err(io::Error::from_raw_os_error(libc::EAFNOSUPPORT));
+        let l = tracing::subscriber::with_default(sub, || {
+            rt.block_on(async { bind_dual_stack(0, no_v6).await.unwrap() })
+        });
+        let a = l.local_addr().unwrap();
+        assert_eq!(a.ip(), std::net::IpAddr::from(Ipv4Addr::UNSPECIFIED), "{a}");
+        let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        assert!(
+            text.contains("WARN") && text.contains("IPv6 is not available"),
+            "{text}"
+        );
+        // Any other error (a port in use, a permission) is an error, not a silent IPv4 listener.
+        let in_use = |_| Err(io::Error::from_raw_os_error(libc::EADDRINUSE));
+        let r = rt.block_on(bind_dual_stack(0, in_use));
+        assert_eq!(r.unwrap_err().raw_os_error(), Some(libc::EADDRINUSE));
+    }
+}
