@@ -89,6 +89,60 @@ impl Connection for UpstreamIo {
     }
 }
 
+/// The verified SPIFFE ID of the mesh peer at the other end of a pooled upstream connection.
+/// The connector attaches it to the connection's [`Connected`] info, so that every request sent
+/// over that connection (new or reused from the pool) can name its peer in the audit line: read
+/// it with [`hyper_util::client::legacy::connect::capture_connection`] and
+/// [`Connected::get_extras`] (see [`peer_identity_of`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerIdentity(pub String);
+
+/// The peer identity of a captured pooled connection, if it was mesh mTLS.
+pub fn peer_identity_of(c: &Connected) -> Option<String> {
+    let mut ext = http::Extensions::new();
+    c.get_extras(&mut ext);
+    ext.remove::<PeerIdentity>().map(|p| p.0)
+}
+
+/// A pooled upstream connection: the stream plus the peer identity it was verified with.
+#[derive(Debug)]
+pub struct PooledIo {
+    io: UpstreamIo,
+    peer: Option<String>,
+}
+
+impl AsyncRead for PooledIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for PooledIo {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, b: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, b)
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+impl Connection for PooledIo {
+    fn connected(&self) -> Connected {
+        let c = self.io.connected();
+        match &self.peer {
+            Some(id) => c.extra(PeerIdentity(id.clone())),
+            None => c,
+        }
+    }
+}
+
 /// Errors connecting upstream. No payload bytes.
 #[derive(Debug, thiserror::Error)]
 pub enum ForwardError {
@@ -177,7 +231,7 @@ pub struct Connector {
 }
 
 impl tower_service::Service<Uri> for Connector {
-    type Response = TokioIo<UpstreamIo>;
+    type Response = TokioIo<PooledIo>;
     type Error = ForwardError;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, ForwardError>> + Send>>;
 
@@ -192,8 +246,8 @@ impl tower_service::Service<Uri> for Connector {
                 .authority()
                 .and_then(|a| a.as_str().parse().ok())
                 .ok_or(ForwardError::NoAddress)?;
-            let (io, _) = me.dialer.dial(addr, me.carried, me.mesh_aware).await?;
-            Ok(TokioIo::new(io))
+            let (io, peer) = me.dialer.dial(addr, me.carried, me.mesh_aware).await?;
+            Ok(TokioIo::new(PooledIo { io, peer }))
         })
     }
 }

@@ -6,9 +6,10 @@
 //! resets) → the same for the response. Bodies are never buffered beyond the hold-back window
 //! and the prefetch.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -16,14 +17,16 @@ use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode, Uri};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
+use hyper_util::client::legacy::connect::{capture_connection, CaptureConnection};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use phimesh_detect::{StreamOptions, Verdict};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::context::{ConnCtx, Shared};
+use crate::forward::peer_identity_of;
 use crate::inspect::{stream_options, BodyEnd, InspectBody, InspectError, Inspector};
 use crate::io::Activity;
-use crate::policy::{refusal_response, Action, Flow};
+use crate::policy::{refusal_response, Action, Flow, PathKind};
 
 /// Body of responses sent downstream.
 pub type RespBody = UnsyncBoxBody<Bytes, InspectError>;
@@ -212,9 +215,31 @@ struct Exchange {
     protocol: &'static str,
     request_id: String,
     grpc: bool,
+    /// The pooled upstream connection this request went out on (set once it is sent).
+    conn: OnceLock<CaptureConnection>,
 }
 
 impl Exchange {
+    /// The connection context for an audit line: on an outbound mesh path the peer identity is
+    /// that of the pooled mTLS connection the request actually went out on.
+    fn ctx(&self) -> Cow<'_, ConnCtx> {
+        if self.ctx.path != PathKind::MeshOutbound || self.ctx.peer_identity.is_some() {
+            return Cow::Borrowed(&self.ctx);
+        }
+        let id = self
+            .conn
+            .get()
+            .and_then(|c| c.connection_metadata().as_ref().and_then(peer_identity_of));
+        match id {
+            Some(id) => {
+                let mut c = self.ctx.clone();
+                c.peer_identity = Some(id);
+                Cow::Owned(c)
+            }
+            None => Cow::Borrowed(&self.ctx),
+        }
+    }
+
     /// The callback an [`InspectBody`] runs at its end: audit and metrics for its verdict.
     fn on_end(
         self: &Arc<Self>,
@@ -247,7 +272,7 @@ impl Exchange {
             };
             if let Some(action) = action {
                 shared.record(
-                    &ex.ctx,
+                    &ex.ctx(),
                     flow,
                     ex.protocol,
                     &ex.request_id,
@@ -274,7 +299,7 @@ fn decide_early(
     let action = shared.policy.decide(ex.ctx.path, flow, v)?;
     let findings = insp.findings();
     shared.record(
-        &ex.ctx,
+        &ex.ctx(),
         flow,
         ex.protocol,
         &ex.request_id,
@@ -346,15 +371,26 @@ async fn handle(
         protocol: protocol_label(version, grpc),
         request_id: crate::audit::new_request_id(),
         grpc,
+        conn: OnceLock::new(),
     });
     let bounds = shared.cfg.bounds;
     let (mut parts, mut body) = req.into_parts();
 
-    // Request head.
+    // Request head. A refusal answers now; any other decision (PHI forwarded on a mesh path,
+    // audit mode) is recorded once the request is on its upstream connection, so that the
+    // audit line names the peer it went to.
+    let mut head_pending = None;
     if let Some(insp) = scan_head(&shared, Some(&parts.uri), &parts.headers) {
-        if let Some(resp) = decide_early(&shared, &ex, Flow::Request, &insp, "head") {
-            count(&shared, &ex, "refused", start);
-            return Ok(resp);
+        let action = shared
+            .policy
+            .decide(ex.ctx.path, Flow::Request, insp.verdict());
+        if action == Some(Action::Refused) {
+            if let Some(resp) = decide_early(&shared, &ex, Flow::Request, &insp, "head") {
+                count(&shared, &ex, "refused", start);
+                return Ok(resp);
+            }
+        } else if action.is_some() {
+            head_pending = Some(insp);
         }
     }
 
@@ -402,7 +438,27 @@ async fn handle(
         (crate::policy::Direction::Inbound, Version::Http1) => &shared.clients.in_h1,
         (crate::policy::Direction::Inbound, Version::H2) => &shared.clients.in_h2,
     };
-    let resp = match client.request(Request::from_parts(parts, req_body)).await {
+    let mut upstream_req = Request::from_parts(parts, req_body);
+    let mut conn = capture_connection(&mut upstream_req);
+    let _ = ex.conn.set(conn.clone());
+    let sent = client.request(upstream_req);
+    let sent = match head_pending.take() {
+        None => sent.await,
+        Some(insp) => {
+            // Record as soon as the upstream connection is chosen (or the request ends).
+            tokio::pin!(sent);
+            let r = tokio::select! {
+                r = &mut sent => Some(r),
+                _ = conn.wait_for_connection_metadata() => None,
+            };
+            let _ = decide_early(&shared, &ex, Flow::Request, &insp, "head");
+            match r {
+                Some(r) => r,
+                None => sent.await,
+            }
+        }
+    };
+    let resp = match sent {
         Ok(r) => r,
         Err(e) => {
             if req_reset.load(Ordering::Acquire) {

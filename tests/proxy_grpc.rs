@@ -1,0 +1,431 @@
+//! gRPC through the real `phimesh proxy` binaries with real grpcio clients and servers
+//! (`tests/grpc/peer.py`: generic handlers, raw-bytes messages, no protoc). The server records
+//! every request message it receives; a byte-recording TCP relay in front of it shows what went
+//! over the wire. Mesh calls with PHI are delivered and audited with peer identities; egress
+//! calls with PHI end in PERMISSION_DENIED (or a reset stream, when PHI comes after clean
+//! messages were already delivered) and the server never receives the PHI.
+
+#[path = "support/proxy.rs"]
+mod support_proxy;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+use serde_json::{json, Value};
+use support_proxy::{contains, Ca, ProxyProc, CLEAN_JSON, PHI_JSON, SSN};
+
+const PEER_PY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/grpc/peer.py");
+const MESH: &str = "127.0.0.2/32";
+/// gRPC status PERMISSION_DENIED.
+const PERMISSION_DENIED: i64 = 7;
+
+fn b64(b: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+fn unb64(v: &Value) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode(v.as_str().unwrap())
+        .unwrap()
+}
+
+/// A grpcio server (`peer.py serve`) on 127.0.0.1 recording every request message.
+struct GrpcServer {
+    child: Child,
+    addr: SocketAddr,
+    record: PathBuf,
+}
+
+impl Drop for GrpcServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl GrpcServer {
+    fn start(dir: &Path) -> GrpcServer {
+        let record = dir.join("received.jsonl");
+        let mut child = Command::new("python3")
+            .arg(PEER_PY)
+            .arg("serve")
+            .arg(&record)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port: u16 = line
+            .strip_prefix("PORT ")
+            .unwrap_or_else(|| panic!("grpc server did not start (is grpcio installed?): {line:?}"))
+            .trim()
+            .parse()
+            .unwrap();
+        GrpcServer {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            record,
+        }
+    }
+
+    /// `(method, message)` of every request message the server received, in order.
+    fn received(&self) -> Vec<(String, Vec<u8>)> {
+        let text = std::fs::read_to_string(&self.record).unwrap_or_default();
+        text.lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                (v["method"].as_str().unwrap().to_owned(), unb64(&v["msg"]))
+            })
+            .collect()
+    }
+
+    fn received_any(&self, needle: &[u8]) -> bool {
+        self.received().iter().any(|(_, m)| contains(m, needle))
+    }
+}
+
+/// One grpcio call (`peer.py call`) through `addr`; returns its JSON result
+/// (`code`, `details`, `responses` (base64), `trailing`).
+fn call(addr: SocketAddr, spec: Value) -> Value {
+    let mut child = Command::new("python3")
+        .arg(PEER_PY)
+        .arg("call")
+        .arg(addr.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    // The spec (messages can be large) goes on stdin; dropping it closes the pipe.
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(spec.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "grpc client failed: {out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn responses(r: &Value) -> Vec<Vec<u8>> {
+    r["responses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(unb64)
+        .collect()
+}
+
+/// A TCP relay that records every byte sent from clients to its upstream.
+struct Relay {
+    addr: SocketAddr,
+    received: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Relay {
+    fn start(upstream: SocketAddr) -> Relay {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let log = received.clone();
+        std::thread::spawn(move || {
+            for down in l.incoming() {
+                let Ok(down) = down else { continue };
+                let Ok(up) = TcpStream::connect(upstream) else {
+                    continue;
+                };
+                let (mut d1, mut u1) = (down.try_clone().unwrap(), up.try_clone().unwrap());
+                let (mut d2, mut u2) = (down, up);
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16384];
+                    loop {
+                        match d1.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => {
+                                log.lock().unwrap().extend_from_slice(&buf[..n]);
+                                if u1.write_all(&buf[..n]).is_err() {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    let _ = u1.shutdown(std::net::Shutdown::Write);
+                });
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut u2, &mut d2);
+                    let _ = d2.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        });
+        Relay { addr, received }
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+fn server_side(ca: &Ca, app: SocketAddr, extra: &[&str]) -> ProxyProc {
+    let mut args = ca.identity_args("b", "db");
+    let fwd = app.to_string();
+    args.extend(
+        [
+            "--inbound-listen",
+            "127.0.0.1:0",
+            "--inbound-forward",
+            &fwd,
+            "--mesh-networks",
+            MESH,
+        ]
+        .map(String::from),
+    );
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+    ProxyProc::start(&a)
+}
+
+/// Sidecar A: an outbound route to the mesh address `upstream`, whose inbound listener is
+/// `peer_inbound`.
+fn client_side(ca: &Ca, upstream: &str, peer_inbound: SocketAddr) -> ProxyProc {
+    let mut args = ca.identity_args("a", "web");
+    let route = format!("127.0.0.1:0={upstream}");
+    let peer = format!("{upstream}={peer_inbound}");
+    args.extend(["--route", &route, "--peer", &peer, "--mesh-networks", MESH].map(String::from));
+    let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+    ProxyProc::start(&a)
+}
+
+fn has_kind(e: &Value, kind: &str) -> bool {
+    e["kinds"]
+        .as_array()
+        .is_some_and(|k| k.iter().any(|k| k == kind))
+}
+
+#[test]
+fn grpc_unary_and_server_streaming_phi_between_sidecars_is_delivered_and_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::start(dir.path(), &[("a", "web"), ("b", "db")]);
+    let server = GrpcServer::start(dir.path());
+    let b = server_side(&ca, server.addr, &[]);
+    let a = client_side(&ca, "127.0.0.2:50051", b.inbound.unwrap());
+    let route = a.routes[0];
+
+    let r = call(
+        route,
+        json!({"method": "Echo", "messages": [b64(PHI_JSON.as_bytes())]}),
+    );
+    assert_eq!(r["code"], 0, "{r}");
+    assert_eq!(responses(&r), vec![PHI_JSON.as_bytes().to_vec()]);
+
+    // A second client process: a new downstream connection, the pooled upstream h2 connection.
+    let r = call(
+        route,
+        json!({"method": "Stream", "messages": [b64(PHI_JSON.as_bytes())]}),
+    );
+    assert_eq!(r["code"], 0, "{r}");
+    let parts = responses(&r);
+    assert_eq!(parts.len(), 3, "{r}");
+    for (i, p) in parts.iter().enumerate() {
+        assert_eq!(p, format!("part-{i} {PHI_JSON}").as_bytes());
+    }
+    assert_eq!(server.received().len(), 2);
+    assert!(
+        server.received_any(SSN.as_bytes()),
+        "the app got the record"
+    );
+
+    // Both sides audit the request and the response of both calls: 4 lines each.
+    let aa = a.wait_audit(4);
+    let ba = b.wait_audit(4);
+    assert_eq!(aa.len(), 4, "{aa:?}");
+    assert_eq!(ba.len(), 4, "{ba:?}");
+    for e in &aa {
+        assert_eq!(e["direction"], "outbound", "{e}");
+        assert_eq!(e["action"], "forwarded", "{e}");
+        assert_eq!(e["protocol"], "grpc", "{e}");
+        assert_eq!(e["tls"], "mtls", "{e}");
+        assert_eq!(
+            e["peer_identity"], "spiffe://cluster.local/ns/b/sa/db",
+            "outbound audit names the peer of the pooled connection: {e}"
+        );
+        assert!(has_kind(e, "ssn"), "{e}");
+    }
+    for e in &ba {
+        assert_eq!(e["direction"], "inbound", "{e}");
+        assert_eq!(e["action"], "forwarded", "{e}");
+        assert_eq!(e["protocol"], "grpc", "{e}");
+        assert_eq!(
+            e["peer_identity"], "spiffe://cluster.local/ns/a/sa/web",
+            "{e}"
+        );
+        assert!(has_kind(e, "ssn"), "{e}");
+    }
+    for audit in [&aa, &ba] {
+        assert_eq!(audit.iter().filter(|e| e["flow"] == "request").count(), 2);
+        assert_eq!(audit.iter().filter(|e| e["flow"] == "response").count(), 2);
+    }
+    for text in [a.audit_text(), b.audit_text()] {
+        assert!(!text.contains(SSN) && !text.contains("Jane"), "{text}");
+    }
+
+    let m = a.metrics();
+    assert!(
+        m.contains(r#"phimesh_requests_total{action="forwarded",direction="outbound",protocol="grpc",tls="mtls"} 2"#),
+        "{m}"
+    );
+    assert!(
+        m.contains(
+            r#"phimesh_phi_detections_total{action="forwarded",direction="outbound",kind="ssn"} 4"#
+        ),
+        "{m}"
+    );
+    let m = b.metrics();
+    assert!(
+        m.contains(r#"phimesh_requests_total{action="forwarded",direction="inbound",protocol="grpc",tls="mtls"} 2"#),
+        "{m}"
+    );
+    assert!(
+        m.contains(
+            r#"phimesh_phi_detections_total{action="forwarded",direction="inbound",kind="ssn"} 4"#
+        ),
+        "{m}"
+    );
+    assert!(!m.contains(SSN));
+}
+
+#[test]
+fn grpc_egress_refuses_phi_with_permission_denied_and_the_server_never_receives_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = GrpcServer::start(dir.path());
+    let relay = Relay::start(server.addr);
+    let route = format!("127.0.0.1:0={}", relay.addr);
+    let p = ProxyProc::start(&["--route", &route]);
+    let addr = p.routes[0];
+
+    // A clean unary call goes through.
+    let r = call(
+        addr,
+        json!({"method": "Echo", "messages": [b64(CLEAN_JSON.as_bytes())]}),
+    );
+    assert_eq!(r["code"], 0, "{r}");
+    assert_eq!(responses(&r), vec![CLEAN_JSON.as_bytes().to_vec()]);
+
+    // PHI in a unary request: PERMISSION_DENIED, nothing reaches the server.
+    let r = call(
+        addr,
+        json!({"method": "Echo", "messages": [b64(PHI_JSON.as_bytes())]}),
+    );
+    assert_eq!(r["code"], PERMISSION_DENIED, "{r}");
+    assert!(
+        r["details"].as_str().unwrap().contains("phi_refused"),
+        "{r}"
+    );
+    assert_eq!(server.received().len(), 1, "only the clean call arrived");
+
+    // Client streaming: three clean 40 KiB messages (more than the proxy's 64 KiB prefetch, so
+    // the call is under way upstream), the client waits until the server has received the
+    // first two, then sends PHI. The stream is reset; the PHI never arrives.
+    let clean: Vec<String> = (0..3)
+        .map(|i| {
+            b64(format!("{{\"chunk\":{i},\"data\":\"{}\"}}", "x".repeat(40 * 1024)).as_bytes())
+        })
+        .collect();
+    let mut msgs = clean.clone();
+    msgs.push(b64(format!("{{\"note\":\"patient SSN {SSN}\"}}").as_bytes()));
+    let r = call(
+        addr,
+        json!({"method": "Collect", "messages": msgs,
+               "wait": {"record": server.record, "count": 3}}),
+    );
+    assert_ne!(r["code"], 0, "a stream with PHI completed: {r}");
+    let collected = server
+        .received()
+        .iter()
+        .filter(|(m, _)| m == "Collect")
+        .count();
+    assert!(
+        collected >= 2,
+        "clean messages were delivered first: {collected}"
+    );
+    assert!(
+        !server.received_any(SSN.as_bytes()),
+        "the server received the SSN"
+    );
+
+    // grpc per-message gzip: clean goes through (compressed on the wire), PHI is refused.
+    let padding = "a".repeat(4000);
+    let clean_gz = format!("{{\"order\":\"gauze\",\"pad\":\"{padding}\"}}");
+    let r = call(
+        addr,
+        json!({"method": "Echo", "gzip": true, "messages": [b64(clean_gz.as_bytes())]}),
+    );
+    assert_eq!(r["code"], 0, "{r}");
+    assert_eq!(responses(&r), vec![clean_gz.as_bytes().to_vec()]);
+    assert!(
+        server
+            .received()
+            .iter()
+            .any(|(_, m)| m == clean_gz.as_bytes()),
+        "the server got the clean compressed message"
+    );
+    assert!(
+        !contains(&relay.bytes(), padding[..200].as_bytes()),
+        "the message was compressed on the wire"
+    );
+    let phi_gz = format!("{{\"ssn\":\"{SSN}\",\"pad\":\"{padding}\"}}");
+    let r = call(
+        addr,
+        json!({"method": "Echo", "gzip": true, "messages": [b64(phi_gz.as_bytes())]}),
+    );
+    assert_eq!(r["code"], PERMISSION_DENIED, "{r}");
+
+    let wire = relay.bytes();
+    assert!(!contains(&wire, SSN.as_bytes()), "the SSN crossed the wire");
+    assert!(!contains(&wire, b"SSN 123"));
+    assert!(!server.received_any(SSN.as_bytes()));
+    assert!(!server.received_any(b"SSN 123"));
+
+    // Audit: two refusals and one reset, kinds and offsets only.
+    let audit = p.wait_audit(3);
+    assert_eq!(audit.len(), 3, "{audit:?}");
+    let actions: Vec<&str> = audit
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions.iter().filter(|a| **a == "refused").count(),
+        2,
+        "{audit:?}"
+    );
+    assert_eq!(
+        actions.iter().filter(|a| **a == "reset").count(),
+        1,
+        "{audit:?}"
+    );
+    for e in &audit {
+        assert_eq!(e["protocol"], "grpc", "{e}");
+        assert_eq!(e["direction"], "outbound", "{e}");
+        assert_eq!(e["tls"], "none", "{e}");
+        assert!(has_kind(e, "ssn"), "{e}");
+    }
+    assert!(!p.audit_text().contains(SSN));
+    let m = p.metrics();
+    assert!(
+        m.contains(r#"phimesh_refusals_total{direction="outbound",reason="phi"} 3"#),
+        "{m}"
+    );
+    assert!(
+        m.contains(r#"phimesh_requests_total{action="refused",direction="outbound",protocol="grpc",tls="none"} 2"#),
+        "{m}"
+    );
+}
