@@ -379,7 +379,7 @@ fn grpc_egress_refuses_phi_with_permission_denied_and_the_server_never_receives_
         "the server got the clean compressed message"
     );
     assert!(
-        !contains(&relay.bytes(), padding[..200].as_bytes()),
+        !contains(&relay.bytes(), &padding.as_bytes()[..200]),
         "the message was compressed on the wire"
     );
     let phi_gz = format!("{{\"ssn\":\"{SSN}\",\"pad\":\"{padding}\"}}");
