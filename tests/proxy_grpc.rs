@@ -116,6 +116,12 @@ fn call(addr: SocketAddr, spec: Value) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// A call result without its response messages (for assertion messages).
+fn brief(r: &Value) -> Value {
+    json!({"code": r["code"], "details": r["details"], "trailing": r["trailing"],
+           "responses": r["responses"].as_array().map_or(0, |a| a.len())})
+}
+
 fn responses(r: &Value) -> Vec<Vec<u8>> {
     r["responses"]
         .as_array()
@@ -224,7 +230,7 @@ fn grpc_unary_and_server_streaming_phi_between_sidecars_is_delivered_and_audited
         route,
         json!({"method": "Echo", "messages": [b64(PHI_JSON.as_bytes())]}),
     );
-    assert_eq!(r["code"], 0, "{r}");
+    assert_eq!(r["code"], 0, "{}", brief(&r));
     assert_eq!(responses(&r), vec![PHI_JSON.as_bytes().to_vec()]);
 
     // A second client process: a new downstream connection, the pooled upstream h2 connection.
@@ -232,9 +238,9 @@ fn grpc_unary_and_server_streaming_phi_between_sidecars_is_delivered_and_audited
         route,
         json!({"method": "Stream", "messages": [b64(PHI_JSON.as_bytes())]}),
     );
-    assert_eq!(r["code"], 0, "{r}");
+    assert_eq!(r["code"], 0, "{}", brief(&r));
     let parts = responses(&r);
-    assert_eq!(parts.len(), 3, "{r}");
+    assert_eq!(parts.len(), 3, "{}", brief(&r));
     for (i, p) in parts.iter().enumerate() {
         assert_eq!(p, format!("part-{i} {PHI_JSON}").as_bytes());
     }
@@ -317,7 +323,7 @@ fn grpc_egress_refuses_phi_with_permission_denied_and_the_server_never_receives_
         addr,
         json!({"method": "Echo", "messages": [b64(CLEAN_JSON.as_bytes())]}),
     );
-    assert_eq!(r["code"], 0, "{r}");
+    assert_eq!(r["code"], 0, "{}", brief(&r));
     assert_eq!(responses(&r), vec![CLEAN_JSON.as_bytes().to_vec()]);
 
     // PHI in a unary request: PERMISSION_DENIED, nothing reaches the server.
@@ -325,10 +331,11 @@ fn grpc_egress_refuses_phi_with_permission_denied_and_the_server_never_receives_
         addr,
         json!({"method": "Echo", "messages": [b64(PHI_JSON.as_bytes())]}),
     );
-    assert_eq!(r["code"], PERMISSION_DENIED, "{r}");
+    assert_eq!(r["code"], PERMISSION_DENIED, "{}", brief(&r));
     assert!(
         r["details"].as_str().unwrap().contains("phi_refused"),
-        "{r}"
+        "{}",
+        brief(&r)
     );
     assert_eq!(server.received().len(), 1, "only the clean call arrived");
 
@@ -369,7 +376,7 @@ fn grpc_egress_refuses_phi_with_permission_denied_and_the_server_never_receives_
         addr,
         json!({"method": "Echo", "gzip": true, "messages": [b64(clean_gz.as_bytes())]}),
     );
-    assert_eq!(r["code"], 0, "{r}");
+    assert_eq!(r["code"], 0, "{}", brief(&r));
     assert_eq!(responses(&r), vec![clean_gz.as_bytes().to_vec()]);
     assert!(
         server
@@ -387,7 +394,7 @@ fn grpc_egress_refuses_phi_with_permission_denied_and_the_server_never_receives_
         addr,
         json!({"method": "Echo", "gzip": true, "messages": [b64(phi_gz.as_bytes())]}),
     );
-    assert_eq!(r["code"], PERMISSION_DENIED, "{r}");
+    assert_eq!(r["code"], PERMISSION_DENIED, "{}", brief(&r));
 
     let wire = relay.bytes();
     assert!(!contains(&wire, SSN.as_bytes()), "the SSN crossed the wire");
@@ -426,6 +433,156 @@ fn grpc_egress_refuses_phi_with_permission_denied_and_the_server_never_receives_
     );
     assert!(
         m.contains(r#"phimesh_requests_total{action="refused",direction="outbound",protocol="grpc",tls="none"} 2"#),
+        "{m}"
+    );
+}
+
+fn trailer_spec(note: &str, pad: usize) -> Value {
+    json!({"method": "Trailer",
+           "messages": [b64(json!({"note": note, "pad": pad}).to_string().as_bytes())]})
+}
+
+fn trailing_has(r: &Value, needle: &str) -> bool {
+    r["trailing"].as_array().unwrap().iter().any(|kv| {
+        kv[0].as_str().unwrap().contains(needle) || kv[1].as_str().unwrap().contains(needle)
+    })
+}
+
+fn parts_of(e: &Value) -> Vec<&str> {
+    e["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["part"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn grpc_trailers_are_scanned_refused_on_plaintext_inbound_and_audited_over_mtls() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::start(dir.path(), &[("a", "web"), ("b", "db")]);
+    let server = GrpcServer::start(dir.path());
+    let b = server_side(&ca, server.addr, &["--inbound-mtls", "permissive"]);
+    let plain = b.inbound.unwrap();
+    let note = format!("patient SSN {SSN}");
+
+    // Clean trailing metadata passes a plaintext inbound response untouched.
+    let r = call(plain, trailer_spec("all good", 0));
+    assert_eq!(r["code"], 0, "{}", brief(&r));
+    assert!(
+        r["trailing"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(["x-note", "all good"])),
+        "{}",
+        brief(&r)
+    );
+
+    // PHI in trailing metadata of a small response (prefetched whole): refused, trailers-only.
+    let r = call(plain, trailer_spec(&note, 0));
+    assert_eq!(r["code"], PERMISSION_DENIED, "{}", brief(&r));
+    assert!(
+        r["details"].as_str().unwrap().contains("phi_refused"),
+        "{}",
+        brief(&r)
+    );
+    assert!(!trailing_has(&r, SSN), "{}", brief(&r));
+
+    // A response larger than the prefetch: its clean message streams out, then its trailers
+    // are replaced by the refusal status.
+    let r = call(plain, trailer_spec(&note, 200_000));
+    assert_eq!(r["code"], PERMISSION_DENIED, "{}", brief(&r));
+    assert!(
+        r["details"].as_str().unwrap().contains("phi_refused"),
+        "{}",
+        brief(&r)
+    );
+    assert!(trailing_has(&r, "x-phimesh-request-id"), "{}", brief(&r));
+    assert!(
+        !trailing_has(&r, SSN) && !trailing_has(&r, "x-note"),
+        "{}",
+        brief(&r)
+    );
+
+    // PHI in grpc-message of a trailers-only error response (the response head).
+    let r = call(
+        plain,
+        json!({"method": "Abort", "messages": [b64(note.as_bytes())]}),
+    );
+    assert_eq!(r["code"], PERMISSION_DENIED, "{}", brief(&r));
+    assert!(
+        !r["details"].as_str().unwrap().contains(SSN),
+        "{}",
+        brief(&r)
+    );
+
+    // PHI in a response message to a plaintext caller.
+    let r = call(
+        plain,
+        json!({"method": "Echo", "messages": [b64(PHI_JSON.as_bytes())]}),
+    );
+    assert_eq!(r["code"], PERMISSION_DENIED, "{}", brief(&r));
+    assert!(responses(&r).is_empty(), "{}", brief(&r));
+
+    // Over mTLS the same trailers are delivered and audited as trailers.
+    let a = client_side(&ca, "127.0.0.2:50052", plain);
+    let r = call(a.routes[0], trailer_spec(&note, 0));
+    assert_eq!(r["code"], 0, "{}", brief(&r));
+    assert!(
+        r["trailing"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(["x-note", note])),
+        "{}",
+        brief(&r)
+    );
+    let aa = a.wait_audit(2);
+    let t: Vec<&Value> = aa
+        .iter()
+        .filter(|e| e["flow"] == "response" && parts_of(e) == ["trailers"])
+        .collect();
+    assert_eq!(t.len(), 1, "{aa:?}");
+    assert_eq!(t[0]["action"], "forwarded");
+    assert_eq!(t[0]["peer_identity"], "spiffe://cluster.local/ns/b/sa/db");
+    assert!(has_kind(t[0], "ssn"));
+
+    // B: four refused plaintext responses (trailers twice, head, body) and the mesh trailers
+    // forwarded; PHI in requests to the app was forwarded (inbound requests are not refused).
+    let ba = b.wait_audit(10);
+    let resp: Vec<&Value> = ba.iter().filter(|e| e["flow"] == "response").collect();
+    let refused: Vec<(&str, Vec<&str>)> = resp
+        .iter()
+        .filter(|e| e["tls"] == "none")
+        .map(|e| (e["action"].as_str().unwrap(), parts_of(e)))
+        .collect();
+    assert_eq!(
+        refused,
+        vec![
+            ("refused", vec!["trailers"]),
+            ("refused", vec!["trailers"]),
+            ("refused", vec!["head"]),
+            ("refused", vec!["body", "body"]),
+        ],
+        "{ba:?}"
+    );
+    assert!(
+        resp.iter().any(|e| e["tls"] == "mtls"
+            && e["action"] == "forwarded"
+            && parts_of(e) == ["trailers"]
+            && e["peer_identity"] == "spiffe://cluster.local/ns/a/sa/web"),
+        "{ba:?}"
+    );
+    let text = b.audit_text() + &a.audit_text();
+    assert!(!text.contains(SSN) && !text.contains("patient SSN"));
+    let m = b.metrics();
+    assert!(
+        m.contains(r#"phimesh_refusals_total{direction="inbound",reason="phi"} 4"#),
+        "{m}"
+    );
+    // Three answered with a refusal instead of the response; the large one was forwarded with
+    // its trailers replaced.
+    assert!(
+        m.contains(r#"phimesh_requests_total{action="refused",direction="inbound",protocol="grpc",tls="none"} 3"#),
         "{m}"
     );
 }

@@ -24,9 +24,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::context::{ConnCtx, Shared};
 use crate::forward::peer_identity_of;
-use crate::inspect::{stream_options, BodyEnd, InspectBody, InspectError, Inspector};
+use crate::inspect::{stream_options, BodyEnd, InspectBody, InspectError, Inspector, TrailerCheck};
 use crate::io::Activity;
-use crate::policy::{refusal_response, Action, Flow, PathKind};
+use crate::policy::{grpc_refusal_status, refusal_response, Action, Flow, PathKind};
 
 /// Body of responses sent downstream.
 pub type RespBody = UnsyncBoxBody<Bytes, InspectError>;
@@ -179,6 +179,89 @@ fn scan_head(shared: &Shared, target: Option<&Uri>, headers: &HeaderMap) -> Opti
         .inspection_duration
         .observe(insp.scan_time().as_secs_f64());
     Some(insp)
+}
+
+/// Scans trailers (gRPC `grpc-status`/`grpc-message` and custom trailing metadata, HTTP/2 and
+/// chunked HTTP/1.1 trailers) with the head's engine and options: each field as `name: value`
+/// on its own line, so PHI in a metadata key counts too.
+fn scan_trailers(shared: &Shared, trailers: &HeaderMap) -> Option<Inspector> {
+    let engine = shared.engine.as_ref()?;
+    let opts = StreamOptions {
+        plus_as_space: true,
+        ..StreamOptions::default()
+    };
+    let mut insp = Inspector::new(Some(engine), Some(opts), false, usize::MAX);
+    let mut sink = VecDeque::new();
+    for (name, v) in trailers {
+        insp.push(Bytes::copy_from_slice(name.as_str().as_bytes()), &mut sink);
+        insp.push(Bytes::from_static(b": "), &mut sink);
+        insp.push(Bytes::copy_from_slice(v.as_bytes()), &mut sink);
+        insp.push(Bytes::from_static(b"\n"), &mut sink);
+        sink.clear();
+    }
+    insp.finish(&mut sink);
+    shared
+        .metrics
+        .inspection_duration
+        .observe(insp.scan_time().as_secs_f64());
+    Some(insp)
+}
+
+/// The check an [`InspectBody`] runs on its trailers before forwarding them.
+///
+/// Where the policy lets PHI through (mesh mTLS, audit mode) the trailers go on unchanged and
+/// PHI in them is audited (part `trailers`). Where it refuses PHI (the request on plaintext
+/// egress, the response on plaintext inbound), the trailers must not be forwarded. By then the
+/// whole body has been forwarded (it was inspected on its own, with hold-back), so what is left
+/// to decide is how the message ends:
+/// - a gRPC *response*: its trailers are replaced by the refusal status (`grpc-status: 7`,
+///   fixed `grpc-message`, request id), dropping every original trailer, since any of them
+///   may be the one holding PHI. The client gets a well-formed PERMISSION_DENIED instead of a
+///   reset it might retry, and no byte of the trailers leaves. Audited as `refused`.
+/// - anything else (a request's trailers, HTTP trailers, which have no status field to refuse
+///   with): the stream is reset (HTTP/2 `RST_STREAM`, HTTP/1.1 connection close) before the
+///   trailers are written, so the peer sees an aborted message, never the trailers. Audited as
+///   `reset`.
+fn trailer_check(
+    shared: &Arc<Shared>,
+    ex: &Arc<Exchange>,
+    flow: Flow,
+    reset: Arc<AtomicBool>,
+) -> TrailerCheck {
+    let shared = shared.clone();
+    let ex = ex.clone();
+    Box::new(move |trailers: HeaderMap| {
+        let Some(insp) = scan_trailers(&shared, &trailers) else {
+            return Ok(trailers);
+        };
+        let v = insp.verdict();
+        let Some(action) = shared.policy.decide(ex.ctx.path, flow, v) else {
+            return Ok(trailers);
+        };
+        let replace = ex.grpc && flow == Flow::Response;
+        let action = match action {
+            Action::Refused if !replace => Action::Reset,
+            a => a,
+        };
+        shared.record(
+            &ex.ctx(),
+            flow,
+            ex.protocol,
+            &ex.request_id,
+            v,
+            &insp.findings(),
+            "trailers",
+            action,
+        );
+        match action {
+            Action::Refused => Ok(grpc_refusal_status(v, &ex.request_id)),
+            Action::Reset => {
+                reset.store(true, Ordering::Release);
+                Err(InspectError::Refused(crate::policy::reason(v)))
+            }
+            _ => Ok(trailers),
+        }
+    })
 }
 
 /// Reads up to `limit` bytes of `body` into the inspector before anything is forwarded.
@@ -409,10 +492,27 @@ async fn handle(
                 return Ok(resp);
             }
         }
+        // The whole message, trailers included, was prefetched: PHI in the trailers gets the
+        // same clean refusal as PHI in the body.
+        if let Some(ti) = trailers.as_ref().and_then(|t| scan_trailers(&shared, t)) {
+            if ti.verdict() != Verdict::Clean {
+                if let Some(resp) = decide_early(&shared, &ex, Flow::Request, &ti, "trailers") {
+                    count(&shared, &ex, "refused", start);
+                    return Ok(resp);
+                }
+            }
+        }
     }
     let req_reset = Arc::new(AtomicBool::new(false));
     let on_end = ex.on_end(&shared, Flow::Request, req_reset.clone());
-    let req_body = InspectBody::new(body, insp, ready, done, trailers, on_end).boxed_unsync();
+    let req_body = InspectBody::new(body, insp, ready, done, trailers, on_end)
+        .with_trailer_check(trailer_check(
+            &shared,
+            &ex,
+            Flow::Request,
+            req_reset.clone(),
+        ))
+        .boxed_unsync();
 
     // Forward.
     strip_hop_by_hop(&mut parts.headers);
@@ -500,9 +600,26 @@ async fn handle(
                 return Ok(resp);
             }
         }
+        // The whole message, trailers included, was prefetched: PHI in the trailers gets the
+        // same clean refusal as PHI in the body.
+        if let Some(ti) = trailers.as_ref().and_then(|t| scan_trailers(&shared, t)) {
+            if ti.verdict() != Verdict::Clean {
+                if let Some(resp) = decide_early(&shared, &ex, Flow::Response, &ti, "trailers") {
+                    count(&shared, &ex, "refused", start);
+                    return Ok(resp);
+                }
+            }
+        }
     }
     let on_end = ex.on_end(&shared, Flow::Response, Arc::new(AtomicBool::new(false)));
-    let body = InspectBody::new(rbody, insp, ready, done, trailers, on_end).boxed_unsync();
+    let body = InspectBody::new(rbody, insp, ready, done, trailers, on_end)
+        .with_trailer_check(trailer_check(
+            &shared,
+            &ex,
+            Flow::Response,
+            Arc::new(AtomicBool::new(false)),
+        ))
+        .boxed_unsync();
     count(&shared, &ex, "forwarded", start);
     Ok(Response::from_parts(rparts, body))
 }

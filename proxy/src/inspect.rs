@@ -251,6 +251,11 @@ pub enum BodyEnd {
 /// Called once when an [`InspectBody`] ends, with the inspector (for findings) and the ending.
 pub type OnEnd = Box<dyn FnOnce(&Inspector, BodyEnd) + Send>;
 
+/// Called with a body's trailers (gRPC status and metadata, HTTP trailers) before they are
+/// forwarded: returns the trailers to forward (the same, or a replacement) or an error that
+/// resets the stream instead. The body's data has all been forwarded by then.
+pub type TrailerCheck = Box<dyn FnOnce(HeaderMap) -> Result<HeaderMap, InspectError> + Send>;
+
 pin_project_lite::pin_project! {
     /// An HTTP body passed through an [`Inspector`]. On a holding inspector a late PHI verdict
     /// ends the body with [`InspectError::Refused`], which makes hyper reset the stream (HTTP/2)
@@ -265,6 +270,7 @@ pin_project_lite::pin_project! {
         finished: bool,
         failed: bool,
         on_end: Option<OnEnd>,
+        trailer_check: Option<TrailerCheck>,
     }
 
     impl<B> PinnedDrop for InspectBody<B> {
@@ -301,7 +307,14 @@ impl<B> InspectBody<B> {
             finished: false,
             failed: false,
             on_end: Some(on_end),
+            trailer_check: None,
         }
+    }
+
+    /// Runs `check` on the trailers (if any) before they are forwarded.
+    pub fn with_trailer_check(mut self, check: TrailerCheck) -> Self {
+        self.trailer_check = Some(check);
+        self
     }
 }
 
@@ -350,10 +363,20 @@ where
                     }
                     continue;
                 }
-                return match this.trailers.take() {
-                    Some(t) => Poll::Ready(Some(Ok(Frame::trailers(t)))),
-                    None => Poll::Ready(None),
+                let Some(t) = this.trailers.take() else {
+                    return Poll::Ready(None);
                 };
+                let t = match this.trailer_check.take() {
+                    Some(check) => match check(t) {
+                        Ok(t) => t,
+                        Err(e) => {
+                            *this.failed = true;
+                            return Poll::Ready(Some(Err(e)));
+                        }
+                    },
+                    None => t,
+                };
+                return Poll::Ready(Some(Ok(Frame::trailers(t))));
             }
             match ready!(this.inner.as_mut().poll_frame(cx)) {
                 Some(Ok(frame)) => match frame.into_data() {

@@ -9,11 +9,16 @@
 //! | inbound plaintext (permissive) | forwarded, audited | **refused** |
 //! | app TLS to an external host | not inspectable: passed through (SNI allowlist) | same |
 //!
+//! "PHI in request/response" covers the target, header values, the body and the trailers (gRPC
+//! status and trailing metadata). Trailers arrive after the body was forwarded: refused trailers
+//! of a gRPC response are replaced by `grpc-status: 7` ([`grpc_refusal_status`]); other refused
+//! trailers reset the stream (see `http::trailer_check`).
+//!
 //! Content that cannot be inspected where PHI would be refused is refused with its own reason.
 //! With `--mode audit` nothing is refused: the decision is audited as `audited`.
 
 use bytes::Bytes;
-use http::{header, HeaderValue, Response, StatusCode};
+use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
 use phimesh_detect::Verdict;
 
 use crate::config::Mode;
@@ -166,10 +171,7 @@ pub fn refusal_response(
     request_id: &str,
     grpc: bool,
 ) -> Response<Bytes> {
-    let (error, message) = match verdict {
-        Verdict::Uninspectable(_) => ("uninspectable", "content cannot be inspected for PHI"),
-        _ => ("phi_refused", "PHI may not leave the pod in plaintext"),
-    };
+    let (error, _) = refusal_text(verdict);
     if grpc {
         let mut r = Response::new(Bytes::new());
         *r.status_mut() = StatusCode::OK;
@@ -178,13 +180,7 @@ pub fn refusal_response(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/grpc"),
         );
-        h.insert("grpc-status", HeaderValue::from_static("7"));
-        if let Ok(v) = HeaderValue::from_str(&format!("{error}: {message}")) {
-            h.insert("grpc-message", v);
-        }
-        if let Ok(v) = HeaderValue::from_str(request_id) {
-            h.insert("x-phimesh-request-id", v);
-        }
+        h.extend(grpc_refusal_status(verdict, request_id));
         return r;
     }
     let body = match verdict {
@@ -200,6 +196,29 @@ pub fn refusal_response(
         HeaderValue::from_static("application/json"),
     );
     r
+}
+
+/// The gRPC status fields of a refusal: `grpc-status: 7` (PERMISSION_DENIED), a fixed
+/// `grpc-message` and `x-phimesh-request-id`. Sent as the headers of a trailers-only response,
+/// or as the replacement trailers of a response whose own trailers carried PHI.
+pub fn grpc_refusal_status(verdict: Verdict, request_id: &str) -> HeaderMap {
+    let (error, message) = refusal_text(verdict);
+    let mut h = HeaderMap::new();
+    h.insert("grpc-status", HeaderValue::from_static("7"));
+    if let Ok(v) = HeaderValue::from_str(&format!("{error}: {message}")) {
+        h.insert("grpc-message", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-phimesh-request-id", v);
+    }
+    h
+}
+
+fn refusal_text(verdict: Verdict) -> (&'static str, &'static str) {
+    match verdict {
+        Verdict::Uninspectable(_) => ("uninspectable", "content cannot be inspected for PHI"),
+        _ => ("phi_refused", "PHI may not leave the pod in plaintext"),
+    }
 }
 
 /// Whether app TLS to an external host with this SNI may pass (`None` list: any).

@@ -21,8 +21,9 @@ No protoc: generic method handlers with raw-bytes messages (no serializers), ser
         "trailing": [[k, v]...]}.
 
 Methods: Echo (unary, answers the request), Stream (unary request, answers 3 messages each
-`part-i ` + request), Collect (client streaming, answers `got N`), Trailer (unary, answers a clean
-message and sets trailing metadata `x-note` to the request text), Abort (unary, aborts with
+`part-i ` + request), Collect (client streaming, answers `got N`), Trailer (unary, request
+{"note": str, "pad": n}: answers a clean message padded with n bytes and sets trailing metadata
+`x-note` to the note), Abort (unary, aborts with
 INVALID_ARGUMENT and the request text as details: a trailers-only response).
 """
 
@@ -68,8 +69,9 @@ def serve(record_path):
 
     def trailer(req, ctx):
         rec("Trailer", req)
-        ctx.set_trailing_metadata((("x-note", req.decode()),))
-        return b"clean response"
+        spec = json.loads(req)
+        ctx.set_trailing_metadata((("x-note", spec["note"]),))
+        return b"clean response " + b"x" * spec.get("pad", 0)
 
     def abort(req, ctx):
         rec("Abort", req)
