@@ -350,3 +350,70 @@ impl Ca {
         ]
     }
 }
+
+/// An upstream like [`Sink`] with the test's own handler (HTTP/1.1 and h2, up to 512 concurrent
+/// h2 streams per connection); every byte it receives is recorded.
+pub struct RecordingServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Every byte received, all connections.
+    pub received: Arc<Mutex<Vec<u8>>>,
+    _rt: tokio::runtime::Runtime,
+}
+
+impl RecordingServer {
+    /// Starts it on 127.0.0.1 with `handler`.
+    pub fn start<F, Fut>(handler: F) -> RecordingServer
+    where
+        F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<Response<Full<Bytes>>, hyper::Error>>
+            + Send
+            + 'static,
+    {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let log = received.clone();
+        rt.spawn(async move {
+            loop {
+                let Ok((s, _)) = listener.accept().await else {
+                    continue;
+                };
+                let io = Recorded {
+                    io: s,
+                    log: log.clone(),
+                };
+                let handler = handler.clone();
+                tokio::spawn(async move {
+                    let mut b = hyper_util::server::conn::auto::Builder::new(
+                        hyper_util::rt::TokioExecutor::new(),
+                    );
+                    b.http2().max_concurrent_streams(512);
+                    let _ = b
+                        .serve_connection(
+                            hyper_util::rt::TokioIo::new(io),
+                            hyper::service::service_fn(handler),
+                        )
+                        .await;
+                });
+            }
+        });
+        RecordingServer {
+            addr,
+            received,
+            _rt: rt,
+        }
+    }
+
+    /// A copy of everything received so far.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.received.lock().unwrap().clone()
+    }
+}

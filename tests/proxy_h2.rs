@@ -1,0 +1,390 @@
+//! HTTP/2 concurrency through the real `phimesh proxy` binaries: `h2load` with 100 concurrent
+//! streams on one connection through a sidecar pair (mTLS) and through egress; a hyper h2
+//! client holding 100 streams open at once on one connection, a few of them with PHI on egress;
+//! request trailers with PHI on egress; the peer identity in outbound HTTP/1.1 audit lines.
+
+#[path = "support/proxy.rs"]
+mod support_proxy;
+
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::{Request, Response};
+use support_proxy::{contains, curl, Ca, ProxyProc, RecordingServer, CLEAN_JSON, PHI_JSON, SSN};
+
+const MESH: &str = "127.0.0.2/32";
+
+/// An upstream that counts requests and answers `ok` (or echoes `/echo` bodies).
+fn counting_server() -> (RecordingServer, Arc<AtomicUsize>) {
+    let count = Arc::new(AtomicUsize::new(0));
+    let c = count.clone();
+    let server = RecordingServer::start(move |req: Request<Incoming>| {
+        let c = c.clone();
+        async move {
+            c.fetch_add(1, Ordering::SeqCst);
+            let echo = req.uri().path() == "/echo";
+            let body = req.into_body().collect().await?.to_bytes();
+            let out = if echo {
+                body
+            } else {
+                Bytes::from_static(b"ok\n")
+            };
+            Ok::<_, hyper::Error>(Response::new(Full::new(out)))
+        }
+    });
+    (server, count)
+}
+
+/// Runs `h2load -n N -c 1 -m 100 URL` (bounded by `timeout`) and returns how many requests
+/// succeeded, after checking the other counters.
+fn h2load(url: &str, n: usize) -> usize {
+    let out = Command::new("timeout")
+        .args([
+            "120",
+            "h2load",
+            "-n",
+            &n.to_string(),
+            "-c",
+            "1",
+            "-m",
+            "100",
+            url,
+        ])
+        .output()
+        .expect("h2load (nghttp2-client) is installed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "h2load failed: {text}");
+    // requests: 2000 total, 2000 started, 2000 done, 2000 succeeded, 0 failed, 0 errored, 0 timeout
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("requests:"))
+        .unwrap_or_else(|| panic!("no requests line: {text}"));
+    let field = |name: &str| -> usize {
+        line.split(',')
+            .find(|p| p.trim().ends_with(name))
+            .and_then(|p| p.split_whitespace().rev().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {line}"))
+    };
+    assert_eq!(field("failed"), 0, "{text}");
+    assert_eq!(field("errored"), 0, "{text}");
+    assert!(
+        text.contains(&format!("status codes: {n} 2xx")),
+        "not all 2xx: {text}"
+    );
+    field("succeeded")
+}
+
+#[test]
+fn h2load_100_concurrent_streams_through_a_sidecar_pair_and_through_egress() {
+    const N: usize = 2000;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::start(dir.path(), &[("a", "web"), ("b", "db")]);
+    let (server, count) = counting_server();
+
+    // Sidecar pair: A's route to a mesh address, mTLS to B's inbound, B to the server.
+    let mut args = ca.identity_args("b", "db");
+    let fwd = server.addr.to_string();
+    args.extend(
+        [
+            "--inbound-listen",
+            "127.0.0.1:0",
+            "--inbound-forward",
+            &fwd,
+            "--mesh-networks",
+            MESH,
+        ]
+        .map(String::from),
+    );
+    let b = ProxyProc::start(&args.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+    let upstream = "127.0.0.2:8080";
+    let mut args = ca.identity_args("a", "web");
+    let route = format!("127.0.0.1:0={upstream}");
+    let peer = format!("{upstream}={}", b.inbound.unwrap());
+    args.extend(["--route", &route, "--peer", &peer, "--mesh-networks", MESH].map(String::from));
+    let a = ProxyProc::start(&args.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+
+    let ok = h2load(&format!("http://{}/", a.routes[0]), N);
+    assert_eq!(ok, N);
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        N,
+        "the upstream saw every request"
+    );
+    let m = a.metrics();
+    assert!(
+        m.contains(&format!(r#"phimesh_requests_total{{action="forwarded",direction="outbound",protocol="http2",tls="mtls"}} {N}"#)),
+        "{m}"
+    );
+    let m = b.metrics();
+    assert!(
+        m.contains(&format!(r#"phimesh_requests_total{{action="forwarded",direction="inbound",protocol="http2",tls="mtls"}} {N}"#)),
+        "{m}"
+    );
+
+    // The audit line of outbound mesh HTTP/1.1 sent over a pooled (reused) upstream connection
+    // names the peer: two PHI requests, each request and echoed response audited.
+    for _ in 0..2 {
+        let (code, body) = curl(&[
+            "-H",
+            "content-type: application/json",
+            "--data-binary",
+            PHI_JSON,
+            &format!("http://{}/echo", a.routes[0]),
+        ]);
+        assert_eq!((code, body.as_str()), (200, PHI_JSON));
+    }
+    let aa = a.wait_audit(4);
+    assert_eq!(aa.len(), 4, "{aa:?}");
+    for e in &aa {
+        assert_eq!(e["protocol"], "http1", "{e}");
+        assert_eq!(e["action"], "forwarded", "{e}");
+        assert_eq!(
+            e["peer_identity"], "spiffe://cluster.local/ns/b/sa/db",
+            "{e}"
+        );
+    }
+    let m = a.metrics();
+    assert!(
+        m.contains(r#"phimesh_tls_handshakes_total{direction="outbound",result="ok"} 2"#),
+        "one pooled h2 and one pooled HTTP/1.1 connection to the peer: {m}"
+    );
+
+    // Egress: plain h2 to the server.
+    let before = count.load(Ordering::SeqCst);
+    let route = format!("127.0.0.1:0={}", server.addr);
+    let e = ProxyProc::start(&["--route", &route]);
+    let ok = h2load(&format!("http://{}/", e.routes[0]), N);
+    assert_eq!(ok, N);
+    assert_eq!(count.load(Ordering::SeqCst) - before, N);
+    let m = e.metrics();
+    assert!(
+        m.contains(&format!(r#"phimesh_requests_total{{action="forwarded",direction="outbound",protocol="http2",tls="none"}} {N}"#)),
+        "{m}"
+    );
+}
+
+/// An upstream whose `/hold` requests all wait until `parties` of them are in flight at once
+/// (bounded: 504 after 30 s), then echo their bodies.
+fn holding_server(parties: usize) -> RecordingServer {
+    let barrier = Arc::new(tokio::sync::Barrier::new(parties));
+    RecordingServer::start(move |req: Request<Incoming>| {
+        let barrier = barrier.clone();
+        async move {
+            let hold = req.uri().path() == "/hold";
+            let body = req.into_body().collect().await?.to_bytes();
+            if hold
+                && tokio::time::timeout(Duration::from_secs(30), barrier.wait())
+                    .await
+                    .is_err()
+            {
+                let mut r = Response::new(Full::new(Bytes::from_static(b"not concurrent")));
+                *r.status_mut() = hyper::StatusCode::GATEWAY_TIMEOUT;
+                return Ok(r);
+            }
+            Ok::<_, hyper::Error>(Response::new(Full::new(body)))
+        }
+    })
+}
+
+async fn h2_connect(
+    addr: std::net::SocketAddr,
+) -> hyper::client::conn::http2::SendRequest<
+    http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>,
+> {
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (send, conn) =
+        hyper::client::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+            .handshake(hyper_util::rt::TokioIo::new(tcp))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    send
+}
+
+#[test]
+fn hundred_concurrent_h2_streams_on_one_connection_only_the_phi_ones_are_refused() {
+    const STREAMS: usize = 100;
+    let phi = |i: usize| i % 17 == 5; // 6 of 100
+    let n_phi = (0..STREAMS).filter(|i| phi(*i)).count();
+    // Every clean stream is held upstream until all of them are in flight at once.
+    let server = holding_server(STREAMS - n_phi);
+    let route = format!("127.0.0.1:0={}", server.addr);
+    let p = ProxyProc::start(&["--route", &route]);
+    let addr = p.routes[0];
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let results = rt.block_on(async move {
+        let send = h2_connect(addr).await;
+        let mut tasks = Vec::new();
+        for i in 0..STREAMS {
+            let mut send = send.clone();
+            tasks.push(tokio::spawn(async move {
+                let (path, body) = if phi(i) {
+                    ("/echo", PHI_JSON.to_owned())
+                } else {
+                    (
+                        "/hold",
+                        format!("{{\"stream\":{i},\"order\":{CLEAN_JSON}}}"),
+                    )
+                };
+                let req = Request::post(format!("http://{addr}{path}"))
+                    .header("content-type", "application/json")
+                    .body(Full::new(Bytes::from(body.clone())).boxed())
+                    .unwrap();
+                send.ready().await.unwrap();
+                let resp = send.send_request(req).await.unwrap();
+                let status = resp.status().as_u16();
+                let got = resp.into_body().collect().await.unwrap().to_bytes();
+                (i, status, body, got)
+            }));
+        }
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(
+                tokio::time::timeout(Duration::from_secs(60), t)
+                    .await
+                    .unwrap()
+                    .unwrap(),
+            );
+        }
+        out
+    });
+
+    let mut refused = Vec::new();
+    for (i, status, sent, got) in &results {
+        if phi(*i) {
+            assert_eq!(*status, 403, "stream {i}");
+            let v: serde_json::Value = serde_json::from_slice(got).unwrap();
+            assert_eq!(v["error"], "phi_refused", "stream {i}: {v}");
+            assert!(v["kinds"].as_array().unwrap().iter().any(|k| k == "ssn"));
+            refused.push(*i);
+        } else {
+            assert_eq!(
+                (*status, got.as_ref()),
+                (200, sent.as_bytes()),
+                "stream {i}: {}",
+                String::from_utf8_lossy(got)
+            );
+        }
+    }
+    assert_eq!(refused.len(), n_phi);
+    let wire = server.bytes();
+    assert!(
+        !contains(&wire, SSN.as_bytes()),
+        "the SSN reached the server"
+    );
+    assert!(!contains(&wire, b"Jane Roe"));
+    assert!(contains(&wire, b"\"stream\":99"));
+
+    let audit = p.wait_audit(n_phi);
+    assert_eq!(audit.len(), n_phi, "{audit:?}");
+    assert!(audit
+        .iter()
+        .all(|e| e["action"] == "refused" && e["protocol"] == "http2"));
+    let m = p.metrics();
+    assert!(
+        m.contains(&format!(r#"phimesh_requests_total{{action="forwarded",direction="outbound",protocol="http2",tls="none"}} {}"#, STREAMS - n_phi)),
+        "{m}"
+    );
+    assert!(
+        m.contains(&format!(r#"phimesh_requests_total{{action="refused",direction="outbound",protocol="http2",tls="none"}} {n_phi}"#)),
+        "{m}"
+    );
+}
+
+#[test]
+fn request_trailers_with_phi_on_egress_are_refused_or_reset_and_never_forwarded() {
+    let trailers_seen: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+    let seen = trailers_seen.clone();
+    let server = RecordingServer::start(move |req: Request<Incoming>| {
+        let seen = seen.clone();
+        async move {
+            let body = req.into_body().collect().await?;
+            if let Some(t) = body.trailers() {
+                for (k, v) in t {
+                    seen.lock()
+                        .unwrap()
+                        .push(format!("{k}: {}", String::from_utf8_lossy(v.as_bytes())));
+                }
+            }
+            Ok::<_, hyper::Error>(Response::new(Full::new(Bytes::from_static(b"ok\n"))))
+        }
+    });
+    let route = format!("127.0.0.1:0={}", server.addr);
+    let p = ProxyProc::start(&["--route", &route]);
+    let addr = p.routes[0];
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let send_with_trailers = |body_len: usize, note: &'static str| {
+        rt.block_on(async move {
+            let mut send = h2_connect(addr).await;
+            let mut t = hyper::http::HeaderMap::new();
+            t.insert("x-note", hyper::http::HeaderValue::from_static(note));
+            let frames = vec![
+                Ok::<_, std::convert::Infallible>(Frame::data(Bytes::from(vec![b'x'; body_len]))),
+                Ok(Frame::trailers(t)),
+            ];
+            let req = Request::post(format!("http://{addr}/"))
+                .body(StreamBody::new(futures_util::stream::iter(frames)).boxed())
+                .unwrap();
+            send.ready().await.unwrap();
+            match send.send_request(req).await {
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    let body = r.into_body().collect().await.map(|b| b.to_bytes());
+                    Some((status, body.ok()))
+                }
+                Err(_) => None,
+            }
+        })
+    };
+
+    // Clean trailers pass.
+    let r = send_with_trailers(10, "all good");
+    assert_eq!(r.as_ref().map(|r| r.0), Some(200));
+    assert_eq!(*trailers_seen.lock().unwrap(), vec!["x-note: all good"]);
+
+    // A small body read whole before forwarding: a clean 403.
+    let r = send_with_trailers(10, "patient SSN 123-45-6789");
+    let (status, body) = r.expect("a response");
+    assert_eq!(status, 403);
+    let v: serde_json::Value = serde_json::from_slice(&body.unwrap()).unwrap();
+    assert_eq!(v["error"], "phi_refused");
+
+    // A body larger than the prefetch already streams upstream: the stream is reset.
+    let r = send_with_trailers(200_000, "patient SSN 123-45-6789");
+    assert!(
+        r.as_ref().is_none_or(|(s, b)| *s != 200 || b.is_none()),
+        "completed: {:?}",
+        r.map(|r| r.0)
+    );
+    assert_eq!(
+        *trailers_seen.lock().unwrap(),
+        vec!["x-note: all good"],
+        "PHI trailers reached the server"
+    );
+    assert!(!contains(&server.bytes(), SSN.as_bytes()));
+
+    let audit = p.wait_audit(2);
+    let got: Vec<(&str, &str)> = audit
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["findings"][0]["part"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![("refused", "trailers"), ("reset", "trailers")],
+        "{audit:?}"
+    );
+    assert!(!p.audit_text().contains(SSN));
+}
