@@ -539,4 +539,49 @@ mod tests {
         assert!(!got.windows(11).any(|w| w == b"123-45-6789"));
         assert_eq!(*ended.lock().unwrap(), Some(BodyEnd::Reset(Verdict::Phi)));
     }
+
+    #[tokio::test]
+    async fn trailer_check_sees_the_trailers_after_the_data_and_decides_their_fate() {
+        use http_body_util::BodyExt;
+        let e = engine();
+        let body = |check: TrailerCheck| {
+            let mut t = HeaderMap::new();
+            t.insert("x-note", "patient SSN 123-45-6789".parse().unwrap());
+            let frames: Vec<Result<Frame<Bytes>, std::convert::Infallible>> = vec![
+                Ok(Frame::data(Bytes::from_static(b"clean"))),
+                Ok(Frame::trailers(t)),
+            ];
+            let inner = http_body_util::StreamBody::new(futures_util::stream::iter(frames));
+            InspectBody::new(
+                inner,
+                Inspector::new(Some(&e), opts(), true, 1 << 20),
+                VecDeque::new(),
+                false,
+                None,
+                Box::new(|_, _| {}),
+            )
+            .with_trailer_check(check)
+        };
+        // Replaced: the data, then the replacement trailers.
+        let mut b = body(Box::new(|t: HeaderMap| {
+            assert_eq!(t["x-note"], "patient SSN 123-45-6789");
+            let mut r = HeaderMap::new();
+            r.insert("grpc-status", "7".parse().unwrap());
+            Ok(r)
+        }));
+        let d = b.frame().await.unwrap().unwrap().into_data().unwrap();
+        assert_eq!(&d[..], b"clean");
+        let t = b.frame().await.unwrap().unwrap().into_trailers().unwrap();
+        assert_eq!(t.len(), 1);
+        assert_eq!(t["grpc-status"], "7");
+        assert!(b.frame().await.is_none());
+        // Refused: the data, then an error instead of the trailers, then the end.
+        let mut b = body(Box::new(|_| Err(InspectError::Refused("phi"))));
+        assert!(b.frame().await.unwrap().unwrap().is_data());
+        assert!(matches!(
+            b.frame().await.unwrap(),
+            Err(InspectError::Refused("phi"))
+        ));
+        assert!(b.frame().await.is_none());
+    }
 }
