@@ -149,10 +149,19 @@ fn h2load_100_concurrent_streams_through_a_sidecar_pair_and_through_egress() {
             "{e}"
         );
     }
+    // 2002 requests went over pooled connections: one h2 connection for h2load's streams and
+    // (usually) one HTTP/1.1 connection reused by the second curl.
     let m = a.metrics();
+    let handshakes: u64 = m
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(r#"phimesh_tls_handshakes_total{direction="outbound",result="ok"} "#)
+        })
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{m}"));
     assert!(
-        m.contains(r#"phimesh_tls_handshakes_total{direction="outbound",result="ok"} 2"#),
-        "one pooled h2 and one pooled HTTP/1.1 connection to the peer: {m}"
+        (2..=3).contains(&handshakes),
+        "{handshakes} handshakes: {m}"
     );
 
     // Egress: plain h2 to the server.
