@@ -222,12 +222,14 @@ impl Dialer {
     }
 }
 
-/// hyper-util connector: the request URI's authority is the destination address.
+/// hyper-util connector: the request URI's authority is the destination address, unless the
+/// connector is bound to one destination ([`h2_client_to`]).
 #[derive(Clone, Debug)]
 pub struct Connector {
     dialer: Dialer,
     carried: Carried,
     mesh_aware: bool,
+    fixed: Option<SocketAddr>,
 }
 
 impl tower_service::Service<Uri> for Connector {
@@ -242,10 +244,13 @@ impl tower_service::Service<Uri> for Connector {
     fn call(&mut self, uri: Uri) -> Self::Future {
         let me = self.clone();
         Box::pin(async move {
-            let addr: SocketAddr = uri
-                .authority()
-                .and_then(|a| a.as_str().parse().ok())
-                .ok_or(ForwardError::NoAddress)?;
+            let addr: SocketAddr = match me.fixed {
+                Some(a) => a,
+                None => uri
+                    .authority()
+                    .and_then(|a| a.as_str().parse().ok())
+                    .ok_or(ForwardError::NoAddress)?,
+            };
             let (io, peer) = me.dialer.dial(addr, me.carried, me.mesh_aware).await?;
             Ok(TokioIo::new(PooledIo { io, peer }))
         })
@@ -271,28 +276,46 @@ pub struct Clients {
 /// Idle pooled connections are closed after this long.
 const POOL_IDLE: Duration = Duration::from_secs(90);
 
+fn client(
+    dialer: &Dialer,
+    max_header_bytes: usize,
+    carried: Carried,
+    mesh_aware: bool,
+    fixed: Option<SocketAddr>,
+) -> HttpClient {
+    let mut b = Client::builder(TokioExecutor::new());
+    b.pool_idle_timeout(POOL_IDLE)
+        .pool_timer(TokioTimer::new())
+        .timer(TokioTimer::new());
+    if carried == Carried::H2 {
+        b.http2_only(true)
+            .http2_max_header_list_size(max_header_bytes as u32)
+            .http2_initial_stream_window_size(1 << 20)
+            .http2_initial_connection_window_size(4 << 20);
+    } else {
+        b.http1_max_buf_size(max_header_bytes.max(8192) * 2);
+    }
+    b.build(Connector {
+        dialer: dialer.clone(),
+        carried,
+        mesh_aware,
+        fixed,
+    })
+}
+
+/// An HTTP/2 client whose connections all go to `dst`, whatever a request's authority says, so
+/// that the app's `:authority` is forwarded unchanged (one per downstream connection:
+/// [`crate::context::ConnCtx::h2_client`]).
+pub fn h2_client_to(dialer: &Dialer, dst: SocketAddr, mesh_aware: bool) -> HttpClient {
+    let max_header_bytes = dialer.cfg.bounds.max_header_bytes;
+    client(dialer, max_header_bytes, Carried::H2, mesh_aware, Some(dst))
+}
+
 impl Clients {
     /// Builds the clients.
     pub fn new(dialer: Dialer, max_header_bytes: usize) -> Clients {
-        let build = |carried: Carried, mesh_aware: bool| {
-            let mut b = Client::builder(TokioExecutor::new());
-            b.pool_idle_timeout(POOL_IDLE)
-                .pool_timer(TokioTimer::new())
-                .timer(TokioTimer::new());
-            if carried == Carried::H2 {
-                b.http2_only(true)
-                    .http2_max_header_list_size(max_header_bytes as u32)
-                    .http2_initial_stream_window_size(1 << 20)
-                    .http2_initial_connection_window_size(4 << 20);
-            } else {
-                b.http1_max_buf_size(max_header_bytes.max(8192) * 2);
-            }
-            b.build(Connector {
-                dialer: dialer.clone(),
-                carried,
-                mesh_aware,
-            })
-        };
+        let build =
+            |carried, mesh_aware| client(&dialer, max_header_bytes, carried, mesh_aware, None);
         Clients {
             out_h1: build(Carried::Http1, true),
             out_h2: build(Carried::H2, true),
