@@ -11,9 +11,9 @@ use phimesh_detect::{Engine, Finding, Verdict};
 use crate::audit::{now_rfc3339, AuditEvent, AuditFinding, AuditSink};
 use crate::config::ProxyConfig;
 use crate::drain::Drain;
-use crate::forward::{Clients, Dialer};
+use crate::forward::{h2_client_to, Clients, Dialer, HttpClient};
 use crate::metrics::Metrics;
-use crate::policy::{reason, Action, Flow, PathKind, Policy};
+use crate::policy::{reason, Action, Direction, Flow, PathKind, Policy};
 use crate::tls::Tls;
 
 /// Shared by every task of one running proxy.
@@ -51,6 +51,9 @@ impl std::fmt::Debug for Shared {
 /// One downstream connection.
 #[derive(Debug, Clone)]
 pub struct ConnCtx {
+    /// The upstream HTTP/2 client of this connection (see [`ConnCtx::h2_client`]); shared by
+    /// the clones of one connection's context, made at its first HTTP/2 request.
+    pub upstream_h2: Arc<std::sync::OnceLock<HttpClient>>,
     /// Policy path.
     pub path: PathKind,
     /// Downstream client address.
@@ -59,6 +62,20 @@ pub struct ConnCtx {
     pub destination: SocketAddr,
     /// Verified SPIFFE ID of the mesh peer (the caller inbound; filled per request outbound).
     pub peer_identity: Option<String>,
+}
+
+impl ConnCtx {
+    /// The upstream HTTP/2 client of this downstream connection: its connections all go to
+    /// `destination` (mTLS to a mesh peer outbound, plain to the app inbound), so a request's
+    /// `:authority` is forwarded as the app wrote it, not replaced by the dialled address, and
+    /// requests of different downstream connections never share an upstream connection under
+    /// an authority they chose. Made at the first HTTP/2 request; dropped with the connection.
+    pub fn h2_client(&self, shared: &Shared) -> &HttpClient {
+        self.upstream_h2.get_or_init(|| {
+            let mesh_aware = self.path.direction() == Direction::Outbound;
+            h2_client_to(&shared.dialer, self.destination, mesh_aware)
+        })
+    }
 }
 
 impl Shared {

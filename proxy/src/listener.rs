@@ -152,6 +152,7 @@ async fn outbound(stream: TcpStream, peer: SocketAddr, target: Target, shared: A
         PathKind::Egress
     };
     let ctx = ConnCtx {
+        upstream_h2: Default::default(),
         path,
         source: peer,
         destination: dst,
@@ -249,6 +250,7 @@ async fn inbound(stream: TcpStream, peer: SocketAddr, target: Target, shared: Ar
     let io = Prefixed::new(prefix, io);
     let permissive = shared.cfg.inbound_mtls == InboundMtls::Permissive;
     let mut ctx = ConnCtx {
+        upstream_h2: Default::default(),
         path: PathKind::PlainInbound,
         source: peer,
         destination: app,
