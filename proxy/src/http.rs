@@ -521,9 +521,14 @@ async fn handle(
         .path_and_query()
         .map(|p| p.as_str())
         .unwrap_or("/");
+    // HTTP/2 keeps the app's `:authority`: its client dials the connection's destination.
+    let authority = match (version, parts.uri.authority()) {
+        (Version::H2, Some(a)) => a.to_string(),
+        _ => ex.ctx.destination.to_string(),
+    };
     parts.uri = Uri::builder()
         .scheme("http")
-        .authority(ex.ctx.destination.to_string())
+        .authority(authority)
         .path_and_query(pq)
         .build()
         .map_err(HandleError::Uri)?;
@@ -534,9 +539,8 @@ async fn handle(
     }
     let client = match (ex.ctx.path.direction(), version) {
         (crate::policy::Direction::Outbound, Version::Http1) => &shared.clients.out_h1,
-        (crate::policy::Direction::Outbound, Version::H2) => &shared.clients.out_h2,
         (crate::policy::Direction::Inbound, Version::Http1) => &shared.clients.in_h1,
-        (crate::policy::Direction::Inbound, Version::H2) => &shared.clients.in_h2,
+        (_, Version::H2) => ex.ctx.h2_client(&shared),
     };
     let mut upstream_req = Request::from_parts(parts, req_body);
     let mut conn = capture_connection(&mut upstream_req);
