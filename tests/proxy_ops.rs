@@ -381,3 +381,154 @@ fn a_connection_with_regular_traffic_is_not_closed() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The app's authority reaches the upstream unchanged
+
+/// What an upstream saw of one request: HTTP version, the URI's authority (HTTP/2 `:authority`)
+/// and the `Host` header.
+type Seen = (String, Option<String>, Option<String>);
+
+/// An HTTP/1.1 + h2 server that records [`Seen`] for every request and answers `ok`.
+struct AuthoritySink {
+    addr: SocketAddr,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    _rt: tokio::runtime::Runtime,
+}
+
+impl AuthoritySink {
+    fn start() -> AuthoritySink {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let l = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = l.local_addr().unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        rt.spawn(async move {
+            while let Ok((s, _)) = l.accept().await {
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |req: hyper::Request<_>| {
+                        let host = req
+                            .headers()
+                            .get(hyper::header::HOST)
+                            .map(|h| h.to_str().unwrap_or("?").to_owned());
+                        log.lock().unwrap().push((
+                            format!("{:?}", req.version()),
+                            req.uri().authority().map(|a| a.to_string()),
+                            host,
+                        ));
+                        async {
+                            Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                                http_body_util::Full::new(bytes::Bytes::from_static(b"ok")),
+                            ))
+                        }
+                    });
+                    let _ = hyper_util::server::conn::auto::Builder::new(
+                        hyper_util::rt::TokioExecutor::new(),
+                    )
+                    .serve_connection(hyper_util::rt::TokioIo::new(s), svc)
+                    .await;
+                });
+            }
+        });
+        AuthoritySink {
+            addr,
+            seen,
+            _rt: rt,
+        }
+    }
+
+    fn take(&self) -> Vec<Seen> {
+        std::mem::take(&mut *self.seen.lock().unwrap())
+    }
+}
+
+const APP_AUTHORITY: &str = "patients.demo.svc:8080";
+
+/// Sends one HTTP/1.1 and one h2 request for `APP_AUTHORITY` through `route` and checks what
+/// the upstream saw: the same authority (h2 `:authority`, HTTP/1.1 `Host`), not the address the
+/// proxy dialled.
+fn assert_authority_kept(what: &str, route: SocketAddr, sink: &AuthoritySink) {
+    let url = format!("http://{route}/records");
+    let host = format!("host: {APP_AUTHORITY}");
+    for h2 in [false, true] {
+        let mut args = vec!["-H", host.as_str()];
+        if h2 {
+            args.push("--http2-prior-knowledge");
+        }
+        args.push(&url);
+        let (code, body) = curl(&args);
+        assert_eq!((code, body.as_str()), (200, "ok"), "{what} h2={h2}");
+        let seen = sink.take();
+        assert_eq!(seen.len(), 1, "{what}: {seen:?}");
+        let (version, authority, host) = &seen[0];
+        if h2 {
+            assert_eq!(version, "HTTP/2.0", "{what}");
+            assert_eq!(
+                authority.as_deref(),
+                Some(APP_AUTHORITY),
+                "{what}: h2 :authority rewritten"
+            );
+            // No Host of another name beside it (an h2 request may carry none).
+            assert!(
+                host.as_deref().is_none_or(|h| h == APP_AUTHORITY),
+                "{what}: {host:?}"
+            );
+        } else {
+            assert_eq!(version, "HTTP/1.1", "{what}");
+            assert_eq!(
+                host.as_deref(),
+                Some(APP_AUTHORITY),
+                "{what}: Host rewritten"
+            );
+        }
+    }
+}
+
+/// Egress (explicit route) and the mesh path (A's outbound, mTLS, B's inbound to the app) both
+/// deliver the app's `:authority` / `Host` unchanged.
+#[test]
+fn the_apps_authority_reaches_the_upstream_unchanged() {
+    let app = AuthoritySink::start();
+    let route = format!("127.0.0.1:0={}", app.addr);
+    let egress = ProxyProc::start(&["--route", &route]);
+    assert_authority_kept("egress", egress.routes[0], &app);
+
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::start(dir.path(), &[("a", "web"), ("b", "db")]);
+    let fwd = app.addr.to_string();
+    let mut b_args = ca.identity_args("b", "db");
+    b_args.extend(
+        [
+            "--inbound-listen",
+            "127.0.0.1:0",
+            "--inbound-forward",
+            &fwd,
+            "--mesh-networks",
+            "127.0.0.2/32",
+        ]
+        .map(String::from),
+    );
+    let b = ProxyProc::start(&b_args.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+    let mut a_args = ca.identity_args("a", "web");
+    let peer = format!("127.0.0.2:8080={}", b.inbound.unwrap());
+    a_args.extend(
+        [
+            "--route",
+            "127.0.0.1:0=127.0.0.2:8080",
+            "--peer",
+            &peer,
+            "--mesh-networks",
+            "127.0.0.2/32",
+        ]
+        .map(String::from),
+    );
+    let a = ProxyProc::start(&a_args.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+    assert_authority_kept("mesh", a.routes[0], &app);
+}
