@@ -397,3 +397,36 @@ fn request_trailers_with_phi_on_egress_are_refused_or_reset_and_never_forwarded(
     );
     assert!(!p.audit_text().contains(SSN));
 }
+
+#[test]
+fn header_names_count_as_context_for_phi_in_heads() {
+    // `00123456` alone is not PHI, but under a header named `x-mrn` it is a medical record
+    // number; an SSN can hide in a header name itself.
+    let sink = support_proxy::Sink::start();
+    let route = format!("127.0.0.1:0={}", sink.addr);
+    let p = ProxyProc::start(&["--route", &route]);
+    let url = format!("http://{}/", p.routes[0]);
+    for (header, want) in [
+        ("x-order: 00123456", 200),
+        ("x-mrn: 00123456", 403),
+        ("x-ssn-123456789: 1", 403),
+    ] {
+        for h2 in [false, true] {
+            let mut args = vec!["-H", header, url.as_str()];
+            if h2 {
+                args.insert(0, "--http2-prior-knowledge");
+            }
+            let (code, body) = curl(&args);
+            assert_eq!(code, want, "{header} (h2: {h2}): {body}");
+        }
+    }
+    let got = sink.bytes();
+    assert!(contains(&got, b"x-order: 00123456"));
+    assert!(!contains(&got, b"x-mrn") && !contains(&got, b"123456789"));
+    let audit = p.wait_audit(4);
+    assert_eq!(audit.len(), 4, "{audit:?}");
+    assert!(audit
+        .iter()
+        .all(|e| e["action"] == "refused" && e["findings"][0]["part"] == "head"));
+    assert!(!p.audit_text().contains("00123456") && !p.audit_text().contains("x-mrn"));
+}

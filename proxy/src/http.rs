@@ -154,8 +154,9 @@ fn protocol_label(version: Version, grpc: bool) -> &'static str {
     }
 }
 
-/// Scans a message head: the (percent-decoded by the scanner) target and every header value,
-/// separated by newlines. Returns the inspector after the end of the head.
+/// Scans a message head: the (percent-decoded by the scanner) target and every header field as
+/// `name: value`, one a line, so that PHI in a custom header (or gRPC metadata) name counts as
+/// much as PHI in a value. Returns the inspector after the end of the head.
 fn scan_head(shared: &Shared, target: Option<&Uri>, headers: &HeaderMap) -> Option<Inspector> {
     let engine = shared.engine.as_ref()?;
     let opts = StreamOptions {
@@ -168,7 +169,9 @@ fn scan_head(shared: &Shared, target: Option<&Uri>, headers: &HeaderMap) -> Opti
         insp.push(Bytes::copy_from_slice(t.as_str().as_bytes()), &mut sink);
         insp.push(Bytes::from_static(b"\n"), &mut sink);
     }
-    for v in headers.values() {
+    for (name, v) in headers {
+        insp.push(Bytes::copy_from_slice(name.as_str().as_bytes()), &mut sink);
+        insp.push(Bytes::from_static(b": "), &mut sink);
         insp.push(Bytes::copy_from_slice(v.as_bytes()), &mut sink);
         insp.push(Bytes::from_static(b"\n"), &mut sink);
         sink.clear();
@@ -182,29 +185,9 @@ fn scan_head(shared: &Shared, target: Option<&Uri>, headers: &HeaderMap) -> Opti
 }
 
 /// Scans trailers (gRPC `grpc-status`/`grpc-message` and custom trailing metadata, HTTP/2 and
-/// chunked HTTP/1.1 trailers) with the head's engine and options: each field as `name: value`
-/// on its own line, so PHI in a metadata key counts too.
+/// chunked HTTP/1.1 trailers) exactly like a head without a target.
 fn scan_trailers(shared: &Shared, trailers: &HeaderMap) -> Option<Inspector> {
-    let engine = shared.engine.as_ref()?;
-    let opts = StreamOptions {
-        plus_as_space: true,
-        ..StreamOptions::default()
-    };
-    let mut insp = Inspector::new(Some(engine), Some(opts), false, usize::MAX);
-    let mut sink = VecDeque::new();
-    for (name, v) in trailers {
-        insp.push(Bytes::copy_from_slice(name.as_str().as_bytes()), &mut sink);
-        insp.push(Bytes::from_static(b": "), &mut sink);
-        insp.push(Bytes::copy_from_slice(v.as_bytes()), &mut sink);
-        insp.push(Bytes::from_static(b"\n"), &mut sink);
-        sink.clear();
-    }
-    insp.finish(&mut sink);
-    shared
-        .metrics
-        .inspection_duration
-        .observe(insp.scan_time().as_secs_f64());
-    Some(insp)
+    scan_head(shared, None, trailers)
 }
 
 /// The check an [`InspectBody`] runs on its trailers before forwarding them.
