@@ -317,7 +317,7 @@ fn idle_proxy(sink: &Sink) -> ProxyProc {
 }
 
 /// Silent clients, half requests, idle keep-alive and idle HTTP/2 connections are closed after
-/// `--idle-timeout`, on the outbound and the inbound listener.
+/// `--idle-timeout`, on the outbound and the inbound listener (and idle admin connections).
 #[test]
 fn idle_connections_are_closed_on_both_listeners() {
     let sink = Sink::start();
@@ -347,6 +347,18 @@ fn idle_connections_are_closed_on_both_listeners() {
         for r in runs {
             r.join().unwrap();
         }
+    }
+    // The admin listener too: a silent client, an idle keep-alive after `/live`.
+    let admin = p.admin;
+    let runs: Vec<_> = [&b""[..], b"GET /live HTTP/1.1\r\nhost: a\r\n\r\n"]
+        .into_iter()
+        .map(|first| {
+            let first = first.to_vec();
+            std::thread::spawn(move || assert_idled_out("admin", admin, &first))
+        })
+        .collect();
+    for r in runs {
+        r.join().unwrap();
     }
 }
 

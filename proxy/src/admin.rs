@@ -12,6 +12,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
 use crate::context::Shared;
+use crate::io::{Activity, Tracked};
 
 fn respond(
     status: StatusCode,
@@ -56,15 +57,23 @@ pub async fn run(listener: TcpListener, shared: Arc<Shared>) {
         };
         let shared = shared.clone();
         tokio::spawn(async move {
+            // Idle connections (a scraper's keep-alive, a client that went away) close after
+            // `--idle-timeout`, as on the data listeners.
+            let activity = Activity::default();
+            let idle_for = shared.cfg.bounds.idle_timeout;
+            let io = Tracked::new(stream, activity.clone());
             let svc = hyper::service::service_fn(move |req| {
                 let r = route(&req, &shared);
                 async move { Ok::<_, std::convert::Infallible>(r) }
             });
-            let _ = hyper::server::conn::http1::Builder::new()
+            let conn = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(std::time::Duration::from_secs(10))
-                .serve_connection(TokioIo::new(stream), svc)
-                .await;
+                .serve_connection(TokioIo::new(io), svc);
+            tokio::select! {
+                _ = conn => {}
+                _ = activity.idle(idle_for) => {}
+            }
         });
     }
 }
