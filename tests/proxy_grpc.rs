@@ -226,14 +226,15 @@ fn grpc_unary_and_server_streaming_phi_between_sidecars_is_delivered_and_audited
     let a = client_side(&ca, "127.0.0.2:50051", b.inbound.unwrap());
     let route = a.routes[0];
 
+    // Two calls on one channel: the second goes out on the reused upstream connection.
     let r = call(
         route,
-        json!({"method": "Echo", "messages": [b64(PHI_JSON.as_bytes())]}),
+        json!({"method": "Echo", "repeat": 2, "messages": [b64(PHI_JSON.as_bytes())]}),
     );
     assert_eq!(r["code"], 0, "{}", brief(&r));
     assert_eq!(responses(&r), vec![PHI_JSON.as_bytes().to_vec()]);
 
-    // A second client process: a new downstream connection, the pooled upstream h2 connection.
+    // A second client process: a second downstream connection.
     let r = call(
         route,
         json!({"method": "Stream", "messages": [b64(PHI_JSON.as_bytes())]}),
@@ -244,17 +245,17 @@ fn grpc_unary_and_server_streaming_phi_between_sidecars_is_delivered_and_audited
     for (i, p) in parts.iter().enumerate() {
         assert_eq!(p, format!("part-{i} {PHI_JSON}").as_bytes());
     }
-    assert_eq!(server.received().len(), 2);
+    assert_eq!(server.received().len(), 3);
     assert!(
         server.received_any(SSN.as_bytes()),
         "the app got the record"
     );
 
-    // Both sides audit the request and the response of both calls: 4 lines each.
-    let aa = a.wait_audit(4);
-    let ba = b.wait_audit(4);
-    assert_eq!(aa.len(), 4, "{aa:?}");
-    assert_eq!(ba.len(), 4, "{ba:?}");
+    // Both sides audit the request and the response of the three calls: 6 lines each.
+    let aa = a.wait_audit(6);
+    let ba = b.wait_audit(6);
+    assert_eq!(aa.len(), 6, "{aa:?}");
+    assert_eq!(ba.len(), 6, "{ba:?}");
     for e in &aa {
         assert_eq!(e["direction"], "outbound", "{e}");
         assert_eq!(e["action"], "forwarded", "{e}");
@@ -277,8 +278,8 @@ fn grpc_unary_and_server_streaming_phi_between_sidecars_is_delivered_and_audited
         assert!(has_kind(e, "ssn"), "{e}");
     }
     for audit in [&aa, &ba] {
-        assert_eq!(audit.iter().filter(|e| e["flow"] == "request").count(), 2);
-        assert_eq!(audit.iter().filter(|e| e["flow"] == "response").count(), 2);
+        assert_eq!(audit.iter().filter(|e| e["flow"] == "request").count(), 3);
+        assert_eq!(audit.iter().filter(|e| e["flow"] == "response").count(), 3);
     }
     for text in [a.audit_text(), b.audit_text()] {
         assert!(!text.contains(SSN) && !text.contains("Jane"), "{text}");
@@ -286,23 +287,23 @@ fn grpc_unary_and_server_streaming_phi_between_sidecars_is_delivered_and_audited
 
     let m = a.metrics();
     assert!(
-        m.contains(r#"phimesh_requests_total{action="forwarded",direction="outbound",protocol="grpc",tls="mtls"} 2"#),
+        m.contains(r#"phimesh_requests_total{action="forwarded",direction="outbound",protocol="grpc",tls="mtls"} 3"#),
         "{m}"
     );
     assert!(
         m.contains(
-            r#"phimesh_phi_detections_total{action="forwarded",direction="outbound",kind="ssn"} 4"#
+            r#"phimesh_phi_detections_total{action="forwarded",direction="outbound",kind="ssn"} 6"#
         ),
         "{m}"
     );
     let m = b.metrics();
     assert!(
-        m.contains(r#"phimesh_requests_total{action="forwarded",direction="inbound",protocol="grpc",tls="mtls"} 2"#),
+        m.contains(r#"phimesh_requests_total{action="forwarded",direction="inbound",protocol="grpc",tls="mtls"} 3"#),
         "{m}"
     );
     assert!(
         m.contains(
-            r#"phimesh_phi_detections_total{action="forwarded",direction="inbound",kind="ssn"} 4"#
+            r#"phimesh_phi_detections_total{action="forwarded",direction="inbound",kind="ssn"} 6"#
         ),
         "{m}"
     );

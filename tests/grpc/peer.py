@@ -15,8 +15,9 @@ No protoc: generic method handlers with raw-bytes messages (no serializers), ser
         {"method": "Echo"|"Stream"|"Collect"|"Trailer"|"Abort",
          "messages": [<base64>...],      # request message(s)
          "gzip": bool,                   # grpc per-message compression
-         "wait": {"record": FILE, "count": N}}  # client streaming: before the last message,
+         "wait": {"record": FILE, "count": N},  # client streaming: before the last message,
                                          # wait (bounded) until the server recorded N messages
+         "repeat": n}                    # unary: make the call n times on one channel
         Prints one JSON line: {"code": <int>, "details": str, "responses": [<base64>...],
         "trailing": [[k, v]...]}.
 
@@ -110,6 +111,11 @@ def call(addr, spec):
         kw["compression"] = grpc.Compression.Gzip
     out = {"code": 0, "details": "", "responses": [], "trailing": []}
     with grpc.insecure_channel(addr, options=OPTIONS) as ch:
+        # Earlier identical calls on the same channel (one connection): the last one reports.
+        for _ in range(spec.get("repeat", 1) - 1):
+            r = ch.unary_unary(method)(msgs[0], **kw)
+            if r != msgs[0] and spec["method"] == "Echo":
+                raise SystemExit("repeated call answered wrongly")
         try:
             kind = spec["method"]
             if kind == "Stream":
