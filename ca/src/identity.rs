@@ -893,6 +893,67 @@ mod tests {
     }
 
     #[test]
+    fn refusal_text_is_the_cas_json_error_only() {
+        assert_eq!(
+            error_message(br#"{"error":"unknown or invalid token"}"#),
+            "unknown or invalid token"
+        );
+        // A line break in it cannot start a forged log line.
+        assert_eq!(error_message(br#"{"error":"a\nb"}"#), "a b");
+        // Whatever answered without the CA's JSON may echo the request: not repeated.
+        let echo = b"POST /v1/certificates\r\nauthorization: Bearer tok-123\r\n";
+        let m = error_message(echo);
+        assert!(!m.contains("tok-123") && m.contains("no JSON error"), "{m}");
+    }
+
+    #[test]
+    fn failure_reasons_are_bounded() {
+        let refused = |status| IdentityError::Refused {
+            status,
+            message: String::new(),
+        };
+        let cases = [
+            (refused(401), "unauthenticated"),
+            (refused(403), "forbidden"),
+            (refused(400), "bad_request"),
+            (refused(429), "rate_limited"),
+            (refused(503), "unavailable"),
+            (refused(502), "http_status"),
+            (
+                IdentityError::Https(HttpsError::Timeout(Duration::from_secs(1))),
+                "timeout",
+            ),
+            (
+                IdentityError::Https(HttpsError::Http("x".into())),
+                "protocol",
+            ),
+            (IdentityError::BadAnswer("x".into()), "bad_answer"),
+        ];
+        for (e, want) in cases {
+            assert_eq!(e.reason(), want, "{e}");
+            assert!(FETCH_ERROR_REASONS.contains(&want));
+        }
+        // Every reason is a series from the start, at 0.
+        let c = new_fetch_errors();
+        let families = prometheus::Registry::new();
+        families.register(Box::new(c)).unwrap();
+        let text = {
+            use prometheus::Encoder;
+            let mut out = Vec::new();
+            prometheus::TextEncoder::new()
+                .encode(&families.gather(), &mut out)
+                .unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        for r in FETCH_ERROR_REASONS {
+            assert!(
+                text.contains(&format!("{FETCH_ERRORS_METRIC}{{reason=\"{r}\"}} 0")),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
     fn start_refuses_bad_config() {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
