@@ -1,5 +1,9 @@
-//! The compiled engine: one Hyperscan streaming database for all detectors, built once and
-//! shared (cheap to clone), plus per-thread scratch space.
+//! The compiled engine: the detectors as Hyperscan streaming databases, built once and shared
+//! (cheap to clone), plus per-thread scratch space.
+//!
+//! Detectors run in a few passes (see [`crate::rules::Rule::pass`]): one database per pass, one
+//! stream per pass and scanner. Values that count only after their label live in one more
+//! database, opened per stream only once a label has been seen.
 //!
 //! Hyperscan scratch is per thread: a search borrows the calling thread's scratch for the length
 //! of one `feed` call, so scanners can move between tokio worker threads between calls.
@@ -10,38 +14,19 @@ use std::sync::Arc;
 
 use hyperscan::prelude::*;
 use hyperscan::ScratchRef;
-use hyperscan::{CompileFlags, Pattern, Patterns, SomHorizon};
 
+pub use crate::plan::BuildError;
+use crate::plan::{self, Compiled};
 use crate::rules::{self, Rule};
 use crate::scanner::{ScanError, Scanner, StreamOptions};
 
-/// Why the engine could not be built. These are programming or platform errors (a pattern
-/// Hyperscan rejects, a CPU it does not support), reported at start.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum BuildError {
-    /// Hyperscan rejected a pattern or the database.
-    #[error("hyperscan could not compile detector {index}: {message}")]
-    Compile {
-        /// Index of the detector.
-        index: usize,
-        /// Hyperscan's message (about the pattern, not about any input).
-        message: String,
-    },
-    /// A detector can match unbounded input, so no hold-back window could cover it.
-    #[error("detector {index} has no bounded match width")]
-    Unbounded {
-        /// Index of the detector.
-        index: usize,
-    },
-    /// Hyperscan failed to allocate scratch or stream state.
-    #[error("hyperscan allocation failed: {0}")]
-    Alloc(String),
-}
+/// The built-in detectors compiled at build time (see `detect/build.rs`); empty when the build
+/// could not compile them.
+static EMBEDDED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/engine.bin"));
 
 pub(crate) struct Inner {
     id: u64,
-    db: StreamingDatabase,
+    passes: Vec<StreamingDatabase>,
     keyed_db: Option<StreamingDatabase>,
     rules: Vec<Rule>,
     /// Maximum match width of each detector.
@@ -51,9 +36,10 @@ pub(crate) struct Inner {
     /// History kept per stream for validators: at least the widest match.
     history: usize,
     stream_size: usize,
+    precompiled: bool,
 }
 
-/// The compiled detection engine. Clone it freely: clones share one immutable database.
+/// The compiled detection engine. Clone it freely: clones share the immutable databases.
 #[derive(Clone)]
 pub struct Engine(Arc<Inner>);
 
@@ -61,8 +47,10 @@ impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
             .field("detectors", &self.0.rules.len())
+            .field("passes", &self.0.passes.len())
             .field("hold_back", &self.0.hold_back)
             .field("stream_size", &self.0.stream_size)
+            .field("precompiled", &self.0.precompiled)
             .finish()
     }
 }
@@ -85,15 +73,16 @@ thread_local! {
 /// Most engines whose scratch a thread keeps at once.
 const SCRATCH_SLOTS: usize = 4;
 
-/// An open Hyperscan stream. Closed (and its memory freed) on drop.
+/// Open Hyperscan streams of one scanner: one per pass, or the one keyed stream. Closed (and
+/// their memory freed) on drop.
 pub(crate) struct HsStream {
-    stream: Option<Stream>,
+    streams: Vec<Stream>,
     engine: Engine,
 }
 
 impl Drop for HsStream {
     fn drop(&mut self) {
-        if let Some(s) = self.stream.take() {
+        for s in self.streams.drain(..) {
             // hyperscan's `Stream` does not free itself on drop; close it without a callback.
             let _ = self.engine.with_scratch(|scratch| {
                 s.close(scratch, ())
@@ -103,79 +92,70 @@ impl Drop for HsStream {
     }
 }
 
+/// Known input that the built-in detectors must match: a precompiled database that finds
+/// nothing in it is not used.
+const CANARY: &[u8] = b"patient ssn: 123-45-6789, DOB: 1961-03-04\n";
+
 impl Engine {
-    /// Builds the engine with the built-in detectors.
+    /// Builds the engine with the built-in detectors: from the databases compiled at build time
+    /// when they fit this rule set and this CPU, otherwise by compiling them now.
     pub fn new() -> Result<Engine, BuildError> {
+        let rules = rules::builtin();
+        let fp = plan::fingerprint(&rules);
+        if let Some(compiled) = plan::decode(EMBEDDED, fp, rules.len()) {
+            if let Ok(engine) = Self::assemble(rules, compiled, true) {
+                if engine.canary_matches() {
+                    return Ok(engine);
+                }
+            }
+        }
         Self::with_rules(rules::builtin())
     }
 
+    /// Builds the engine with the built-in detectors, compiling them now (never the embedded
+    /// copy).
+    pub fn compile() -> Result<Engine, BuildError> {
+        Self::with_rules(rules::builtin())
+    }
+
+    /// Whether the databases came precompiled with the binary (startup took no compilation).
+    pub fn precompiled(&self) -> bool {
+        self.0.precompiled
+    }
+
     pub(crate) fn with_rules(rules: Vec<Rule>) -> Result<Engine, BuildError> {
-        let mut patterns = Vec::with_capacity(rules.len());
-        let mut keyed_patterns = Vec::new();
-        let mut widest = 0usize;
-        let mut widths = Vec::with_capacity(rules.len());
-        for (index, rule) in rules.iter().enumerate() {
-            let mut p =
-                Pattern::with_flags(rule.pattern, CompileFlags::SOM_LEFTMOST).map_err(|e| {
-                    BuildError::Compile {
-                        index,
-                        message: e.to_string(),
-                    }
-                })?;
-            p.id = Some(index);
-            if rule.som {
-                p.som = Some(SomHorizon::Small);
-            }
-            let info = p.info().map_err(|e| BuildError::Compile {
-                index,
-                message: e.to_string(),
-            })?;
-            let w = info.max_width();
-            let lookbehind = rule.lookbehind;
-            if w == u32::MAX as usize || w == 0 {
-                return Err(BuildError::Unbounded { index });
-            }
-            widest = widest.max(w + lookbehind);
-            widths.push(w + lookbehind);
-            if rule.role == crate::rules::Role::Keyed {
-                keyed_patterns.push(p);
-            } else {
-                patterns.push(p);
-            }
+        let compiled = plan::compile(&rules)?;
+        Self::assemble(rules, compiled, false)
+    }
+
+    fn assemble(
+        rules: Vec<Rule>,
+        compiled: Compiled,
+        precompiled: bool,
+    ) -> Result<Engine, BuildError> {
+        let Compiled {
+            widths,
+            passes,
+            keyed,
+        } = compiled;
+        let widest = widths.iter().copied().max().unwrap_or(1);
+        let mut stream_size = 0;
+        for db in passes.iter().chain(keyed.as_ref()) {
+            stream_size += db
+                .stream_size()
+                .map_err(|e| BuildError::Alloc(e.to_string()))?;
         }
-        let build = |patterns: Vec<Pattern>| -> Result<StreamingDatabase, BuildError> {
-            Patterns(patterns).build().map_err(|e| BuildError::Compile {
-                index: usize::MAX,
-                message: e.to_string(),
-            })
-        };
-        let db = build(patterns)?;
-        // Values that count only after their label live in a second database, opened per
-        // stream only once a label has been seen: they cost nothing elsewhere.
-        let keyed_db = if keyed_patterns.is_empty() {
-            None
-        } else {
-            Some(build(keyed_patterns)?)
-        };
-        let stream_size = db
-            .stream_size()
-            .map_err(|e| BuildError::Alloc(e.to_string()))?
-            + match &keyed_db {
-                Some(k) => k
-                    .stream_size()
-                    .map_err(|e| BuildError::Alloc(e.to_string()))?,
-                None => 0,
-            };
         let inner = Inner {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            db,
-            keyed_db,
+            passes,
+            keyed_db: keyed,
             rules,
             widths,
             hold_back: widest + 1,
             // The widest match, its lookahead byte and the byte before it (left boundary).
             history: widest + 2,
             stream_size,
+            precompiled,
         };
         let engine = Engine(Arc::new(inner));
         // Allocate this thread's scratch now so a broken platform fails at start.
@@ -183,6 +163,17 @@ impl Engine {
             .with_scratch(|_| Ok(()))
             .map_err(|e| BuildError::Alloc(e.to_string()))?;
         Ok(engine)
+    }
+
+    /// Scans [`CANARY`]: true when every pass runs and something matches.
+    fn canary_matches(&self) -> bool {
+        let Ok(mut s) = self.open_stream() else {
+            return false;
+        };
+        let mut m = Vec::new();
+        self.scan_stream(&mut s, CANARY, &mut m).is_ok()
+            && self.close_stream(&mut s, &mut m).is_ok()
+            && !m.is_empty()
     }
 
     /// Opens a scanner for one body in one direction.
@@ -197,7 +188,7 @@ impl Engine {
         self.0.hold_back
     }
 
-    /// Bytes of Hyperscan stream state per open scanner.
+    /// Bytes of Hyperscan stream state per open scanner (every pass and the keyed database).
     pub fn stream_size(&self) -> usize {
         self.0.stream_size
     }
@@ -234,14 +225,16 @@ impl Engine {
             let idx = match slots.iter().position(|(id, _)| *id == self.0.id) {
                 Some(i) => i,
                 None => {
-                    let mut s = self
-                        .0
-                        .db
+                    // One scratch serves every database of the engine.
+                    let mut dbs = self.0.passes.iter().chain(self.0.keyed_db.as_ref());
+                    let first = dbs
+                        .next()
+                        .ok_or_else(|| ScanError::Engine("no database".into()))?;
+                    let mut s = first
                         .alloc_scratch()
                         .map_err(|e| ScanError::Engine(e.to_string()))?;
-                    if let Some(k) = &self.0.keyed_db {
-                        // One scratch serves both databases.
-                        k.realloc_scratch(&mut s)
+                    for db in dbs {
+                        db.realloc_scratch(&mut s)
                             .map_err(|e| ScanError::Engine(e.to_string()))?;
                     }
                     if slots.len() >= SCRATCH_SLOTS {
@@ -264,37 +257,45 @@ impl Engine {
             .open_stream()
             .map_err(|e| ScanError::Engine(e.to_string()))?;
         Ok(Some(HsStream {
-            stream: Some(s),
+            streams: vec![s],
             engine: self.clone(),
         }))
     }
 
+    /// Opens one stream per pass.
     pub(crate) fn open_stream(&self) -> Result<HsStream, ScanError> {
-        let s = self
-            .0
-            .db
-            .open_stream()
-            .map_err(|e| ScanError::Engine(e.to_string()))?;
-        Ok(HsStream {
-            stream: Some(s),
+        let mut h = HsStream {
+            streams: Vec::with_capacity(self.0.passes.len()),
             engine: self.clone(),
-        })
+        };
+        for db in &self.0.passes {
+            h.streams.push(
+                db.open_stream()
+                    .map_err(|e| ScanError::Engine(e.to_string()))?,
+            );
+        }
+        Ok(h)
     }
 
+    /// Scans `data` in every pass of `stream`; `out` gets the matches in order of end offset.
     pub(crate) fn scan_stream(
         &self,
         stream: &mut HsStream,
         data: &[u8],
         out: &mut Vec<RawMatch>,
     ) -> Result<(), ScanError> {
-        let Some(s) = stream.stream.as_ref() else {
-            return Ok(());
-        };
-        for piece in data.chunks(u32::MAX as usize) {
-            self.with_scratch(|scratch| {
-                s.scan(piece, scratch, self.collector(out))
-                    .map_err(|e| ScanError::Engine(e.to_string()))
-            })?;
+        let before = out.len();
+        for s in &stream.streams {
+            for piece in data.chunks(u32::MAX as usize) {
+                self.with_scratch(|scratch| {
+                    s.scan(piece, scratch, self.collector(out))
+                        .map_err(|e| ScanError::Engine(e.to_string()))
+                })?;
+            }
+        }
+        if stream.streams.len() > 1 {
+            // Each pass reports in order of end offset; merge so validators see one order.
+            out[before..].sort_by_key(|m| m.to);
         }
         Ok(())
     }
@@ -315,24 +316,86 @@ impl Engine {
         }
     }
 
+    /// Closes every stream of `stream`, reporting matches anchored at the end of data.
     pub(crate) fn close_stream(
         &self,
         stream: &mut HsStream,
         out: &mut Vec<RawMatch>,
     ) -> Result<(), ScanError> {
-        let Some(s) = stream.stream.take() else {
-            return Ok(());
-        };
-        self.with_scratch(|scratch| {
-            s.close(scratch, self.collector(out))
-                .map_err(|e| ScanError::Engine(e.to_string()))
-        })
+        let before = out.len();
+        let n = stream.streams.len();
+        let mut result = Ok(());
+        for s in stream.streams.drain(..) {
+            let r = self.with_scratch(|scratch| {
+                s.close(scratch, self.collector(out))
+                    .map_err(|e| ScanError::Engine(e.to_string()))
+            });
+            result = result.and(r);
+        }
+        if n > 1 {
+            out[before..].sort_by_key(|m| m.to);
+        }
+        result
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scanner::Finding;
+
+    fn findings(engine: &Engine, input: &[u8]) -> Vec<Finding> {
+        let mut s = engine.scanner(StreamOptions::default()).unwrap();
+        for c in input.chunks(7) {
+            s.feed(c).unwrap();
+        }
+        s.finish().unwrap().findings
+    }
+
+    #[test]
+    fn builtin_engine_comes_precompiled() {
+        // The build script embeds the databases; startup must not fall back to compiling.
+        let e = Engine::new().unwrap();
+        assert!(e.precompiled(), "embedded databases were not used: {e:?}");
+        assert!(!Engine::compile().unwrap().precompiled());
+    }
+
+    #[test]
+    fn precompiled_and_compiled_engines_find_the_same() {
+        let input: &[u8] = b"{\"patient\":{\"name\":\"Jane Roe\",\"ssn\":\"123-45-6789\",\"dob\":\"1961-03-04\",\
+            \"mbi\":\"1EG4-TE5-MK73\",\"mrn\":\"MRN0048213\",\"phone\":\"(217) 555-0143\",\
+            \"card\":\"4111 1111 1111 1111\",\"email\":\"jane.roe@example.org\"}}\n\
+            MSH|^~\\&|ADT|H|E|H|20240101||ADT^A01|1|P|2.5\rPID|1||482913^^^H^MR||ROE^JANE||19610304|F\r\
+            member_dob,ssn\n1961-03-04,123456789\n";
+        let a = findings(&Engine::new().unwrap(), input);
+        let b = findings(&Engine::compile().unwrap(), input);
+        assert!(a.len() >= 8, "{a:?}");
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn embedded_databases_are_refused_for_other_rules_or_damage() {
+        let rules = rules::builtin();
+        let fp = plan::fingerprint(&rules);
+        assert!(plan::decode(EMBEDDED, fp, rules.len()).is_some());
+        assert!(plan::decode(EMBEDDED, fp ^ 1, rules.len()).is_none());
+        assert!(plan::decode(EMBEDDED, fp, rules.len() + 1).is_none());
+        assert!(plan::decode(&EMBEDDED[..EMBEDDED.len() - 1], fp, rules.len()).is_none());
+        assert!(plan::decode(b"", fp, rules.len()).is_none());
+        let mut other = rules::builtin();
+        other[0].pass ^= 1;
+        assert_ne!(
+            plan::fingerprint(&other),
+            fp,
+            "the pass is part of the fingerprint"
+        );
+        // A fresh encoding of a fresh compilation reads back.
+        let c = plan::compile(&rules).unwrap();
+        let bytes = plan::encode(&c, fp).unwrap();
+        let back = plan::decode(&bytes, fp, rules.len()).unwrap();
+        assert_eq!(back.widths, c.widths);
+        assert_eq!(back.passes.len(), c.passes.len());
+    }
 
     #[test]
     fn each_detector_compiles_alone() {
@@ -457,6 +520,125 @@ mod perf_probe {
                 data.len() as f64 / t.elapsed().as_secs_f64() / 1e6,
                 m.len()
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod partition_search {
+    //! Where detectors should run: a greedy search over passes on clean, digit-heavy traffic
+    //! (run with `cargo test --release -p phimesh-detect --lib partition_search -- --ignored
+    //! --nocapture`). It prints the throughput of the current assignment and each move that
+    //! speeds it up by 3 % or more; [`Rule::pass`] records the result.
+    use super::*;
+
+    /// The clean API log of `benches/scan.rs`, 4 MiB.
+    fn api_log() -> Vec<u8> {
+        let mut x: u64 = 0x9e3779b97f4a7c15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut out = Vec::new();
+        while out.len() < 4 << 20 {
+            let line = format!(
+                "{{\"ts\":{},\"order_id\":{},\"customer\":{},\"amount\":{}.{:02},\"latency_ms\":{},\"status\":{},\"trace\":\"{:016x}{:016x}\",\"items\":[{},{},{}],\"zip\":\"{:05}\"}}\n",
+                1_700_000_000 + next() % 50_000_000,
+                next() % 1_000_000_000,
+                next() % 100_000_000,
+                next() % 10_000,
+                next() % 100,
+                next() % 2000,
+                [200, 201, 204, 404, 500][(next() % 5) as usize],
+                next(),
+                next(),
+                next() % 100_000,
+                next() % 100_000,
+                next() % 100_000,
+                next() % 100_000,
+            );
+            out.extend_from_slice(line.as_bytes());
+        }
+        out
+    }
+
+    /// Throughput (MB/s) of scanning `data` in 16 KiB chunks through every group in turn.
+    fn total(groups: &[Vec<usize>], data: &[u8]) -> f64 {
+        let mut inv = 0.0;
+        for g in groups.iter().filter(|g| !g.is_empty()) {
+            let rs: Vec<Rule> = rules::builtin()
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| g.contains(i))
+                .map(|(_, mut r)| {
+                    r.pass = 0;
+                    r
+                })
+                .collect();
+            let e = Engine::with_rules(rs).unwrap();
+            let mut best = 0f64;
+            for _ in 0..5 {
+                let mut s = e.open_stream().unwrap();
+                let mut m = Vec::new();
+                let t = std::time::Instant::now();
+                for c in data.chunks(16 << 10) {
+                    e.scan_stream(&mut s, c, &mut m).unwrap();
+                }
+                best = best.max(data.len() as f64 / t.elapsed().as_secs_f64() / 1e6);
+            }
+            inv += 1.0 / best;
+        }
+        1.0 / inv
+    }
+
+    #[test]
+    #[ignore]
+    fn greedy() {
+        let data = api_log();
+        let all = rules::builtin();
+        let passes = all.iter().map(|r| r.pass).max().unwrap_or(0) as usize + 1;
+        let mut groups: Vec<Vec<usize>> = (0..passes)
+            .map(|p| {
+                (0..all.len())
+                    .filter(|&i| {
+                        all[i].role != crate::rules::Role::Keyed && all[i].pass as usize == p
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut cur = total(&groups, &data);
+        eprintln!("current {cur:.0} MB/s {groups:?}");
+        for _round in 0..6 {
+            let mut best: Option<(f64, Vec<Vec<usize>>)> = None;
+            for from in 0..groups.len() {
+                for &r in &groups[from] {
+                    for to in 0..=groups.len() {
+                        if to == from {
+                            continue;
+                        }
+                        let mut g = groups.clone();
+                        g[from].retain(|&x| x != r);
+                        if to == g.len() {
+                            g.push(vec![r]);
+                        } else {
+                            g[to].push(r);
+                        }
+                        let t = total(&g, &data);
+                        if best.as_ref().is_none_or(|(b, _)| t > *b) {
+                            best = Some((t, g));
+                        }
+                    }
+                }
+            }
+            let Some((t, g)) = best else { break };
+            if t < cur * 1.03 {
+                break;
+            }
+            cur = t;
+            groups = g;
+            eprintln!("{cur:.0} MB/s {groups:?}");
         }
     }
 }

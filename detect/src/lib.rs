@@ -23,6 +23,7 @@ mod csv;
 mod decode;
 mod engine;
 mod normalize;
+mod plan;
 mod rules;
 mod scanner;
 mod validate;

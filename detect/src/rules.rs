@@ -131,6 +131,12 @@ pub(crate) struct Rule {
     /// Bytes before Hyperscan's start of match that belong to the value (found by the
     /// validator); they count towards the hold-back window.
     pub(crate) lookbehind: usize,
+    /// The Hyperscan pass (database) the detector runs in. Hyperscan's literal matcher slows
+    /// down for everyone when a few detectors with short or weak literals share it; those run in
+    /// pass 1, a second small database, so clean traffic goes through two fast passes instead
+    /// of one slow one. Chosen by measurement (`engine::partition_search`); speed only, never
+    /// what is found.
+    pub(crate) pass: u8,
 }
 
 // Building blocks. Hyperscan syntax (a PCRE subset): no lookaround, no backreferences.
@@ -228,6 +234,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             som: true,
             not_after: Some(v::alnum_or_dash),
             lookbehind: 0,
+            pass: 0,
         },
         Rule {
             kind: Kind::Ssn,
@@ -241,6 +248,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             som: true,
             not_after: None,
             lookbehind: 0,
+            pass: 1,
         },
         // --- Medicare MBI --------------------------------------------------------------------
         Rule {
@@ -258,6 +266,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             som: true,
             not_after: Some(v::alnum_or_dash),
             lookbehind: 0,
+            pass: 1,
         },
         Rule {
             kind: Kind::Mbi,
@@ -275,6 +284,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             som: true,
             not_after: None,
             lookbehind: 0,
+            pass: 0,
         },
         // --- MRN / member id / account number next to their keywords -------------------------
         Rule {
@@ -289,6 +299,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             som: true,
             not_after: None,
             lookbehind: 0,
+            pass: 0,
         },
         Rule {
             kind: Kind::MemberId,
@@ -303,6 +314,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             som: true,
             not_after: None,
             lookbehind: 0,
+            pass: 0,
         },
         Rule {
             kind: Kind::AccountNumber,
@@ -316,6 +328,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             som: true,
             not_after: None,
             lookbehind: 0,
+            pass: 0,
         },
         // --- Date of birth -------------------------------------------------------------------
         Rule {
@@ -330,6 +343,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             som: true,
             not_after: None,
             lookbehind: 0,
+            pass: 1,
         },
         // --- Payment cards -------------------------------------------------------------------
         Rule {
@@ -342,6 +356,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             som: true,
             not_after: Some(v::alnum_dash_dot),
             lookbehind: 0,
+            pass: 1,
         },
         Rule {
             kind: Kind::CreditCard,
@@ -351,6 +366,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             som: true,
             not_after: Some(v::alnum_dash_dot),
             lookbehind: 0,
+            pass: 0,
         },
         Rule {
             kind: Kind::CreditCard,
@@ -360,6 +376,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             som: true,
             not_after: Some(v::alnum_dash_dot),
             lookbehind: 0,
+            pass: 0,
         },
         Rule {
             kind: Kind::CreditCard,
@@ -377,6 +394,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             som: true,
             not_after: None,
             lookbehind: 0,
+            pass: 0,
         },
         // --- Provider identifiers (contextual) ----------------------------------------------
         Rule {
@@ -391,6 +409,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             som: true,
             not_after: None,
             lookbehind: 0,
+            pass: 0,
         },
         Rule {
             kind: Kind::Dea,
@@ -400,6 +419,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             som: true,
             not_after: None,
             lookbehind: 0,
+            pass: 0,
         },
         // --- Record structures ---------------------------------------------------------------
         Rule {
@@ -411,6 +431,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             som: true,
             not_after: None,
             lookbehind: 0,
+            pass: 0,
         },
         Rule {
             kind: Kind::Hl7Pid,
@@ -421,6 +442,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             som: true,
             not_after: None,
             lookbehind: 0,
+            pass: 0,
         },
         Rule {
             kind: Kind::FhirPatient,
@@ -430,6 +452,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             som: true,
             not_after: None,
             lookbehind: 0,
+            pass: 0,
         },
         Rule {
             kind: Kind::FhirPatient,
@@ -440,6 +463,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             som: true,
             not_after: None,
             lookbehind: 0,
+            pass: 0,
         },
         Rule {
             kind: Kind::FhirPatient,
@@ -449,6 +473,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             som: true,
             not_after: None,
             lookbehind: 0,
+            pass: 0,
         },
         // --- Contact details and names in patient context ----------------------------------
         Rule {
@@ -461,6 +486,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             som: true,
             not_after: None,
             lookbehind: 48,
+            pass: 0,
         },
         Rule {
             kind: Kind::PatientPhone,
@@ -475,6 +501,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             som: true,
             not_after: None,
             lookbehind: 0,
+            pass: 0,
         },
         Rule {
             kind: Kind::PatientName,
@@ -490,6 +517,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             som: true,
             not_after: None,
             lookbehind: 0,
+            pass: 1,
         },
         Rule {
             kind: Kind::PatientName,
@@ -503,6 +531,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             som: true,
             not_after: None,
             lookbehind: 0,
+            pass: 0,
         },
         Rule {
             kind: Kind::PatientName,
@@ -519,6 +548,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             som: true,
             not_after: None,
             lookbehind: 0,
+            pass: 0,
         },
         Rule {
             kind: Kind::PatientName,
@@ -528,6 +558,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             som: true,
             not_after: None,
             lookbehind: 0,
+            pass: 0,
         },
         Rule {
             kind: Kind::PatientName,
@@ -543,6 +574,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             som: true,
             not_after: None,
             lookbehind: 0,
+            pass: 0,
         },
         Rule {
             kind: Kind::PatientPhone,
@@ -553,6 +585,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             som: true,
             not_after: Some(v::alnum_dash_dot),
             lookbehind: 0,
+            pass: 0,
         },
         Rule {
             kind: Kind::Dob,
@@ -565,6 +598,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             som: true,
             not_after: None,
             lookbehind: 0,
+            pass: 0,
         },
         Rule {
             kind: Kind::Dob,
@@ -580,6 +614,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             som: true,
             not_after: Some(v::alnum_dash_dot),
             lookbehind: 0,
+            pass: 0,
         },
         Rule {
             kind: Kind::PatientEmail,
@@ -593,6 +628,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             som: true,
             not_after: Some(v::is_alpha),
             lookbehind: 0,
+            pass: 0,
         },
         Rule {
             kind: Kind::PatientPhone,
@@ -606,6 +642,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             som: true,
             not_after: Some(v::is_alpha),
             lookbehind: 0,
+            pass: 0,
         },
     ]
 }
