@@ -1,0 +1,957 @@
+//! `cargo bench --bench proxy`: what a sidecar pair costs. Each path is measured in the same run:
+//!
+//! * **direct**: load generator → app;
+//! * **pair, inspection on / off**: load generator → sidecar A (explicit `--route`, outbound) →
+//!   mesh mTLS (`--peer` mapping to B's inbound listener) → sidecar B (`--inbound-forward`) → app.
+//!
+//! Three kinds of load, each over keep-alive HTTP/1.1 and over h2 (prior knowledge):
+//!
+//! * **closed loop**: 8 clients (HTTP/1.1: 8 connections; h2: 8 concurrent streams on one
+//!   connection) each POST 1 KiB of JSON and read a 1 KiB JSON answer back to back: requests per
+//!   second, p50, p99. This is saturation, so its latency is mostly queueing;
+//! * **fixed rate** ("moderate load"): 1,000 requests/s spread over the same clients; when a client
+//!   falls behind its schedule the latency counts from the scheduled time (no coordinated
+//!   omission). The p99 the pair adds here is the ≤ 1 ms target;
+//! * **streaming**: one POST of a 64 MiB body in 64 KiB chunks (digit-heavy NDJSON log lines,
+//!   checked clean by the engine, not zeros) into a sink that drains it: MB/s (10^6 bytes/s).
+//!
+//! Everything runs in this process on one multi-threaded tokio runtime (a worker per core): the
+//! app, both sidecars (`Proxy::start`, identities from `TestPki`) and the load generator share
+//! the cores, as a pod's containers share a node's. The whole set is repeated `--runs` times
+//! (3 by default); the tables give the median and, in brackets, the min–max over the runs.
+//!
+//! A custom main (`harness = false`) rather than criterion: these are load runs with latency
+//! percentiles, not per-iteration timings, and the paths must be compared within one run. It
+//! prints Markdown tables.
+//!
+//! * `cargo bench --bench proxy` — full: 1 s warm-up + 5 s per load run, 3 streams per path,
+//!   3 runs (about 5 minutes);
+//! * `cargo bench --bench proxy -- --quick` (or `PHIMESH_BENCH_QUICK=1`) — 0.3 s + 1.5 s, one
+//!   stream, one run; `--runs N` overrides the number of runs; `--only LIST` runs part of it (a
+//!   comma list of `closed`, `rate`, `stream`, `direct`, `on`, `off`, `h1`, `h2`) and
+//!   `--clients N` changes the 8 clients (both for profiling);
+//! * without `--bench` (`cargo test --all-targets` runs it that way) — a smoke test: a few
+//!   requests on every path and a 1 MiB stream, failing on any error.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use phimesh_ca::testing::TestPki;
+use phimesh_detect::{Engine, StreamOptions, Verdict};
+use phimesh_proxy::audit::AuditSink;
+use phimesh_proxy::config::{IdentitySource, ProxyConfig, Route};
+use phimesh_proxy::{Proxy, RunningProxy};
+use tokio::net::{TcpListener, TcpStream};
+
+type Body = BoxBody<Bytes, Infallible>;
+
+/// Request and answer size of the latency runs.
+const SMALL: usize = 1024;
+/// Chunk size of the streamed body.
+const CHUNK: usize = 64 << 10;
+/// h2 windows of the app and the load generator: the same as the sidecars' (`http.rs`,
+/// `forward.rs`), so the direct path is not held back by smaller ones.
+const STREAM_WINDOW: u32 = 1 << 20;
+const CONN_WINDOW: u32 = 4 << 20;
+
+#[derive(Debug, Clone)]
+struct Settings {
+    warmup: Duration,
+    measure: Duration,
+    clients: usize,
+    rate: u64,
+    stream_bytes: usize,
+    streams: usize,
+    runs: usize,
+    smoke: bool,
+    /// `--only LIST`: part of the bench (for profiling); see [`wanted`].
+    only: Option<String>,
+}
+
+impl Settings {
+    fn from_args() -> Settings {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let bench = args.iter().any(|a| a == "--bench");
+        let quick = args.iter().any(|a| a == "--quick")
+            || std::env::var("PHIMESH_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+        let runs = args
+            .iter()
+            .position(|a| a == "--runs")
+            .and_then(|i| args.get(i + 1))
+            .and_then(|n| n.parse::<usize>().ok())
+            .map(|n| n.clamp(1, 20));
+        let mut s = if !bench {
+            Settings {
+                warmup: Duration::from_millis(50),
+                measure: Duration::from_millis(200),
+                clients: 2,
+                rate: 100,
+                stream_bytes: 1 << 20,
+                streams: 1,
+                runs: 1,
+                smoke: true,
+                only: None,
+            }
+        } else if quick {
+            Settings {
+                warmup: Duration::from_millis(300),
+                measure: Duration::from_millis(1500),
+                clients: 8,
+                rate: 1000,
+                stream_bytes: 64 << 20,
+                streams: 1,
+                runs: 1,
+                smoke: false,
+                only: None,
+            }
+        } else {
+            Settings {
+                warmup: Duration::from_secs(1),
+                measure: Duration::from_secs(5),
+                clients: 8,
+                rate: 1000,
+                stream_bytes: 64 << 20,
+                streams: 3,
+                runs: 3,
+                smoke: false,
+                only: None,
+            }
+        };
+        if let Some(n) = runs {
+            s.runs = n;
+        }
+        if let Some(n) = args
+            .iter()
+            .position(|a| a == "--clients")
+            .and_then(|i| args.get(i + 1))
+            .and_then(|n| n.parse::<usize>().ok())
+        {
+            s.clients = n.clamp(1, 256);
+        }
+        s.only = args
+            .iter()
+            .position(|a| a == "--only")
+            .and_then(|i| args.get(i + 1))
+            .cloned();
+        s
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Content: clean, digit-heavy NDJSON (the same shape as `benches/scan.rs`'s API log).
+
+/// Small deterministic generator (xorshift) so runs compare.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Exactly `len` bytes of JSON log lines, the last one padded.
+fn ndjson(len: usize, seed: u64) -> Bytes {
+    let mut r = Rng(seed);
+    let mut out = Vec::with_capacity(len);
+    loop {
+        let line = format!(
+            "{{\"ts\":{},\"order_id\":{},\"customer\":{},\"amount\":{}.{:02},\"latency_ms\":{},\"status\":{},\"trace\":\"{:016x}{:016x}\",\"items\":[{},{},{}],\"zip\":\"{:05}\"}}\n",
+            1_700_000_000 + r.below(50_000_000),
+            r.below(1_000_000_000),
+            r.below(100_000_000),
+            r.below(10_000),
+            r.below(100),
+            r.below(2000),
+            [200, 201, 204, 404, 500][r.below(5) as usize],
+            r.next(),
+            r.next(),
+            r.below(100_000),
+            r.below(100_000),
+            r.below(100_000),
+            r.below(100_000),
+        );
+        // Room for `{"pad":""}\n` (11 bytes) after the last full line.
+        if out.len() + line.len() + 11 > len {
+            break;
+        }
+        out.extend_from_slice(line.as_bytes());
+    }
+    let pad = len - out.len() - 11;
+    out.extend_from_slice(b"{\"pad\":\"");
+    out.extend(std::iter::repeat_n(b'x', pad));
+    out.extend_from_slice(b"\"}\n");
+    assert_eq!(out.len(), len);
+    Bytes::from(out)
+}
+
+fn assert_clean(engine: &Engine, name: &str, data: &[u8]) {
+    let mut s = engine.scanner(StreamOptions::default()).expect("scanner");
+    s.feed(data).expect("feed");
+    let report = s.finish().expect("finish");
+    assert_eq!(
+        report.verdict,
+        Verdict::Clean,
+        "{name} must be clean: {:?}",
+        report.findings.iter().map(|f| f.kind).collect::<Vec<_>>()
+    );
+}
+
+/// The engine alone on the streamed body, in the same 64 KiB chunks, on one core: MB/s. Each
+/// sidecar of the pair scans every byte once.
+fn scan_speed(engine: &Engine, data: &Bytes) -> f64 {
+    let mut s = engine.scanner(StreamOptions::default()).expect("scanner");
+    let t = Instant::now();
+    for c in data.chunks(CHUNK) {
+        s.feed(c).expect("feed");
+    }
+    let report = s.finish().expect("finish");
+    std::hint::black_box(report);
+    data.len() as f64 / t.elapsed().as_secs_f64() / 1e6
+}
+
+/// One scanner per 1 KiB message, opened, fed and finished, on one core: microseconds each.
+/// Each sidecar opens four per exchange (request head and body, response head and body).
+fn small_scan(engine: &Engine, msg: &Bytes, n: u32) -> f64 {
+    let t = Instant::now();
+    for _ in 0..n {
+        let mut s = engine.scanner(StreamOptions::default()).expect("scanner");
+        s.feed(msg).expect("feed");
+        std::hint::black_box(s.finish().expect("finish"));
+    }
+    t.elapsed().as_secs_f64() * 1e6 / f64::from(n)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The app: answers `/api` with 1 KiB of JSON after reading the request, drains `/sink`.
+
+async fn app(req: Request<Incoming>, answer: Bytes) -> Result<Response<Body>, hyper::Error> {
+    let sink = req.uri().path() == "/sink";
+    let mut body = req.into_body();
+    let mut n = 0u64;
+    while let Some(f) = body.frame().await {
+        if let Ok(d) = f?.into_data() {
+            n += d.len() as u64;
+        }
+    }
+    let out = if sink {
+        Bytes::from(format!("{{\"received\":{n}}}"))
+    } else {
+        answer
+    };
+    Ok(Response::builder()
+        .header("content-type", "application/json")
+        .body(Full::new(out).boxed())
+        .expect("response"))
+}
+
+async fn start_app(answer: Bytes) -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind app");
+    let addr = l.local_addr().expect("app addr");
+    tokio::spawn(async move {
+        while let Ok((s, _)) = l.accept().await {
+            let _ = s.set_nodelay(true);
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |req| app(req, answer.clone()));
+                let mut b = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                b.http2()
+                    .initial_stream_window_size(STREAM_WINDOW)
+                    .initial_connection_window_size(CONN_WINDOW)
+                    .max_concurrent_streams(256);
+                let _ = b.serve_connection(TokioIo::new(s), svc).await;
+            });
+        }
+    });
+    addr
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sidecar pair.
+
+struct Pair {
+    a: RunningProxy,
+    b: RunningProxy,
+    entry: SocketAddr,
+    audit: Arc<Mutex<Vec<String>>>,
+}
+
+async fn start_pair(pki: &TestPki, app: SocketAddr, inspect: bool) -> Pair {
+    let (audit, lines) = AuditSink::memory();
+    let b = Proxy::start(ProxyConfig {
+        identity: Some(IdentitySource::Static(
+            pki.identity("spiffe://cluster.local/ns/bench/sa/app"),
+        )),
+        inbound_listen: "127.0.0.1:0".parse().expect("addr"),
+        inbound_forward: Some(app),
+        inspect,
+        audit: audit.clone(),
+        ..ProxyConfig::default()
+    })
+    .await
+    .expect("sidecar B starts");
+    let b_inbound = b.inbound.expect("B inbound listener");
+    let a = Proxy::start(ProxyConfig {
+        identity: Some(IdentitySource::Static(
+            pki.identity("spiffe://cluster.local/ns/bench/sa/client"),
+        )),
+        mesh_networks: vec![format!("{}/32", app.ip()).parse().expect("cidr")],
+        routes: vec![Route {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            upstream: app,
+        }],
+        peers: [(app, b_inbound)].into_iter().collect(),
+        inspect,
+        audit,
+        ..ProxyConfig::default()
+    })
+    .await
+    .expect("sidecar A starts");
+    let entry = a.routes[0].0;
+    Pair {
+        a,
+        b,
+        entry,
+        audit: lines,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The load generator.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Proto {
+    H1,
+    H2,
+}
+
+impl Proto {
+    fn name(self) -> &'static str {
+        match self {
+            Proto::H1 => "HTTP/1.1",
+            Proto::H2 => "h2",
+        }
+    }
+    fn key(self) -> &'static str {
+        match self {
+            Proto::H1 => "h1",
+            Proto::H2 => "h2",
+        }
+    }
+}
+
+enum Sender {
+    H1(hyper::client::conn::http1::SendRequest<Body>),
+    H2(hyper::client::conn::http2::SendRequest<Body>),
+}
+
+async fn connect(addr: SocketAddr, proto: Proto) -> Sender {
+    let s = TcpStream::connect(addr).await.expect("connect");
+    let _ = s.set_nodelay(true);
+    let io = TokioIo::new(s);
+    match proto {
+        Proto::H1 => {
+            let (tx, conn) = hyper::client::conn::http1::handshake(io)
+                .await
+                .expect("h1 handshake");
+            tokio::spawn(conn);
+            Sender::H1(tx)
+        }
+        Proto::H2 => {
+            let (tx, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+                .initial_stream_window_size(STREAM_WINDOW)
+                .initial_connection_window_size(CONN_WINDOW)
+                .handshake(io)
+                .await
+                .expect("h2 handshake");
+            tokio::spawn(conn);
+            Sender::H2(tx)
+        }
+    }
+}
+
+impl Sender {
+    fn h2_clone(&self) -> Option<Sender> {
+        match self {
+            Sender::H2(tx) => Some(Sender::H2(tx.clone())),
+            Sender::H1(_) => None,
+        }
+    }
+
+    /// One exchange; returns the answer's body. An error is a short reason.
+    async fn post(&mut self, addr: SocketAddr, path: &str, body: Body) -> Result<Bytes, String> {
+        let req = Request::post(match self {
+            Sender::H1(_) => path.to_owned(),
+            Sender::H2(_) => format!("http://{addr}{path}"),
+        })
+        .header("host", addr.to_string())
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .map_err(|e| e.to_string())?;
+        let resp = match self {
+            Sender::H1(tx) => {
+                tx.ready().await.map_err(|e| e.to_string())?;
+                tx.send_request(req).await
+            }
+            Sender::H2(tx) => {
+                let mut req = req;
+                req.headers_mut().remove("host");
+                tx.ready().await.map_err(|e| e.to_string())?;
+                tx.send_request(req).await
+            }
+        }
+        .map_err(|e| e.to_string())?;
+        let status = resp.status();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        if status != StatusCode::OK {
+            return Err(format!("status {status}"));
+        }
+        Ok(body)
+    }
+
+    async fn post_small(&mut self, addr: SocketAddr, payload: &Bytes) -> Result<(), String> {
+        let b = self
+            .post(addr, "/api", Full::new(payload.clone()).boxed())
+            .await?;
+        if b.len() != SMALL {
+            return Err(format!("answer of {} bytes", b.len()));
+        }
+        Ok(())
+    }
+}
+
+/// The clients of one load run: 8 HTTP/1.1 connections or 8 handles on one h2 connection.
+async fn clients(addr: SocketAddr, proto: Proto, n: usize) -> Vec<Sender> {
+    match proto {
+        Proto::H1 => {
+            let mut v = Vec::with_capacity(n);
+            for _ in 0..n {
+                v.push(connect(addr, proto).await);
+            }
+            v
+        }
+        Proto::H2 => {
+            let first = connect(addr, proto).await;
+            let mut v: Vec<Sender> = (1..n).filter_map(|_| first.h2_clone()).collect();
+            v.push(first);
+            v
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Load {
+    /// Latencies in microseconds of requests completed within the measured window.
+    lat_us: Vec<u32>,
+    errors: usize,
+    first_error: Option<String>,
+    window: Duration,
+}
+
+impl Load {
+    fn merge(&mut self, o: Load) {
+        self.lat_us.extend(o.lat_us);
+        self.errors += o.errors;
+        if self.first_error.is_none() {
+            self.first_error = o.first_error;
+        }
+    }
+    fn rps(&self) -> f64 {
+        self.lat_us.len() as f64 / self.window.as_secs_f64()
+    }
+    fn pct_ms(&mut self, p: f64) -> f64 {
+        if self.lat_us.is_empty() {
+            return f64::NAN;
+        }
+        self.lat_us.sort_unstable();
+        let i = ((self.lat_us.len() as f64 * p).ceil() as usize).clamp(1, self.lat_us.len()) - 1;
+        f64::from(self.lat_us[i]) / 1000.0
+    }
+}
+
+fn micros(d: Duration) -> u32 {
+    d.as_micros().min(u128::from(u32::MAX)) as u32
+}
+
+/// Closed loop: every client sends its next request as soon as the last one is answered.
+async fn closed_loop(addr: SocketAddr, proto: Proto, s: &Settings, payload: &Bytes) -> Load {
+    let senders = clients(addr, proto, s.clients).await;
+    let t0 = Instant::now();
+    let (from, to) = (t0 + s.warmup, t0 + s.warmup + s.measure);
+    let mut tasks = tokio::task::JoinSet::new();
+    for mut tx in senders {
+        let payload = payload.clone();
+        tasks.spawn(async move {
+            let mut l = Load::default();
+            while Instant::now() < to {
+                let start = Instant::now();
+                let r = tx.post_small(addr, &payload).await;
+                let end = Instant::now();
+                if end < from || end >= to {
+                    continue;
+                }
+                match r {
+                    Ok(()) => l.lat_us.push(micros(end - start)),
+                    Err(e) => {
+                        l.errors += 1;
+                        l.first_error.get_or_insert(e);
+                    }
+                }
+            }
+            l
+        });
+    }
+    let mut total = Load {
+        window: s.measure,
+        ..Load::default()
+    };
+    while let Some(l) = tasks.join_next().await {
+        total.merge(l.expect("client task"));
+    }
+    total
+}
+
+/// Fixed rate: request `i` is due at `t0 + i / rate`. HTTP/1.1 request `i` goes on connection
+/// `i % clients`; a request that cannot start on time because its connection is still busy
+/// counts its latency from when it was due. h2 requests are each started on time on their own
+/// stream.
+async fn fixed_rate(addr: SocketAddr, proto: Proto, s: &Settings, payload: &Bytes) -> Load {
+    let senders = clients(addr, proto, s.clients).await;
+    let t0 = Instant::now() + Duration::from_millis(10);
+    let (from, to) = (t0 + s.warmup, t0 + s.warmup + s.measure);
+    let rate = s.rate;
+    let due = move |i: u64| t0 + Duration::from_nanos(i * 1_000_000_000 / rate);
+    fn record(l: &mut Load, from: Instant, due: Instant, start: Instant, r: Result<(), String>) {
+        if due < from {
+            return;
+        }
+        match r {
+            Ok(()) => l.lat_us.push(micros(start.elapsed())),
+            Err(e) => {
+                l.errors += 1;
+                l.first_error.get_or_insert(e);
+            }
+        }
+    }
+    let mut total = Load {
+        window: s.measure,
+        ..Load::default()
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    match proto {
+        Proto::H1 => {
+            let n = senders.len() as u64;
+            for (k, mut tx) in senders.into_iter().enumerate() {
+                let payload = payload.clone();
+                tasks.spawn(async move {
+                    let mut l = Load::default();
+                    for j in 0.. {
+                        let at = due(j * n + k as u64);
+                        if at >= to {
+                            break;
+                        }
+                        let start = if Instant::now() < at {
+                            tokio::time::sleep_until(at.into()).await;
+                            Instant::now()
+                        } else {
+                            at // behind schedule: the wait counts
+                        };
+                        let r = tx.post_small(addr, &payload).await;
+                        record(&mut l, from, at, start, r);
+                    }
+                    l
+                });
+            }
+        }
+        Proto::H2 => {
+            let first = senders.into_iter().next().expect("a sender");
+            for i in 0.. {
+                let at = due(i);
+                if at >= to {
+                    break;
+                }
+                if Instant::now() < at {
+                    tokio::time::sleep_until(at.into()).await;
+                }
+                let start = Instant::now();
+                let mut tx = first.h2_clone().expect("h2");
+                let payload = payload.clone();
+                tasks.spawn(async move {
+                    let mut l = Load::default();
+                    let r = tx.post_small(addr, &payload).await;
+                    record(&mut l, from, at, start, r);
+                    l
+                });
+            }
+        }
+    }
+    while let Some(l) = tasks.join_next().await {
+        total.merge(l.expect("client task"));
+    }
+    total
+}
+
+/// One streamed upload on a fresh connection; returns MB/s (10^6 bytes/s).
+async fn stream_once(addr: SocketAddr, proto: Proto, data: &Bytes) -> Result<f64, String> {
+    let mut tx = connect(addr, proto).await;
+    let d = data.clone();
+    let n = data.len().div_ceil(CHUNK);
+    let chunks = futures_util::stream::iter((0..n).map(move |i| {
+        Ok::<_, Infallible>(Frame::data(
+            d.slice(i * CHUNK..((i + 1) * CHUNK).min(d.len())),
+        ))
+    }));
+    let start = Instant::now();
+    let answer = tx
+        .post(addr, "/sink", StreamBody::new(chunks).boxed())
+        .await?;
+    let secs = start.elapsed().as_secs_f64();
+    let want = format!("{{\"received\":{}}}", data.len());
+    if answer != want.as_bytes() {
+        return Err("sink did not receive the whole body".into());
+    }
+    Ok(data.len() as f64 / secs / 1e6)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results.
+
+const PATHS: [&str; 3] = ["direct", "pair, inspection on", "pair, inspection off"];
+/// Their names for `--only`.
+const PATH_KEYS: [&str; 3] = ["direct", "on", "off"];
+
+/// `--only a,b,...`: a token of a dimension (kinds, paths, protocols) is wanted when the list
+/// names it or names nothing of that dimension.
+fn wanted(only: &Option<String>, token: &str, dimension: &[&str]) -> bool {
+    let Some(o) = only else { return true };
+    let list: Vec<&str> = o.split(',').map(str::trim).collect();
+    list.contains(&token) || !list.iter().any(|t| dimension.contains(t))
+}
+
+/// One run's numbers for one protocol and path.
+#[derive(Debug, Default, Clone)]
+struct Cell {
+    closed_rps: f64,
+    closed_p50: f64,
+    closed_p99: f64,
+    rate_rps: f64,
+    rate_p50: f64,
+    rate_p99: f64,
+    stream_mbs: f64,
+    errors: usize,
+}
+
+fn median_spread(mut v: Vec<f64>) -> (f64, f64, f64) {
+    v.retain(|x| x.is_finite());
+    if v.is_empty() {
+        return (f64::NAN, f64::NAN, f64::NAN);
+    }
+    v.sort_by(f64::total_cmp);
+    let m = if v.len() % 2 == 1 {
+        v[v.len() / 2]
+    } else {
+        (v[v.len() / 2 - 1] + v[v.len() / 2]) / 2.0
+    };
+    (m, v[0], v[v.len() - 1])
+}
+
+/// `median (min–max)` with `prec` decimals; the bracket only with more than one run.
+fn fmt(v: Vec<f64>, prec: usize) -> String {
+    let runs = v.len();
+    let (m, lo, hi) = median_spread(v);
+    if runs > 1 {
+        format!("{m:.prec$} ({lo:.prec$}–{hi:.prec$})")
+    } else {
+        format!("{m:.prec$}")
+    }
+}
+
+fn fmt_signed(v: Vec<f64>, prec: usize) -> String {
+    let runs = v.len();
+    let (m, lo, hi) = median_spread(v);
+    if runs > 1 {
+        format!("{m:+.prec$} ({lo:+.prec$}–{hi:+.prec$})")
+    } else {
+        format!("{m:+.prec$}")
+    }
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn main() {
+    let s = Settings::from_args();
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(bench(s, workers));
+}
+
+async fn bench(s: Settings, workers: usize) {
+    let engine = Engine::new().expect("engine");
+    let payload = ndjson(SMALL, 0x9e37_79b9_7f4a_7c15);
+    let answer = ndjson(SMALL, 0x2545_f491_4f6c_dd1d);
+    let big = ndjson(s.stream_bytes, 0x243f_6a88_85a3_08d3);
+    assert_clean(&engine, "request", &payload);
+    assert_clean(&engine, "answer", &answer);
+    assert_clean(&engine, "streamed body", &big);
+    let scan_mbs = scan_speed(&engine, &big);
+    let small_scan_us = small_scan(&engine, &payload, if s.smoke { 10 } else { 20_000 });
+    drop(engine);
+
+    let app = start_app(answer).await;
+    let pki = TestPki::new("cluster.local");
+    let on = start_pair(&pki, app, true).await;
+    let off = start_pair(&pki, app, false).await;
+    let entries = [app, on.entry, off.entry];
+    let protos = [Proto::H1, Proto::H2];
+    let load_start = load_average();
+    println!(
+        "proxy bench: {} run(s), {} clients, {:?} warm-up + {:?} per load run, fixed rate {} req/s, \
+         {} MiB stream x{}; {workers} tokio workers, {} cores, rustls/{}; load average {load_start}",
+        s.runs,
+        s.clients,
+        s.warmup,
+        s.measure,
+        s.rate,
+        s.stream_bytes >> 20,
+        s.streams,
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        phimesh_ca::tls::PROVIDER_NAME,
+    );
+
+    // results[run][proto][path]
+    let mut results: Vec<[[Cell; 3]; 2]> = Vec::new();
+    let mut failures = Vec::new();
+    for run in 0..s.runs {
+        let mut r: [[Cell; 3]; 2] = Default::default();
+        let wants = |kind: &str, k: usize| {
+            wanted(&s.only, kind, &["closed", "rate", "stream"])
+                && wanted(&s.only, PATH_KEYS[k], &PATH_KEYS)
+        };
+        for (pi, &proto) in protos.iter().enumerate() {
+            if !wanted(&s.only, proto.key(), &["h1", "h2"]) {
+                continue;
+            }
+            for (k, &addr) in entries.iter().enumerate() {
+                if !wants("closed", k) {
+                    continue;
+                }
+                let mut l = closed_loop(addr, proto, &s, &payload).await;
+                let c = &mut r[pi][k];
+                c.closed_rps = l.rps();
+                c.closed_p50 = l.pct_ms(0.50);
+                c.closed_p99 = l.pct_ms(0.99);
+                c.errors += l.errors;
+                if let Some(e) = l.first_error {
+                    failures.push(format!("{} {} closed loop: {e}", proto.name(), PATHS[k]));
+                }
+            }
+            for (k, &addr) in entries.iter().enumerate() {
+                if !wants("rate", k) {
+                    continue;
+                }
+                let mut l = fixed_rate(addr, proto, &s, &payload).await;
+                let c = &mut r[pi][k];
+                c.rate_rps = l.rps();
+                c.rate_p50 = l.pct_ms(0.50);
+                c.rate_p99 = l.pct_ms(0.99);
+                c.errors += l.errors;
+                if let Some(e) = l.first_error {
+                    failures.push(format!("{} {} fixed rate: {e}", proto.name(), PATHS[k]));
+                }
+            }
+            for (k, &addr) in entries.iter().enumerate() {
+                if !wants("stream", k) {
+                    continue;
+                }
+                let mut v = Vec::new();
+                for _ in 0..s.streams {
+                    match stream_once(addr, proto, &big).await {
+                        Ok(mbs) => v.push(mbs),
+                        Err(e) => {
+                            r[pi][k].errors += 1;
+                            failures.push(format!("{} {} stream: {e}", proto.name(), PATHS[k]));
+                        }
+                    }
+                }
+                r[pi][k].stream_mbs = median_spread(v).0;
+            }
+            for (k, c) in r[pi].iter().enumerate() {
+                println!(
+                    "run {} {:8} {:21} closed {:7.0} req/s p50 {:.3} p99 {:.3} ms | {} req/s p50 {:.3} p99 {:.3} ms | stream {:.0} MB/s | errors {}",
+                    run + 1,
+                    proto.name(),
+                    PATHS[k],
+                    c.closed_rps,
+                    c.closed_p50,
+                    c.closed_p99,
+                    s.rate,
+                    c.rate_p50,
+                    c.rate_p99,
+                    c.stream_mbs,
+                    c.errors
+                );
+            }
+        }
+        results.push(r);
+    }
+    let load_end = load_average();
+
+    // Inspection really ran on the "on" pair (and not on the "off" one), and found nothing.
+    let inspected = |p: &Pair| {
+        let a = &p.a.metrics().inspected_bytes;
+        let b = &p.b.metrics().inspected_bytes;
+        a.with_label_values(&["outbound"]).get()
+            + a.with_label_values(&["inbound"]).get()
+            + b.with_label_values(&["outbound"]).get()
+            + b.with_label_values(&["inbound"]).get()
+    };
+    let (on_bytes, off_bytes) = (inspected(&on), inspected(&off));
+    let audit_lines =
+        on.audit.lock().map_or(0, |v| v.len()) + off.audit.lock().map_or(0, |v| v.len());
+    let handshakes = |p: &Pair| {
+        p.a.metrics()
+            .tls_handshakes
+            .with_label_values(&["outbound", "ok"])
+            .get()
+    };
+
+    let col = |pi: usize, k: usize, f: &dyn Fn(&Cell) -> f64| -> Vec<f64> {
+        results.iter().map(|r| f(&r[pi][k])).collect()
+    };
+    let added = |pi: usize, k: usize, f: &dyn Fn(&Cell) -> f64| -> Vec<f64> {
+        results
+            .iter()
+            .map(|r| f(&r[pi][k]) - f(&r[pi][0]))
+            .collect()
+    };
+
+    println!();
+    println!(
+        "Closed loop, {} clients, 1 KiB POST → 1 KiB answer (latency in ms; median (min–max) over {} run(s)):",
+        s.clients, s.runs
+    );
+    println!();
+    println!("| protocol | path | req/s | p50 | p99 | p99 added |");
+    println!("| --- | --- | --- | --- | --- | --- |");
+    for (pi, proto) in protos.iter().enumerate() {
+        for (k, path) in PATHS.iter().enumerate() {
+            let add = if k == 0 {
+                "—".to_owned()
+            } else {
+                fmt_signed(added(pi, k, &|c| c.closed_p99), 3)
+            };
+            println!(
+                "| {} | {path} | {} | {} | {} | {add} |",
+                proto.name(),
+                fmt(col(pi, k, &|c| c.closed_rps), 0),
+                fmt(col(pi, k, &|c| c.closed_p50), 3),
+                fmt(col(pi, k, &|c| c.closed_p99), 3),
+            );
+        }
+    }
+    println!();
+    println!(
+        "Fixed rate {} req/s (moderate load), same requests (latency in ms):",
+        s.rate
+    );
+    println!();
+    println!("| protocol | path | achieved req/s | p50 | p99 | p50 added | p99 added |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    for (pi, proto) in protos.iter().enumerate() {
+        for (k, path) in PATHS.iter().enumerate() {
+            let (a50, a99) = if k == 0 {
+                ("—".to_owned(), "—".to_owned())
+            } else {
+                (
+                    fmt_signed(added(pi, k, &|c| c.rate_p50), 3),
+                    fmt_signed(added(pi, k, &|c| c.rate_p99), 3),
+                )
+            };
+            println!(
+                "| {} | {path} | {} | {} | {} | {a50} | {a99} |",
+                proto.name(),
+                fmt(col(pi, k, &|c| c.rate_rps), 0),
+                fmt(col(pi, k, &|c| c.rate_p50), 3),
+                fmt(col(pi, k, &|c| c.rate_p99), 3),
+            );
+        }
+    }
+    println!();
+    println!(
+        "Streaming, one {} MiB POST in 64 KiB chunks (MB/s = 10^6 bytes/s; each run's value is the median of {} stream(s)):",
+        s.stream_bytes >> 20,
+        s.streams
+    );
+    println!();
+    println!("| protocol | path | MB/s |");
+    println!("| --- | --- | --- |");
+    for (pi, proto) in protos.iter().enumerate() {
+        for (k, path) in PATHS.iter().enumerate() {
+            println!(
+                "| {} | {path} | {} |",
+                proto.name(),
+                fmt(col(pi, k, &|c| c.stream_mbs), 0)
+            );
+        }
+    }
+    println!();
+    println!(
+        "Engine alone on the streamed body (64 KiB chunks, one core): {scan_mbs:.0} MB/s; the pair \
+         scans every byte twice (A outbound, B inbound). One scanner opened, fed 1 KiB and finished: \
+         {small_scan_us:.1} µs."
+    );
+    println!(
+        "Load average before {load_start}, after {load_end}. Bytes inspected: pair on {on_bytes}, \
+         pair off {off_bytes}; audit lines {audit_lines}; mTLS connections A→B: on {}, off {}.",
+        handshakes(&on),
+        handshakes(&off)
+    );
+    on.a.shutdown(Duration::from_millis(100)).await;
+    on.b.shutdown(Duration::from_millis(100)).await;
+    off.a.shutdown(Duration::from_millis(100)).await;
+    off.b.shutdown(Duration::from_millis(100)).await;
+
+    let mut problems = failures;
+    if on_bytes == 0 {
+        problems.push("the inspecting pair inspected nothing".into());
+    }
+    if off_bytes != 0 {
+        problems.push("the pair with inspection off inspected bytes".into());
+    }
+    if audit_lines != 0 {
+        problems.push(format!("{audit_lines} audit lines on clean traffic"));
+    }
+    if !problems.is_empty() {
+        for p in problems.iter().take(20) {
+            eprintln!("error: {p}");
+        }
+        if s.smoke {
+            std::process::exit(1);
+        }
+    }
+}
