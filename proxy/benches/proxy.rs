@@ -464,6 +464,8 @@ struct Load {
     errors: usize,
     first_error: Option<String>,
     window: Duration,
+    /// CPU time of this whole process (every thread) during the measured window.
+    cpu: Duration,
 }
 
 impl Load {
@@ -477,6 +479,10 @@ impl Load {
     fn rps(&self) -> f64 {
         self.lat_us.len() as f64 / self.window.as_secs_f64()
     }
+    /// Process CPU microseconds per completed request (load generator, app and sidecars).
+    fn cpu_us_per_req(&self) -> f64 {
+        self.cpu.as_secs_f64() * 1e6 / self.lat_us.len().max(1) as f64
+    }
     fn pct_ms(&mut self, p: f64) -> f64 {
         if self.lat_us.is_empty() {
             return f64::NAN;
@@ -485,6 +491,30 @@ impl Load {
         let i = ((self.lat_us.len() as f64 * p).ceil() as usize).clamp(1, self.lat_us.len()) - 1;
         f64::from(self.lat_us[i]) / 1000.0
     }
+}
+
+/// CPU time used so far by this process, all threads: the sum of `/proc/self/task/*/schedstat`
+/// run times (nanoseconds; threads that exited are not counted, tokio's workers live on).
+fn cpu_time() -> Duration {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Duration::ZERO;
+    };
+    let ns: u64 = tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    Duration::from_nanos(ns)
+}
+
+/// CPU time of the process between `from` and `to` (a task that wakes at both).
+fn cpu_probe(from: Instant, to: Instant) -> tokio::task::JoinHandle<Duration> {
+    tokio::spawn(async move {
+        tokio::time::sleep_until(from.into()).await;
+        let a = cpu_time();
+        tokio::time::sleep_until(to.into()).await;
+        cpu_time().saturating_sub(a)
+    })
 }
 
 fn micros(d: Duration) -> u32 {
@@ -496,6 +526,7 @@ async fn closed_loop(addr: SocketAddr, proto: Proto, s: &Settings, payload: &Byt
     let senders = clients(addr, proto, s.clients).await;
     let t0 = Instant::now();
     let (from, to) = (t0 + s.warmup, t0 + s.warmup + s.measure);
+    let probe = cpu_probe(from, to);
     let mut tasks = tokio::task::JoinSet::new();
     for mut tx in senders {
         let payload = payload.clone();
@@ -526,6 +557,7 @@ async fn closed_loop(addr: SocketAddr, proto: Proto, s: &Settings, payload: &Byt
     while let Some(l) = tasks.join_next().await {
         total.merge(l.expect("client task"));
     }
+    total.cpu = probe.await.expect("cpu probe");
     total
 }
 
@@ -537,6 +569,7 @@ async fn fixed_rate(addr: SocketAddr, proto: Proto, s: &Settings, payload: &Byte
     let senders = clients(addr, proto, s.clients).await;
     let t0 = Instant::now() + Duration::from_millis(10);
     let (from, to) = (t0 + s.warmup, t0 + s.warmup + s.measure);
+    let probe = cpu_probe(from, to);
     let rate = s.rate;
     let due = move |i: u64| t0 + Duration::from_nanos(i * 1_000_000_000 / rate);
     fn record(l: &mut Load, from: Instant, due: Instant, start: Instant, r: Result<(), String>) {
@@ -606,11 +639,13 @@ async fn fixed_rate(addr: SocketAddr, proto: Proto, s: &Settings, payload: &Byte
     while let Some(l) = tasks.join_next().await {
         total.merge(l.expect("client task"));
     }
+    total.cpu = probe.await.expect("cpu probe");
     total
 }
 
-/// One streamed upload on a fresh connection; returns MB/s (10^6 bytes/s).
-async fn stream_once(addr: SocketAddr, proto: Proto, data: &Bytes) -> Result<f64, String> {
+/// One streamed upload on a fresh connection; returns MB/s (10^6 bytes/s) and the process's
+/// CPU seconds per GB (10^9 bytes).
+async fn stream_once(addr: SocketAddr, proto: Proto, data: &Bytes) -> Result<(f64, f64), String> {
     let mut tx = connect(addr, proto).await;
     let d = data.clone();
     let n = data.len().div_ceil(CHUNK);
@@ -620,15 +655,18 @@ async fn stream_once(addr: SocketAddr, proto: Proto, data: &Bytes) -> Result<f64
         ))
     }));
     let start = Instant::now();
+    let cpu0 = cpu_time();
     let answer = tx
         .post(addr, "/sink", StreamBody::new(chunks).boxed())
         .await?;
     let secs = start.elapsed().as_secs_f64();
+    let cpu = cpu_time().saturating_sub(cpu0).as_secs_f64();
     let want = format!("{{\"received\":{}}}", data.len());
     if answer != want.as_bytes() {
         return Err("sink did not receive the whole body".into());
     }
-    Ok(data.len() as f64 / secs / 1e6)
+    let gb = data.len() as f64 / 1e9;
+    Ok((gb * 1e3 / secs, cpu / gb))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -652,10 +690,13 @@ struct Cell {
     closed_rps: f64,
     closed_p50: f64,
     closed_p99: f64,
+    closed_cpu: f64,
     rate_rps: f64,
     rate_p50: f64,
     rate_p99: f64,
+    rate_cpu: f64,
     stream_mbs: f64,
+    stream_cpu: f64,
     errors: usize,
 }
 
@@ -767,6 +808,7 @@ async fn bench(s: Settings, workers: usize) {
                 c.closed_rps = l.rps();
                 c.closed_p50 = l.pct_ms(0.50);
                 c.closed_p99 = l.pct_ms(0.99);
+                c.closed_cpu = l.cpu_us_per_req();
                 c.errors += l.errors;
                 if let Some(e) = l.first_error {
                     failures.push(format!("{} {} closed loop: {e}", proto.name(), PATHS[k]));
@@ -781,6 +823,7 @@ async fn bench(s: Settings, workers: usize) {
                 c.rate_rps = l.rps();
                 c.rate_p50 = l.pct_ms(0.50);
                 c.rate_p99 = l.pct_ms(0.99);
+                c.rate_cpu = l.cpu_us_per_req();
                 c.errors += l.errors;
                 if let Some(e) = l.first_error {
                     failures.push(format!("{} {} fixed rate: {e}", proto.name(), PATHS[k]));
@@ -790,10 +833,13 @@ async fn bench(s: Settings, workers: usize) {
                 if !wants("stream", k) {
                     continue;
                 }
-                let mut v = Vec::new();
+                let (mut v, mut cpu) = (Vec::new(), Vec::new());
                 for _ in 0..s.streams {
                     match stream_once(addr, proto, &big).await {
-                        Ok(mbs) => v.push(mbs),
+                        Ok((mbs, c)) => {
+                            v.push(mbs);
+                            cpu.push(c);
+                        }
                         Err(e) => {
                             r[pi][k].errors += 1;
                             failures.push(format!("{} {} stream: {e}", proto.name(), PATHS[k]));
@@ -801,20 +847,24 @@ async fn bench(s: Settings, workers: usize) {
                     }
                 }
                 r[pi][k].stream_mbs = median_spread(v).0;
+                r[pi][k].stream_cpu = median_spread(cpu).0;
             }
             for (k, c) in r[pi].iter().enumerate() {
                 println!(
-                    "run {} {:8} {:21} closed {:7.0} req/s p50 {:.3} p99 {:.3} ms | {} req/s p50 {:.3} p99 {:.3} ms | stream {:.0} MB/s | errors {}",
+                    "run {} {:8} {:21} closed {:6.0} req/s p50 {:.3} p99 {:.3} ms {:.0} µs CPU | {} req/s p50 {:.3} p99 {:.3} ms {:.0} µs CPU | stream {:.0} MB/s {:.2} s/GB CPU | errors {}",
                     run + 1,
                     proto.name(),
                     PATHS[k],
                     c.closed_rps,
                     c.closed_p50,
                     c.closed_p99,
+                    c.closed_cpu,
                     s.rate,
                     c.rate_p50,
                     c.rate_p99,
+                    c.rate_cpu,
                     c.stream_mbs,
+                    c.stream_cpu,
                     c.errors
                 );
             }
@@ -858,8 +908,8 @@ async fn bench(s: Settings, workers: usize) {
         s.clients, s.runs
     );
     println!();
-    println!("| protocol | path | req/s | p50 | p99 | p99 added |");
-    println!("| --- | --- | --- | --- | --- | --- |");
+    println!("| protocol | path | req/s | p50 | p99 | p99 added | CPU µs/req |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
     for (pi, proto) in protos.iter().enumerate() {
         for (k, path) in PATHS.iter().enumerate() {
             let add = if k == 0 {
@@ -868,11 +918,12 @@ async fn bench(s: Settings, workers: usize) {
                 fmt_signed(added(pi, k, &|c| c.closed_p99), 3)
             };
             println!(
-                "| {} | {path} | {} | {} | {} | {add} |",
+                "| {} | {path} | {} | {} | {} | {add} | {} |",
                 proto.name(),
                 fmt(col(pi, k, &|c| c.closed_rps), 0),
                 fmt(col(pi, k, &|c| c.closed_p50), 3),
                 fmt(col(pi, k, &|c| c.closed_p99), 3),
+                fmt(col(pi, k, &|c| c.closed_cpu), 0),
             );
         }
     }
@@ -882,8 +933,10 @@ async fn bench(s: Settings, workers: usize) {
         s.rate
     );
     println!();
-    println!("| protocol | path | achieved req/s | p50 | p99 | p50 added | p99 added |");
-    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    println!(
+        "| protocol | path | achieved req/s | p50 | p99 | p50 added | p99 added | CPU µs/req |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
     for (pi, proto) in protos.iter().enumerate() {
         for (k, path) in PATHS.iter().enumerate() {
             let (a50, a99) = if k == 0 {
@@ -895,11 +948,12 @@ async fn bench(s: Settings, workers: usize) {
                 )
             };
             println!(
-                "| {} | {path} | {} | {} | {} | {a50} | {a99} |",
+                "| {} | {path} | {} | {} | {} | {a50} | {a99} | {} |",
                 proto.name(),
                 fmt(col(pi, k, &|c| c.rate_rps), 0),
                 fmt(col(pi, k, &|c| c.rate_p50), 3),
                 fmt(col(pi, k, &|c| c.rate_p99), 3),
+                fmt(col(pi, k, &|c| c.rate_cpu), 0),
             );
         }
     }
@@ -910,18 +964,23 @@ async fn bench(s: Settings, workers: usize) {
         s.streams
     );
     println!();
-    println!("| protocol | path | MB/s |");
-    println!("| --- | --- | --- |");
+    println!("| protocol | path | MB/s | CPU s/GB |");
+    println!("| --- | --- | --- | --- |");
     for (pi, proto) in protos.iter().enumerate() {
         for (k, path) in PATHS.iter().enumerate() {
             println!(
-                "| {} | {path} | {} |",
+                "| {} | {path} | {} | {} |",
                 proto.name(),
-                fmt(col(pi, k, &|c| c.stream_mbs), 0)
+                fmt(col(pi, k, &|c| c.stream_mbs), 0),
+                fmt(col(pi, k, &|c| c.stream_cpu), 2),
             );
         }
     }
     println!();
+    println!(
+        "CPU: this process's CPU time (load generator, app and sidecars, every thread) per request \
+         or per GB; {workers} cores give at most {workers} s of CPU per second."
+    );
     println!(
         "Engine alone on the streamed body, one core: {scan_mbs:.0} MB/s in 64 KiB chunks, \
          {scan16_mbs:.0} MB/s in 16 KiB chunks; the pair \
