@@ -15,10 +15,12 @@
 //! * **streaming**: one POST of a 64 MiB body in 64 KiB chunks (digit-heavy NDJSON log lines,
 //!   checked clean by the engine, not zeros) into a sink that drains it: MB/s (10^6 bytes/s).
 //!
-//! Everything runs in this process on one multi-threaded tokio runtime (a worker per core): the
-//! app, both sidecars (`Proxy::start`, identities from `TestPki`) and the load generator share
-//! the cores, as a pod's containers share a node's. The whole set is repeated `--runs` times
-//! (3 by default); the tables give the median and, in brackets, the min–max over the runs.
+//! Everything runs in this process, but as in a deployment each role has its own
+//! multi-threaded tokio runtime with a worker per core, like its own process: the load
+//! generator, the app, sidecar A and sidecar B (`Proxy::start`, identities from `TestPki`) share
+//! the machine's cores the way a pod's containers share a node's. (`--one-runtime` puts them all
+//! on one runtime instead.) The whole set is repeated `--runs` times (3 by default); the tables
+//! give the median and, in brackets, the min–max over the runs.
 //!
 //! A custom main (`harness = false`) rather than criterion: these are load runs with latency
 //! percentiles, not per-iteration timings, and the paths must be compared within one run. It
@@ -50,6 +52,7 @@ use phimesh_proxy::audit::AuditSink;
 use phimesh_proxy::config::{IdentitySource, ProxyConfig, Route};
 use phimesh_proxy::{Proxy, RunningProxy};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::runtime::Handle;
 
 type Body = BoxBody<Bytes, Infallible>;
 
@@ -74,6 +77,8 @@ struct Settings {
     smoke: bool,
     /// `--only LIST`: part of the bench (for profiling); see [`wanted`].
     only: Option<String>,
+    /// `--one-runtime`: every role on the load generator's runtime.
+    one_runtime: bool,
 }
 
 impl Settings {
@@ -99,6 +104,7 @@ impl Settings {
                 runs: 1,
                 smoke: true,
                 only: None,
+                one_runtime: false,
             }
         } else if quick {
             Settings {
@@ -111,6 +117,7 @@ impl Settings {
                 runs: 1,
                 smoke: false,
                 only: None,
+                one_runtime: false,
             }
         } else {
             Settings {
@@ -123,6 +130,7 @@ impl Settings {
                 runs: 3,
                 smoke: false,
                 only: None,
+                one_runtime: false,
             }
         };
         if let Some(n) = runs {
@@ -136,6 +144,7 @@ impl Settings {
         {
             s.clients = n.clamp(1, 256);
         }
+        s.one_runtime = args.iter().any(|a| a == "--one-runtime");
         s.only = args
             .iter()
             .position(|a| a == "--only")
@@ -289,9 +298,16 @@ struct Pair {
     audit: Arc<Mutex<Vec<String>>>,
 }
 
-async fn start_pair(pki: &TestPki, app: SocketAddr, inspect: bool) -> Pair {
+/// Where each role's tasks run.
+struct Roles {
+    app: Handle,
+    a: Handle,
+    b: Handle,
+}
+
+async fn start_pair(pki: &TestPki, app: SocketAddr, inspect: bool, roles: &Roles) -> Pair {
     let (audit, lines) = AuditSink::memory();
-    let b = Proxy::start(ProxyConfig {
+    let b = roles.b.spawn(Proxy::start(ProxyConfig {
         identity: Some(IdentitySource::Static(
             pki.identity("spiffe://cluster.local/ns/bench/sa/app"),
         )),
@@ -300,11 +316,10 @@ async fn start_pair(pki: &TestPki, app: SocketAddr, inspect: bool) -> Pair {
         inspect,
         audit: audit.clone(),
         ..ProxyConfig::default()
-    })
-    .await
-    .expect("sidecar B starts");
+    }));
+    let b = b.await.expect("start task").expect("sidecar B starts");
     let b_inbound = b.inbound.expect("B inbound listener");
-    let a = Proxy::start(ProxyConfig {
+    let a = roles.a.spawn(Proxy::start(ProxyConfig {
         identity: Some(IdentitySource::Static(
             pki.identity("spiffe://cluster.local/ns/bench/sa/client"),
         )),
@@ -317,9 +332,8 @@ async fn start_pair(pki: &TestPki, app: SocketAddr, inspect: bool) -> Pair {
         inspect,
         audit,
         ..ProxyConfig::default()
-    })
-    .await
-    .expect("sidecar A starts");
+    }));
+    let a = a.await.expect("start task").expect("sidecar A starts");
     let entry = a.routes[0].0;
     Pair {
         a,
@@ -744,15 +758,33 @@ fn load_average() -> String {
 fn main() {
     let s = Settings::from_args();
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(bench(s, workers));
+    let runtime = |name: &str| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .thread_name(name)
+            .enable_all()
+            .build()
+            .expect("runtime")
+    };
+    let load = runtime("load");
+    // Built (and dropped, after `block_on`) outside any async context.
+    let others =
+        (!s.one_runtime).then(|| [runtime("app"), runtime("sidecar-a"), runtime("sidecar-b")]);
+    let handle = |i: usize| {
+        others
+            .as_ref()
+            .map_or_else(|| load.handle().clone(), |o| o[i].handle().clone())
+    };
+    let roles = Roles {
+        app: handle(0),
+        a: handle(1),
+        b: handle(2),
+    };
+    load.block_on(bench(s, workers, roles));
+    drop(others);
 }
 
-async fn bench(s: Settings, workers: usize) {
+async fn bench(s: Settings, workers: usize, roles: Roles) {
     let engine = Engine::new().expect("engine");
     let payload = ndjson(SMALL, 0x9e37_79b9_7f4a_7c15);
     let answer = ndjson(SMALL, 0x2545_f491_4f6c_dd1d);
@@ -765,16 +797,20 @@ async fn bench(s: Settings, workers: usize) {
     let small_scan_us = small_scan(&engine, &payload, if s.smoke { 10 } else { 20_000 });
     drop(engine);
 
-    let app = start_app(answer).await;
+    let app = roles
+        .app
+        .spawn(start_app(answer))
+        .await
+        .expect("app starts");
     let pki = TestPki::new("cluster.local");
-    let on = start_pair(&pki, app, true).await;
-    let off = start_pair(&pki, app, false).await;
+    let on = start_pair(&pki, app, true, &roles).await;
+    let off = start_pair(&pki, app, false, &roles).await;
     let entries = [app, on.entry, off.entry];
     let protos = [Proto::H1, Proto::H2];
     let load_start = load_average();
     println!(
         "proxy bench: {} run(s), {} clients, {:?} warm-up + {:?} per load run, fixed rate {} req/s, \
-         {} MiB stream x{}; {workers} tokio workers, {} cores, rustls/{}; load average {load_start}",
+         {} MiB stream x{}; {} with {workers} workers each, {} cores, rustls/{}; load average {load_start}",
         s.runs,
         s.clients,
         s.warmup,
@@ -782,6 +818,11 @@ async fn bench(s: Settings, workers: usize) {
         s.rate,
         s.stream_bytes >> 20,
         s.streams,
+        if s.one_runtime {
+            "one runtime"
+        } else {
+            "a runtime per role (load generator, app, sidecar A, sidecar B)"
+        },
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         phimesh_ca::tls::PROVIDER_NAME,
     );
