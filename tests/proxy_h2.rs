@@ -430,3 +430,54 @@ fn header_names_count_as_context_for_phi_in_heads() {
         .all(|e| e["action"] == "refused" && e["findings"][0]["part"] == "head"));
     assert!(!p.audit_text().contains("00123456") && !p.audit_text().contains("x-mrn"));
 }
+
+#[test]
+fn phi_in_the_h2_authority_is_refused_on_egress_and_never_reaches_the_upstream() {
+    // The h2 `:authority` goes upstream as the app wrote it, so it is scanned like the path.
+    let seen: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let server = RecordingServer::start(move |req: Request<Incoming>| {
+        let log = log.clone();
+        async move {
+            let a = req.uri().authority().map(|a| a.to_string());
+            log.lock().unwrap().push(a.unwrap_or_default());
+            Ok::<_, hyper::Error>(Response::new(Full::new(Bytes::from_static(b"ok\n"))))
+        }
+    });
+    let route = format!("127.0.0.1:0={}", server.addr);
+    let p = ProxyProc::start(&["--route", &route]);
+    let addr = p.routes[0];
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let get = |authority: &'static str| {
+        rt.block_on(async move {
+            let mut send = h2_connect(addr).await;
+            let req = Request::get(format!("http://{authority}/records"))
+                .body(Full::new(Bytes::new()).boxed())
+                .unwrap();
+            send.ready().await.unwrap();
+            let r = send.send_request(req).await.unwrap();
+            let status = r.status().as_u16();
+            let body = r.into_body().collect().await.unwrap().to_bytes();
+            (status, body)
+        })
+    };
+    let (status, _) = get("orders.example");
+    assert_eq!(status, 200);
+    assert_eq!(*seen.lock().unwrap(), vec!["orders.example"]);
+
+    let (status, body) = get("ssn.123-45-6789.example");
+    assert_eq!(status, 403, "{}", String::from_utf8_lossy(&body));
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["error"], "phi_refused");
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec!["orders.example"],
+        "the PHI authority reached the upstream"
+    );
+    let audit = p.wait_audit(1);
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(audit[0]["action"], "refused");
+    assert_eq!(audit[0]["findings"][0]["part"], "head");
+    assert!(!p.audit_text().contains(SSN));
+}

@@ -154,7 +154,8 @@ fn protocol_label(version: Version, grpc: bool) -> &'static str {
     }
 }
 
-/// Scans a message head: the (percent-decoded by the scanner) target and every header field as
+/// Scans a message head: the (percent-decoded by the scanner) target, its authority (HTTP/2
+/// `:authority`, forwarded upstream as the app wrote it) and every header field as
 /// `name: value`, one a line, so that PHI in a custom header (or gRPC metadata) name counts as
 /// much as PHI in a value. Returns the inspector after the end of the head.
 fn scan_head(shared: &Shared, target: Option<&Uri>, headers: &HeaderMap) -> Option<Inspector> {
@@ -170,6 +171,11 @@ fn scan_head(shared: &Shared, target: Option<&Uri>, headers: &HeaderMap) -> Opti
     let mut head = Vec::with_capacity(512);
     if let Some(t) = target.and_then(|u| u.path_and_query()) {
         head.extend_from_slice(t.as_str().as_bytes());
+        head.push(b'\n');
+    }
+    if let Some(a) = target.and_then(|u| u.authority()) {
+        head.extend_from_slice(b":authority: ");
+        head.extend_from_slice(a.as_str().as_bytes());
         head.push(b'\n');
     }
     for (name, v) in headers {
