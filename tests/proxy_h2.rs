@@ -481,3 +481,129 @@ fn phi_in_the_h2_authority_is_refused_on_egress_and_never_reaches_the_upstream()
     assert_eq!(audit[0]["findings"][0]["part"], "head");
     assert!(!p.audit_text().contains(SSN));
 }
+
+/// An h2/HTTP/1.1 upstream that counts the connections open on it and records each request's
+/// authority.
+struct ConnCountingServer {
+    addr: std::net::SocketAddr,
+    open: Arc<AtomicUsize>,
+    accepted: Arc<AtomicUsize>,
+    authorities: Arc<Mutex<Vec<String>>>,
+    _rt: tokio::runtime::Runtime,
+}
+
+impl ConnCountingServer {
+    fn start() -> ConnCountingServer {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let l = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = l.local_addr().unwrap();
+        let open = Arc::new(AtomicUsize::new(0));
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let authorities = Arc::new(Mutex::new(Vec::new()));
+        let (o, a, log) = (open.clone(), accepted.clone(), authorities.clone());
+        rt.spawn(async move {
+            while let Ok((s, _)) = l.accept().await {
+                a.fetch_add(1, Ordering::SeqCst);
+                o.fetch_add(1, Ordering::SeqCst);
+                let (o, log) = (o.clone(), log.clone());
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+                        let a = req.uri().authority().map(|a| a.to_string());
+                        log.lock().unwrap().push(a.unwrap_or_default());
+                        async {
+                            Ok::<_, std::convert::Infallible>(Response::new(Full::new(
+                                Bytes::from_static(b"ok"),
+                            )))
+                        }
+                    });
+                    let _ = hyper_util::server::conn::auto::Builder::new(
+                        hyper_util::rt::TokioExecutor::new(),
+                    )
+                    .serve_connection(hyper_util::rt::TokioIo::new(s), svc)
+                    .await;
+                    o.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        });
+        ConnCountingServer {
+            addr,
+            open,
+            accepted,
+            authorities,
+            _rt: rt,
+        }
+    }
+}
+
+#[test]
+fn one_upstream_h2_connection_per_downstream_connection_closed_with_it() {
+    let server = ConnCountingServer::start();
+    let route = format!("127.0.0.1:0={}", server.addr);
+    let p = ProxyProc::start(&["--route", &route]);
+    let addr = p.routes[0];
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let get = |send: &mut hyper::client::conn::http2::SendRequest<_>, authority: String| {
+            let req = Request::get(format!("http://{authority}/"))
+                .body(Full::new(Bytes::new()).boxed())
+                .unwrap();
+            let f = send.send_request(req);
+            async move {
+                let r = f.await.unwrap();
+                let status = r.status().as_u16();
+                let _ = r.into_body().collect().await;
+                status
+            }
+        };
+        let mut send = h2_connect(addr).await;
+        send.ready().await.unwrap();
+        assert_eq!(get(&mut send, "a.example".into()).await, 200);
+        assert_eq!(
+            get(&mut send, "A.EXAMPLE".into()).await,
+            200,
+            "same authority"
+        );
+        // Each other authority would have been another pooled upstream connection, kept idle
+        // for the pool's idle time: refused with 421 (retry on a new connection) instead.
+        for i in 0..20 {
+            assert_eq!(get(&mut send, format!("h{i}.example")).await, 421, "h{i}");
+        }
+        assert_eq!(server.open.load(Ordering::SeqCst), 1);
+        assert_eq!(server.accepted.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            *server.authorities.lock().unwrap(),
+            vec!["a.example", "A.EXAMPLE"]
+        );
+        // A new connection for the other authority is served.
+        let mut other = h2_connect(addr).await;
+        other.ready().await.unwrap();
+        assert_eq!(get(&mut other, "h0.example".into()).await, 200);
+        assert_eq!(server.accepted.load(Ordering::SeqCst), 2);
+
+        // Closing the downstream connections closes their upstream connections (well before
+        // the pool's 90 s idle time).
+        drop(send);
+        drop(other);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while server.open.load(Ordering::SeqCst) != 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} upstream connections still open after the downstream ones closed",
+                server.open.load(Ordering::SeqCst)
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    let m = p.metrics();
+    assert!(
+        m.contains(r#"phimesh_requests_total{action="error",direction="outbound",protocol="http2",tls="none"} 20"#),
+        "{m}"
+    );
+}

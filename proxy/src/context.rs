@@ -53,7 +53,7 @@ impl std::fmt::Debug for Shared {
 pub struct ConnCtx {
     /// The upstream HTTP/2 client of this connection (see [`ConnCtx::h2_client`]); shared by
     /// the clones of one connection's context, made at its first HTTP/2 request.
-    pub upstream_h2: Arc<std::sync::OnceLock<HttpClient>>,
+    pub upstream_h2: Arc<std::sync::OnceLock<UpstreamH2>>,
     /// Policy path.
     pub path: PathKind,
     /// Downstream client address.
@@ -64,17 +64,37 @@ pub struct ConnCtx {
     pub peer_identity: Option<String>,
 }
 
+/// The upstream HTTP/2 client of one downstream connection and the authority it was made for.
+#[derive(Debug)]
+pub struct UpstreamH2 {
+    authority: String,
+    client: HttpClient,
+}
+
 impl ConnCtx {
     /// The upstream HTTP/2 client of this downstream connection: its connections all go to
     /// `destination` (mTLS to a mesh peer outbound, plain to the app inbound), so a request's
     /// `:authority` is forwarded as the app wrote it, not replaced by the dialled address, and
     /// requests of different downstream connections never share an upstream connection under
     /// an authority they chose. Made at the first HTTP/2 request; dropped with the connection.
-    pub fn h2_client(&self, shared: &Shared) -> &HttpClient {
-        self.upstream_h2.get_or_init(|| {
+    ///
+    /// The client's pool is keyed by authority, so each distinct `:authority` would open (and
+    /// keep idle for the pool's idle time) another upstream connection: one downstream
+    /// connection could make any number of them. The first request's authority is therefore
+    /// the connection's; a request naming another gets `None` (answered `421 Misdirected
+    /// Request`, after which a client opens a new connection), which keeps one upstream
+    /// connection per downstream connection.
+    pub fn h2_client(&self, shared: &Shared, authority: &str) -> Option<&HttpClient> {
+        let u = self.upstream_h2.get_or_init(|| {
             let mesh_aware = self.path.direction() == Direction::Outbound;
-            h2_client_to(&shared.dialer, self.destination, mesh_aware)
-        })
+            UpstreamH2 {
+                authority: authority.to_owned(),
+                client: h2_client_to(&shared.dialer, self.destination, mesh_aware),
+            }
+        });
+        u.authority
+            .eq_ignore_ascii_case(authority)
+            .then_some(&u.client)
     }
 }
 

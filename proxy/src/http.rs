@@ -419,6 +419,20 @@ fn bad_gateway() -> Response<RespBody> {
     r
 }
 
+/// An HTTP/2 request for another authority than the connection's first (see
+/// `ConnCtx::h2_client`): RFC 9110 §15.5.20, the client may retry it on a new connection.
+fn misdirected() -> Response<RespBody> {
+    let mut r = Response::new(full(Bytes::from_static(
+        b"{\"error\":\"misdirected_request\"}",
+    )));
+    *r.status_mut() = StatusCode::MISDIRECTED_REQUEST;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
 /// Why a request ends without a response (hyper resets the stream or closes the connection).
 #[derive(Debug, thiserror::Error)]
 pub enum HandleError {
@@ -469,6 +483,24 @@ async fn handle(
         }
     }
 
+    // HTTP/2 keeps the app's `:authority`: its client dials the connection's destination. One
+    // authority per downstream connection (see `ConnCtx::h2_client`).
+    let authority = match (version, parts.uri.authority()) {
+        (Version::H2, Some(a)) => a.to_string(),
+        _ => ex.ctx.destination.to_string(),
+    };
+    let client = match (ex.ctx.path.direction(), version) {
+        (crate::policy::Direction::Outbound, Version::Http1) => &shared.clients.out_h1,
+        (crate::policy::Direction::Inbound, Version::Http1) => &shared.clients.in_h1,
+        (_, Version::H2) => match ex.ctx.h2_client(&shared, &authority) {
+            Some(c) => c,
+            None => {
+                count(&shared, &ex, "error", start);
+                return Ok(misdirected());
+            }
+        },
+    };
+
     // Request body.
     let hold = shared.policy.holds_back(ex.ctx.path, Flow::Request);
     let opts = stream_options(&parts.headers, grpc, &bounds);
@@ -513,11 +545,6 @@ async fn handle(
         .path_and_query()
         .map(|p| p.as_str())
         .unwrap_or("/");
-    // HTTP/2 keeps the app's `:authority`: its client dials the connection's destination.
-    let authority = match (version, parts.uri.authority()) {
-        (Version::H2, Some(a)) => a.to_string(),
-        _ => ex.ctx.destination.to_string(),
-    };
     parts.uri = Uri::builder()
         .scheme("http")
         .authority(authority)
@@ -529,11 +556,6 @@ async fn handle(
     } else {
         parts.version = http::Version::HTTP_2;
     }
-    let client = match (ex.ctx.path.direction(), version) {
-        (crate::policy::Direction::Outbound, Version::Http1) => &shared.clients.out_h1,
-        (crate::policy::Direction::Inbound, Version::Http1) => &shared.clients.in_h1,
-        (_, Version::H2) => ex.ctx.h2_client(&shared),
-    };
     let mut upstream_req = Request::from_parts(parts, req_body);
     let mut conn = capture_connection(&mut upstream_req);
     let _ = ex.conn.set(conn.clone());
