@@ -34,8 +34,9 @@
 //! * [`Identity::register_metrics`] adds `phimesh_identity_cert_expiry_timestamp_seconds` and
 //!   `phimesh_identity_fetch_errors_total{reason}` (reasons: [`FETCH_ERROR_REASONS`]).
 //! * Every failed call to the CA is logged (`tracing` warn, target `phimesh_ca::identity`) with
-//!   its reason, the CA address, the HTTP status and the CA's JSON `error` text when there is
-//!   one, and the delay before the next attempt — never the token. The capped exponential
+//!   its reason, the CA address, the HTTP status and the CA's JSON `error` text when it is one
+//!   of the identity API's own refusal texts (anything else that answered may echo the
+//!   request), and the delay before the next attempt — never the token nor answer text. The capped exponential
 //!   backoff is what bounds the rate of these lines (at most one per attempt, at least
 //!   `retry_max / 2` apart once the backoff is at its cap).
 //! * [`Identity::from_static`] skips the CA entirely (tests, the demo).
@@ -646,23 +647,52 @@ fn ca_client_config(
     Ok(Arc::new(cfg))
 }
 
-/// The CA's JSON `error` text, at most 200 characters with control characters replaced (it goes
-/// into log lines). A body that is not the CA's JSON is not repeated: whatever answered may
-/// echo the request, and the request carries the token.
+/// The CA's JSON `error` text when it is one of the identity API's own refusal texts
+/// ([`crate::server::api_error_texts`]; it goes into log lines). Any other text, and a body
+/// that is not the CA's JSON, is not repeated, only measured: whatever answered (a gateway, a
+/// proxy, a wrong address) may echo the request, and the request carries the token.
 fn error_message(body: &[u8]) -> String {
     #[derive(Deserialize)]
     struct E {
         error: String,
     }
+    static KNOWN: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let known = KNOWN.get_or_init(crate::server::api_error_texts);
     match serde_json::from_slice::<E>(body) {
-        Ok(e) => e
-            .error
-            .chars()
-            .take(200)
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect(),
+        Ok(e) if known.contains(&e.error) => e.error,
+        Ok(e) => format!(
+            "(an error text that is not the CA's, {} bytes, not repeated)",
+            e.error.len()
+        ),
         Err(_) => format!("(no JSON error in a {}-byte body)", body.len()),
     }
+}
+
+/// Parses the CA's JSON answer. The error names only the answer and the position: serde's own
+/// text quotes the offending value (`invalid type: string "..."`), and whatever answered may
+/// echo the request with its token.
+fn parse_answer<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    what: &'static str,
+) -> Result<T, IdentityError> {
+    serde_json::from_slice(body).map_err(|e| {
+        IdentityError::BadAnswer(format!(
+            "not the {what} JSON ({:?} error at line {} column {})",
+            e.classify(),
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+/// PEM certificates of a field of the CA's answer; the error names the field only (a PEM
+/// parser's text may quote the line it could not read).
+fn answer_certs(
+    pem: &str,
+    field: &'static str,
+) -> Result<Vec<CertificateDer<'static>>, IdentityError> {
+    pki::parse_certs_pem(pem)
+        .map_err(|_| IdentityError::BadAnswer(format!("{field} is not PEM certificates")))
 }
 
 /// Counts and logs one failed call to the CA. `what` names the call, `retry_in` the wait before
@@ -753,13 +783,14 @@ async fn fetch_certificate(
             message: error_message(&resp.body),
         });
     }
-    let answer: CertificateResponse = serde_json::from_slice(&resp.body)
-        .map_err(|e| IdentityError::BadAnswer(format!("not the certificate JSON: {e}")))?;
-    let chain = pki::parse_certs_pem(&answer.certificate_chain)
-        .map_err(|e| IdentityError::BadAnswer(e.to_string()))?;
-    let bundle = pki::parse_certs_pem(&answer.trust_bundle)
-        .map_err(|e| IdentityError::BadAnswer(e.to_string()))?;
-    let info = pki::cert_info(&chain[0]).map_err(|e| IdentityError::BadAnswer(e.to_string()))?;
+    let answer: CertificateResponse = parse_answer(&resp.body, "certificate")?;
+    let chain = answer_certs(&answer.certificate_chain, "certificate_chain")?;
+    let bundle = answer_certs(&answer.trust_bundle, "trust_bundle")?;
+    let leaf = chain
+        .first()
+        .ok_or_else(|| IdentityError::BadAnswer("certificate_chain is empty".into()))?;
+    let info = pki::cert_info(leaf)
+        .map_err(|_| IdentityError::BadAnswer("the leaf certificate cannot be parsed".into()))?;
     if info.spki_der != key.subject_public_key_info() {
         return Err(IdentityError::BadAnswer(
             "certificate is not for our key".into(),
@@ -798,10 +829,8 @@ async fn fetch_bundle(
             message: error_message(&resp.body),
         });
     }
-    let answer: TrustBundleResponse = serde_json::from_slice(&resp.body)
-        .map_err(|e| IdentityError::BadAnswer(format!("not the trust bundle JSON: {e}")))?;
-    let ders = pki::parse_certs_pem(&answer.trust_bundle)
-        .map_err(|e| IdentityError::BadAnswer(e.to_string()))?;
+    let answer: TrustBundleResponse = parse_answer(&resp.body, "trust bundle")?;
+    let ders = answer_certs(&answer.trust_bundle, "trust_bundle")?;
     if ders == trust.ders {
         return Ok(());
     }
@@ -898,12 +927,47 @@ mod tests {
             error_message(br#"{"error":"unknown or invalid token"}"#),
             "unknown or invalid token"
         );
-        // A line break in it cannot start a forged log line.
-        assert_eq!(error_message(br#"{"error":"a\nb"}"#), "a b");
+        // Every refusal text of the identity API is repeated.
+        for t in crate::server::api_error_texts() {
+            let body = serde_json::to_vec(&serde_json::json!({ "error": t })).unwrap();
+            assert_eq!(error_message(&body), t);
+        }
         // Whatever answered without the CA's JSON may echo the request: not repeated.
         let echo = b"POST /v1/certificates\r\nauthorization: Bearer tok-123\r\n";
         let m = error_message(echo);
         assert!(!m.contains("tok-123") && m.contains("no JSON error"), "{m}");
+        // Nor is a JSON error text that is not one of the CA's (a gateway echoing the request),
+        // and a line break in it cannot start a forged log line.
+        let m = error_message(br#"{"error":"bad header authorization: Bearer tok-123\nx"}"#);
+        assert!(!m.contains("tok-123") && !m.contains('\n'), "{m}");
+        assert!(m.contains("not the CA's"), "{m}");
+    }
+
+    #[test]
+    fn unusable_answers_are_not_quoted() {
+        // serde quotes the offending value; a PEM parser may quote the line it choked on.
+        let e = parse_answer::<CertificateResponse>(br#""Bearer tok-123""#, "certificate")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !e.contains("tok-123") && e.contains("not the certificate JSON"),
+            "{e}"
+        );
+        let e = parse_answer::<CertificateResponse>(
+            br#"{"certificate_chain":"x","trust_bundle":"y","not_after":["tok-123"]}"#,
+            "certificate",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(!e.contains("tok-123"), "{e}");
+        let pem = "-----BEGIN CERTIFICATE-----\nBearer tok-123 !!\n-----END CERTIFICATE-----\n";
+        let e = answer_certs(pem, "certificate_chain")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !e.contains("tok-123") && e.contains("certificate_chain"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -532,6 +532,70 @@ fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Resp {
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
+/// Every `error` text of the identity API's refusals. The identity client repeats a CA's error
+/// text in its log lines only when it is one of these: whatever else answered (a gateway, a
+/// proxy, a misconfigured address) may echo the request, and the request carries the token.
+pub fn api_error_texts() -> Vec<String> {
+    use crate::pki::CsrError;
+    // Exhaustive matches: a new refusal does not compile until it is listed below.
+    fn _every_api_error(e: &ApiError) {
+        match e {
+            ApiError::NoToken
+            | ApiError::BadToken
+            | ApiError::Unavailable
+            | ApiError::Csr(_)
+            | ApiError::Json
+            | ApiError::TooLarge
+            | ApiError::RateLimited
+            | ApiError::Body
+            | ApiError::Internal => {}
+        }
+    }
+    fn _every_csr_error(e: &CsrError) {
+        match e {
+            CsrError::Pem
+            | CsrError::TooLarge
+            | CsrError::Der
+            | CsrError::Signature
+            | CsrError::KeyType
+            | CsrError::NoIdentity
+            | CsrError::BadIdentity
+            | CsrError::WrongIdentity
+            | CsrError::ExtraNames => {}
+        }
+    }
+    let csr = [
+        CsrError::Pem,
+        CsrError::TooLarge,
+        CsrError::Der,
+        CsrError::Signature,
+        CsrError::KeyType,
+        CsrError::NoIdentity,
+        CsrError::BadIdentity,
+        CsrError::WrongIdentity,
+        CsrError::ExtraNames,
+    ];
+    let mut v: Vec<String> = [
+        ApiError::NoToken,
+        ApiError::BadToken,
+        ApiError::Unavailable,
+        ApiError::Json,
+        ApiError::TooLarge,
+        ApiError::RateLimited,
+        ApiError::Body,
+        ApiError::Internal,
+    ]
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    v.extend(csr.into_iter().map(|e| ApiError::Csr(e).to_string()));
+    v.extend(ROUTE_ERRORS.iter().map(|s| s.to_string()));
+    v
+}
+
+/// The `error` texts of the routes' own refusals (see [`api_error_texts`]).
+const ROUTE_ERRORS: [&str; 3] = ["not ready", "method not allowed", "not found"];
+
 fn error_response(status: StatusCode, msg: &str) -> Resp {
     json_response(status, &serde_json::json!({ "error": msg }))
 }
@@ -592,13 +656,13 @@ async fn handle(ca: &Arc<Ca>, req: Request<Incoming>) -> Resp {
             if ok {
                 json_response(StatusCode::OK, &serde_json::json!({"status": "ready"}))
             } else {
-                error_response(StatusCode::SERVICE_UNAVAILABLE, "not ready")
+                error_response(StatusCode::SERVICE_UNAVAILABLE, ROUTE_ERRORS[0])
             }
         }
         (_, "/v1/certificates" | "/v1/trust-bundle" | "/metrics" | "/ready" | "/live") => {
-            error_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+            error_response(StatusCode::METHOD_NOT_ALLOWED, ROUTE_ERRORS[1])
         }
-        _ => error_response(StatusCode::NOT_FOUND, "not found"),
+        _ => error_response(StatusCode::NOT_FOUND, ROUTE_ERRORS[2]),
     }
 }
 
