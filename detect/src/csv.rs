@@ -1,8 +1,10 @@
 //! Column-aware detection in CSV (and TSV, `;`- or `|`-separated) exports.
 //!
-//! In a CSV export the label of a value is the column header, far from the value. When the first
-//! line of a stream looks like a header that names identifier columns (`mrn`, `member_dob`,
-//! `"SSN"`...), each later field of such a column is checked with that kind's validator. A
+//! In a CSV export the label of a value is the column header, far from the value. When one of
+//! the first lines of a stream looks like a header that names identifier columns (`mrn`,
+//! `member_dob`, `"SSN"`...), each later field of such a column is checked with that kind's
+//! validator. The header need not be the first line: reports put a title and a run date above it,
+//! and a CSV file uploaded in a multipart body comes after the part's headers. A
 //! field's bytes are held back (see [`CsvColumns::pending_start`]) until the field ends, so the
 //! scanner's hold-back rule holds here too. Name, e-mail and phone columns count as contextual:
 //! a provider directory (`provider_name`, `practice_phone`) is not PHI.
@@ -10,8 +12,10 @@
 use crate::rules::{Kind, Role, Validator};
 use crate::validate as v;
 
-/// Longest header line considered; a longer first line is not a CSV header.
+/// Longest header line considered; a longer line is not a CSV header.
 const MAX_HEADER: usize = 4096;
+/// Lines searched for a header (a report's title lines, a multipart part's headers).
+const MAX_HEADER_LINES: usize = 16;
 /// Longest field validated; identifiers are short, longer fields are text.
 const MAX_FIELD: usize = 64;
 /// Most columns tracked.
@@ -25,7 +29,8 @@ struct Column {
 }
 
 enum Phase {
-    Header(Vec<u8>),
+    /// Looking for the header: the current line so far, lines already read.
+    Header(Vec<u8>, usize),
     Rows,
     Off,
 }
@@ -41,6 +46,8 @@ pub(crate) struct CsvColumns {
     field: Vec<u8>,
     field_start: u64,
     field_too_long: bool,
+    /// Absolute start of the line being read while looking for the header.
+    line_start: u64,
 }
 
 /// A value found in a keyed column: kind, role, absolute normalised span.
@@ -135,7 +142,7 @@ fn column_kind(name: &[u8]) -> Option<Column> {
 impl CsvColumns {
     pub(crate) fn new() -> CsvColumns {
         CsvColumns {
-            phase: Phase::Header(Vec::new()),
+            phase: Phase::Header(Vec::new(), 0),
             delim: b',',
             columns: Vec::new(),
             patient_header: false,
@@ -144,12 +151,13 @@ impl CsvColumns {
             field: Vec::new(),
             field_start: 0,
             field_too_long: false,
+            line_start: 0,
         }
     }
 
     pub(crate) fn memory_bytes(&self) -> usize {
         let h = match &self.phase {
-            Phase::Header(b) => b.capacity(),
+            Phase::Header(b, _) => b.capacity(),
             _ => 0,
         };
         h + self.field.capacity() + self.columns.capacity() * std::mem::size_of::<Option<Column>>()
@@ -158,7 +166,8 @@ impl CsvColumns {
     /// Absolute normalised offset of a field whose verdict is still open, if any.
     pub(crate) fn pending_start(&self) -> Option<u64> {
         match self.phase {
-            Phase::Header(_) => Some(0),
+            // Earlier lines were not a header: nothing in them waits for a column verdict.
+            Phase::Header(..) => Some(self.line_start),
             Phase::Rows
                 if self.columns.get(self.col).copied().flatten().is_some()
                     && !self.field_too_long =>
@@ -176,21 +185,28 @@ impl CsvColumns {
     /// Feeds normalised bytes starting at absolute offset `start`.
     pub(crate) fn push(&mut self, data: &[u8], start: u64, out: &mut Vec<ColumnFinding>) {
         let mut i = 0;
-        if let Phase::Header(buf) = &mut self.phase {
-            match memchr::memchr(b'\n', data) {
+        while let Phase::Header(buf, lines) = &mut self.phase {
+            match memchr::memchr(b'\n', &data[i..]) {
                 None => {
-                    buf.extend_from_slice(data);
+                    buf.extend_from_slice(&data[i..]);
                     if buf.len() > MAX_HEADER {
                         self.phase = Phase::Off;
                     }
                     return;
                 }
                 Some(nl) => {
-                    buf.extend_from_slice(&data[..nl]);
-                    let header = std::mem::take(buf);
-                    self.parse_header(&header);
-                    i = nl + 1;
-                    self.field_start = start + i as u64;
+                    buf.extend_from_slice(&data[i..i + nl]);
+                    let line = std::mem::take(buf);
+                    let first = *lines == 0;
+                    *lines += 1;
+                    let exhausted = *lines >= MAX_HEADER_LINES;
+                    i += nl + 1;
+                    self.line_start = start + i as u64;
+                    self.field_start = self.line_start;
+                    self.parse_header(&line, first);
+                    if exhausted && matches!(self.phase, Phase::Header(..)) {
+                        self.phase = Phase::Off;
+                    }
                 }
             }
         }
@@ -263,9 +279,31 @@ impl CsvColumns {
         self.field_too_long = false;
     }
 
-    fn parse_header(&mut self, line: &[u8]) {
+    /// Reads one line as a possible header: the phase becomes `Rows` when it is one, `Off` when
+    /// the stream cannot be CSV, and stays `Header` to try the next line otherwise.
+    fn parse_header(&mut self, line: &[u8], first: bool) {
         let line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if first && matches!(line.first(), Some(b'{' | b'[' | b'<')) {
+            // JSON or XML: not a CSV stream.
+            self.phase = Phase::Off;
+            return;
+        }
+        // Past the first line, a header is plain labels: not a `Name: value` line (MIME part
+        // headers, a report's "Run date: ..."), no code or markup (`metric{kind="ssn",...}`), no
+        // long numbers (HL7 segments, log lines).
+        if !first
+            && (line.is_empty()
+                || line.iter().any(|c| {
+                    matches!(
+                        c,
+                        b':' | b'=' | b'{' | b'}' | b'[' | b']' | b'<' | b'>' | b'@'
+                    )
+                })
+                || line.windows(4).any(|w| w.iter().all(u8::is_ascii_digit)))
+        {
+            return;
+        }
         // The delimiter is the most frequent of the usual ones; a header has at least one.
         let count = |d: u8| line.iter().filter(|&&c| c == d).count();
         let Some((delim, n)) = [b',', b';', b'\t', b'|']
@@ -282,7 +320,6 @@ impl CsvColumns {
             || line.first() == Some(&b'[')
             || line.contains(&b'<')
         {
-            self.phase = Phase::Off;
             return;
         }
         let names: Vec<&[u8]> = line.split(|&c| c == delim).collect();
@@ -291,11 +328,16 @@ impl CsvColumns {
                 .iter()
                 .any(|f| f.iter().filter(|c| **c == b' ').count() > 3 || f.len() > 64)
         {
-            self.phase = Phase::Off;
+            return;
+        }
+        let columns: Vec<Option<Column>> = names.iter().map(|f| column_kind(f)).collect();
+        let is_header = columns.iter().any(Option::is_some);
+        // A later line counts only as a header; the first line's patient labels count anyway.
+        if !first && !is_header {
             return;
         }
         self.delim = delim;
-        self.columns = names.iter().map(|f| column_kind(f)).collect();
+        self.columns = columns;
         self.patient_header = names.iter().any(|f| {
             let n: String = f
                 .iter()
@@ -314,10 +356,8 @@ impl CsvColumns {
             .iter()
             .any(|k| n.contains(k))
         });
-        self.phase = if self.columns.iter().any(Option::is_some) {
-            Phase::Rows
-        } else {
-            Phase::Off
-        };
+        if is_header {
+            self.phase = Phase::Rows;
+        }
     }
 }

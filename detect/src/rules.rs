@@ -144,7 +144,21 @@ pub(crate) struct Rule {
 macro_rules! kw_gap {
     () => {
         // FHIR XML writes values as attributes: `<subscriberId value="...">`.
-        r#"[^0-9A-Za-z]{1,24}(?:(?i:value)\s{0,2}=\s{0,2}["']?)?"#
+        concat!(
+            r#"(?:[^0-9A-Za-z]{1,24}(?:(?i:value)\s{0,2}=\s{0,2}["']?)?|"#,
+            mp_gap!(),
+            ")"
+        )
+    };
+}
+
+/// A multipart/form-data field: the label is the part's `name="..."`, the value follows the
+/// blank line that ends the part's headers. (Parts that carry more headers, such as a
+/// `Content-Type` line per field, are not covered: the bounded repeat over a header line makes
+/// the patterns too large for Hyperscan with start-of-match tracking.)
+macro_rules! mp_gap {
+    () => {
+        r#""\r?\n\r?\n"#
     };
 }
 
@@ -174,7 +188,9 @@ macro_rules! date {
             r"|[0-9]{4}[/\-.][0-9]{1,2}[/\-.][0-9]{1,2}",
             r"|[0-9]{8}",
             r"|(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-zA-Z]{0,6}\.?\s{1,2}[0-9]{1,2}(?:st|nd|rd|th)?,?\s{1,2}[0-9]{4}",
-            r"|[0-9]{1,2}(?:st|nd|rd|th)?\s{1,2}(?:of\s)?(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-zA-Z]{0,6}\.?,?\s{1,2}[0-9]{4})",
+            r"|[0-9]{1,2}(?:st|nd|rd|th)?\s{1,2}(?:of\s)?(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-zA-Z]{0,6}\.?,?\s{1,2}[0-9]{4}",
+            // 04-Mar-1961, 04/MAR/1961, 4.Mar.1961 (Oracle and lab-system style)
+            r"|[0-9]{1,2}[\-/.](?i:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-zA-Z]{0,6}[\-/.][0-9]{4})",
             r"(?:[^0-9]|$)"
         )
     };
@@ -214,9 +230,22 @@ macro_rules! name_value {
     () => {
         concat!(
             r"(?:[A-Z][a-z'\-]{1,20}(?: [A-Z]\.?)? [A-Z][A-Za-z'\-]{1,30}",
-            r"|[A-Z][A-Za-z'\-]{1,30}, ?[A-Z][a-z'\-]{1,20}",
+            r"|[A-Z][A-Z'\-]{1,20}(?: [A-Z]\.?)? [A-Z][A-Z'\-]{1,30}",
+            r"|[A-Z][A-Za-z'\-]{1,30}, ?[A-Z][A-Za-z'\-]{1,20}",
             r"|[A-Z][A-Za-z'\-]{1,30}\^[A-Z][A-Za-z'\-]{1,20}",
             r"|[A-Z]\. [A-Z][A-Za-z'\-]{1,30})",
+            r"(?:[^A-Za-z'\-]|$)"
+        )
+    };
+}
+
+/// A name standing after a label without punctuation ("PATIENT NAME DOE, JANE", "patient Doe,
+/// Jane was seen"): only the forms that cannot be a heading, `Last, First` or `First M. Last`.
+macro_rules! name_strict {
+    () => {
+        concat!(
+            r"(?:[A-Z][A-Za-z'\-]{1,30}, ?[A-Z][A-Za-z'\-]{1,20}",
+            r"|[A-Z][a-z'\-]{1,20} [A-Z]\. [A-Z][A-Za-z'\-]{1,30})",
             r"(?:[^A-Za-z'\-]|$)"
         )
     };
@@ -274,7 +303,9 @@ pub(crate) fn builtin() -> Vec<Rule> {
             // Without dashes an MBI has no literal to anchor on; it is found next to its keyword.
             pattern: concat!(
                 r"(?:MBI|HICN|(?i:mbi|medicare|hicn|beneficiary))",
-                r"[^0-9\r\n]{0,32}",
+                r"(?:[^0-9\r\n]{0,32}|",
+                mp_gap!(),
+                ")",
                 mbi_head!(),
                 mbi_mid!(),
                 mbi_tail!(),
@@ -291,7 +322,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             kind: Kind::Mrn,
             role: Role::Strong,
             pattern: concat!(
-                r"(?:MRN|(?i:mrn|medical[\s_\-]?record(?:[\s_\-]?(?:number|num|nbr|no\.?|#|id))?|med[\s_\-]?rec(?:[\s_\-]?(?:number|num|no\.?|#))?|chart[\s_\-]?(?:number|num|no\.?|#|id)|patient[\s_\-]?(?:id|identifier|number|num|no\.?|#)|unit[\s_\-]?(?:number|no\.?)))",
+                r"(?:(?:MRN|(?i:mrn))(?:[\s_\-.]?(?i:id|no\.?|num(?:ber)?|nbr|#))?|(?i:medical[\s_\-.]?record(?:[\s_\-.]?(?:number|num|nbr|no\.?|#|id))?|med[\s_\-.]?rec(?:[\s_\-.]?(?:number|num|no\.?|#))?|chart[\s_\-.]?(?:number|num|no\.?|#|id)|patient[\s_\-.]?(?:id|identifier|number|num|no\.?|#)|unit[\s_\-.]?(?:number|no\.?)))",
                 kw_gap!(),
                 id_token!()
             ),
@@ -305,8 +336,8 @@ pub(crate) fn builtin() -> Vec<Rule> {
             kind: Kind::MemberId,
             role: Role::Strong,
             pattern: concat!(
-                r"(?i:member|subscriber|beneficiary|insured|enrollee|policy[\s_\-]?holder|medicaid|medicare|health[\s_\-]?plan|insurance|policy|group[\s_\-]?member)",
-                r"[\s_\-]?(?i:id|identifier|number|num|nbr|no\.?|#)",
+                r"(?i:member|subscriber|beneficiary|insured|enrollee|policy[\s_\-.]?holder|medicaid|medicare|health[\s_\-.]?plan|insurance|policy|group[\s_\-.]?member)",
+                r"[\s_\-.]?(?i:id|identifier|number|num|nbr|no\.?|#)",
                 kw_gap!(),
                 id_token!()
             ),
@@ -320,7 +351,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             kind: Kind::AccountNumber,
             role: Role::Strong,
             pattern: concat!(
-                r"(?i:(?:patient|billing|guarantor|hospital|encounter|visit)?[\s_\-]?(?:account|acct|acc't)[\s_\-]?(?:number|num|nbr|no\.?|#)|(?:patient|billing|guarantor)[\s_\-]?(?:account|acct)[\s_\-]?id|fin[\s_\-]?(?:number|no\.?|#))",
+                r"(?i:(?:patient|billing|guarantor|hospital|encounter|visit)?[\s_\-.]?(?:account|acct|acc't)[\s_\-.]?(?:number|num|nbr|no\.?|#)|(?:patient|billing|guarantor|hospital)[\s_\-.]?(?:account|acct)(?:[\s_\-.]?id)?|fin[\s_\-.]?(?:number|no\.?|#))",
                 kw_gap!(),
                 id_token!()
             ),
@@ -336,7 +367,9 @@ pub(crate) fn builtin() -> Vec<Rule> {
             role: Role::Strong,
             pattern: concat!(
                 r"(?:DOB|(?i:dob|d\.o\.b\.?|date[\s_\-]?of[\s_\-]?birth|birth[\s_\-]?date|birth[\s_\-]?day|birthdate|born(?:\s(?:on|in))?|fecha[\s_\-]de[\s_\-]nacimiento))",
-                r#"[^0-9A-Za-z\r\n]{1,24}(?:(?i:is|was|of|on)\s{1,2}|(?i:value)\s{0,2}=\s{0,2}["']?)?"#,
+                r#"(?:[^0-9A-Za-z\r\n]{1,24}(?:(?i:is|was|of|on)\s{1,2}|(?i:value)\s{0,2}=\s{0,2}["']?)?|"#,
+                mp_gap!(),
+                ")",
                 date!()
             ),
             validate: v::dob,
@@ -475,13 +508,25 @@ pub(crate) fn builtin() -> Vec<Rule> {
             lookbehind: 0,
             pass: 0,
         },
+        Rule {
+            kind: Kind::FhirPatient,
+            role: Role::Strong,
+            // The same reference in FHIR XML: `<reference value="Patient/123"/>`.
+            pattern: r#"<reference\s{1,4}value="(?:[^"\r\n]{0,128}/)?Patient/[A-Za-z0-9\-.]{1,64}""#,
+            validate: v::whole,
+            som: true,
+            not_after: None,
+            lookbehind: 0,
+            pass: 0,
+        },
         // --- Contact details and names in patient context ----------------------------------
         Rule {
             kind: Kind::PatientEmail,
             role: Role::Contextual,
             // Anchored on '@': the local part is found by the validator in the bytes before it
             // (a repeat in front of the literal would cost Hyperscan its acceleration).
-            pattern: r"[A-Za-z0-9._%+\-]@[A-Za-z0-9.\-]{1,48}\.[A-Za-z]{2,12}(?:[^A-Za-z0-9.\-]|$)",
+            // The address may end a sentence: a '.' after it is a boundary.
+            pattern: r"[A-Za-z0-9._%+\-]@[A-Za-z0-9.\-]{1,48}\.[A-Za-z]{2,12}(?:[^A-Za-z0-9\-]|$)",
             validate: v::email,
             som: true,
             not_after: None,
@@ -493,8 +538,11 @@ pub(crate) fn builtin() -> Vec<Rule> {
             role: Role::Contextual,
             pattern: concat!(
                 lb_alpha!(),
-                r"(?i:phone|tel|telephone|mobile|cell|home[\s_\-]?phone|work[\s_\-]?phone|contact[\s_\-]?(?:number|no\.?|phone)|phone[\s_\-]?(?:number|no\.?))",
-                r#"[^0-9A-Za-z\r\n]{0,16}(?:(?i:value)[^0-9A-Za-z\r\n]{0,8})?"#,
+                r"(?i:phone|tel|telephone|mobile|cell|callback|home[\s_\-.]?phone|work[\s_\-.]?phone|contact[\s_\-.]?(?:number|no\.?|phone)|phone[\s_\-.]?(?:number|no\.?))",
+                r"(?:[\s_\-.]{0,2}(?i:number|no|nbr|#))?",
+                r#"(?:[^0-9A-Za-z\r\n]{0,16}(?:(?i:value)[^0-9A-Za-z\r\n]{0,8})?|"#,
+                mp_gap!(),
+                ")",
                 r"(?:\+?1[\s\-.]?)?(?:\([0-9]{3}\)\s?|[0-9]{3}[\s\-.]?)[0-9]{3}[\s\-.]?[0-9]{4}(?:[^0-9]|$)"
             ),
             validate: v::phone,
@@ -509,8 +557,10 @@ pub(crate) fn builtin() -> Vec<Rule> {
             pattern: concat!(
                 lb_alpha!(),
                 patient_kw!(),
-                r"(?:[\s_\-]?(?i:full[\s_\-]?name|legal[\s_\-]?name|name))?",
-                r#"(?:"\s{0,4}:\s{0,4}"|\s{0,4}[:=]\s{0,4}"?|\s{0,2}\|\s{0,2})"#,
+                r"(?:[\s_\-.]?(?i:full[\s_\-.]?name|legal[\s_\-.]?name|name))?",
+                r#"(?:["']\s{0,4}:\s{0,4}["']|\]?\s{0,4}[:=]\s{0,4}["']?|\s{0,2}\|\s{0,2}|\s{1,2}-\s{1,2}|"#,
+                mp_gap!(),
+                ")",
                 name_value!()
             ),
             validate: v::name,
@@ -521,10 +571,42 @@ pub(crate) fn builtin() -> Vec<Rule> {
         },
         Rule {
             kind: Kind::PatientName,
+            role: Role::Strong,
+            // "PATIENT NAME DOE, JANE", "patient Doe, Jane was seen": no punctuation after the
+            // label, so only the name forms that a heading cannot take.
+            pattern: concat!(
+                lb_alpha!(),
+                patient_kw!(),
+                r"(?:[\s_\-.]?(?i:full[\s_\-.]?name|legal[\s_\-.]?name|name))?\s{1,2}",
+                name_strict!()
+            ),
+            validate: v::name_tail,
+            som: true,
+            not_after: None,
+            lookbehind: 0,
+            pass: 1,
+        },
+        Rule {
+            kind: Kind::PatientName,
+            role: Role::Strong,
+            // "Name of patient: DOE, JANE".
+            pattern: concat!(
+                r"(?i:name\x20of\x20(?:the\x20)?(?:patient|member|subscriber|insured))",
+                r#"(?:\s{0,4}[:=\-]\s{0,4}["']?|\s{1,2})"#,
+                name_value!()
+            ),
+            validate: v::name,
+            som: true,
+            not_after: None,
+            lookbehind: 0,
+            pass: 0,
+        },
+        Rule {
+            kind: Kind::PatientName,
             role: Role::Contextual,
             // A "name" field: a patient's when the stream has patient context.
             pattern: concat!(
-                r#""(?i:name|full_?name|display_?name|patient_?name)"\s{0,4}:\s{0,4}""#,
+                r#"(?:"(?i:name|full_?name|display(?:_?name)?|patient_?name)"\s{0,4}:\s{0,4}"|<display\s{1,4}value=")"#,
                 name_value!()
             ),
             validate: v::name,
@@ -539,8 +621,8 @@ pub(crate) fn builtin() -> Vec<Rule> {
             pattern: concat!(
                 lb_alpha!(),
                 patient_kw!(),
-                r"(?:'s)?[\s_\-]?(?i:name|first[\s_\-]?name|last[\s_\-]?name|given|family|address|phone|email|e-mail|contact|info|details|record|demographics|telecom|home|mobile)",
-                r"[A-Za-z_\-]{0,16}",
+                r"(?:'[sS])?[\s_\-.]?(?i:name|first[\s_\-.]?name|last[\s_\-.]?name|given|family|address|phone|email|e-mail|contact|info|details|record|demographics|telecom|home|mobile|cell)",
+                r"[A-Za-z_\-.]{0,16}",
                 // A field label with its value, not a phrase in prose or a form's question.
                 r#"(?:"\s{0,4}:|'\s{0,4}:|\s{0,4}[:=]|\]=|"\r?\n\r?\n)"#
             ),
@@ -593,10 +675,12 @@ pub(crate) fn builtin() -> Vec<Rule> {
             // A date-of-birth column label, also inside compound names (`memberdob`,
             // `PatientDob`): later dates count as dates of birth.
             // Header form: the label is followed by another label on the same line, or ends it.
-            pattern: r#"(?i:dob|d\.o\.b|birth[\s_\-]?date|date[\s_\-]?of[\s_\-]?birth|birth[\s_\-]?day)"?(?:[,;\t|]"?[A-Za-z_]|\r?\n)"#,
+            // A label after a space or '[' is an item of a JSON list (`"kinds": [..., "dob"]`),
+            // not a header.
+            pattern: r#""?(?i:dob|d\.o\.b|birth[\s_\-]?date|date[\s_\-]?of[\s_\-]?birth|birth[\s_\-]?day)"?(?:[,;\t|]"?[A-Za-z_]|\r?\n)"#,
             validate: v::whole,
             som: true,
-            not_after: None,
+            not_after: Some(v::space_or_bracket),
             lookbehind: 0,
             pass: 0,
         },
@@ -607,8 +691,9 @@ pub(crate) fn builtin() -> Vec<Rule> {
                 // Each form with one separator throughout, so that Hyperscan anchors on it.
                 r"(?:[0-9]{1,2}/[0-9]{1,2}/(?:[0-9]{4}|[0-9]{2})|[0-9]{4}/[0-9]{1,2}/[0-9]{1,2}",
                 r"|[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{4}|[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{1,2}-[0-9]{1,2}-[0-9]{4}",
-                r"|(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-zA-Z]{0,6}\.?\x20[0-9]{1,2},?\x20[0-9]{4})",
-                r"(?:[^0-9]|$)"
+                r"|(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-zA-Z]{0,6}\.?\x20[0-9]{1,2},?\x20[0-9]{4}",
+                r"|[0-9]{1,2}-(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-zA-Z]{0,6}-[0-9]{4})",
+                r"(?:[^0-9T:]|$)"
             ),
             validate: v::dob,
             som: true,
@@ -622,7 +707,10 @@ pub(crate) fn builtin() -> Vec<Rule> {
             // "patient email address jane@...", "Pt's e-mail: ...": a patient's address follows.
             pattern: concat!(
                 patient_kw!(),
-                r"(?:'s)?[\s_\-]{1,2}(?i:e-?mail)(?:[\s_\-](?i:address|addr))?(?:\s(?i:is))?[\s:=\-]{1,4}[A-Za-z0-9]"
+                r"(?:'[sS])?[\s_\-.]{0,2}(?:(?i:contact|primary|home|personal)[\s_\-.]{0,2})?(?i:e-?mail)(?:[\s_\-.]{0,2}(?i:address|addr))?(?:\s(?i:is))?",
+                r#"(?:\]?["']?[\s:=\-]{1,4}["']?|"#,
+                mp_gap!(),
+                r")[A-Za-z0-9]"
             ),
             validate: v::whole,
             som: true,
@@ -632,13 +720,19 @@ pub(crate) fn builtin() -> Vec<Rule> {
         },
         Rule {
             kind: Kind::PatientPhone,
-            role: Role::Context,
-            // "patient phone (415) ...", "pt cell: ...": a patient's number follows.
+            role: Role::Strong,
+            // "patient phone (415) ...", "pt cell: ...", `"PatientHomePhone": "+1 ..."`,
+            // `patient.cell=...`: a number under a patient label identifies the patient.
             pattern: concat!(
                 patient_kw!(),
-                r"(?:'s)?[\s_\-]{1,2}(?i:phone|cell|mobile|telephone|tel)(?:\s(?i:number|is))?[\s:=]{1,3}[(0-9]"
+                r"(?:'[sS])?[\s_\-.]{0,2}(?:(?i:home|mobile|cell|work|contact|callback|primary)[\s_\-.]{0,2})?",
+                r"(?i:phone|cell|mobile|telephone|tel|callback)(?:[\s_\-.]{0,2}(?i:number|no|nbr|#))?(?:\s(?i:is))?",
+                r#"(?:\]?["']?[\s:=/]{1,3}["']?|"#,
+                mp_gap!(),
+                ")",
+                r"(?:\+?1[\s\-.]?)?(?:\([0-9]{3}\)\s?|[0-9]{3}[\s\-.]?)[0-9]{3}[\s\-.]?[0-9]{4}(?:[^0-9]|$)"
             ),
-            validate: v::whole,
+            validate: v::phone,
             som: true,
             not_after: Some(v::is_alpha),
             lookbehind: 0,

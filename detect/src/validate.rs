@@ -31,6 +31,11 @@ pub(crate) fn alnum_or_dash(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-'
 }
 
+/// A list item, not a column label: the label follows a space or an opening bracket.
+pub(crate) fn space_or_bracket(b: u8) -> bool {
+    b == b' ' || b == b'['
+}
+
 pub(crate) fn is_alpha(b: u8) -> bool {
     b.is_ascii_alphabetic()
 }
@@ -109,6 +114,20 @@ pub(crate) fn id_with_digits(b: &[u8]) -> Option<(usize, usize)> {
     let v = &b[s..e];
     let nd = v.iter().filter(|c| c.is_ascii_digit()).count();
     if !(4..=24).contains(&v.len()) || nd < 4 {
+        return None;
+    }
+    // A masked number (`****6789`, `XXXX-1234`, `•••6789`) shows only its last digits.
+    if s > 0 && matches!(b[s - 1], b'*' | 0xa2)
+        || v.windows(3)
+            .any(|w| w.iter().all(|&c| c == b'X' || c == b'x'))
+    {
+        return None;
+    }
+    // Identifiers are digits with upper-case (or lower-case) letters; a token that mixes both
+    // cases among several letters is base64 or a hash (`...QMRN+XmMGX18Sq84`).
+    let upper = v.iter().filter(|c| c.is_ascii_uppercase()).count();
+    let lower = v.iter().filter(|c| c.is_ascii_lowercase()).count();
+    if upper > 0 && lower > 0 && upper + lower >= 3 {
         return None;
     }
     let d = digits(v);
@@ -481,7 +500,7 @@ pub(crate) fn name(b: &[u8]) -> Option<(usize, usize)> {
     // or '{' before it.
     let text = text.trim_end_matches(|c: char| !c.is_ascii_alphabetic());
     let vs = text
-        .rfind([':', '=', '"', '|', '{'])
+        .rfind([':', '=', '"', '\'', '|', '{', '\n'])
         .map(|i| i + 1)
         .unwrap_or(0);
     let mut value = &text[vs..];
@@ -503,6 +522,45 @@ pub(crate) fn name(b: &[u8]) -> Option<(usize, usize)> {
     }
     let start = vs + lead;
     Some((start, start + trimmed.len()))
+}
+
+/// A name at the end of a label written without punctuation ("PATIENT NAME DOE, JANE"): the
+/// value is `Last, First` (from the word before the last comma) or `First M. Last` (the last
+/// three words).
+pub(crate) fn name_tail(b: &[u8]) -> Option<(usize, usize)> {
+    let text = std::str::from_utf8(b).ok()?;
+    let text = text.trim_end_matches(|c: char| !c.is_ascii_alphabetic());
+    let is_word = |c: char| c.is_ascii_alphabetic() || c == '\'' || c == '-';
+    let start = match text.rfind(',') {
+        Some(comma) => text[..comma]
+            .trim_end()
+            .rfind(|c: char| !is_word(c))
+            .map_or(0, |i| i + 1),
+        None => {
+            let mut st = text.len();
+            for _ in 0..3 {
+                let head = text[..st].trim_end();
+                st = head.rfind(' ').map_or(0, |i| i + 1);
+            }
+            st
+        }
+    };
+    let value = &text[start..];
+    let words: Vec<&str> = value
+        .split([' ', ',', '.'])
+        .filter(|w| !w.is_empty())
+        .collect();
+    // Without a comma the form is `First M. Last`.
+    let initial_form = words.len() == 3 && words[1].len() == 1;
+    if words.len() < 2
+        || (!value.contains(',') && !initial_form)
+        || words
+            .iter()
+            .any(|w| NOT_NAMES.contains(&w.to_ascii_lowercase().as_str()))
+    {
+        return None;
+    }
+    Some((start, text.len()))
 }
 
 /// Words that follow "Patient:" or "Member:" in product copy and headings, not in records.
@@ -575,6 +633,18 @@ const NOT_NAMES: &[&str] = &[
     "home",
     "page",
     "guide",
+    "not",
+    "available",
+    "applicable",
+    "provided",
+    "given",
+    "verified",
+    "above",
+    "below",
+    "same",
+    "see",
+    "attached",
+    "portal",
 ];
 
 #[cfg(test)]
@@ -642,6 +712,40 @@ mod tests {
         assert!(id_with_digits(b"MRN: A12B34C56 ").is_some());
         assert!(id_with_digits(b"MRN: pending ").is_none());
         assert!(id_with_digits(b"MRN: 0000000 ").is_none());
+    }
+
+    #[test]
+    fn masked_and_encoded_tokens_are_not_identifiers() {
+        assert!(id_with_digits(b"acct #: ****6789\"").is_none());
+        assert!(id_with_digits(b"account: XXXX-XXXX-1234 ").is_none());
+        assert!(id_with_digits(b"mrn: xxx12345 ").is_none());
+        assert!(id_with_digits(b"MRN+XmMGX18Sq84\"").is_none(), "base64");
+        assert!(id_with_digits(b"MRN: e1234567 ").is_some(), "one case only");
+        assert!(id_with_digits(b"MrnId\": \"H687188152\"").is_some());
+        assert!(id_with_digits(b"account: A14837415.").is_some());
+    }
+
+    #[test]
+    fn list_items_are_not_labels() {
+        assert!(space_or_bracket(b' '));
+        assert!(space_or_bracket(b'['));
+        assert!(!space_or_bracket(b','));
+        assert!(!space_or_bracket(b'\t'));
+    }
+
+    #[test]
+    fn names_after_a_bare_label() {
+        let t = b"PATIENT NAME ZABROWSKI, SEBASTIEN\n";
+        let (s, e) = name_tail(t).unwrap();
+        assert_eq!(&t[s..e], b"ZABROWSKI, SEBASTIEN");
+        let t = b"patient Jane Q. Doe was";
+        assert!(name_tail(b"patient Harrowgate, Cosima ").is_some());
+        assert!(name_tail(&t[..19]).is_some());
+        assert!(name_tail(b"Patient Safety, Quality ").is_none());
+        assert!(name_tail(b"patient Smith ").is_none(), "one word");
+        assert!(name(b"name=\"patient_name\"\r\n\r\nJane Doe\r").is_some());
+        let t = b"Name of patient: NOT AVAILABLE\n";
+        assert!(name(t).is_none());
     }
 
     #[test]

@@ -1,0 +1,215 @@
+//! Detector behaviour on real Hyperscan: label spellings, value formats and envelopes met in
+//! other systems' traffic (valid cases), and the look-alikes that must stay clean (invalid
+//! cases). All values are synthetic.
+
+use phimesh_detect::{Engine, Kind, Report, StreamOptions, Verdict};
+
+fn engine() -> &'static Engine {
+    static E: std::sync::OnceLock<Engine> = std::sync::OnceLock::new();
+    E.get_or_init(|| Engine::new().expect("engine builds"))
+}
+
+fn scan(input: &str) -> Report {
+    let mut s = engine().scanner(StreamOptions::default()).unwrap();
+    s.feed(input.as_bytes()).unwrap();
+    s.finish().unwrap()
+}
+
+/// Each input is PHI and reports `kind`.
+fn assert_found(kind: Kind, inputs: &[&str]) {
+    for (i, input) in inputs.iter().enumerate() {
+        let r = scan(input);
+        assert_eq!(r.verdict, Verdict::Phi, "{kind} #{i} should be PHI");
+        assert!(
+            r.kinds().contains(&kind),
+            "{kind} #{i}: found {:?}",
+            r.kinds()
+        );
+    }
+}
+
+fn assert_clean(inputs: &[&str]) {
+    for (i, input) in inputs.iter().enumerate() {
+        let r = scan(input);
+        assert_eq!(
+            r.verdict,
+            Verdict::Clean,
+            "clean #{i} found {:?}",
+            r.kinds()
+        );
+    }
+}
+
+#[test]
+fn mrn_label_spellings() {
+    assert_found(
+        Kind::Mrn,
+        &[
+            r#"{"MrnId": "H687188152"}"#,
+            r#"{"mrnid": "82-262223"}"#,
+            "mapped Patient{mrn-id='H243777615'}",
+            "MRN_ID=34-858784&step=2",
+            r#"{"patient.mrn_id": "9286767"}"#,
+            "POST /v2/MrnId/53-438003 HTTP/1.1\r\n\r\n",
+        ],
+    );
+    // A base64 salt that happens to contain "MRN", and masked numbers.
+    assert_clean(&[
+        r#"const SALT_981716 = "iinPddRfABbeRLoFQMRN+XmMGX18Sq84";"#,
+        r#"{"mrn": "XXXX1234"}"#,
+    ]);
+}
+
+#[test]
+fn account_labels_without_number_word() {
+    assert_found(
+        Kind::AccountNumber,
+        &[
+            "Identifiers verified at discharge: Guarantor account: A14837415.",
+            "GUARANTOR ACCOUNT:\tA10929462",
+            r#"{"patient.billing_account_number": "1332-121264"}"#,
+        ],
+    );
+    // A receipt shows only the last digits of an account.
+    assert_clean(&[
+        r#"{"receipt": {"orderNo": "ORD-482213", "acct #": "****6789", "total": "12.00"}}"#,
+        "routing ok, acct #: ****4821, card XXXX-XXXX-XXXX-1111",
+    ]);
+}
+
+#[test]
+fn dates_of_birth_with_month_names() {
+    assert_found(
+        Kind::Dob,
+        &[
+            "- D.O.B. 19-Jun-1972",
+            r#"{"PatientDob": "05-Nov-1968"}"#,
+            "member.PATIENT_DOB=09-Sep-1953&step=3",
+            "date of birth is March 4, 1961.",
+            "\"memberdob\";\"zip\"\n\"04-MAR-1961\";\"13452\"\n",
+        ],
+    );
+    assert_clean(&[
+        // A JSON list of kind names is not a column header: later service dates stay dates.
+        "{\n  \"kinds\": [\n    \"ssn\",\n    \"dob\"\n  ],\n  \"service.date\": \"2023-10-25\"\n}",
+        // An invalid calendar date after the label.
+        "DOB: 31-Feb-19x1",
+    ]);
+}
+
+#[test]
+fn patient_email_phrasings() {
+    assert_found(
+        Kind::PatientEmail,
+        &[
+            "PATIENT'S E-MAIL ADDRESS IS leocadia.nightingale94@example.co",
+            "patient email: hanalindqvist97@example.com.",
+            "patient email address isadora_trevelyan45@inbox.example. Refill sent.",
+            "form%5Bpatient%5D%5Bpatient.contact.email%5D=sebastien_lockhart6%40inbox.example&x=1",
+            "mapped Patient{patient.email.address='dorothea17@webmail.example.org'}",
+        ],
+    );
+    // A clinic's role mailbox is not a patient's address.
+    assert_clean(&["Patient questions: write to appointments@clinic.example.org."]);
+}
+
+#[test]
+fn patient_phone_labels() {
+    assert_found(
+        Kind::PatientPhone,
+        &[
+            r#"{"patient.cell": "+1 753 356 8750"}"#,
+            r#"{"PatientCell": "+1-704-621-9802"}"#,
+            "java.lang.IllegalStateException: duplicate record for PATIENT CALLBACK NUMBER 445.968.5982",
+            "form%5Bpatient%5D%5BPatientHomePhone%5D=%2B1%20220%20954%206857&consent=on",
+            "claims_rejected_total{patient_cell=\"(415) 555-2671\"} 3",
+            "POST /v2/patientcell/459.554.5240 HTTP/1.1\r\n\r\n",
+            "    patientmobile: \"+1 472 913 1343\"\n",
+        ],
+    );
+    assert_clean(&[
+        // Too few digits for a phone number.
+        "patient phone: 555-0100",
+        // A clinic's number with no patient label.
+        "Patients can book by calling the clinic at (415) 555-2671.",
+    ]);
+}
+
+#[test]
+fn patient_name_forms() {
+    assert_found(
+        Kind::PatientName,
+        &[
+            r#"{"patient.full.name": "Inglewood, Kasimir"}"#,
+            r#"[{"PATIENT_LEGAL_NAME": "GRANTHAM, NATHANIEL"}]"#,
+            "- PATIENT NAME ZABROWSKI, SEBASTIEN\n",
+            "Identifiers verified: patient Harrowgate, Cosima was seen.",
+            "Name of patient: NIGHTINGALE, FLORIAN. Identity confirmed.",
+            "claims_rejected_total{patient_full_name=\"SANDOVAL, ZENOBIA\"} 29",
+            "patients:\n    patient-full-name: \"TREVELYAN, THEODORA\"\n",
+            "patient.legal.name=Florian%20A.%20Nightingale&x=1",
+        ],
+    );
+    assert_clean(&[
+        "Patient Name Verification Required before every procedure.",
+        "PATIENT NAME: NOT AVAILABLE",
+        "Patient Safety, Quality and Risk committee meets on Thursday.",
+        "Name of patient: ____________",
+    ]);
+}
+
+#[test]
+fn multipart_field_names_label_their_values() {
+    let part = |name: &str, value: &str| {
+        format!(
+            "------WebKitFormBoundaryX7\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n------WebKitFormBoundaryX7--\r\n"
+        )
+    };
+    let cases = [
+        (
+            Kind::PatientName,
+            part("patient.legal.name", "Florian A. Nightingale"),
+        ),
+        (Kind::Dob, part("dob", "03/14/1961")),
+        (Kind::Mbi, part("medicare_mbi", "1EG4TE5MK73")),
+        (
+            Kind::PatientEmail,
+            part("patient.contact.email", "jane.doe77@mail.test"),
+        ),
+        (Kind::Mrn, part("MRN_ID", "H687188152")),
+    ];
+    for (kind, input) in &cases {
+        assert_found(*kind, &[input.as_str()]);
+    }
+    // A photo's field name is no label for the bytes after it.
+    assert_clean(&[&part("avatar", "iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB")]);
+}
+
+#[test]
+fn csv_header_below_a_preamble_or_inside_multipart() {
+    assert_found(
+        Kind::Mrn,
+        &[
+            "Daily Census Report\nRun Date: 03/05/2024 06:00\n\nmrn,city\nMRN2557805,Springfield\n",
+            "--b1\r\nContent-Disposition: form-data; name=\"file\"; filename=\"upload.csv\"\r\nContent-Type: text/csv\r\n\r\nmrnid|zip|visitreason\r\nH831578016|02139|follow-up\r\n--b1--\r\n",
+        ],
+    );
+    assert_found(
+        Kind::AccountNumber,
+        &["--b2\r\nContent-Type: text/csv\r\n\r\n\u{feff}\"GUARANTOR_ACCOUNT_NUMBER\",\"ZIP\"\r\n\"A14837415\",\"30301\"\r\n--b2--\r\n"],
+    );
+    assert_clean(&[
+        // Metric lines are not a header even when a label names a kind.
+        "# TYPE x counter\nx{kind=\"ssn\",action=\"refused\"} 35\nhttp_requests_total{pod=\"api-1\"} 588951246\n",
+        // A provider roster below a title.
+        "Provider roster\n\nProvider Name,NPI,Office Phone\n\"Smith, Ada MD\",1234567893,(415) 555-2671\n",
+    ]);
+}
+
+#[test]
+fn fhir_xml_patient_reference() {
+    let obs = "<Observation xmlns=\"http://hl7.org/fhir\">\n  <subject>\n    <reference value=\"Patient/pt-1\"/>\n    <display value=\"Avery Blake\"/>\n  </subject>\n</Observation>\n";
+    assert_found(Kind::FhirPatient, &[obs]);
+    assert_found(Kind::PatientName, &[obs]);
+    assert_clean(&["<Practitioner>\n  <name>\n    <family value=\"Smith\"/>\n  </name>\n  <display value=\"Dr Ada Smith\"/>\n</Practitioner>\n"]);
+}
