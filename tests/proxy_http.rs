@@ -337,3 +337,84 @@ fn sigterm_drains_and_exits_0() {
     let st = p.terminate();
     assert_eq!(st.code(), Some(0));
 }
+
+/// A one-shot HTTP/1.1 upstream that answers every connection with `response`, raw.
+fn raw_upstream(response: &'static [u8]) -> std::net::SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let mut buf = [0u8; 4096];
+            let mut head = Vec::new();
+            while !contains(&head, b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = s.write_all(response);
+        }
+    });
+    addr
+}
+
+#[test]
+fn an_upstream_reason_phrase_never_reaches_a_plaintext_caller() {
+    // The status line's reason phrase is free text no scan covers: the app's own words must not
+    // leave the pod in plaintext through it (permissive inbound), so the caller gets the
+    // canonical phrase.
+    let app = raw_upstream(
+        b"HTTP/1.1 200 Patient SSN 123-45-6789\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+    );
+    let fwd = app.to_string();
+    let p = ProxyProc::start(&[
+        "--inbound-forward",
+        &fwd,
+        "--inbound-listen",
+        "127.0.0.1:0",
+        "--inbound-mtls",
+        "permissive",
+    ]);
+    let mut s = TcpStream::connect(p.inbound.unwrap()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n")
+        .unwrap();
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(text.ends_with("ok"), "{text}");
+    assert!(!contains(&got, SSN.as_bytes()), "{text}");
+}
+
+#[test]
+fn phi_in_an_extension_method_is_refused_on_egress() {
+    // HTTP/2: the method is a token the app chose, forwarded as is. (An HTTP/1.1 request line
+    // whose method is not all letters is not sniffed as HTTP: opaque TCP, scanned as a stream.)
+    let methods = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = methods.clone();
+    let server = support_proxy::RecordingServer::start(move |req: hyper::Request<_>| {
+        log.lock().unwrap().push(req.method().to_string());
+        async {
+            Ok::<_, hyper::Error>(hyper::Response::new(http_body_util::Full::new(
+                bytes::Bytes::from_static(b"ok"),
+            )))
+        }
+    });
+    let route = format!("127.0.0.1:0={}", server.addr);
+    let p = ProxyProc::start(&["--route", &route]);
+    let url = format!("http://{}/", p.routes[0]);
+    let h2 = "--http2-prior-knowledge";
+    let (code, _) = curl(&[h2, "-X", "REPORT", &url]);
+    assert_eq!(code, 200, "a clean extension method passes");
+    let (code, body) = curl(&[h2, "-X", "SSN.123-45-6789", &url]);
+    assert_eq!(code, 403, "{body}");
+    let (code, _) = curl(&["-X", "SSN.123-45-6789", &url]);
+    assert_ne!(code, 200, "HTTP/1.1");
+    assert_eq!(*methods.lock().unwrap(), vec!["REPORT"]);
+    assert!(!contains(&server.bytes(), SSN.as_bytes()));
+    let audit = p.wait_audit(2);
+    assert_eq!(audit[0]["findings"][0]["part"], "head", "{audit:?}");
+    assert!(!p.audit_text().contains(SSN));
+}

@@ -154,11 +154,17 @@ fn protocol_label(version: Version, grpc: bool) -> &'static str {
     }
 }
 
-/// Scans a message head: the (percent-decoded by the scanner) target, its authority (HTTP/2
-/// `:authority`, forwarded upstream as the app wrote it) and every header field as
+/// Scans a message head: the (percent-decoded by the scanner) target, an extension method,
+/// the target's authority (HTTP/2 `:authority`, forwarded upstream as the app wrote it) and
+/// every header field as
 /// `name: value`, one a line, so that PHI in a custom header (or gRPC metadata) name counts as
 /// much as PHI in a value. Returns the inspector after the end of the head.
-fn scan_head(shared: &Shared, target: Option<&Uri>, headers: &HeaderMap) -> Option<Inspector> {
+fn scan_head(
+    shared: &Shared,
+    method: Option<&http::Method>,
+    target: Option<&Uri>,
+    headers: &HeaderMap,
+) -> Option<Inspector> {
     let engine = shared.engine.as_ref()?;
     let opts = StreamOptions {
         plus_as_space: true,
@@ -171,6 +177,12 @@ fn scan_head(shared: &Shared, target: Option<&Uri>, headers: &HeaderMap) -> Opti
     let mut head = Vec::with_capacity(512);
     if let Some(t) = target.and_then(|u| u.path_and_query()) {
         head.extend_from_slice(t.as_str().as_bytes());
+        head.push(b'\n');
+    }
+    // An extension method is any token the app chose, forwarded as is.
+    if let Some(m) = method.filter(|m| !is_standard_method(m)) {
+        head.extend_from_slice(b":method: ");
+        head.extend_from_slice(m.as_str().as_bytes());
         head.push(b'\n');
     }
     if let Some(a) = target.and_then(|u| u.authority()) {
@@ -193,10 +205,26 @@ fn scan_head(shared: &Shared, target: Option<&Uri>, headers: &HeaderMap) -> Opti
     Some(insp)
 }
 
+fn is_standard_method(m: &http::Method) -> bool {
+    use http::Method as M;
+    [
+        M::GET,
+        M::POST,
+        M::PUT,
+        M::DELETE,
+        M::HEAD,
+        M::OPTIONS,
+        M::PATCH,
+        M::CONNECT,
+        M::TRACE,
+    ]
+    .contains(m)
+}
+
 /// Scans trailers (gRPC `grpc-status`/`grpc-message` and custom trailing metadata, HTTP/2 and
 /// chunked HTTP/1.1 trailers) exactly like a head without a target.
 fn scan_trailers(shared: &Shared, trailers: &HeaderMap) -> Option<Inspector> {
-    scan_head(shared, None, trailers)
+    scan_head(shared, None, None, trailers)
 }
 
 /// The check an [`InspectBody`] runs on its trailers before forwarding them.
@@ -469,7 +497,12 @@ async fn handle(
     // audit mode) is recorded once the request is on its upstream connection, so that the
     // audit line names the peer it went to.
     let mut head_pending = None;
-    if let Some(insp) = scan_head(&shared, Some(&parts.uri), &parts.headers) {
+    if let Some(insp) = scan_head(
+        &shared,
+        Some(&parts.method),
+        Some(&parts.uri),
+        &parts.headers,
+    ) {
         let action = shared
             .policy
             .decide(ex.ctx.path, Flow::Request, insp.verdict());
@@ -592,12 +625,16 @@ async fn handle(
     // Response head and body.
     let (mut rparts, mut rbody) = resp.into_parts();
     strip_hop_by_hop(&mut rparts.headers);
+    // hyper keeps an HTTP/1.1 upstream's non-standard reason phrase and a downstream HTTP/1.1
+    // server writes it back out: free text from the upstream that no scan covers (the status
+    // line `HTTP/1.1 200 <anything>`). The downstream gets the canonical phrase.
+    rparts.extensions.remove::<hyper::ext::ReasonPhrase>();
     rparts.version = match version {
         Version::Http1 => http::Version::HTTP_11,
         Version::H2 => http::Version::HTTP_2,
     };
     {
-        if let Some(insp) = scan_head(&shared, None, &rparts.headers) {
+        if let Some(insp) = scan_head(&shared, None, None, &rparts.headers) {
             if let Some(resp) = decide_early(&shared, &ex, Flow::Response, &insp, "head") {
                 count(&shared, &ex, "refused", start);
                 return Ok(resp);
