@@ -432,6 +432,10 @@ class Faker:
         last = f"{self.r.randint(0, 9999):04d}"
         return self.r.choice([f"**** **** **** {last}", f"411111******{last}", f"XXXX-XXXX-XXXX-{last}"])
 
+    def masked_account(self):  # a receipt shows the last digits of an account only
+        last = f"{self.r.randint(0, 9999):04d}"
+        return self.r.choice([f"****{last}", f"XXXX-{last}", f"xxxxxx{last}"])
+
     def confirmation(self):  # 3-3-3 digits: not an SSN shape
         return f"{self.r.randint(100, 999)}-{self.r.randint(100, 999)}-{self.r.randint(100, 999)}"
 
@@ -810,10 +814,11 @@ def gen_json(f: Faker, idx: int, pos: bool, large: int, where: str, esc=esc_defa
         doc = {"flags": {"new-checkout": True, "dark-mode": False}, "secret": f.b64(64),
                "rollout-id": f.uuid(), "updated": f.epoch()}
     elif t == "masked":
-        doc = {"payment": {"card": f.masked_card(), "brand": "visa", "auth_code": f.b64(6)},
+        doc = {"payment": {"card": f.masked_card(), "brand": "visa", "auth_code": f.b64(6),
+                           "acct #": f.masked_account()},
                "verification": {"ssn": f.masked_ssn(), "status": "matched"}, "order_id": f.id9()}
     elif t == "masked_profile":
-        doc = {"Profile": {"SSN-Masked": f.masked_ssn(), "CardOnFile": f.masked_card(),
+        doc = {"Profile": {"SSN-Masked": f.masked_ssn(), "CardOnFile": f.masked_card(), "Acct#": f.masked_account(),
                            "Confirmation": f.confirmation(), "EffectiveDate": f.recent().date().isoformat()}}
     elif t == "devices":
         doc = {"devices": [{"imei": f.imei(), "model": "RPM-cuff-2", "firmware": f"4.{r.randint(0, 9)}.{r.randint(0, 99)}",
@@ -1396,7 +1401,11 @@ def gen_csv(f: Faker, idx: int, pos: bool, large: int, where: str) -> Sample:
     if f.fam == "train":
         t = r.choice(["providers", "orders", "invalid_ssn", "dea_roster"])
     else:
-        t = r.choice(["npi_directory", "shipments", "lab_catalog", "ledger", "ssn_rejects"])
+        t = r.choice(["npi_directory", "shipments", "lab_catalog", "ledger", "ssn_rejects", "roster_report"])
+    pre = ""
+    if t == "roster_report":  # a report title and run date above a provider roster
+        pre = f"Provider Roster{eol}Run Date: {f.recent():%m/%d/%Y %H:%M}{eol}{eol}"
+        t = "npi_directory"
     if t in ("providers", "npi_directory"):
         header = ["npi", "provider_name", "specialty", "phone", "address"] if t == "providers" else \
             ["NPI", "Last Name", "First Name", "Taxonomy", "Practice Phone", "Zip"]
@@ -1438,7 +1447,8 @@ def gen_csv(f: Faker, idx: int, pos: bool, large: int, where: str) -> Sample:
             src = rows
             filler = lambda: list(r.choice(src))  # noqa: E731
         rows = place(rows, filler, large, where, unit_len=lambda x: 70)
-    return Sample(csv_text(header, rows, delim, quote_all, eol, bom), False, [], f"csv/{f.fam}/neg/{t}", "csv", values)
+    return Sample(pre + csv_text(header, rows, delim, quote_all, eol, bom), False, [],
+                  f"csv/{f.fam}/neg/{t}" + ("/preamble" if pre else ""), "csv", values)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1568,7 +1578,7 @@ def gen_multipart(f: Faker, idx: int, pos: bool, large: int, where: str) -> Samp
             t = "file:" + inner.ext
     else:
         t = r.choice(["image", "providers_csv", "config_json", "b64_part"] if f.fam == "train"
-                     else ["pdf_blob", "npi_roster", "b64_part", "manifest", "image"])
+                     else ["pdf_blob", "npi_roster", "b64_part", "manifest", "image", "settings_fields"])
         field("title", r.choice(["Q3 report", "site photo", "roster update"]))
         if t == "image":
             file("image", "img.png", "image/png", fake_png(f, r.randint(500, 5000)))
@@ -1581,6 +1591,11 @@ def gen_multipart(f: Faker, idx: int, pos: bool, large: int, where: str) -> Samp
         elif t == "b64_part":
             file("blob", "data.bin", "application/octet-stream", f.b64(r.randint(200, 2000)).encode(),
                  {"Content-Transfer-Encoding": "base64"})
+        elif t == "settings_fields":
+            field("dob_format", r.choice(["DD-Mon-YYYY", "MM/DD/YYYY"]))
+            field("patient_portal", "enabled")
+            field("card_brand", r.choice(["visa", "amex"]))
+            field("mrn_prefix", "H")
         elif t == "pdf_blob":
             file("doc", "scan.pdf", "application/pdf", b"%PDF-1.4\n" + bytes(r.getrandbits(8) for _ in range(r.randint(500, 4000))))
         else:
@@ -1669,7 +1684,7 @@ def gen_note(f: Faker, idx: int, pos: bool, large: int, where: str) -> Sample:
                         + f"\n- Pain {r.randint(0, 10)}/10, ambulating with assistance.\n- Family at bedside.\n")
     else:
         if f.fam == "train":
-            t = r.choice(["deidentified", "guideline", "newsletter", "template"])
+            t = r.choice(["deidentified", "guideline", "newsletter", "template", "checklist"])
         else:
             t = r.choice(["case_report", "protocol", "handoff", "instructions", "provider_bio"])
         if t == "deidentified":
@@ -1682,6 +1697,11 @@ def gen_note(f: Faker, idx: int, pos: bool, large: int, where: str) -> Sample:
             text = (f"Northside Family Clinic news: Dr. {doc} joins our {r.choice(PROVIDER_SPECIALTIES)} team. "
                     f"Patients can book appointments by calling the clinic at {f.phone()}, Monday to Friday. "
                     f"Flu shots are available from {f.recent():%B %d}.\n")
+        elif t == "checklist":
+            text = ("Pre-procedure checklist\nPatient Name Verification Required: two identifiers.\n"
+                    "PATIENT NAME: NOT AVAILABLE until registration completes.\n"
+                    "Patient Safety, Quality and Risk: report near misses.\n"
+                    f"Service date {f.recent():%d-%b-%Y}; scheduled by {f.first()} {f.last()}, RN.\n")
         elif t == "template":
             text = ("Appointment reminder template\nHello {{patient_name}}, this is a reminder of your visit on "
                     "{{appointment_date}} with {{provider}}. Date of birth on file: {{dob}}. Reply STOP to opt out.\n")
@@ -1785,7 +1805,7 @@ def gen_log(f: Faker, idx: int, pos: bool, large: int, where: str) -> Sample:
                 t = "neg/audit"
             else:
                 lines.append(f"{f.iso_ts()} INFO identity check ok ssn={f.masked_ssn()} card={f.masked_card()} "
-                             f"confirmation={f.confirmation()} device_imei={f.imei()}")
+                             f"acct #={f.masked_account()} confirmation={f.confirmation()} device_imei={f.imei()}")
                 t = "neg/masked"
         if not lines:
             lines = [clean_log_line(f)]
