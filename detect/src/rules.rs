@@ -727,7 +727,8 @@ pub(crate) fn builtin() -> Vec<Rule> {
                 patient_kw!(),
                 r"(?:'[sS])?[\s_\-.]{0,2}(?:(?i:home|mobile|cell|work|contact|callback|primary)[\s_\-.]{0,2})?",
                 r"(?i:phone|cell|mobile|telephone|tel|callback)(?:[\s_\-.]{0,2}(?i:number|no|nbr|#))?(?:\s(?i:is))?",
-                r#"(?:\]?["']?[\s:=/]{1,3}["']?|"#,
+                // A '+' of "+1" reads as a space in form-decoded text.
+                r#"(?:\]?["']?[\s:=/]{1,3}["']?\s?|"#,
                 mp_gap!(),
                 ")",
                 r"(?:\+?1[\s\-.]?)?(?:\([0-9]{3}\)\s?|[0-9]{3}[\s\-.]?)[0-9]{3}[\s\-.]?[0-9]{4}(?:[^0-9]|$)"

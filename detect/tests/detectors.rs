@@ -136,6 +136,25 @@ fn patient_phone_labels() {
 }
 
 #[test]
+fn patient_phone_after_plus_decoding() {
+    // `phimesh scan` and form bodies read '+' as a space: "+1-704-..." becomes " 1-704-...".
+    let opts = StreamOptions {
+        plus_as_space: true,
+        ..StreamOptions::default()
+    };
+    for input in [
+        r#"{"PatientCell": "+1-704-621-9802"}"#,
+        "claims_rejected_total{patientcell=\"+1-466-711-2759\"} 38",
+        "    patientmobile: \"+1 472 913 1343\"\n",
+    ] {
+        let mut s = engine().scanner(opts).unwrap();
+        s.feed(input.as_bytes()).unwrap();
+        let r = s.finish().unwrap();
+        assert!(r.kinds().contains(&Kind::PatientPhone), "{:?}", r.kinds());
+    }
+}
+
+#[test]
 fn patient_name_forms() {
     assert_found(
         Kind::PatientName,
