@@ -4,7 +4,9 @@
 //! hundred KB) with `corpus/gen.py` into a temporary directory, then runs `corpus/quality.py`
 //! against the binary Cargo just built. The table of recall, precision and false-positive rate per
 //! family and format is printed (`cargo test --test detection_quality -- --nocapture`); the test
-//! fails when overall recall is below 0.95 or the false-positive rate above 0.02.
+//! fails when overall recall is below 0.97 or the false-positive rate above 0.01. (Seeds 20240601,
+//! 1, 2 and 3 at this size gave recall 0.989-0.994 with no false positive when the floors were
+//! raised; the `fresh` family is left out: it is the unbiased estimate, not a gate.)
 //!
 //! The corpus is synthetic (no real PHI) and deterministic for a given seed.
 
@@ -13,8 +15,8 @@ use std::process::Command;
 
 const SEED: &str = "20240601";
 const PER_FORMAT: &str = "40";
-const MIN_RECALL: &str = "0.95";
-const MAX_FPR: &str = "0.02";
+const MIN_RECALL: &str = "0.97";
+const MAX_FPR: &str = "0.01";
 
 #[test]
 fn detection_quality_on_synthetic_corpus() {
