@@ -182,33 +182,13 @@ impl Relay {
 }
 
 fn server_side(ca: &Ca, app: SocketAddr, extra: &[&str]) -> ProxyProc {
-    let mut args = ca.identity_args("b", "db");
-    let fwd = app.to_string();
-    args.extend(
-        [
-            "--inbound-listen",
-            "127.0.0.1:0",
-            "--inbound-forward",
-            &fwd,
-            "--mesh-networks",
-            MESH,
-        ]
-        .map(String::from),
-    );
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
-    ProxyProc::start(&a)
+    ca.inbound_sidecar(app, MESH, extra)
 }
 
 /// Sidecar A: an outbound route to the mesh address `upstream`, whose inbound listener is
 /// `peer_inbound`.
 fn client_side(ca: &Ca, upstream: &str, peer_inbound: SocketAddr) -> ProxyProc {
-    let mut args = ca.identity_args("a", "web");
-    let route = format!("127.0.0.1:0={upstream}");
-    let peer = format!("{upstream}={peer_inbound}");
-    args.extend(["--route", &route, "--peer", &peer, "--mesh-networks", MESH].map(String::from));
-    let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
-    ProxyProc::start(&a)
+    ca.outbound_sidecar(upstream, peer_inbound, MESH)
 }
 
 fn has_kind(e: &Value, kind: &str) -> bool {

@@ -88,26 +88,9 @@ fn h2load_100_concurrent_streams_through_a_sidecar_pair_and_through_egress() {
     let (server, count) = counting_server();
 
     // Sidecar pair: A's route to a mesh address, mTLS to B's inbound, B to the server.
-    let mut args = ca.identity_args("b", "db");
-    let fwd = server.addr.to_string();
-    args.extend(
-        [
-            "--inbound-listen",
-            "127.0.0.1:0",
-            "--inbound-forward",
-            &fwd,
-            "--mesh-networks",
-            MESH,
-        ]
-        .map(String::from),
-    );
-    let b = ProxyProc::start(&args.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+    let b = ca.inbound_sidecar(server.addr, MESH, &[]);
     let upstream = "127.0.0.2:8080";
-    let mut args = ca.identity_args("a", "web");
-    let route = format!("127.0.0.1:0={upstream}");
-    let peer = format!("{upstream}={}", b.inbound.unwrap());
-    args.extend(["--route", &route, "--peer", &peer, "--mesh-networks", MESH].map(String::from));
-    let a = ProxyProc::start(&args.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+    let a = ca.outbound_sidecar(upstream, b.inbound.unwrap(), MESH);
 
     let ok = h2load(&format!("http://{}/", a.routes[0]), N);
     assert_eq!(ok, N);

@@ -12,31 +12,11 @@ const MESH: &str = "127.0.0.2/32";
 const UPSTREAM: &str = "127.0.0.2:8080";
 
 fn server_side(ca: &Ca, sink: &Sink, extra: &[&str]) -> ProxyProc {
-    let mut args = ca.identity_args("b", "db");
-    let fwd = sink.addr.to_string();
-    args.extend(
-        [
-            "--inbound-listen",
-            "127.0.0.1:0",
-            "--inbound-forward",
-            &fwd,
-            "--mesh-networks",
-            MESH,
-        ]
-        .map(String::from),
-    );
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
-    ProxyProc::start(&a)
+    ca.inbound_sidecar(sink.addr, MESH, extra)
 }
 
 fn client_side(ca: &Ca, peer_inbound: std::net::SocketAddr) -> ProxyProc {
-    let mut args = ca.identity_args("a", "web");
-    let route = format!("127.0.0.1:0={UPSTREAM}");
-    let peer = format!("{UPSTREAM}={peer_inbound}");
-    args.extend(["--route", &route, "--peer", &peer, "--mesh-networks", MESH].map(String::from));
-    let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
-    ProxyProc::start(&a)
+    ca.outbound_sidecar(UPSTREAM, peer_inbound, MESH)
 }
 
 #[test]

@@ -97,40 +97,11 @@ impl Sink {
 
     /// Starts a sink on `addr`.
     pub fn start_on(addr: &str) -> Sink {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = rt.block_on(tokio::net::TcpListener::bind(addr)).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let log = received.clone();
-        rt.spawn(async move {
-            loop {
-                let Ok((s, _)) = listener.accept().await else {
-                    continue;
-                };
-                let io = Recorded {
-                    io: s,
-                    log: log.clone(),
-                };
-                tokio::spawn(async move {
-                    let _ = hyper_util::server::conn::auto::Builder::new(
-                        hyper_util::rt::TokioExecutor::new(),
-                    )
-                    .serve_connection(
-                        hyper_util::rt::TokioIo::new(io),
-                        hyper::service::service_fn(sink_handle),
-                    )
-                    .await;
-                });
-            }
-        });
+        let r = RecordingServer::start_on(addr, sink_handle);
         Sink {
-            addr,
-            received,
-            _rt: rt,
+            addr: r.addr,
+            received: r.received,
+            _rt: r._rt,
         }
     }
 
@@ -293,6 +264,45 @@ impl Drop for Ca {
 }
 
 impl Ca {
+    /// Sidecar B (`ns/b/sa/db`) in explicit mode: an mTLS inbound listener on loopback that
+    /// forwards to `app`, with `mesh` as its mesh networks, plus `extra` flags.
+    pub fn inbound_sidecar(&self, app: SocketAddr, mesh: &str, extra: &[&str]) -> ProxyProc {
+        let mut args = self.identity_args("b", "db");
+        let fwd = app.to_string();
+        args.extend(
+            [
+                "--inbound-listen",
+                "127.0.0.1:0",
+                "--inbound-forward",
+                &fwd,
+                "--mesh-networks",
+                mesh,
+            ]
+            .map(String::from),
+        );
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+        ProxyProc::start(&a)
+    }
+
+    /// Sidecar A (`ns/a/sa/web`) in explicit mode: an outbound route on loopback to the mesh
+    /// address `upstream`, whose sidecar's inbound listener is `peer_inbound`.
+    pub fn outbound_sidecar(
+        &self,
+        upstream: &str,
+        peer_inbound: SocketAddr,
+        mesh: &str,
+    ) -> ProxyProc {
+        let mut args = self.identity_args("a", "web");
+        let route = format!("127.0.0.1:0={upstream}");
+        let peer = format!("{upstream}={peer_inbound}");
+        args.extend(
+            ["--route", &route, "--peer", &peer, "--mesh-networks", mesh].map(String::from),
+        );
+        let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+        ProxyProc::start(&a)
+    }
+
     /// Starts a CA in `dir` issuing `spiffe://cluster.local/ns/NS/sa/SA` for token `tok-NS-SA`
     /// for each `(ns, sa)`.
     pub fn start(dir: &Path, ids: &[(&str, &str)]) -> Ca {
@@ -370,14 +380,23 @@ impl RecordingServer {
             + Send
             + 'static,
     {
+        Self::start_on("127.0.0.1:0", handler)
+    }
+
+    /// Starts it on `addr` with `handler`.
+    pub fn start_on<F, Fut>(addr: &str, handler: F) -> RecordingServer
+    where
+        F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<Response<Full<Bytes>>, hyper::Error>>
+            + Send
+            + 'static,
+    {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
+        let listener = rt.block_on(tokio::net::TcpListener::bind(addr)).unwrap();
         let addr = listener.local_addr().unwrap();
         let received = Arc::new(Mutex::new(Vec::new()));
         let log = received.clone();
