@@ -14,7 +14,8 @@ use crate::validate as v;
 
 /// Longest header line considered; a longer line is not a CSV header.
 const MAX_HEADER: usize = 4096;
-/// Lines searched for a header (a report's title lines, a multipart part's headers).
+/// Lines searched for a header (a report's title lines, a multipart part's headers); in a
+/// multipart body, lines after each boundary.
 const MAX_HEADER_LINES: usize = 16;
 /// Longest field validated; identifiers are short, longer fields are text.
 const MAX_FIELD: usize = 64;
@@ -48,6 +49,13 @@ pub(crate) struct CsvColumns {
     field_too_long: bool,
     /// Absolute start of the line being read while looking for the header.
     line_start: u64,
+    /// The stream is a multipart body (its first line is a `--boundary`): the header search
+    /// starts again after every boundary line, so a CSV part after a large part is still read.
+    multipart: bool,
+    /// The current line cannot be a header (too long, or no boundary yet after the lines
+    /// searched in this part): it is only read to its end.
+    skip_line: bool,
+    waiting_boundary: bool,
 }
 
 /// A value found in a keyed column: kind, role, absolute normalised span.
@@ -152,6 +160,9 @@ impl CsvColumns {
             field_start: 0,
             field_too_long: false,
             line_start: 0,
+            multipart: false,
+            skip_line: false,
+            waiting_boundary: false,
         }
     }
 
@@ -167,7 +178,7 @@ impl CsvColumns {
     pub(crate) fn pending_start(&self) -> Option<u64> {
         match self.phase {
             // Earlier lines were not a header: nothing in them waits for a column verdict.
-            Phase::Header(..) => Some(self.line_start),
+            Phase::Header(..) if !self.skip_line && !self.waiting_boundary => Some(self.line_start),
             Phase::Rows
                 if self.columns.get(self.col).copied().flatten().is_some()
                     && !self.field_too_long =>
@@ -188,24 +199,54 @@ impl CsvColumns {
         while let Phase::Header(buf, lines) = &mut self.phase {
             match memchr::memchr(b'\n', &data[i..]) {
                 None => {
-                    buf.extend_from_slice(&data[i..]);
-                    if buf.len() > MAX_HEADER {
-                        self.phase = Phase::Off;
+                    if !self.skip_line {
+                        buf.extend_from_slice(&data[i..]);
+                        if buf.len() > MAX_HEADER {
+                            if !self.multipart {
+                                self.phase = Phase::Off;
+                                return;
+                            }
+                            // A long line (a file part's bytes) is no header: read past it.
+                            buf.clear();
+                            self.skip_line = true;
+                        }
                     }
                     return;
                 }
                 Some(nl) => {
-                    buf.extend_from_slice(&data[i..i + nl]);
+                    if !self.skip_line {
+                        buf.extend_from_slice(&data[i..i + nl]);
+                    }
                     let line = std::mem::take(buf);
+                    let skipped = std::mem::replace(&mut self.skip_line, false);
                     let first = *lines == 0;
                     *lines += 1;
                     let exhausted = *lines >= MAX_HEADER_LINES;
                     i += nl + 1;
                     self.line_start = start + i as u64;
                     self.field_start = self.line_start;
+                    if first && line.starts_with(b"--") {
+                        self.multipart = true;
+                    }
+                    let boundary = self.multipart && line.starts_with(b"--");
+                    if boundary {
+                        // A new part: its headers and first lines are searched again.
+                        if let Phase::Header(_, lines) = &mut self.phase {
+                            *lines = 1;
+                        }
+                        self.waiting_boundary = false;
+                        continue;
+                    }
+                    if skipped || self.waiting_boundary {
+                        continue;
+                    }
                     self.parse_header(&line, first);
                     if exhausted && matches!(self.phase, Phase::Header(..)) {
-                        self.phase = Phase::Off;
+                        if self.multipart {
+                            self.waiting_boundary = true;
+                        } else {
+                            self.phase = Phase::Off;
+                        }
                     }
                 }
             }

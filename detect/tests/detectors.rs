@@ -213,6 +213,16 @@ fn csv_header_below_a_preamble_or_inside_multipart() {
             "--b1\r\nContent-Disposition: form-data; name=\"file\"; filename=\"upload.csv\"\r\nContent-Type: text/csv\r\n\r\nmrnid|zip|visitreason\r\nH831578016|02139|follow-up\r\n--b1--\r\n",
         ],
     );
+    // The CSV part comes after a large binary part.
+    let mut big = String::from("--b3\r\nContent-Disposition: form-data; name=\"scan\"; filename=\"a.tif\"\r\nContent-Type: image/tiff\r\n\r\n");
+    for i in 0..3000 {
+        big.push_str(&format!("{i:x}\u{1}\u{2}II*\u{3}{}\n", "x".repeat(i % 200)));
+        if i % 500 == 0 {
+            big.push_str(&"y".repeat(9000));
+        }
+    }
+    big.push_str("\r\n--b3\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.csv\"\r\nContent-Type: text/csv\r\n\r\n\"patient-mobile\"\t\"zip\"\r\n\"(415) 555-2671\"\t\"94110\"\r\n--b3--\r\n");
+    assert_found(Kind::PatientPhone, &[big.as_str()]);
     assert_found(
         Kind::AccountNumber,
         &["--b2\r\nContent-Type: text/csv\r\n\r\n\u{feff}\"GUARANTOR_ACCOUNT_NUMBER\",\"ZIP\"\r\n\"A14837415\",\"30301\"\r\n--b2--\r\n"],
