@@ -20,7 +20,10 @@
 //! generator, the app, sidecar A and sidecar B (`Proxy::start`, identities from `TestPki`) share
 //! the machine's cores the way a pod's containers share a node's. (`--one-runtime` puts them all
 //! on one runtime instead.) The whole set is repeated `--runs` times (3 by default); the tables
-//! give the median and, in brackets, the min–max over the runs.
+//! give the median and, in brackets, the min–max over the runs. Beside each number is the
+//! process's CPU time (every thread, from `/proc/self/task/*/schedstat`) per request or per GB:
+//! on a shared machine it is much steadier than latency or throughput, and it says how far the
+//! cores could carry the load.
 //!
 //! A custom main (`harness = false`) rather than criterion: these are load runs with latency
 //! percentiles, not per-iteration timings, and the paths must be compared within one run. It
