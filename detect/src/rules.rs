@@ -677,10 +677,22 @@ pub(crate) fn builtin() -> Vec<Rule> {
             // Header form: the label is followed by another label on the same line, or ends it.
             // A label after a space or '[' is an item of a JSON list (`"kinds": [..., "dob"]`),
             // not a header.
-            pattern: r#""?(?i:dob|d\.o\.b|birth[\s_\-]?date|date[\s_\-]?of[\s_\-]?birth|birth[\s_\-]?day)"?(?:[,;\t|]"?[A-Za-z_]|\r?\n)"#,
+            pattern: r#""?(?i:dob|d\.o\.b|birth[\s_\-]?date|date[\s_\-]?of[\s_\-]?birth|birth[\s_\-]?day)"?[,;\t|]"?[A-Za-z_]"#,
             validate: v::whole,
             som: true,
             not_after: Some(v::space_or_bracket),
+            lookbehind: 0,
+            pass: 0,
+        },
+        Rule {
+            kind: Kind::Dob,
+            role: Role::Key,
+            // The label that ends a header line. After a '.' it is a path in a list item
+            // (`"expression": ["Patient.birthDate"]` in FHIR), not a column.
+            pattern: r#""?(?i:dob|d\.o\.b|birth[\s_\-]?date|date[\s_\-]?of[\s_\-]?birth|birth[\s_\-]?day)"?\r?\n"#,
+            validate: v::whole,
+            som: true,
+            not_after: Some(v::space_bracket_or_dot),
             lookbehind: 0,
             pass: 0,
         },

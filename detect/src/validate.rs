@@ -36,6 +36,11 @@ pub(crate) fn space_or_bracket(b: u8) -> bool {
     b == b' ' || b == b'['
 }
 
+/// A list item or a path (`Patient.birthDate`), not a column label that ends a header line.
+pub(crate) fn space_bracket_or_dot(b: u8) -> bool {
+    space_or_bracket(b) || b == b'.'
+}
+
 pub(crate) fn is_alpha(b: u8) -> bool {
     b.is_ascii_alphabetic()
 }
@@ -731,6 +736,8 @@ mod tests {
         assert!(space_or_bracket(b'['));
         assert!(!space_or_bracket(b','));
         assert!(!space_or_bracket(b'\t'));
+        assert!(space_bracket_or_dot(b'.'));
+        assert!(!space_bracket_or_dot(b','));
     }
 
     #[test]

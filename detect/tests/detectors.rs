@@ -92,6 +92,8 @@ fn dates_of_birth_with_month_names() {
     assert_clean(&[
         // A JSON list of kind names is not a column header: later service dates stay dates.
         "{\n  \"kinds\": [\n    \"ssn\",\n    \"dob\"\n  ],\n  \"service.date\": \"2023-10-25\"\n}",
+        // A FHIRPath in an OperationOutcome is not a column label either.
+        "{\n  \"expression\": [\n    \"Patient.birthDate\"\n  ],\n  \"expirationDate\": \"2027-03-31\"\n}",
         // An invalid calendar date after the label.
         "DOB: 31-Feb-19x1",
     ]);
