@@ -58,11 +58,16 @@ fn group(rules: &[Rule]) -> Result<Groups, BuildError> {
     let mut passes: Vec<(u8, Vec<Pattern>)> = Vec::new();
     let mut keyed = Vec::new();
     for (index, rule) in rules.iter().enumerate() {
-        let mut p = Pattern::with_flags(rule.pattern, CompileFlags::SOM_LEFTMOST).map_err(|e| {
-            BuildError::Compile {
-                index,
-                message: e.to_string(),
-            }
+        // Start-of-match tracking costs Hyperscan dearly on patterns with wide bounded gaps;
+        // detectors without it get the widest window that can hold their match.
+        let flags = if rule.som {
+            CompileFlags::SOM_LEFTMOST
+        } else {
+            CompileFlags::empty()
+        };
+        let mut p = Pattern::with_flags(rule.pattern, flags).map_err(|e| BuildError::Compile {
+            index,
+            message: e.to_string(),
         })?;
         p.id = Some(index);
         if rule.som {
