@@ -417,7 +417,9 @@ pub(crate) fn builtin() -> Vec<Rule> {
             // A bare run of digits has no literal to anchor on: it counts next to a card keyword.
             pattern: concat!(
                 lb_alpha!(),
-                r"(?i:card|cc|pan|credit|debit|visa|master|amex|american\sexpress|discover|payment)",
+                // `cc` is a label only when no hex digit follows: hex ids and digests are full
+                // of it, and each hit cost the shared literal matcher (clean log +12 %).
+                r"(?i:card|cc(?:[^0-9A-Fa-f]|num|no)|pan|credit|debit|visa|master|amex|american\sexpress|discover|payment)",
                 r"[^0-9\r\n]{0,32}",
                 r"(?:",
                 card_iin!(),

@@ -244,3 +244,20 @@ fn fhir_xml_patient_reference() {
     assert_found(Kind::PatientName, &[obs]);
     assert_clean(&["<Practitioner>\n  <name>\n    <family value=\"Smith\"/>\n  </name>\n  <display value=\"Dr Ada Smith\"/>\n</Practitioner>\n"]);
 }
+
+#[test]
+fn card_after_its_cc_label_but_not_inside_hex() {
+    // 4539 5787 6362 1486: a synthetic Luhn-valid Visa number.
+    assert_found(
+        Kind::CreditCard,
+        &[
+            "cc: 4539578763621486",
+            r#"{"cc_number":"4539578763621486"}"#,
+            "ccnum=4539578763621486&exp=0929",
+            "CC# 4539578763621486",
+            "card 4539578763621486",
+        ],
+    );
+    // "cc" inside a hex trace id that runs on into the digits of a valid number.
+    assert_clean(&["trace=03cc4539578763621486 status=200"]);
+}
