@@ -337,7 +337,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             role: Role::Strong,
             pattern: concat!(
                 r"(?i:member|subscriber|beneficiary|insured|enrollee|policy[\s_\-.]?holder|medicaid|medicare|health[\s_\-.]?plan|insurance|policy|group[\s_\-.]?member)",
-                r"[\s_\-.]?(?i:id|identifier|number|num|nbr|no\.?|#)",
+                r"[\s_\-.]?(?i:id|identifier|number|num|nbr|no\.?|#)(?:[_\-.]?(?i:no|num|nbr|number))?",
                 kw_gap!(),
                 id_token!()
             ),
@@ -366,7 +366,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             kind: Kind::Dob,
             role: Role::Strong,
             pattern: concat!(
-                r"(?:DOB|(?i:dob|d\.o\.b\.?|date[\s_\-]?of[\s_\-]?birth|birth[\s_\-]?date|birth[\s_\-]?day|birthdate|born(?:\s(?:on|in))?|fecha[\s_\-]de[\s_\-]nacimiento))",
+                r"(?:DOB|(?i:dob|d\.o\.b\.?|date[\s_\-]?of[\s_\-]?birth|birth[\s_\-]?date|birth[\s_\-]?dt|birth[\s_\-]?day|birthdate|born(?:\s(?:on|in))?|fecha[\s_\-]de[\s_\-]nacimiento))",
                 r#"(?:[^0-9A-Za-z\r\n]{1,24}(?:(?i:is|was|of|on)\s{1,2}|(?i:value)\s{0,2}=\s{0,2}["']?)?|"#,
                 mp_gap!(),
                 ")",
@@ -723,7 +723,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             // "patient email address jane@...", "Pt's e-mail: ...": a patient's address follows.
             pattern: concat!(
                 patient_kw!(),
-                r"(?:'[sS])?[\s_\-.]{0,2}(?:(?i:contact|primary|home|personal)[\s_\-.]{0,2})?(?i:e-?mail)(?:[\s_\-.]{0,2}(?i:address|addr))?(?:\s(?i:is))?",
+                r"(?:'[sS])?[\s_\-.]{0,2}(?:(?i:contact|primary|home|personal)[\s_\-.]{0,2})?(?i:e[\-_]?mail)(?:[\s_\-.]{0,2}(?i:address|addr))?(?:\s(?i:is))?",
                 r#"(?:\]?["']?[\s:=\-]{1,4}["']?|"#,
                 mp_gap!(),
                 r")[A-Za-z0-9]"

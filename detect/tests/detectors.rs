@@ -261,3 +261,27 @@ fn card_after_its_cc_label_but_not_inside_hex() {
     // "cc" inside a hex trace id that runs on into the digits of a valid number.
     assert_clean(&["trace=03cc4539578763621486 status=200"]);
 }
+
+#[test]
+fn label_suffixes_of_reporting_exports() {
+    assert_found(
+        Kind::MemberId,
+        &[
+            r#"{"member_id_no": "M3776366030"}"#,
+            "SUBSCRIBER_ID_NUM=W123456789",
+        ],
+    );
+    assert_found(
+        Kind::Dob,
+        &[r#"{"BIRTH_DT": "06/20/1973"}"#, "birth_dt=1973-06-20"],
+    );
+    assert_found(
+        Kind::PatientEmail,
+        &[r#"{"patient_e_mail": "rwhit784@mail.example"}"#],
+    );
+    // A member id number label without a value, and a birth date field that is a format.
+    assert_clean(&[
+        r#"{"member_id_no": null}"#,
+        r#"{"BIRTH_DT_FORMAT": "MM/DD/YYYY"}"#,
+    ]);
+}
