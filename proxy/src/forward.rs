@@ -291,6 +291,8 @@ fn client(
         b.http2_only(true)
             .http2_max_header_list_size(max_header_bytes as u32)
             .http2_initial_stream_window_size(1 << 20)
+            // As the h2 server side (`http.rs`): large frames, fewer scanner calls.
+            .http2_max_frame_size(1 << 18)
             .http2_initial_connection_window_size(4 << 20);
     } else {
         b.http1_max_buf_size(max_header_bytes.max(8192) * 2);
