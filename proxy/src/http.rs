@@ -392,6 +392,54 @@ impl Exchange {
     }
 }
 
+/// A body's inspector and, on a path that holds bytes back, what was read ahead of forwarding.
+struct BodyStart {
+    insp: Inspector,
+    ready: VecDeque<Bytes>,
+    /// The whole body was read ahead.
+    done: bool,
+    /// Its trailers, when the whole message was read ahead.
+    trailers: Option<HeaderMap>,
+}
+
+/// Opens the inspector of a request or response body. Where the path holds bytes back it reads
+/// ahead up to the inspect buffer; PHI found there, in the body or in trailers that came with
+/// the whole message, is answered with the clean refusal (`Err`) before anything is forwarded.
+async fn start_body(
+    shared: &Shared,
+    ex: &Exchange,
+    flow: Flow,
+    headers: &HeaderMap,
+    body: &mut Incoming,
+) -> Result<Result<BodyStart, Response<RespBody>>, hyper::Error> {
+    let hold = shared.policy.holds_back(ex.ctx.path, flow);
+    let opts = stream_options(headers, ex.grpc, &shared.cfg.bounds);
+    let mut b = BodyStart {
+        insp: Inspector::new(shared.engine.as_ref(), opts, hold, shared.max_held()),
+        ready: VecDeque::new(),
+        done: false,
+        trailers: None,
+    };
+    if b.insp.holds_back() {
+        (b.done, b.trailers) = prefetch(
+            body,
+            &mut b.insp,
+            &mut b.ready,
+            shared.cfg.bounds.inspect_buffer,
+        )
+        .await?;
+        if let Some(resp) = decide_early(shared, ex, flow, &b.insp, "body") {
+            return Ok(Err(resp));
+        }
+        if let Some(ti) = b.trailers.as_ref().and_then(|t| scan_trailers(shared, t)) {
+            if let Some(resp) = decide_early(shared, ex, flow, &ti, "trailers") {
+                return Ok(Err(resp));
+            }
+        }
+    }
+    Ok(Ok(b))
+}
+
 /// Decides on a verdict reached before the part was forwarded. Returns the refusal response
 /// when the policy refuses it.
 fn decide_early(
@@ -493,7 +541,6 @@ async fn handle(
         grpc,
         conn: OnceLock::new(),
     });
-    let bounds = shared.cfg.bounds;
     let (mut parts, mut body) = req.into_parts();
 
     // Request head. A refusal answers now; any other decision (PHI forwarded on a mesh path,
@@ -538,31 +585,18 @@ async fn handle(
     };
 
     // Request body.
-    let hold = shared.policy.holds_back(ex.ctx.path, Flow::Request);
-    let opts = stream_options(&parts.headers, grpc, &bounds);
-    let mut insp = Inspector::new(shared.engine.as_ref(), opts, hold, shared.max_held());
-    let mut ready = VecDeque::new();
-    let (mut done, mut trailers) = (false, None);
-    if insp.holds_back() {
-        (done, trailers) =
-            prefetch(&mut body, &mut insp, &mut ready, bounds.inspect_buffer).await?;
-        if insp.verdict() != Verdict::Clean {
-            if let Some(resp) = decide_early(&shared, &ex, Flow::Request, &insp, "body") {
-                count(&shared, &ex, "refused", start);
-                return Ok(resp);
-            }
+    let BodyStart {
+        insp,
+        ready,
+        done,
+        trailers,
+    } = match start_body(&shared, &ex, Flow::Request, &parts.headers, &mut body).await? {
+        Ok(b) => b,
+        Err(resp) => {
+            count(&shared, &ex, "refused", start);
+            return Ok(resp);
         }
-        // The whole message, trailers included, was prefetched: PHI in the trailers gets the
-        // same clean refusal as PHI in the body.
-        if let Some(ti) = trailers.as_ref().and_then(|t| scan_trailers(&shared, t)) {
-            if ti.verdict() != Verdict::Clean {
-                if let Some(resp) = decide_early(&shared, &ex, Flow::Request, &ti, "trailers") {
-                    count(&shared, &ex, "refused", start);
-                    return Ok(resp);
-                }
-            }
-        }
-    }
+    };
     let req_reset = Arc::new(AtomicBool::new(false));
     let on_end = ex.on_end(&shared, Flow::Request, req_reset.clone());
     let req_body = InspectBody::new(body, insp, ready, done, trailers, on_end)
@@ -644,31 +678,18 @@ async fn handle(
             }
         }
     }
-    let hold = shared.policy.holds_back(ex.ctx.path, Flow::Response);
-    let opts = stream_options(&rparts.headers, grpc, &bounds);
-    let mut insp = Inspector::new(shared.engine.as_ref(), opts, hold, shared.max_held());
-    let mut ready = VecDeque::new();
-    let (mut done, mut trailers) = (false, None);
-    if insp.holds_back() {
-        (done, trailers) =
-            prefetch(&mut rbody, &mut insp, &mut ready, bounds.inspect_buffer).await?;
-        if insp.verdict() != Verdict::Clean {
-            if let Some(resp) = decide_early(&shared, &ex, Flow::Response, &insp, "body") {
-                count(&shared, &ex, "refused", start);
-                return Ok(resp);
-            }
+    let BodyStart {
+        insp,
+        ready,
+        done,
+        trailers,
+    } = match start_body(&shared, &ex, Flow::Response, &rparts.headers, &mut rbody).await? {
+        Ok(b) => b,
+        Err(resp) => {
+            count(&shared, &ex, "refused", start);
+            return Ok(resp);
         }
-        // The whole message, trailers included, was prefetched: PHI in the trailers gets the
-        // same clean refusal as PHI in the body.
-        if let Some(ti) = trailers.as_ref().and_then(|t| scan_trailers(&shared, t)) {
-            if ti.verdict() != Verdict::Clean {
-                if let Some(resp) = decide_early(&shared, &ex, Flow::Response, &ti, "trailers") {
-                    count(&shared, &ex, "refused", start);
-                    return Ok(resp);
-                }
-            }
-        }
-    }
+    };
     let on_end = ex.on_end(&shared, Flow::Response, Arc::new(AtomicBool::new(false)));
     let body = InspectBody::new(rbody, insp, ready, done, trailers, on_end)
         .with_trailer_check(trailer_check(
