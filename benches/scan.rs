@@ -27,28 +27,7 @@ impl Rng {
 
 /// (a) A digit-heavy, clean JSON API access log.
 fn api_log() -> Vec<u8> {
-    let mut r = Rng(0x9e3779b97f4a7c15);
-    let mut out = Vec::with_capacity(SIZE + 512);
-    while out.len() < SIZE {
-        let line = format!(
-            "{{\"ts\":{},\"order_id\":{},\"customer\":{},\"amount\":{}.{:02},\"latency_ms\":{},\"status\":{},\"trace\":\"{:016x}{:016x}\",\"items\":[{},{},{}],\"zip\":\"{:05}\"}}\n",
-            1_700_000_000 + r.below(50_000_000),
-            r.below(1_000_000_000),
-            r.below(100_000_000),
-            r.below(10_000),
-            r.below(100),
-            r.below(2000),
-            [200, 201, 204, 404, 500][r.below(5) as usize],
-            r.next(),
-            r.next(),
-            r.below(100_000),
-            r.below(100_000),
-            r.below(100_000),
-            r.below(100_000),
-        );
-        out.extend_from_slice(line.as_bytes());
-    }
-    out
+    phimesh_detect::bench_data::api_log(SIZE, 0x9e3779b97f4a7c15)
 }
 
 /// (b) PHI-dense HL7 v2 ADT messages.

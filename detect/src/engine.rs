@@ -534,34 +534,7 @@ mod partition_search {
 
     /// The clean API log of `benches/scan.rs`, 4 MiB.
     fn api_log() -> Vec<u8> {
-        let mut x: u64 = 0x9e3779b97f4a7c15;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
-        let mut out = Vec::new();
-        while out.len() < 4 << 20 {
-            let line = format!(
-                "{{\"ts\":{},\"order_id\":{},\"customer\":{},\"amount\":{}.{:02},\"latency_ms\":{},\"status\":{},\"trace\":\"{:016x}{:016x}\",\"items\":[{},{},{}],\"zip\":\"{:05}\"}}\n",
-                1_700_000_000 + next() % 50_000_000,
-                next() % 1_000_000_000,
-                next() % 100_000_000,
-                next() % 10_000,
-                next() % 100,
-                next() % 2000,
-                [200, 201, 204, 404, 500][(next() % 5) as usize],
-                next(),
-                next(),
-                next() % 100_000,
-                next() % 100_000,
-                next() % 100_000,
-                next() % 100_000,
-            );
-            out.extend_from_slice(line.as_bytes());
-        }
-        out
+        crate::bench_data::api_log(4 << 20, 0x9e3779b97f4a7c15)
     }
 
     /// Throughput (MB/s) of scanning `data` in 16 KiB chunks through every group in turn.

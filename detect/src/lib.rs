@@ -41,3 +41,65 @@ pub use scanner::{
 pub fn builtin_patterns() -> Vec<&'static str> {
     rules::builtin().iter().map(|r| r.pattern).collect()
 }
+
+/// Synthetic traffic shared by the benchmarks and the speed probes (not part of the API).
+#[doc(hidden)]
+pub mod bench_data {
+    /// Lines of a clean, digit-heavy JSON API access log: epoch times, order and customer
+    /// numbers, amounts, a 128-bit hex trace id, item ids and a zip code. Deterministic for a
+    /// seed (xorshift64).
+    pub struct ApiLogLines(u64);
+
+    impl ApiLogLines {
+        /// Lines from `seed` (non-zero).
+        pub fn new(seed: u64) -> Self {
+            ApiLogLines(seed)
+        }
+
+        fn next_u64(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next_u64() % n
+        }
+    }
+
+    impl Iterator for ApiLogLines {
+        type Item = String;
+
+        fn next(&mut self) -> Option<String> {
+            Some(format!(
+                "{{\"ts\":{},\"order_id\":{},\"customer\":{},\"amount\":{}.{:02},\"latency_ms\":{},\"status\":{},\"trace\":\"{:016x}{:016x}\",\"items\":[{},{},{}],\"zip\":\"{:05}\"}}\n",
+                1_700_000_000 + self.below(50_000_000),
+                self.below(1_000_000_000),
+                self.below(100_000_000),
+                self.below(10_000),
+                self.below(100),
+                self.below(2000),
+                [200, 201, 204, 404, 500][self.below(5) as usize],
+                self.next_u64(),
+                self.next_u64(),
+                self.below(100_000),
+                self.below(100_000),
+                self.below(100_000),
+                self.below(100_000),
+            ))
+        }
+    }
+
+    /// At least `len` bytes of [`ApiLogLines`] (whole lines).
+    pub fn api_log(len: usize, seed: u64) -> Vec<u8> {
+        let mut out = Vec::with_capacity(len + 512);
+        for line in ApiLogLines::new(seed) {
+            if out.len() >= len {
+                break;
+            }
+            out.extend_from_slice(line.as_bytes());
+        }
+        out
+    }
+}

@@ -160,41 +160,10 @@ impl Settings {
 // ---------------------------------------------------------------------------------------------
 // Content: clean, digit-heavy NDJSON (the same shape as `benches/scan.rs`'s API log).
 
-/// Small deterministic generator (xorshift) so runs compare.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 /// Exactly `len` bytes of JSON log lines, the last one padded.
 fn ndjson(len: usize, seed: u64) -> Bytes {
-    let mut r = Rng(seed);
     let mut out = Vec::with_capacity(len);
-    loop {
-        let line = format!(
-            "{{\"ts\":{},\"order_id\":{},\"customer\":{},\"amount\":{}.{:02},\"latency_ms\":{},\"status\":{},\"trace\":\"{:016x}{:016x}\",\"items\":[{},{},{}],\"zip\":\"{:05}\"}}\n",
-            1_700_000_000 + r.below(50_000_000),
-            r.below(1_000_000_000),
-            r.below(100_000_000),
-            r.below(10_000),
-            r.below(100),
-            r.below(2000),
-            [200, 201, 204, 404, 500][r.below(5) as usize],
-            r.next(),
-            r.next(),
-            r.below(100_000),
-            r.below(100_000),
-            r.below(100_000),
-            r.below(100_000),
-        );
+    for line in phimesh_detect::bench_data::ApiLogLines::new(seed) {
         // Room for `{"pad":""}\n` (11 bytes) after the last full line.
         if out.len() + line.len() + 11 > len {
             break;
