@@ -8,6 +8,10 @@
 //! Needs `kubectl` (kustomize built in) and `python3 -m kubernetes_validate` (scripts/setup);
 //! without them the tests fail and say so, rather than skip.
 
+#[path = "support/k8s.rs"]
+mod support_k8s;
+use support_k8s::kubernetes_validate;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -75,21 +79,7 @@ fn kustomize(dir: &Path) -> String {
 }
 
 fn validate(text: &str, version: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("all.yaml");
-    std::fs::write(&f, text).unwrap();
-    let out = Command::new("python3")
-        .args([
-            "-m",
-            "kubernetes_validate",
-            "--strict",
-            "--quiet",
-            "-k",
-            version,
-        ])
-        .arg(&f)
-        .output()
-        .unwrap();
+    let out = kubernetes_validate(text, version);
     assert!(
         out.status.success(),
         "kubernetes-validate {version} (installed by scripts/setup): {}{}",
@@ -229,25 +219,10 @@ fn kustomizations_build_and_pass_the_schema_validator() {
     assert_eq!(docs(&kustomize(&deploy().join("monitoring"))).len(), 2);
 
     // The validator is real: it rejects a misspelt field.
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("bad.yaml");
-    std::fs::write(
-        &f,
+    let out = kubernetes_validate(
         "apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec: {portz: []}\n",
-    )
-    .unwrap();
-    let out = Command::new("python3")
-        .args([
-            "-m",
-            "kubernetes_validate",
-            "--strict",
-            "--quiet",
-            "-k",
-            "1.33.0",
-        ])
-        .arg(&f)
-        .output()
-        .unwrap();
+        "1.33.0",
+    );
     assert!(!out.status.success());
 }
 

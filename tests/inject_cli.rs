@@ -4,6 +4,10 @@
 //! into `k8s-openapi` types, checked field by field, injected again (identical), read from stdin
 //! (identical), and passed through the `kubernetes-validate` schema check for Kubernetes 1.33.
 
+#[path = "support/k8s.rs"]
+mod support_k8s;
+use support_k8s::kubernetes_validate;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -240,22 +244,8 @@ fn twice_is_once_and_stdin_is_the_same_as_a_file() {
 #[test]
 fn output_passes_the_kubernetes_schema_validator() {
     let text = ok(&inject(sample().to_str().unwrap(), None, &[]));
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("out.yaml");
-    std::fs::write(&f, &text).unwrap();
     // 1.33: native sidecars (restartPolicy on init containers) are GA there.
-    let out = Command::new("python3")
-        .args([
-            "-m",
-            "kubernetes_validate",
-            "--strict",
-            "--quiet",
-            "-k",
-            "1.33.0",
-        ])
-        .arg(&f)
-        .output()
-        .unwrap();
+    let out = kubernetes_validate(&text, "1.33.0");
     assert!(
         out.status.success(),
         "kubernetes-validate (installed by scripts/setup): {}{}",
