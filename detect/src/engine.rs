@@ -285,14 +285,16 @@ impl Engine {
         out: &mut Vec<RawMatch>,
     ) -> Result<(), ScanError> {
         let before = out.len();
-        for s in &stream.streams {
-            for piece in data.chunks(u32::MAX as usize) {
-                self.with_scratch(|scratch| {
+        // One scratch lookup for every pass.
+        self.with_scratch(|scratch| {
+            for s in &stream.streams {
+                for piece in data.chunks(u32::MAX as usize) {
                     s.scan(piece, scratch, self.collector(out))
-                        .map_err(|e| ScanError::Engine(e.to_string()))
-                })?;
+                        .map_err(|e| ScanError::Engine(e.to_string()))?;
+                }
             }
-        }
+            Ok(())
+        })?;
         if stream.streams.len() > 1 {
             // Each pass reports in order of end offset; merge so validators see one order.
             out[before..].sort_by_key(|m| m.to);
