@@ -61,15 +61,11 @@ pub async fn serve<IO>(
     let idle = activity.idle(b.idle_timeout);
     tokio::pin!(idle);
     let drain = shared.drain.clone();
-    match version {
-        Version::Http1 => {
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(b.header_timeout)
-                .max_buf_size(b.max_header_bytes.max(8192))
-                .keep_alive(true);
-            let conn = builder.serve_connection(TokioIo::new(io), svc);
+    // Serves until the connection ends or idles out; on drain, finishes in-flight requests
+    // (the hyper connection types differ, their graceful shutdown is the same call).
+    macro_rules! serve_until_idle_or_drained {
+        ($conn:expr) => {{
+            let conn = $conn;
             tokio::pin!(conn);
             tokio::select! {
                 _ = conn.as_mut() => return,
@@ -80,6 +76,17 @@ pub async fn serve<IO>(
                 _ = conn.as_mut() => {}
                 _ = &mut idle => {}
             }
+        }};
+    }
+    match version {
+        Version::Http1 => {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(b.header_timeout)
+                .max_buf_size(b.max_header_bytes.max(8192))
+                .keep_alive(true);
+            serve_until_idle_or_drained!(builder.serve_connection(TokioIo::new(io), svc));
         }
         Version::H2 => {
             let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
@@ -92,17 +99,7 @@ pub async fn serve<IO>(
                 // (each frame is a scanner call); the windows still bound what is buffered.
                 .max_frame_size(1 << 18)
                 .initial_connection_window_size(4 << 20);
-            let conn = builder.serve_connection(TokioIo::new(io), svc);
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => return,
-                _ = &mut idle => return,
-                _ = drain.signaled() => conn.as_mut().graceful_shutdown(),
-            }
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                _ = &mut idle => {}
-            }
+            serve_until_idle_or_drained!(builder.serve_connection(TokioIo::new(io), svc));
         }
     }
 }
