@@ -188,7 +188,16 @@ fn server_side(ca: &Ca, app: SocketAddr, extra: &[&str]) -> ProxyProc {
 /// Sidecar A: an outbound route to the mesh address `upstream`, whose inbound listener is
 /// `peer_inbound`.
 fn client_side(ca: &Ca, upstream: &str, peer_inbound: SocketAddr) -> ProxyProc {
-    ca.outbound_sidecar(upstream, peer_inbound, MESH)
+    client_side_with(ca, upstream, peer_inbound, &[])
+}
+
+fn client_side_with(
+    ca: &Ca,
+    upstream: &str,
+    peer_inbound: SocketAddr,
+    extra: &[&str],
+) -> ProxyProc {
+    ca.outbound_sidecar(upstream, peer_inbound, MESH, extra)
 }
 
 fn has_kind(e: &Value, kind: &str) -> bool {
@@ -197,13 +206,27 @@ fn has_kind(e: &Value, kind: &str) -> bool {
         .is_some_and(|k| k.iter().any(|k| k == kind))
 }
 
+/// PHI in gRPC calls between two sidecars is delivered and audited. By default each message is
+/// scanned and audited by the sidecar that sends it over the mesh hop: A the requests (outbound),
+/// B the responses (inbound). With `--mesh-inspection both` on both sidecars, each also audits
+/// what it receives.
 #[test]
 fn grpc_unary_and_server_streaming_phi_between_sidecars_is_delivered_and_audited() {
+    mesh_grpc_phi(&[]);
+}
+
+#[test]
+fn grpc_phi_between_sidecars_is_audited_at_both_ends_with_mesh_inspection_both() {
+    mesh_grpc_phi(&["--mesh-inspection", "both"]);
+}
+
+fn mesh_grpc_phi(extra: &[&str]) {
+    let both = !extra.is_empty();
     let dir = tempfile::tempdir().unwrap();
     let ca = Ca::start(dir.path(), &[("a", "web"), ("b", "db")]);
     let server = GrpcServer::start(dir.path());
-    let b = server_side(&ca, server.addr, &[]);
-    let a = client_side(&ca, "127.0.0.2:50051", b.inbound.unwrap());
+    let b = server_side(&ca, server.addr, extra);
+    let a = client_side_with(&ca, "127.0.0.2:50051", b.inbound.unwrap(), extra);
     let route = a.routes[0];
 
     // Two calls on one channel: the second goes out on the reused upstream connection.
@@ -231,11 +254,15 @@ fn grpc_unary_and_server_streaming_phi_between_sidecars_is_delivered_and_audited
         "the app got the record"
     );
 
-    // Both sides audit the request and the response of the three calls: 6 lines each.
-    let aa = a.wait_audit(6);
-    let ba = b.wait_audit(6);
-    assert_eq!(aa.len(), 6, "{aa:?}");
-    assert_eq!(ba.len(), 6, "{ba:?}");
+    // Three calls, each with PHI in its request and its response. The sender of each message
+    // audits it: A's three requests, B's three responses; with `both`, each side all six.
+    let per_side = if both { 6 } else { 3 };
+    a.wait_audit(per_side);
+    b.wait_audit(per_side);
+    // Time for a receiver that scans when it should not to write lines it should not.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let (aa, ba) = (a.audit(), b.audit());
+    assert_eq!((aa.len(), ba.len()), (per_side, per_side), "{aa:?} {ba:?}");
     for e in &aa {
         assert_eq!(e["direction"], "outbound", "{e}");
         assert_eq!(e["action"], "forwarded", "{e}");
@@ -257,10 +284,12 @@ fn grpc_unary_and_server_streaming_phi_between_sidecars_is_delivered_and_audited
         );
         assert!(has_kind(e, "ssn"), "{e}");
     }
-    for audit in [&aa, &ba] {
-        assert_eq!(audit.iter().filter(|e| e["flow"] == "request").count(), 3);
-        assert_eq!(audit.iter().filter(|e| e["flow"] == "response").count(), 3);
-    }
+    let flows = |audit: &[Value], flow: &str| audit.iter().filter(|e| e["flow"] == flow).count();
+    let (want_a_resp, want_b_req) = if both { (3, 3) } else { (0, 0) };
+    assert_eq!(flows(&aa, "request"), 3, "A sent three requests: {aa:?}");
+    assert_eq!(flows(&aa, "response"), want_a_resp, "{aa:?}");
+    assert_eq!(flows(&ba, "response"), 3, "B sent three responses: {ba:?}");
+    assert_eq!(flows(&ba, "request"), want_b_req, "{ba:?}");
     for text in [a.audit_text(), b.audit_text()] {
         assert!(!text.contains(SSN) && !text.contains("Jane"), "{text}");
     }
@@ -270,23 +299,18 @@ fn grpc_unary_and_server_streaming_phi_between_sidecars_is_delivered_and_audited
         m.contains(r#"phimesh_requests_total{action="forwarded",direction="outbound",protocol="grpc",tls="mtls"} 3"#),
         "{m}"
     );
-    assert!(
-        m.contains(
-            r#"phimesh_phi_detections_total{action="forwarded",direction="outbound",kind="ssn"} 6"#
-        ),
-        "{m}"
-    );
+    let detections = |n: usize, dir: &str| {
+        format!(
+            r#"phimesh_phi_detections_total{{action="forwarded",direction="{dir}",kind="ssn"}} {n}"#
+        )
+    };
+    assert!(m.contains(&detections(per_side, "outbound")), "{m}");
     let m = b.metrics();
     assert!(
         m.contains(r#"phimesh_requests_total{action="forwarded",direction="inbound",protocol="grpc",tls="mtls"} 3"#),
         "{m}"
     );
-    assert!(
-        m.contains(
-            r#"phimesh_phi_detections_total{action="forwarded",direction="inbound",kind="ssn"} 6"#
-        ),
-        "{m}"
-    );
+    assert!(m.contains(&detections(per_side, "inbound")), "{m}");
     assert!(!m.contains(SSN));
 }
 
@@ -517,19 +541,19 @@ fn grpc_trailers_are_scanned_refused_on_plaintext_inbound_and_audited_over_mtls(
         "{}",
         brief(&r)
     );
-    let aa = a.wait_audit(2);
-    let t: Vec<&Value> = aa
-        .iter()
-        .filter(|e| e["flow"] == "response" && parts_of(e) == ["trailers"])
-        .collect();
-    assert_eq!(t.len(), 1, "{aa:?}");
-    assert_eq!(t[0]["action"], "forwarded");
-    assert_eq!(t[0]["peer_identity"], "spiffe://cluster.local/ns/b/sa/db");
-    assert!(has_kind(t[0], "ssn"));
+    // A audits the request it sent (the note is in the request message too); the response's
+    // trailers are B's to audit, as the sender of the response (below).
+    let aa = a.wait_audit(1);
+    assert_eq!(aa.len(), 1, "{aa:?}");
+    assert_eq!(aa[0]["flow"], "request", "{aa:?}");
+    assert_eq!(aa[0]["action"], "forwarded");
+    assert_eq!(aa[0]["peer_identity"], "spiffe://cluster.local/ns/b/sa/db");
+    assert!(has_kind(&aa[0], "ssn"));
 
     // B: four refused plaintext responses (trailers twice, head, body) and the mesh trailers
-    // forwarded; PHI in requests to the app was forwarded (inbound requests are not refused).
-    let ba = b.wait_audit(10);
+    // forwarded; PHI in plaintext requests to the app was forwarded (inbound requests are not
+    // refused); the mesh request was A's to audit.
+    let ba = b.wait_audit(9);
     let resp: Vec<&Value> = ba.iter().filter(|e| e["flow"] == "response").collect();
     let refused: Vec<(&str, Vec<&str>)> = resp
         .iter()
@@ -551,6 +575,11 @@ fn grpc_trailers_are_scanned_refused_on_plaintext_inbound_and_audited_over_mtls(
             && e["action"] == "forwarded"
             && parts_of(e) == ["trailers"]
             && e["peer_identity"] == "spiffe://cluster.local/ns/a/sa/web"),
+        "{ba:?}"
+    );
+    assert!(
+        !ba.iter()
+            .any(|e| e["tls"] == "mtls" && e["flow"] == "request"),
         "{ba:?}"
     );
     let text = b.audit_text() + &a.audit_text();

@@ -90,7 +90,7 @@ fn h2load_100_concurrent_streams_through_a_sidecar_pair_and_through_egress() {
     // Sidecar pair: A's route to a mesh address, mTLS to B's inbound, B to the server.
     let b = ca.inbound_sidecar(server.addr, MESH, &[]);
     let upstream = "127.0.0.2:8080";
-    let a = ca.outbound_sidecar(upstream, b.inbound.unwrap(), MESH);
+    let a = ca.outbound_sidecar(upstream, b.inbound.unwrap(), MESH, &[]);
 
     let ok = h2load(&format!("http://{}/", a.routes[0]), N);
     assert_eq!(ok, N);
@@ -111,7 +111,8 @@ fn h2load_100_concurrent_streams_through_a_sidecar_pair_and_through_egress() {
     );
 
     // The audit line of outbound mesh HTTP/1.1 sent over a pooled (reused) upstream connection
-    // names the peer: two PHI requests, each request and echoed response audited.
+    // names the peer: two PHI requests, each audited by A, which sent it (the echoed responses
+    // are B's to audit).
     for _ in 0..2 {
         let (code, body) = curl(&[
             "-H",
@@ -122,9 +123,16 @@ fn h2load_100_concurrent_streams_through_a_sidecar_pair_and_through_egress() {
         ]);
         assert_eq!((code, body.as_str()), (200, PHI_JSON));
     }
-    let aa = a.wait_audit(4);
-    assert_eq!(aa.len(), 4, "{aa:?}");
+    a.wait_audit(2);
+    b.wait_audit(2);
+    let (aa, ba) = (a.audit(), b.audit());
+    assert_eq!(aa.len(), 2, "{aa:?}");
+    assert_eq!(ba.len(), 2, "{ba:?}");
+    for e in &ba {
+        assert_eq!(e["flow"], "response", "{e}");
+    }
     for e in &aa {
+        assert_eq!(e["flow"], "request", "{e}");
         assert_eq!(e["protocol"], "http1", "{e}");
         assert_eq!(e["action"], "forwarded", "{e}");
         assert_eq!(

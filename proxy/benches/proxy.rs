@@ -1,8 +1,12 @@
 //! `cargo bench --bench proxy`: what a sidecar pair costs. Each path is measured in the same run:
 //!
 //! * **direct**: load generator → app;
-//! * **pair, inspection on / off**: load generator → sidecar A (explicit `--route`, outbound) →
-//!   mesh mTLS (`--peer` mapping to B's inbound listener) → sidecar B (`--inbound-forward`) → app.
+//! * **pair**: load generator → sidecar A (explicit `--route`, outbound) → mesh mTLS (`--peer`
+//!   mapping to B's inbound listener) → sidecar B (`--inbound-forward`) → app; three times:
+//!   * **inspection on**: the default, each byte scanned once, by the sidecar that sends it over
+//!     the mesh hop (A the request, B the answer; `--mesh-inspection sender`);
+//!   * **inspection on, both ends**: scanned again where it arrives (`--mesh-inspection both`);
+//!   * **inspection off**.
 //!
 //! Three kinds of load, each over keep-alive HTTP/1.1 and over h2 (prior knowledge):
 //!
@@ -30,10 +34,10 @@
 //! prints Markdown tables.
 //!
 //! * `cargo bench --bench proxy` — full: 1 s warm-up + 5 s per load run, 3 streams per path,
-//!   3 runs (about 5 minutes);
+//!   3 runs (about 7 minutes);
 //! * `cargo bench --bench proxy -- --quick` (or `PHIMESH_BENCH_QUICK=1`) — 0.3 s + 1.5 s, one
 //!   stream, one run; `--runs N` overrides the number of runs; `--only LIST` runs part of it (a
-//!   comma list of `closed`, `rate`, `stream`, `direct`, `on`, `off`, `h1`, `h2`) and
+//!   comma list of `closed`, `rate`, `stream`, `direct`, `on`, `both`, `off`, `h1`, `h2`) and
 //!   `--clients N` changes the 8 clients (both for profiling);
 //! * without `--bench` (`cargo test --all-targets` runs it that way) — a smoke test: a few
 //!   requests on every path and a 1 MiB stream, failing on any error.
@@ -52,7 +56,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use phimesh_ca::testing::TestPki;
 use phimesh_detect::{Engine, StreamOptions, Verdict};
 use phimesh_proxy::audit::AuditSink;
-use phimesh_proxy::config::{IdentitySource, ProxyConfig, Route};
+use phimesh_proxy::config::{IdentitySource, MeshInspection, ProxyConfig, Route};
 use phimesh_proxy::{Proxy, RunningProxy};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Handle;
@@ -277,8 +281,22 @@ struct Roles {
     b: Handle,
 }
 
-async fn start_pair(pki: &TestPki, app: SocketAddr, inspect: bool, roles: &Roles) -> Pair {
+/// What a pair inspects: nothing, each hop at its sending end (the default), or at both ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Inspection {
+    Off,
+    Sender,
+    Both,
+}
+
+async fn start_pair(pki: &TestPki, app: SocketAddr, inspection: Inspection, roles: &Roles) -> Pair {
     let (audit, lines) = AuditSink::memory();
+    let inspect = inspection != Inspection::Off;
+    let mesh_inspection = if inspection == Inspection::Both {
+        MeshInspection::Both
+    } else {
+        MeshInspection::Sender
+    };
     let b = roles.b.spawn(Proxy::start(ProxyConfig {
         identity: Some(IdentitySource::Static(
             pki.identity("spiffe://cluster.local/ns/bench/sa/app"),
@@ -286,6 +304,7 @@ async fn start_pair(pki: &TestPki, app: SocketAddr, inspect: bool, roles: &Roles
         inbound_listen: "127.0.0.1:0".parse().expect("addr"),
         inbound_forward: Some(app),
         inspect,
+        mesh_inspection,
         audit: audit.clone(),
         ..ProxyConfig::default()
     }));
@@ -302,6 +321,7 @@ async fn start_pair(pki: &TestPki, app: SocketAddr, inspect: bool, roles: &Roles
         }],
         peers: [(app, b_inbound)].into_iter().collect(),
         inspect,
+        mesh_inspection,
         audit,
         ..ProxyConfig::default()
     }));
@@ -658,9 +678,14 @@ async fn stream_once(addr: SocketAddr, proto: Proto, data: &Bytes) -> Result<(f6
 // ---------------------------------------------------------------------------------------------
 // Results.
 
-const PATHS: [&str; 3] = ["direct", "pair, inspection on", "pair, inspection off"];
+const PATHS: [&str; 4] = [
+    "direct",
+    "pair, inspection on",
+    "pair, inspection on, both ends",
+    "pair, inspection off",
+];
 /// Their names for `--only`.
-const PATH_KEYS: [&str; 3] = ["direct", "on", "off"];
+const PATH_KEYS: [&str; 4] = ["direct", "on", "both", "off"];
 
 /// `--only a,b,...`: a token of a dimension (kinds, paths, protocols) is wanted when the list
 /// names it or names nothing of that dimension.
@@ -775,9 +800,10 @@ async fn bench(s: Settings, workers: usize, roles: Roles) {
         .await
         .expect("app starts");
     let pki = TestPki::new("cluster.local");
-    let on = start_pair(&pki, app, true, &roles).await;
-    let off = start_pair(&pki, app, false, &roles).await;
-    let entries = [app, on.entry, off.entry];
+    let on = start_pair(&pki, app, Inspection::Sender, &roles).await;
+    let both = start_pair(&pki, app, Inspection::Both, &roles).await;
+    let off = start_pair(&pki, app, Inspection::Off, &roles).await;
+    let entries = [app, on.entry, both.entry, off.entry];
     let protos = [Proto::H1, Proto::H2];
     let load_start = load_average();
     println!(
@@ -800,10 +826,10 @@ async fn bench(s: Settings, workers: usize, roles: Roles) {
     );
 
     // results[run][proto][path]
-    let mut results: Vec<[[Cell; 3]; 2]> = Vec::new();
+    let mut results: Vec<[[Cell; 4]; 2]> = Vec::new();
     let mut failures = Vec::new();
     for run in 0..s.runs {
-        let mut r: [[Cell; 3]; 2] = Default::default();
+        let mut r: [[Cell; 4]; 2] = Default::default();
         let wants = |kind: &str, k: usize| {
             wanted(&s.only, kind, &["closed", "rate", "stream"])
                 && wanted(&s.only, PATH_KEYS[k], &PATH_KEYS)
@@ -895,9 +921,11 @@ async fn bench(s: Settings, workers: usize, roles: Roles) {
             + b.with_label_values(&["outbound"]).get()
             + b.with_label_values(&["inbound"]).get()
     };
-    let (on_bytes, off_bytes) = (inspected(&on), inspected(&off));
-    let audit_lines =
-        on.audit.lock().map_or(0, |v| v.len()) + off.audit.lock().map_or(0, |v| v.len());
+    let (on_bytes, both_bytes, off_bytes) = (inspected(&on), inspected(&both), inspected(&off));
+    let audit_lines = [&on, &both, &off]
+        .iter()
+        .map(|p| p.audit.lock().map_or(0, |v| v.len()))
+        .sum::<usize>();
     let handshakes = |p: &Pair| {
         p.a.metrics()
             .tls_handshakes
@@ -996,24 +1024,29 @@ async fn bench(s: Settings, workers: usize, roles: Roles) {
     );
     println!(
         "Engine alone on the streamed body, one core: {scan_mbs:.0} MB/s in 64 KiB chunks, \
-         {scan16_mbs:.0} MB/s in 16 KiB chunks; the pair \
-         scans every byte twice (A outbound, B inbound). One scanner opened, fed 1 KiB and finished: \
-         {small_scan_us:.1} µs."
+         {scan16_mbs:.0} MB/s in 16 KiB chunks. The pair scans every byte once, at the end that \
+         sends it over the mesh hop (A the request, B the answer: `--mesh-inspection sender`, the \
+         default); \"both ends\" scans it again where it arrives (`--mesh-inspection both`). One \
+         scanner opened, fed 1 KiB and finished: {small_scan_us:.1} µs."
     );
     println!(
         "Load average before {load_start}, after {load_end}. Bytes inspected: pair on {on_bytes}, \
-         pair off {off_bytes}; audit lines {audit_lines}; mTLS connections A→B: on {}, off {}.",
+         both ends {both_bytes}, off {off_bytes}; audit lines {audit_lines}; mTLS connections \
+         A→B: on {}, both ends {}, off {}.",
         handshakes(&on),
+        handshakes(&both),
         handshakes(&off)
     );
     on.a.shutdown(Duration::from_millis(100)).await;
     on.b.shutdown(Duration::from_millis(100)).await;
+    both.a.shutdown(Duration::from_millis(100)).await;
+    both.b.shutdown(Duration::from_millis(100)).await;
     off.a.shutdown(Duration::from_millis(100)).await;
     off.b.shutdown(Duration::from_millis(100)).await;
 
     let mut problems = failures;
-    if on_bytes == 0 {
-        problems.push("the inspecting pair inspected nothing".into());
+    if on_bytes == 0 || both_bytes == 0 {
+        problems.push("an inspecting pair inspected nothing".into());
     }
     if off_bytes != 0 {
         problems.push("the pair with inspection off inspected bytes".into());

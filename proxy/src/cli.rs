@@ -18,8 +18,8 @@ use phimesh_ca::duration::parse_duration;
 use phimesh_ca::identity::{IdentityConfig, SpiffeId};
 
 use crate::config::{
-    parse_pair, Bounds, Cidr, ConfigError, IdentitySource, InboundMtls, Listen, Mode, ProxyConfig,
-    Route, DEFAULT_INBOUND_PORT, DEFAULT_OUTBOUND_PORT,
+    parse_pair, Bounds, Cidr, ConfigError, IdentitySource, InboundMtls, Listen, MeshInspection,
+    Mode, ProxyConfig, Route, DEFAULT_INBOUND_PORT, DEFAULT_OUTBOUND_PORT,
 };
 
 pub use crate::init::{run_init, InitArgs};
@@ -49,6 +49,10 @@ pub struct ProxyArgs {
     /// enforce (refuse plaintext PHI egress) or audit (forward and audit).
     #[arg(long, env = "PHIMESH_MODE", default_value = "enforce")]
     mode: String,
+    /// sender (the sidecar sending over a mesh hop scans it) or both (the receiving sidecar
+    /// scans it again).
+    #[arg(long, env = "PHIMESH_MESH_INSPECTION", default_value = "sender")]
+    mesh_inspection: String,
     /// strict (mTLS clients only) or permissive (plaintext too; PHI responses to them refused).
     #[arg(long, env = "PHIMESH_INBOUND_MTLS", default_value = "strict")]
     inbound_mtls: String,
@@ -130,6 +134,15 @@ impl ProxyArgs {
             m => {
                 return Err(ConfigError(format!(
                     "invalid --mode {m:?}: expected enforce or audit"
+                )))
+            }
+        };
+        let mesh_inspection = match self.mesh_inspection.as_str() {
+            "sender" => MeshInspection::Sender,
+            "both" => MeshInspection::Both,
+            m => {
+                return Err(ConfigError(format!(
+                    "invalid --mesh-inspection {m:?}: expected sender or both"
                 )))
             }
         };
@@ -226,6 +239,7 @@ impl ProxyArgs {
             identity,
             mesh_networks,
             mode,
+            mesh_inspection,
             inbound_mtls,
             outbound_listen: self
                 .outbound_listen

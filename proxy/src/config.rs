@@ -35,6 +35,24 @@ pub enum Mode {
     Audit,
 }
 
+/// `--mesh-inspection`: which end of a mesh mTLS hop scans what crosses it.
+///
+/// Every byte that crosses a mesh hop leaves one sidecar and enters another. With `Sender` (the
+/// default) the sidecar that sends it scans it before encrypting it and writes the audit line,
+/// naming the peer's verified SPIFFE ID; the receiver does not scan it a second time. A mesh
+/// certificate is only issued against a `phimesh-ca` token, which injection projects into the
+/// sidecar container alone, so a mesh peer is a sidecar that scanned its side. `Both` scans on
+/// the receiving end too: each pod then has its own record of PHI it received, for clusters
+/// where mesh identities are held by workloads other than phimesh sidecars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MeshInspection {
+    /// Scan what this sidecar sends to a mesh peer (the default).
+    #[default]
+    Sender,
+    /// Also scan what this sidecar receives from a mesh peer.
+    Both,
+}
+
 /// `--inbound-mtls`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum InboundMtls {
@@ -237,6 +255,8 @@ pub struct ProxyConfig {
     pub mesh_networks: Vec<Cidr>,
     /// Enforce or audit.
     pub mode: Mode,
+    /// Which end of a mesh hop scans.
+    pub mesh_inspection: MeshInspection,
     /// Inbound mTLS mode.
     pub inbound_mtls: InboundMtls,
     /// Outbound listener of transparent mode (default: dual-stack port 15001).
@@ -272,6 +292,7 @@ impl fmt::Debug for ProxyConfig {
             .field("identity", &self.identity)
             .field("mesh_networks", &self.mesh_networks)
             .field("mode", &self.mode)
+            .field("mesh_inspection", &self.mesh_inspection)
             .field("inbound_mtls", &self.inbound_mtls)
             .field("transparent", &self.transparent.is_some())
             .field("routes", &self.routes)
@@ -288,6 +309,7 @@ impl Default for ProxyConfig {
             identity: None,
             mesh_networks: Vec::new(),
             mode: Mode::Enforce,
+            mesh_inspection: MeshInspection::Sender,
             inbound_mtls: InboundMtls::Strict,
             outbound_listen: Listen::DualStack(DEFAULT_OUTBOUND_PORT),
             inbound_listen: Listen::DualStack(DEFAULT_INBOUND_PORT),

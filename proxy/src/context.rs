@@ -99,6 +99,14 @@ impl ConnCtx {
 }
 
 impl Shared {
+    /// The engine that scans `flow` on `path`: `None` where inspection is off or the policy
+    /// leaves it to the mesh peer that sent it ([`crate::policy::Policy::inspects`]).
+    pub fn engine_for(&self, path: PathKind, flow: Flow) -> Option<&Engine> {
+        self.engine
+            .as_ref()
+            .filter(|_| self.policy.inspects(path, flow))
+    }
+
     /// Max bytes an inspector may hold back.
     pub fn max_held(&self) -> usize {
         self.cfg.bounds.inspect_buffer.max(1 << 20) * 4

@@ -161,11 +161,13 @@ fn protocol_label(version: Version, grpc: bool) -> &'static str {
 /// much as PHI in a value. Returns the inspector after the end of the head.
 fn scan_head(
     shared: &Shared,
+    path: PathKind,
+    flow: Flow,
     method: Option<&http::Method>,
     target: Option<&Uri>,
     headers: &HeaderMap,
 ) -> Option<Inspector> {
-    let engine = shared.engine.as_ref()?;
+    let engine = shared.engine_for(path, flow)?;
     let opts = StreamOptions {
         plus_as_space: true,
         ..StreamOptions::default()
@@ -223,8 +225,13 @@ fn is_standard_method(m: &http::Method) -> bool {
 
 /// Scans trailers (gRPC `grpc-status`/`grpc-message` and custom trailing metadata, HTTP/2 and
 /// chunked HTTP/1.1 trailers) exactly like a head without a target.
-fn scan_trailers(shared: &Shared, trailers: &HeaderMap) -> Option<Inspector> {
-    scan_head(shared, None, None, trailers)
+fn scan_trailers(
+    shared: &Shared,
+    path: PathKind,
+    flow: Flow,
+    trailers: &HeaderMap,
+) -> Option<Inspector> {
+    scan_head(shared, path, flow, None, None, trailers)
 }
 
 /// The check an [`InspectBody`] runs on its trailers before forwarding them.
@@ -251,7 +258,7 @@ fn trailer_check(
     let shared = shared.clone();
     let ex = ex.clone();
     Box::new(move |trailers: HeaderMap| {
-        let Some(insp) = scan_trailers(&shared, &trailers) else {
+        let Some(insp) = scan_trailers(&shared, ex.ctx.path, flow, &trailers) else {
             return Ok(trailers);
         };
         let v = insp.verdict();
@@ -412,7 +419,12 @@ async fn start_body(
     let hold = shared.policy.holds_back(ex.ctx.path, flow);
     let opts = stream_options(headers, ex.grpc, &shared.cfg.bounds);
     let mut b = BodyStart {
-        insp: Inspector::new(shared.engine.as_ref(), opts, hold, shared.max_held()),
+        insp: Inspector::new(
+            shared.engine_for(ex.ctx.path, flow),
+            opts,
+            hold,
+            shared.max_held(),
+        ),
         ready: VecDeque::new(),
         done: false,
         trailers: None,
@@ -428,7 +440,11 @@ async fn start_body(
         if let Some(resp) = decide_early(shared, ex, flow, &b.insp, "body") {
             return Ok(Err(resp));
         }
-        if let Some(ti) = b.trailers.as_ref().and_then(|t| scan_trailers(shared, t)) {
+        if let Some(ti) = b
+            .trailers
+            .as_ref()
+            .and_then(|t| scan_trailers(shared, ex.ctx.path, flow, t))
+        {
             if let Some(resp) = decide_early(shared, ex, flow, &ti, "trailers") {
                 return Ok(Err(resp));
             }
@@ -546,6 +562,8 @@ async fn handle(
     let mut head_pending = None;
     if let Some(insp) = scan_head(
         &shared,
+        ex.ctx.path,
+        Flow::Request,
         Some(&parts.method),
         Some(&parts.uri),
         &parts.headers,
@@ -668,7 +686,14 @@ async fn handle(
         Version::H2 => http::Version::HTTP_2,
     };
     {
-        if let Some(insp) = scan_head(&shared, None, None, &rparts.headers) {
+        if let Some(insp) = scan_head(
+            &shared,
+            ex.ctx.path,
+            Flow::Response,
+            None,
+            None,
+            &rparts.headers,
+        ) {
             if let Some(resp) = decide_early(&shared, &ex, Flow::Response, &insp, "head") {
                 count(&shared, &ex, "refused", start);
                 return Ok(resp);

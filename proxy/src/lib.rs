@@ -146,7 +146,10 @@ impl Proxy {
         let dialer = Dialer::new(cfg.clone(), tls.clone(), metrics.clone());
         let clients = Clients::new(dialer.clone(), cfg.bounds.max_header_bytes);
         let shared = Arc::new(Shared {
-            policy: Policy { mode: cfg.mode },
+            policy: Policy {
+                mode: cfg.mode,
+                mesh_inspection: cfg.mesh_inspection,
+            },
             engine,
             metrics,
             audit,

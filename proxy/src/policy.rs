@@ -21,7 +21,7 @@ use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
 use phimesh_detect::Verdict;
 
-use crate::config::Mode;
+use crate::config::{MeshInspection, Mode};
 
 /// Which listener a connection came in on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,9 +130,23 @@ impl Action {
 pub struct Policy {
     /// Enforce or audit.
     pub mode: Mode,
+    /// Which end of a mesh hop scans.
+    pub mesh_inspection: MeshInspection,
 }
 
 impl Policy {
+    /// Whether `flow` on `path` is scanned here. Everything is, except, with
+    /// `--mesh-inspection sender`, what arrives from a mesh peer over mTLS (the request on the
+    /// inbound side, the response on the outbound side): the sending sidecar scanned and audited
+    /// it before encrypting it.
+    pub fn inspects(&self, path: PathKind, flow: Flow) -> bool {
+        self.mesh_inspection == MeshInspection::Both
+            || !matches!(
+                (path, flow),
+                (PathKind::MeshInbound, Flow::Request) | (PathKind::MeshOutbound, Flow::Response)
+            )
+    }
+
     /// Whether the inspector of `flow` on `path` must hold bytes back (refusal possible).
     pub fn holds_back(&self, path: PathKind, flow: Flow) -> bool {
         self.mode == Mode::Enforce && path.refuses(flow)
@@ -248,8 +262,12 @@ mod tests {
     fn table() {
         let enforce = Policy {
             mode: Mode::Enforce,
+            mesh_inspection: MeshInspection::Sender,
         };
-        let audit = Policy { mode: Mode::Audit };
+        let audit = Policy {
+            mode: Mode::Audit,
+            ..enforce
+        };
         use Flow::*;
         use PathKind::*;
         assert_eq!(
@@ -287,6 +305,39 @@ mod tests {
         assert!(enforce.holds_back(Egress, Request));
         assert!(!audit.holds_back(Egress, Request));
         assert!(!enforce.holds_back(MeshOutbound, Request));
+    }
+
+    #[test]
+    fn which_end_scans() {
+        use Flow::*;
+        use PathKind::*;
+        let sender = Policy {
+            mode: Mode::Enforce,
+            mesh_inspection: MeshInspection::Sender,
+        };
+        let both = Policy {
+            mesh_inspection: MeshInspection::Both,
+            ..sender
+        };
+        // What a mesh peer sent was scanned there.
+        assert!(!sender.inspects(MeshInbound, Request));
+        assert!(!sender.inspects(MeshOutbound, Response));
+        // What this sidecar sends, and everything that is not mesh mTLS, is scanned here.
+        for (path, flow) in [
+            (MeshOutbound, Request),
+            (MeshInbound, Response),
+            (Egress, Request),
+            (Egress, Response),
+            (PlainInbound, Request),
+            (PlainInbound, Response),
+        ] {
+            assert!(sender.inspects(path, flow), "{path:?} {flow:?}");
+        }
+        for path in [MeshOutbound, MeshInbound, Egress, PlainInbound] {
+            for flow in [Request, Response] {
+                assert!(both.inspects(path, flow), "{path:?} {flow:?}");
+            }
+        }
     }
 
     #[test]

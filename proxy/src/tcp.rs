@@ -138,11 +138,6 @@ where
     D: AsyncRead + AsyncWrite + Resettable + Unpin + Send + 'static,
     U: AsyncRead + AsyncWrite + Resettable + Unpin + Send + 'static,
 {
-    let engine = if inspect {
-        shared.engine.as_ref()
-    } else {
-        None
-    };
     let limits = Limits {
         max_ratio: u64::MAX,
         ..Limits::default()
@@ -154,7 +149,10 @@ where
     let max_held = shared.max_held();
     let path = ctx.path;
     let policy = shared.policy;
-    let mk = move |flow| Inspector::new(engine, opts, policy.holds_back(path, flow), max_held);
+    let mk = |flow| {
+        let engine = shared.engine_for(path, flow).filter(|_| inspect);
+        Inspector::new(engine, opts, policy.holds_back(path, flow), max_held)
+    };
     let (req_insp, resp_insp) = (|| mk(Flow::Request), || mk(Flow::Response));
     let ctx = Arc::new(ctx);
     let (mut dr, mut dw) = tokio::io::split(down);

@@ -286,12 +286,14 @@ impl Ca {
     }
 
     /// Sidecar A (`ns/a/sa/web`) in explicit mode: an outbound route on loopback to the mesh
-    /// address `upstream`, whose sidecar's inbound listener is `peer_inbound`.
+    /// address `upstream`, whose sidecar's inbound listener is `peer_inbound`; `extra` flags
+    /// after those.
     pub fn outbound_sidecar(
         &self,
         upstream: &str,
         peer_inbound: SocketAddr,
         mesh: &str,
+        extra: &[&str],
     ) -> ProxyProc {
         let mut args = self.identity_args("a", "web");
         let route = format!("127.0.0.1:0={upstream}");
@@ -299,6 +301,7 @@ impl Ca {
         args.extend(
             ["--route", &route, "--peer", &peer, "--mesh-networks", mesh].map(String::from),
         );
+        args.extend(extra.iter().map(|s| s.to_string()));
         let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
         ProxyProc::start(&a)
     }
