@@ -154,3 +154,42 @@ fn allow_list_refuses_other_identities_and_permissive_refuses_phi_responses_in_p
     assert_eq!(audit[0]["flow"], "response");
     assert_eq!(audit[0]["action"], "refused");
 }
+
+/// A pooled mesh connection is given up while it idles, well before the peer's server side would
+/// close it (it closes a keep-alive connection that waited `--header-timeout` for a request), so
+/// that A never sends a request down a connection B is closing at that moment. With A's
+/// `--header-timeout 2s` its pool keeps an idle connection for 1 s; B keeps it open for 10 s.
+#[test]
+fn an_idle_pooled_mesh_connection_is_dropped_before_the_peer_would_close_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::start(dir.path(), &[("a", "web"), ("b", "db")]);
+    let sink = Sink::start();
+    let b = server_side(&ca, &sink, &[]);
+    let a = ca.outbound_sidecar(
+        UPSTREAM,
+        b.inbound.unwrap(),
+        MESH,
+        &["--header-timeout", "2s"],
+    );
+    let url = format!("http://{}/echo", a.routes[0]);
+    let handshakes = || {
+        let m = a.metrics();
+        m.lines()
+            .find_map(|l| {
+                l.strip_prefix(r#"phimesh_tls_handshakes_total{direction="outbound",result="ok"} "#)
+            })
+            .map_or(0, |v| v.trim().parse::<u64>().unwrap())
+    };
+    let get = || {
+        let (code, body) = curl(&["--data-binary", "hello", &url]);
+        assert_eq!((code, body.as_str()), (200, "hello"));
+    };
+    // Back to back: the second request reuses the pooled connection.
+    get();
+    get();
+    assert_eq!(handshakes(), 1);
+    // Idle longer than A's pool keeps a connection, far less than B's 10 s: a new one.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    get();
+    assert_eq!(handshakes(), 2);
+}

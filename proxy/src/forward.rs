@@ -273,8 +273,13 @@ pub struct Clients {
     pub in_h2: HttpClient,
 }
 
-/// Idle pooled connections are closed after this long.
-const POOL_IDLE: Duration = Duration::from_secs(90);
+/// How long a pooled upstream connection may sit idle: well under `header_timeout`, the time a
+/// phimesh server side (the peer's inbound listener) waits for the next request on a
+/// keep-alive connection before closing it, so that a request is not sent down a connection the
+/// peer is closing at that moment. Also under the 5 s keep-alive of common app servers.
+fn pool_idle(header_timeout: Duration) -> Duration {
+    (header_timeout * 2 / 5).clamp(Duration::from_secs(1), Duration::from_secs(90))
+}
 
 fn client(
     dialer: &Dialer,
@@ -284,7 +289,7 @@ fn client(
     fixed: Option<SocketAddr>,
 ) -> HttpClient {
     let mut b = Client::builder(TokioExecutor::new());
-    b.pool_idle_timeout(POOL_IDLE)
+    b.pool_idle_timeout(pool_idle(dialer.cfg.bounds.header_timeout))
         .pool_timer(TokioTimer::new())
         .timer(TokioTimer::new());
     if carried == Carried::H2 {
