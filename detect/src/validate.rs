@@ -41,6 +41,11 @@ pub(crate) fn space_bracket_or_dot(b: u8) -> bool {
     space_or_bracket(b) || b == b'.'
 }
 
+/// A path segment (`/SearchParameter/pat-birthdate`), not a column label.
+pub(crate) fn slash(b: u8) -> bool {
+    b == b'/'
+}
+
 pub(crate) fn is_alpha(b: u8) -> bool {
     b.is_ascii_alphabetic()
 }

@@ -285,3 +285,48 @@ fn label_suffixes_of_reporting_exports() {
         r#"{"BIRTH_DT_FORMAT": "MM/DD/YYYY"}"#,
     ]);
 }
+
+#[test]
+fn epic_and_cerner_abbreviated_labels() {
+    assert_found(
+        Kind::PatientName,
+        &[
+            r#"{"PatName": "Rosalind Achterberg"}"#,
+            "PAT_NM=HALVORSEN,BIRGIT&dept=4",
+            r#"patient_display_name: "Okafor, Chidi""#,
+            r#"{"PATIENT_NAME_FULL": "Marisol Q. Ybarra"}"#,
+            "TEST_PATIENTNM=VANTERPOOL,EDWINA",
+        ],
+    );
+    assert_found(
+        Kind::AccountNumber,
+        &[
+            "FIN_NBR: 44817203",
+            r#"{"HspAccountId": "A77182634"}"#,
+            "HSP_ACCOUNT_ID=3391827710",
+        ],
+    );
+    assert_found(
+        Kind::Dob,
+        &[
+            "GET /search?DOB_DATE=03/14/1962 HTTP/1.1",
+            r#"{"DobDate": "1971-08-02"}"#,
+        ],
+    );
+    // An e-mail address counts under an abbreviated patient label.
+    assert_found(
+        Kind::PatientEmail,
+        &[
+            r#"{"PAT_EMAIL": "r.achterberg@example.org"}"#,
+            "Pat Email: mk.halvorsen@example.net",
+        ],
+    );
+    // `pat` inside paths and words, a URL segment that looks like a column, and an account id
+    // without a patient or hospital label stay clean.
+    assert_clean(&[
+        r#"{"path":"/compat/pattern/update","status":200,"user":"Jane Smith"}"#,
+        r#"{"url":"http://example.org/fhir/SearchParameter/pat-birthdate","contact":"ops@example.org"}"#,
+        r#"{"accountId": "123456789012", "region": "us-east-1"}"#,
+        r#"{"patch_name": "Fix Login", "owner": "ops@example.org"}"#,
+    ]);
+}
