@@ -101,6 +101,9 @@ fn column_kind(name: &[u8]) -> Option<Column> {
         || has("chartno")
         || has("chartnumber")
         || has("patientid")
+        // Epic Clarity's `PAT_ID`, `PAT_MRN_ID`.
+        || n.starts_with("patid")
+        || n.starts_with("patmrn")
     {
         strong(Kind::Mrn, v::id_with_digits)
     } else if has("memberid")
@@ -111,6 +114,10 @@ fn column_kind(name: &[u8]) -> Option<Column> {
         || has("policynumber")
         || has("beneficiaryid")
         || has("medicaidid")
+        // `SUBS_MEMBER_NBR`, Cerner's `MEM_NUMBER`.
+        || has("membernbr")
+        || n.starts_with("memnumber")
+        || n.starts_with("memnbr")
     {
         strong(Kind::MemberId, v::id_with_digits)
     } else if has("accountno")
@@ -120,6 +127,11 @@ fn column_kind(name: &[u8]) -> Option<Column> {
         || has("accountnum")
         || has("patientaccount")
         || has("billingaccount")
+        // Epic's hospital account (`HSP_ACCOUNT_ID`, `HAR`), Cerner's financial number.
+        || has("hspaccount")
+        || has("hospitalaccount")
+        || has("finnbr")
+        || has("finnumber")
     {
         strong(Kind::AccountNumber, v::id_with_digits)
     } else if has("dob") || has("birthdate") || has("dateofbirth") || has("birthday") {
@@ -396,6 +408,9 @@ impl CsvColumns {
             ]
             .iter()
             .any(|k| n.contains(k))
+                // Epic Clarity's `PAT_` columns (`PAT_ID`, `PAT_NAME`), not `path` or `patch`.
+                || (n.starts_with("pat")
+                    && !["path", "patch", "pattern"].iter().any(|w| n.starts_with(w)))
         });
         if is_header {
             self.phase = Phase::Rows;

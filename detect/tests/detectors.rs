@@ -330,3 +330,35 @@ fn epic_and_cerner_abbreviated_labels() {
         r#"{"patch_name": "Fix Login", "owner": "ops@example.org"}"#,
     ]);
 }
+
+#[test]
+fn epic_and_cerner_export_columns() {
+    assert_found(
+        Kind::Mrn,
+        &["PAT_ID,VISIT_TYPE,ZIP\nZ448120,OFFICE,02139\n"],
+    );
+    assert_found(
+        Kind::AccountNumber,
+        &[
+            "PERSON_ID|FIN_NBR|ZIPCODE\nZ771201|77120938155|02139\n",
+            "HSP_ACCOUNT_ID,ADMIT_TYPE\n7712093815,ELECTIVE\n",
+        ],
+    );
+    assert_found(
+        Kind::MemberId,
+        &[
+            "ROW,MEM_NUMBER,ZIP\n1,LRQ448120771,02139\n",
+            "SUBS_MEMBER_NBR;PLAN\nXK27120938-01;GOLD\n",
+        ],
+    );
+    // An e-mail column is a patient's under Clarity's `PAT_` columns.
+    assert_found(
+        Kind::PatientEmail,
+        &["PAT_NAME_SUFFIX,EMAIL_ADDRESS,ZIP\nJR,jq.halvorsen@example.net,02139\n"],
+    );
+    // `path` and `patch` columns are not patient columns.
+    assert_clean(&[
+        "PATH,EMAIL_ADDRESS,STATUS\n/api/v1/orders,ops@example.org,200\n",
+        "PATCH_ID,OWNER_EMAIL\n4471,release@example.org\n",
+    ]);
+}
