@@ -56,6 +56,12 @@ pub(crate) struct CsvColumns {
     /// searched in this part): it is only read to its end.
     skip_line: bool,
     waiting_boundary: bool,
+    /// In a multipart body: reading a part's header lines.
+    in_part_headers: bool,
+    /// The column a part's field name (`Content-Disposition: form-data; name="member_dob"`)
+    /// stands for, while its headers are read; then the column of the part's first body line.
+    part_label: Option<Column>,
+    part_value: Option<Column>,
 }
 
 /// A value found in a keyed column: kind, role, absolute normalised span.
@@ -134,7 +140,12 @@ fn column_kind(name: &[u8]) -> Option<Column> {
         || has("finnumber")
     {
         strong(Kind::AccountNumber, v::id_with_digits)
-    } else if has("dob") || has("birthdate") || has("dateofbirth") || has("birthday") {
+    } else if has("dob")
+        || has("birthdate")
+        || has("birthdt")
+        || has("dateofbirth")
+        || has("birthday")
+    {
         strong(Kind::Dob, v::date_value)
     } else if has("cardnumber") || has("ccnum") || has("cardno") || has("creditcard") || n == "pan"
     {
@@ -159,6 +170,80 @@ fn column_kind(name: &[u8]) -> Option<Column> {
     }
 }
 
+/// A label that names a patient's data (`patient_phone`, `MemberDob`, Clarity's `PAT_NAME`).
+fn is_patient_label(f: &[u8]) -> bool {
+    let n: String = f
+        .iter()
+        .filter(|c| c.is_ascii_alphabetic())
+        .map(|c| c.to_ascii_lowercase() as char)
+        .collect();
+    [
+        "patient",
+        "member",
+        "beneficiary",
+        "subscriber",
+        "enrollee",
+        "insured",
+        "guarantor",
+    ]
+    .iter()
+    .any(|k| n.contains(k))
+        || pat_prefixed(f)
+}
+
+/// Epic Clarity's `PAT_` abbreviation: `PAT_ID`, `pat-name`, `patHomePhone`, `PatName`; not
+/// `path`, `PATH`, `patch` or `pattern`.
+fn pat_prefixed(f: &[u8]) -> bool {
+    let f = f.strip_prefix(b"\"").unwrap_or(f);
+    if f.len() < 4 || !f[..3].eq_ignore_ascii_case(b"pat") {
+        return false;
+    }
+    let next = f[3];
+    !next.is_ascii_alphabetic()
+        || (f[1].is_ascii_lowercase() && f[2].is_ascii_lowercase() && next.is_ascii_uppercase())
+}
+
+/// The field name of a `Content-Disposition: form-data; name="..."` line; `None` for a file
+/// part (`filename=`), whose content is read as a file.
+fn form_field_name(line: &[u8]) -> Option<&[u8]> {
+    let lower = line.to_ascii_lowercase();
+    if memchr::memmem::find(&lower, b"filename").is_some() {
+        return None;
+    }
+    let at = memchr::memmem::find(&lower, b"name=\"")? + 6;
+    let len = memchr::memchr(b'"', &line[at..])?;
+    Some(&line[at..at + len])
+}
+
+/// Checks one field's bytes (at absolute `field_start`, ending by `end`) with its column's
+/// validator.
+fn check_field(c: &Column, field: &[u8], field_start: u64, end: u64) -> Option<ColumnFinding> {
+    let mut s = 0;
+    let mut e = field.len();
+    while s < e && matches!(field[s], b'"' | b' ' | b'\r') {
+        s += 1;
+    }
+    while e > s && matches!(field[e - 1], b'"' | b' ' | b'\r') {
+        e -= 1;
+    }
+    if e == s {
+        return None;
+    }
+    // Validators look for the value at the end of what they get, after a gap.
+    let mut probe = Vec::with_capacity(e - s + 2);
+    probe.push(b' ');
+    probe.extend_from_slice(&field[s..e]);
+    probe.push(b' ');
+    let (vs, ve) = (c.validate)(&probe)?;
+    let field_start = field_start + s as u64;
+    Some(ColumnFinding {
+        kind: c.kind,
+        role: c.role,
+        start: field_start + vs.saturating_sub(1) as u64,
+        end: (field_start + ve.saturating_sub(1) as u64).min(end),
+    })
+}
+
 impl CsvColumns {
     pub(crate) fn new() -> CsvColumns {
         CsvColumns {
@@ -175,6 +260,9 @@ impl CsvColumns {
             multipart: false,
             skip_line: false,
             waiting_boundary: false,
+            in_part_headers: false,
+            part_label: None,
+            part_value: None,
         }
     }
 
@@ -235,6 +323,7 @@ impl CsvColumns {
                     *lines += 1;
                     let exhausted = *lines >= MAX_HEADER_LINES;
                     i += nl + 1;
+                    let this_line = self.line_start;
                     self.line_start = start + i as u64;
                     self.field_start = self.line_start;
                     if first && line.starts_with(b"--") {
@@ -247,10 +336,17 @@ impl CsvColumns {
                             *lines = 1;
                         }
                         self.waiting_boundary = false;
+                        self.in_part_headers = true;
+                        self.part_label = None;
+                        self.part_value = None;
                         continue;
                     }
                     if skipped || self.waiting_boundary {
+                        self.part_value = None;
                         continue;
+                    }
+                    if self.multipart {
+                        self.part_line(&line, this_line, out);
                     }
                     self.parse_header(&line, first);
                     if exhausted && matches!(self.phase, Phase::Header(..)) {
@@ -302,34 +398,36 @@ impl CsvColumns {
     fn end_field(&mut self, end: u64, out: &mut Vec<ColumnFinding>) {
         if !self.field_too_long {
             if let Some(Some(c)) = self.columns.get(self.col) {
-                let mut s = 0;
-                let mut e = self.field.len();
-                while s < e && matches!(self.field[s], b'"' | b' ' | b'\r') {
-                    s += 1;
-                }
-                while e > s && matches!(self.field[e - 1], b'"' | b' ' | b'\r') {
-                    e -= 1;
-                }
-                if e > s {
-                    // Validators look for the value at the end of what they get, after a gap.
-                    let mut probe = Vec::with_capacity(e - s + 2);
-                    probe.push(b' ');
-                    probe.extend_from_slice(&self.field[s..e]);
-                    probe.push(b' ');
-                    if let Some((vs, ve)) = (c.validate)(&probe) {
-                        let field_start = self.field_start + s as u64;
-                        out.push(ColumnFinding {
-                            kind: c.kind,
-                            role: c.role,
-                            start: field_start + vs.saturating_sub(1) as u64,
-                            end: (field_start + ve.saturating_sub(1) as u64).min(end),
-                        });
-                    }
-                }
+                out.extend(check_field(c, &self.field, self.field_start, end));
             }
         }
         self.field.clear();
         self.field_too_long = false;
+    }
+
+    /// A multipart line while the header is searched. A part whose field name is a label
+    /// (`name="Dob Date"`, `name="member_id"`) has its value checked like a column's field: the
+    /// first line after the part's headers, whatever other headers (`Content-Type`,
+    /// `Content-Transfer-Encoding`) stand between the name and the value.
+    fn part_line(&mut self, line: &[u8], line_start: u64, out: &mut Vec<ColumnFinding>) {
+        let l = line.strip_suffix(b"\r").unwrap_or(line);
+        if let Some(c) = self.part_value.take() {
+            if l.len() <= MAX_FIELD {
+                out.extend(check_field(&c, l, line_start, line_start + l.len() as u64));
+            }
+        } else if self.in_part_headers {
+            if l.is_empty() {
+                self.in_part_headers = false;
+                self.part_value = self.part_label.take();
+            } else if l.len() > 20 && l[..20].eq_ignore_ascii_case(b"content-disposition:") {
+                if let Some(name) = form_field_name(l) {
+                    self.part_label = column_kind(name);
+                    if is_patient_label(name) {
+                        self.patient_header = true;
+                    }
+                }
+            }
+        }
     }
 
     /// Reads one line as a possible header: the phase becomes `Rows` when it is one, `Off` when
@@ -340,6 +438,11 @@ impl CsvColumns {
         if first && matches!(line.first(), Some(b'{' | b'[' | b'<')) {
             // JSON or XML: not a CSV stream.
             self.phase = Phase::Off;
+            return;
+        }
+        // Binary content (an image part of a multipart body) is no header, whatever letters it
+        // happens to hold.
+        if line.iter().any(|&c| (c < 0x20 && c != b'\t') || c == 0x7f) {
             return;
         }
         // Past the first line, a header is plain labels: not a `Name: value` line (MIME part
@@ -391,27 +494,7 @@ impl CsvColumns {
         }
         self.delim = delim;
         self.columns = columns;
-        self.patient_header = names.iter().any(|f| {
-            let n: String = f
-                .iter()
-                .filter(|c| c.is_ascii_alphabetic())
-                .map(|c| c.to_ascii_lowercase() as char)
-                .collect();
-            [
-                "patient",
-                "member",
-                "beneficiary",
-                "subscriber",
-                "enrollee",
-                "insured",
-                "guarantor",
-            ]
-            .iter()
-            .any(|k| n.contains(k))
-                // Epic Clarity's `PAT_` columns (`PAT_ID`, `PAT_NAME`), not `path` or `patch`.
-                || (n.starts_with("pat")
-                    && !["path", "patch", "pattern"].iter().any(|w| n.starts_with(w)))
-        });
+        self.patient_header = names.iter().any(|f| is_patient_label(f));
         if is_header {
             self.phase = Phase::Rows;
         }

@@ -362,3 +362,52 @@ fn epic_and_cerner_export_columns() {
         "PATCH_ID,OWNER_EMAIL\n4471,release@example.org\n",
     ]);
 }
+
+/// The values of labelled multipart fields count when other part headers (`Content-Type`,
+/// `Content-Transfer-Encoding`, as Java and Go clients write them) stand between the field name
+/// and the value, also after a large binary part.
+#[test]
+fn multipart_fields_with_part_headers_between_name_and_value() {
+    let part = |name: &str, value: &str| {
+        format!(
+            "--xYz19\r\nContent-Disposition: form-data; name=\"{name}\"\r\nContent-Type: text/plain; charset=ISO-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{value}\r\n"
+        )
+    };
+    let body = |parts: &[String]| format!("{}--xYz19--\r\n", parts.concat());
+    let mut image = String::from(
+        "--xYz19\r\nContent-Disposition: form-data; name=\"scan\"; filename=\"s.tif\"\r\nContent-Type: image/tiff\r\n\r\nII*\u{1}",
+    );
+    for i in 0..400 {
+        // Binary-looking lines, some with letters a column name could be read from.
+        image.push_str(&format!("\u{2}\u{7}cell tel {i}\u{1b}\n"));
+    }
+    image.push_str("\r\n");
+    let cases: [(Kind, String); 5] = [
+        (Kind::Dob, body(&[part("Birth Dt", "19311027")])),
+        (
+            Kind::MemberId,
+            body(&[part("Plan Subscriber Id", "M3689883483")]),
+        ),
+        (
+            Kind::AccountNumber,
+            body(&[part("Billing Acct No", "87366051599")]),
+        ),
+        (
+            Kind::PatientPhone,
+            body(&[part("pat_home_phone", "+1 (899) 276-7867")]),
+        ),
+        (
+            Kind::PatientPhone,
+            body(&[image.clone(), part("patHomePhone", "(579) 846-2451")]),
+        ),
+    ];
+    for (kind, input) in &cases {
+        assert_found(*kind, &[input.as_str()]);
+    }
+    // A clinic's number in a plain field, and a `path` field, are no patient's.
+    assert_clean(&[
+        &body(&[part("clinic_phone", "(415) 555-0100")]),
+        &body(&[part("path_phone", "(415) 555-0100")]),
+        &body(&[image, part("notes", "follow-up in 2 weeks")]),
+    ]);
+}
