@@ -677,7 +677,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             // `PAT_EMAIL`, `PatPhone`, `pat addr`: patient context under the abbreviated label,
             // written out as literals for the same reason as `PAT_NAME` above.
             pattern: concat!(
-                r"(?i:patemail|pat_email|pat\x20email|patphone|pat_phone|pat\x20phone)",
+                r"(?i:patemail|pat_email|pat\x20email|patphone|pat_phone|pathomephone|pat_home_phone)",
                 r"(?i:_?(?:address|addr|number|num|no|home|cell|mobile|primary))?",
                 r#"(?:"\s{0,4}:|'\s{0,4}:|\s{0,4}[:=]|\]=|"?[,;\t|]|"\r?\n\r?\n)"#
             ),

@@ -321,6 +321,13 @@ fn epic_and_cerner_abbreviated_labels() {
             "Pat Email: mk.halvorsen@example.net",
         ],
     );
+    assert_found(
+        Kind::PatientPhone,
+        &[
+            "WARNING rejected submission {'patHomePhone': '(213) 348-1882'}",
+            r#"failures_total{pat_home_phone="+1 (343) 581-0119"} 1"#,
+        ],
+    );
     // `pat` inside paths and words, a URL segment that looks like a column, and an account id
     // without a patient or hospital label stay clean.
     assert_clean(&[
