@@ -544,3 +544,45 @@ fn the_apps_authority_reaches_the_upstream_unchanged() {
     let a = ProxyProc::start(&a_args.iter().map(|s| s.as_str()).collect::<Vec<_>>());
     assert_authority_kept("mesh", a.routes[0], &app);
 }
+
+/// The admin listener serves a bounded number of connections: with 64 held open, the next is
+/// closed at once and counted, and once some close, `/metrics` answers again.
+#[test]
+fn admin_listener_caps_its_connections() {
+    let sink = Sink::start();
+    let p = idle_proxy(&sink);
+    let held: Vec<TcpStream> = (0..phimesh_proxy::admin::MAX_ADMIN_CONNECTIONS)
+        .map(|_| TcpStream::connect(p.admin).unwrap())
+        .collect();
+    // The held connections are served: a request on the first one is answered.
+    let mut first = &held[0];
+    first
+        .write_all(b"GET /live HTTP/1.1\r\nhost: a\r\n\r\n")
+        .unwrap();
+    let mut buf = [0u8; 64];
+    assert!(first.read(&mut buf).unwrap() > 0);
+    // Give the listener time to accept all of them before the one over the cap.
+    std::thread::sleep(Duration::from_millis(300));
+    let mut over = TcpStream::connect(p.admin).unwrap();
+    over.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let _ = over.write_all(b"GET /live HTTP/1.1\r\nhost: a\r\n\r\n");
+    let n = over.read(&mut buf).unwrap_or(0);
+    assert_eq!(n, 0, "the connection over the cap was served");
+    drop(held);
+    let text = (0..50)
+        .find_map(|_| {
+            let (code, text) = curl(&[&format!("http://{}/metrics", p.admin)]);
+            if code == 200 {
+                return Some(text);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+            None
+        })
+        .expect("/metrics answers once connections are freed");
+    assert!(
+        text.contains(
+            r#"phimesh_connections_rejected_total{direction="admin",reason="max_connections"} "#
+        ),
+        "{text}"
+    );
+}

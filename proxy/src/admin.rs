@@ -49,14 +49,36 @@ fn route(req: &Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>> {
     }
 }
 
+/// Open admin connections at most: Prometheus, the kubelet's probes and a person with curl need
+/// a handful; a flood of connections to the admin port must not take memory or file
+/// descriptors from the data listeners. Further connections are closed at once.
+pub const MAX_ADMIN_CONNECTIONS: usize = 64;
+
 /// Serves the admin listener until the task is aborted.
 pub async fn run(listener: TcpListener, shared: Arc<Shared>) {
+    let limit = Arc::new(tokio::sync::Semaphore::new(MAX_ADMIN_CONNECTIONS));
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
+        let stream = match listener.accept().await {
+            Ok((s, _)) => s,
+            Err(e) => {
+                // Out of file descriptors, for example: wait instead of spinning.
+                tracing::debug!(error = %e, "admin accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = limit.clone().try_acquire_owned() else {
+            shared
+                .metrics
+                .connections_rejected
+                .with_label_values(&["admin", "max_connections"])
+                .inc();
+            drop(stream);
             continue;
         };
         let shared = shared.clone();
         tokio::spawn(async move {
+            let _permit = permit;
             // Idle connections (a scraper's keep-alive, a client that went away) close after
             // `--idle-timeout`, as on the data listeners.
             let activity = Activity::default();
