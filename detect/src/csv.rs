@@ -445,6 +445,14 @@ impl CsvColumns {
         if line.iter().any(|&c| (c < 0x20 && c != b'\t') || c == 0x7f) {
             return;
         }
+        // Code and markup are no header, first line or not (`SSN_RE = re.compile(r"...|...")`
+        // would otherwise name an `ssn` column split at the regex's `|`).
+        if line
+            .iter()
+            .any(|c| matches!(c, b'=' | b'{' | b'}' | b'<' | b'>'))
+        {
+            return;
+        }
         // Past the first line, a header is plain labels: not a `Name: value` line (MIME part
         // headers, a report's "Run date: ..."), no code or markup (`metric{kind="ssn",...}`), no
         // long numbers (HL7 segments, log lines).

@@ -363,8 +363,10 @@ fn epic_and_cerner_export_columns() {
         Kind::PatientEmail,
         &["PAT_NAME_SUFFIX,EMAIL_ADDRESS,ZIP\nJR,jq.halvorsen@example.net,02139\n"],
     );
-    // `path` and `patch` columns are not patient columns.
+    // `path` and `patch` columns are not patient columns; a regex constant whose alternatives
+    // are split at `|` is no CSV header naming an `ssn` column.
     assert_clean(&[
+        "SSN_RE = re.compile(r\"^(?!000|666|9\\d\\d)\\d{3}-\\d{2}-\\d{4}$\")\nDEFAULT_TTL = 213474728\n",
         "PATH,EMAIL_ADDRESS,STATUS\n/api/v1/orders,ops@example.org,200\n",
         "PATCH_ID,OWNER_EMAIL\n4471,release@example.org\n",
     ]);
