@@ -145,7 +145,11 @@ macro_rules! kw_gap {
     () => {
         // FHIR XML writes values as attributes: `<subscriberId value="...">`.
         concat!(
+            // Salesforce custom fields end in `__c` (`Emr_Patient_Mrn__c`).
+            r"(?:__c)?",
             r#"(?:[^0-9A-Za-z]{1,24}(?:(?i:value)\s{0,2}=\s{0,2}["']?)?|"#,
+            kv_sibling!(),
+            "|",
             mp_gap!(),
             ")"
         )
@@ -159,6 +163,15 @@ macro_rules! kw_gap {
 macro_rules! mp_gap {
     () => {
         r#""\r?\n\r?\n"#
+    };
+}
+
+/// The label as a `key` and the value in a sibling field: OpenTelemetry attributes
+/// (`{"key":"patient.mrn","value":{"stringValue":"..."}}`), AWS-style tags
+/// (`{"Key":"mrn","Value":"..."}`), Spring validation errors (`"field":"mrn","rejectedValue":`).
+macro_rules! kv_sibling {
+    () => {
+        r#""\s{0,2},\s{0,2}"(?i:value|rejectedValue)"\s{0,2}:\s{0,2}(?:\{\s{0,2}"(?i:stringValue|string_value)"\s{0,2}:\s{0,2})?""#
     };
 }
 
@@ -243,7 +256,7 @@ macro_rules! name_value {
 /// `NM` (Epic Clarity and Cerner column style).
 macro_rules! name_label {
     () => {
-        r"(?i:(?:full|legal|display|preferred)[\s_\-.]?name|name(?:[\s_\-.]?(?:full|text|txt))?|nm)"
+        r"(?i:(?:full|legal|display|preferred)[\s_\-.]?(?:name|nm)|name(?:[\s_\-.]?(?:full|text|txt))?|nm)"
     };
 }
 
@@ -330,7 +343,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             kind: Kind::Mrn,
             role: Role::Strong,
             pattern: concat!(
-                r"(?:(?:MRN|(?i:mrn))(?:[\s_\-.]?(?i:id|no\.?|num(?:ber)?|nbr|#))?|(?i:medical[\s_\-.]?record(?:[\s_\-.]?(?:number|num|nbr|no\.?|#|id))?|med[\s_\-.]?rec(?:[\s_\-.]?(?:number|num|no\.?|#))?|chart[\s_\-.]?(?:number|num|no\.?|#|id)|patient[\s_\-.]?(?:id|identifier|number|num|no\.?|#)|unit[\s_\-.]?(?:number|no\.?)))",
+                r"(?:(?:MRN|(?i:mrn))(?:[\s_\-.]?(?i:id|no\.?|num(?:ber)?|nbr|#))?|(?i:medical[\s_\-.]?rec(?:ord)?(?:[\s_\-.]?(?:number|num|nbr|no\.?|#|id))?|mr[\s_\-.]?(?:number|num|no\.?|#)|med[\s_\-.]?rec(?:[\s_\-.]?(?:number|num|no\.?|#))?|chart[\s_\-.]?(?:number|num|no\.?|#|id)|patient[\s_\-.]?(?:id|identifier|number|num|no\.?|#)|unit[\s_\-.]?(?:number|no\.?)))",
                 kw_gap!(),
                 id_token!()
             ),
@@ -359,7 +372,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             kind: Kind::AccountNumber,
             role: Role::Strong,
             pattern: concat!(
-                r"(?i:(?:patient|billing|guarantor|hospital|encounter|visit)?[\s_\-.]?(?:account|acct|acc't)[\s_\-.]?(?:number|num|nbr|no\.?|#)|(?:patient|billing|guarantor|hospital|hsp|har)[\s_\-.]?(?:account|acct)(?:[\s_\-.]?id)?|fin[\s_\-.]?(?:number|nbr|num|no\.?|#))",
+                r"(?i:(?:patient|billing|guarantor|hospital|encounter|visit)?[\s_\-.]?(?:account|acct|acc't)[\s_\-.]?(?:number|num|nbr|no\.?|#)|(?:patient|billing|guarantor|hospital|hsp|har|visit|encounter)[\s_\-.]?(?:account|acct)(?:[\s_\-.]?id)?|fin[\s_\-.]?(?:number|nbr|num|no\.?|#))",
                 kw_gap!(),
                 id_token!()
             ),
@@ -376,10 +389,14 @@ pub(crate) fn builtin() -> Vec<Rule> {
             pattern: concat!(
                 r"(?:DOB|(?i:dob|d\.o\.b\.?|date[\s_\-]?of[\s_\-]?birth|birth[\s_\-]?date|birth[\s_\-]?dt|birth[\s_\-]?day|birthdate|born(?:\s(?:on|in))?|fecha[\s_\-]de[\s_\-]nacimiento))",
                 // `DOB_DATE`, `DobDate`, `dob dt`: a label with a date suffix.
-                r"(?:[\s_\-.]?(?i:date|dt))?",
+                r"(?:[\s_\-.]?(?i:date|dt))?(?:[\s_\-.]?(?i:tm|time))?",
                 r#"(?:[^0-9A-Za-z\r\n]{1,24}(?:(?i:is|was|of|on)\s{1,2}|(?i:value)\s{0,2}=\s{0,2}["']?)?|"#,
+                kv_sibling!(),
+                "|",
                 mp_gap!(),
                 ")",
+                // "Saturday, March 04, 1961".
+                r"(?:(?i:mon|tues|wednes|thurs|fri|satur|sun)day,?\s{1,2})?",
                 date!()
             ),
             validate: v::dob,
@@ -433,7 +450,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
                 r"[^0-9\r\n]{0,32}",
                 r"(?:",
                 card_iin!(),
-                r"[0-9]{12}|3[47][0-9]{13})(?:[^0-9A-Za-z\-]|$)"
+                r"[0-9]{12}(?:[0-9]{3})?|3[47][0-9]{13})(?:[^0-9A-Za-z\-]|$)"
             ),
             validate: v::card,
             som: true,
