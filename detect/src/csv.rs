@@ -62,6 +62,9 @@ pub(crate) struct CsvColumns {
     /// stands for, while its headers are read; then the column of the part's first body line.
     part_label: Option<Column>,
     part_value: Option<Column>,
+    /// A `Field,Value` export: the row's first field labels its second.
+    transposed: bool,
+    row_label: Option<Column>,
 }
 
 /// A value found in a keyed column: kind, role, absolute normalised span.
@@ -263,6 +266,8 @@ impl CsvColumns {
             in_part_headers: false,
             part_label: None,
             part_value: None,
+            transposed: false,
+            row_label: None,
         }
     }
 
@@ -279,6 +284,10 @@ impl CsvColumns {
         match self.phase {
             // Earlier lines were not a header: nothing in them waits for a column verdict.
             Phase::Header(..) if !self.skip_line && !self.waiting_boundary => Some(self.line_start),
+            Phase::Rows if self.transposed => {
+                (self.col == 1 && self.row_label.is_some() && !self.field_too_long)
+                    .then_some(self.field_start)
+            }
             Phase::Rows
                 if self.columns.get(self.col).copied().flatten().is_some()
                     && !self.field_too_long =>
@@ -396,7 +405,20 @@ impl CsvColumns {
     }
 
     fn end_field(&mut self, end: u64, out: &mut Vec<ColumnFinding>) {
-        if !self.field_too_long {
+        if self.transposed {
+            if self.col == 0 {
+                self.row_label = (!self.field_too_long)
+                    .then(|| column_kind(&self.field))
+                    .flatten();
+                if is_patient_label(&self.field) {
+                    self.patient_header = true;
+                }
+            } else if self.col == 1 && !self.field_too_long {
+                if let Some(c) = self.row_label.take() {
+                    out.extend(check_field(&c, &self.field, self.field_start, end));
+                }
+            }
+        } else if !self.field_too_long {
             if let Some(Some(c)) = self.columns.get(self.col) {
                 out.extend(check_field(c, &self.field, self.field_start, end));
             }
@@ -470,7 +492,8 @@ impl CsvColumns {
         }
         // The delimiter is the most frequent of the usual ones; a header has at least one.
         let count = |d: u8| line.iter().filter(|&&c| c == d).count();
-        let Some((delim, n)) = [b',', b';', b'\t', b'|']
+        // `~` and `^` are what some EHR exports (athenahealth, flat-file interfaces) use.
+        let Some((delim, n)) = [b',', b';', b'\t', b'|', b'~', b'^']
             .iter()
             .map(|&d| (d, count(d)))
             .max_by_key(|&(_, n)| n)
@@ -488,10 +511,37 @@ impl CsvColumns {
         }
         let names: Vec<&[u8]> = line.split(|&c| c == delim).collect();
         if names.len() > MAX_COLUMNS
-            || names
-                .iter()
-                .any(|f| f.iter().filter(|c| **c == b' ').count() > 3 || f.len() > 64)
+            || names.iter().any(|f| {
+                // Padding around a label is psql's aligned output (` mrn | dob `); elsewhere
+                // it is an indented line of code (`  MemberNumber varchar(16) NOT NULL,`).
+                let t = f.trim_ascii();
+                let padded = t.len() + 1 < f.len();
+                t.iter().filter(|c| **c == b' ').count() > 3
+                    || f.len() > 64
+                    || (padded && delim != b'|')
+            })
         {
+            return;
+        }
+        // A transposed export (`Field,Value` then one `label,value` row per field): each row's
+        // label says how to read its value.
+        let word = |f: &[u8]| {
+            f.trim_ascii()
+                .trim_ascii_start()
+                .iter()
+                .filter(|c| c.is_ascii_alphabetic())
+                .map(|c| c.to_ascii_lowercase())
+                .collect::<Vec<u8>>()
+        };
+        if names.len() == 2
+            && [&b"field"[..], b"key", b"attribute", b"item", b"label"]
+                .contains(&&word(names[0])[..])
+            && [&b"value"[..], b"val"].contains(&&word(names[1])[..])
+        {
+            self.delim = delim;
+            self.columns = vec![None, None];
+            self.transposed = true;
+            self.phase = Phase::Rows;
             return;
         }
         let columns: Vec<Option<Column>> = names.iter().map(|f| column_kind(f)).collect();

@@ -420,3 +420,30 @@ fn multipart_fields_with_part_headers_between_name_and_value() {
         &body(&[image, part("notes", "follow-up in 2 weeks")]),
     ]);
 }
+
+#[test]
+fn exports_with_other_delimiters_aligned_or_transposed() {
+    assert_found(
+        Kind::MemberId,
+        &[
+            "member_id~birth_year~zip\nXK2712093801~1961~02139\n",
+            "primary ins member id^plan\nXK2712093801^GOLD\n",
+        ],
+    );
+    // psql's aligned output: padded labels, a rule line, padded values.
+    assert_found(
+        Kind::Mrn,
+        &[" mrn        | visit_type \n------------+------------\n H831578016 | OFFICE\n(1 row)\n"],
+    );
+    // A transposed export: one `label,value` row per field.
+    assert_found(
+        Kind::Dob,
+        &["Field,Value\nvisit type,office\nbirth date,03/14/1961\n"],
+    );
+    assert_clean(&[
+        // An indented table definition is code, not a header.
+        "CREATE TABLE Members (\n  MemberNumber varchar(16) NOT NULL,\n  Birthdate date NOT NULL\n);\n",
+        // A transposed row whose label names nothing.
+        "Field,Value\nbuild,4471\nrelease date,03/14/1961\n",
+    ]);
+}
