@@ -199,14 +199,14 @@ fn scenarios() -> Vec<Scenario> {
             what: "POST patient record A -> B (mesh)",
             kind: Kind::MeshPost,
             expect: Expect::Delivered,
-            why: "mesh peer: sidecar A originates mTLS, B verifies A's SPIFFE ID; PHI may travel, audited",
+            why: "mesh peer: sidecar A originates mTLS, B verifies A's SPIFFE ID; PHI may travel, audited by A (the sender)",
         },
         Scenario {
             id: "mesh-phi-response",
             what: "GET patient record B -> A (mesh)",
             kind: Kind::MeshGet,
             expect: Expect::Delivered,
-            why: "the response carries PHI back inside the same mTLS connection; audited",
+            why: "the response carries PHI back inside the same mTLS connection; audited by B (the sender)",
         },
         Scenario {
             id: "egress-clean",
