@@ -6,7 +6,7 @@
 //! family and format is printed (`cargo test --test detection_quality -- --nocapture`); the test
 //! fails when overall recall is below 0.97 or the false-positive rate above 0.01. (Seeds 20240601,
 //! 1, 2 and 3 at this size gave recall 0.989-0.994 with no false positive when the floors were
-//! raised; the `fresh` family is left out: it is the unbiased estimate, not a gate.)
+//! raised.) The tuned `fresh` and `blind4` families have floors of their own below.
 //!
 //! The corpus is synthetic (no real PHI) and deterministic for a given seed.
 
@@ -20,6 +20,20 @@ const MAX_FPR: &str = "0.01";
 
 #[test]
 fn detection_quality_on_synthetic_corpus() {
+    quality("both", MIN_RECALL, MAX_FPR);
+}
+
+/// `fresh` and `blind4` were each measured blind first (about 0.88 recall, README) and the
+/// detectors were then tuned on their miss classes. These floors keep what that tuning gained
+/// (seeds 20240601, 1, 2 and 3 at this size: fresh 0.958-0.985, blind4 0.927-0.946, no false
+/// positive); they are gates against regressions, not estimates.
+#[test]
+fn tuned_families_keep_their_recall() {
+    quality("fresh", "0.94", MAX_FPR);
+    quality("blind4", "0.90", MAX_FPR);
+}
+
+fn quality(family: &str, min_recall: &str, max_fpr: &str) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let bin = env!("CARGO_BIN_EXE_phimesh");
     let dir = tempfile::tempdir().expect("temporary directory");
@@ -28,7 +42,7 @@ fn detection_quality_on_synthetic_corpus() {
     let gen = Command::new("python3")
         .arg(root.join("corpus/gen.py"))
         .args(["--out", corpus, "--seed", SEED, "--per-format", PER_FORMAT])
-        .args(["--family", "both", "--large-every", "40"])
+        .args(["--family", family, "--large-every", "40"])
         .output()
         .expect("python3 must be installed (scripts/setup)");
     assert!(
@@ -40,7 +54,7 @@ fn detection_quality_on_synthetic_corpus() {
     let quality = Command::new("python3")
         .arg(root.join("corpus/quality.py"))
         .args(["--corpus", corpus, "--bin", bin])
-        .args(["--min-recall", MIN_RECALL, "--max-fpr", MAX_FPR])
+        .args(["--min-recall", min_recall, "--max-fpr", max_fpr])
         .output()
         .expect("run corpus/quality.py");
     // The table names files and formats only, never a matched value.
@@ -48,7 +62,7 @@ fn detection_quality_on_synthetic_corpus() {
     eprintln!("{}", String::from_utf8_lossy(&quality.stderr));
     assert!(
         quality.status.success(),
-        "detection quality below target (recall >= {MIN_RECALL}, false-positive rate <= {MAX_FPR}); \
-         see the table above"
+        "detection quality of {family} below target (recall >= {min_recall}, false-positive rate \
+         <= {max_fpr}); see the table above"
     );
 }
