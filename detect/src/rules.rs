@@ -680,7 +680,8 @@ pub(crate) fn builtin() -> Vec<Rule> {
                 r"(?:'[sS])?[\s_\-.]?(?i:name|display|first[\s_\-.]?name|last[\s_\-.]?name|given|family|address|phone|email|e[\s\-]?mail|contact|info|details|record|demographics|telecom|home|mobile|cell)",
                 r"[A-Za-z_\-.]{0,16}",
                 // A field label with its value, not a phrase in prose or a form's question.
-                r#"(?:"\s{0,4}:|'\s{0,4}:|\s{0,4}[:=]|\]=|"\r?\n\r?\n)"#
+                // Ruby hashes write `"patient_email"=>`; Prometheus labels `field="...",value=`.
+                r#"(?:"\s{0,4}:|'\s{0,4}:|\s{0,4}[:=]|\]=|"\s{0,2}=>|",(?i:value)=|"\r?\n\r?\n)"#
             ),
             validate: v::whole,
             som: true,
@@ -707,7 +708,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
         Rule {
             kind: Kind::PatientName,
             role: Role::Context,
-            pattern: r#"(?i:"patient"|'patient')\s{0,4}:\s{0,4}[\{\[]"#,
+            pattern: r#"(?i:"patient"|'patient')\s{0,4}(?::|=>)\s{0,4}[\{\[]"#,
             validate: v::whole,
             som: true,
             not_after: None,
@@ -792,7 +793,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             pattern: concat!(
                 patient_kw!(),
                 r"(?:'[sS])?[\s_\-.]{0,2}(?:(?i:contact|primary|home|personal)[\s_\-.]{0,2})?(?i:e[\s\-_]?mail)(?:[\s_\-.]{0,2}(?i:address|addr))?(?:\s(?i:is))?",
-                r#"(?:\]?["']?[\s:=\-]{1,4}["']?|"#,
+                r#"(?:\]?["']?[\s:=\->]{1,4}["']?|",(?i:value)="|"#,
                 mp_gap!(),
                 r")[A-Za-z0-9]"
             ),

@@ -319,6 +319,9 @@ fn epic_and_cerner_abbreviated_labels() {
         &[
             r#"{"PAT_EMAIL": "r.achterberg@example.org"}"#,
             "Pat Email: mk.halvorsen@example.net",
+            // A Rails params hash and a Prometheus label pair.
+            r#"Parameters: {"patient"=>{"patient_email"=>"e.halvorsen@example.com"}}"#,
+            r#"validation_errors_total{field="patient_primary_email",value="dz67@example.com"} 9"#,
         ],
     );
     assert_found(
