@@ -113,6 +113,10 @@ fn column_kind(name: &[u8]) -> Option<Column> {
         // Epic Clarity's `PAT_ID`, `PAT_MRN_ID`.
         || n.starts_with("patid")
         || n.starts_with("patmrn")
+        // Spanish and French exports.
+        || has("expediente")
+        || has("dossiermedical")
+        || has("medrecnbr")
     {
         strong(Kind::Mrn, v::id_with_digits)
     } else if has("memberid")
@@ -127,6 +131,7 @@ fn column_kind(name: &[u8]) -> Option<Column> {
         || has("membernbr")
         || n.starts_with("memnumber")
         || n.starts_with("memnbr")
+        || has("afiliado")
     {
         strong(Kind::MemberId, v::id_with_digits)
     } else if has("accountno")
@@ -141,6 +146,8 @@ fn column_kind(name: &[u8]) -> Option<Column> {
         || has("hospitalaccount")
         || has("finnbr")
         || has("finnumber")
+        || has("numerocuenta")
+        || has("encacct")
     {
         strong(Kind::AccountNumber, v::id_with_digits)
     } else if has("dob")
@@ -148,16 +155,22 @@ fn column_kind(name: &[u8]) -> Option<Column> {
         || has("birthdt")
         || has("dateofbirth")
         || has("birthday")
+        || has("nacimiento")
+        || has("naissance")
     {
         strong(Kind::Dob, v::date_value)
     } else if has("cardnumber") || has("ccnum") || has("cardno") || has("creditcard") || n == "pan"
     {
         strong(Kind::CreditCard, v::card)
-    } else if has("email") {
+    } else if has("email") || has("correo") || has("courriel") {
         contextual(Kind::PatientEmail, v::email)
-    } else if has("phone") || has("mobile") || has("tel") || has("cell") {
+    } else if has("phone") || has("mobile") || has("tel") || has("cell") || has("movil") {
         contextual(Kind::PatientPhone, v::phone)
-    } else if n.ends_with("name")
+    } else if (n.ends_with("name")
+        || n.starts_with("nombre")
+        || n == "nom"
+        || n.starts_with("nompatient")
+        || n.starts_with("nomdupatient"))
         && !has("provider")
         && !has("practice")
         && !has("facility")
@@ -182,6 +195,7 @@ fn is_patient_label(f: &[u8]) -> bool {
         .collect();
     [
         "patient",
+        "paciente",
         "member",
         "beneficiary",
         "subscriber",

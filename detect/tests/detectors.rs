@@ -450,3 +450,26 @@ fn exports_with_other_delimiters_aligned_or_transposed() {
         "Field,Value\nbuild,4471\nrelease date,03/14/1961\n",
     ]);
 }
+
+/// Spanish and French export columns and multipart field names.
+#[test]
+fn spanish_and_french_export_columns() {
+    assert_found(
+        Kind::Dob,
+        &["numero_afiliado;fecha_nacimiento\nQX88120;14/03/1961\n"],
+    );
+    assert_found(
+        Kind::Mrn,
+        &["numero_expediente,visita\nH83157801,consulta\n"],
+    );
+    assert_found(
+        Kind::PatientEmail,
+        &["nom_patient|courriel|ville\nDupont, Marie|m.dupont@example.fr|Lyon\n"],
+    );
+    assert_found(
+        Kind::PatientPhone,
+        &["--b9\r\nContent-Disposition: form-data; name=\"telefono_paciente\"\r\n\r\n(415) 555-2671\r\n--b9--\r\n"],
+    );
+    // A nominal amount column is no name.
+    assert_clean(&["nominal_amount,currency\n1200.50,EUR\n"]);
+}
