@@ -119,6 +119,22 @@ pub struct ProxyArgs {
     drain_timeout: Duration,
 }
 
+/// The value of a flag that takes one of a few words: `invalid --mode "x": expected enforce or
+/// audit` otherwise.
+fn choice<T: Copy>(flag: &str, value: &str, options: &[(&str, T)]) -> Result<T, ConfigError> {
+    options
+        .iter()
+        .find(|(word, _)| *word == value)
+        .map(|&(_, t)| t)
+        .ok_or_else(|| {
+            let words: Vec<&str> = options.iter().map(|(w, _)| *w).collect();
+            ConfigError(format!(
+                "invalid {flag} {value:?}: expected {}",
+                words.join(" or ")
+            ))
+        })
+}
+
 fn check_file(flag: &str, p: &std::path::Path) -> Result<(), ConfigError> {
     std::fs::metadata(p)
         .map(|_| ())
@@ -128,42 +144,32 @@ fn check_file(flag: &str, p: &std::path::Path) -> Result<(), ConfigError> {
 impl ProxyArgs {
     /// Turns the flags into a validated configuration.
     pub fn into_config(self) -> Result<ProxyConfig, ConfigError> {
-        let mode = match self.mode.as_str() {
-            "enforce" => Mode::Enforce,
-            "audit" => Mode::Audit,
-            m => {
-                return Err(ConfigError(format!(
-                    "invalid --mode {m:?}: expected enforce or audit"
-                )))
-            }
-        };
-        let mesh_inspection = match self.mesh_inspection.as_str() {
-            "sender" => MeshInspection::Sender,
-            "both" => MeshInspection::Both,
-            m => {
-                return Err(ConfigError(format!(
-                    "invalid --mesh-inspection {m:?}: expected sender or both"
-                )))
-            }
-        };
-        let inbound_mtls = match self.inbound_mtls.as_str() {
-            "strict" => InboundMtls::Strict,
-            "permissive" => InboundMtls::Permissive,
-            m => {
-                return Err(ConfigError(format!(
-                    "invalid --inbound-mtls {m:?}: expected strict or permissive"
-                )))
-            }
-        };
-        let inspect = match self.inspection.as_str() {
-            "on" => true,
-            "off" => false,
-            m => {
-                return Err(ConfigError(format!(
-                    "invalid --inspection {m:?}: expected on or off"
-                )))
-            }
-        };
+        let mode = choice(
+            "--mode",
+            &self.mode,
+            &[("enforce", Mode::Enforce), ("audit", Mode::Audit)],
+        )?;
+        let mesh_inspection = choice(
+            "--mesh-inspection",
+            &self.mesh_inspection,
+            &[
+                ("sender", MeshInspection::Sender),
+                ("both", MeshInspection::Both),
+            ],
+        )?;
+        let inbound_mtls = choice(
+            "--inbound-mtls",
+            &self.inbound_mtls,
+            &[
+                ("strict", InboundMtls::Strict),
+                ("permissive", InboundMtls::Permissive),
+            ],
+        )?;
+        let inspect = choice(
+            "--inspection",
+            &self.inspection,
+            &[("on", true), ("off", false)],
+        )?;
         let mesh_networks = self
             .mesh_networks
             .iter()
@@ -412,5 +418,23 @@ mod tests {
         );
         assert_eq!(enabled(None), (false, false, false));
         assert_eq!(enabled(Some("not a [filter")), (false, false, false));
+    }
+
+    #[test]
+    fn one_of_a_few_words() {
+        let opts = [
+            ("sender", MeshInspection::Sender),
+            ("both", MeshInspection::Both),
+        ];
+        assert_eq!(
+            choice("--mesh-inspection", "both", &opts),
+            Ok(MeshInspection::Both)
+        );
+        assert_eq!(
+            choice("--mesh-inspection", "receiver", &opts),
+            Err(ConfigError(
+                "invalid --mesh-inspection \"receiver\": expected sender or both".into()
+            ))
+        );
     }
 }
