@@ -58,14 +58,10 @@ pub const MAX_ADMIN_CONNECTIONS: usize = 64;
 pub async fn run(listener: TcpListener, shared: Arc<Shared>) {
     let limit = Arc::new(tokio::sync::Semaphore::new(MAX_ADMIN_CONNECTIONS));
     loop {
-        let stream = match listener.accept().await {
-            Ok((s, _)) => s,
-            Err(e) => {
-                // Out of file descriptors, for example: wait instead of spinning.
-                tracing::debug!(error = %e, "admin accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-                continue;
-            }
+        let Some((stream, _)) =
+            crate::listener::accepted_or_pause(listener.accept().await, "admin").await
+        else {
+            continue;
         };
         let Ok(permit) = limit.clone().try_acquire_owned() else {
             shared

@@ -86,14 +86,10 @@ pub async fn run(listener: TcpListener, direction: Direction, target: Target, sh
             a = listener.accept() => a,
             _ = shared.drain.signaled() => return,
         };
-        let (stream, peer) = match accepted {
-            Ok((s, p)) => (s, crate::orig_dst::unmap(p)),
-            Err(e) => {
-                tracing::debug!(error = %e, "accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-                continue;
-            }
+        let Some((stream, peer)) = accepted_or_pause(accepted, dir).await else {
+            continue;
         };
+        let peer = crate::orig_dst::unmap(peer);
         let Ok(permit) = limit.clone().try_acquire_owned() else {
             shared
                 .metrics
@@ -117,6 +113,22 @@ pub async fn run(listener: TcpListener, direction: Direction, target: Target, sh
             drop(guard);
             drop(permit);
         });
+    }
+}
+
+/// An accepted connection, or after a failed accept (out of file descriptors, for example) a
+/// short pause instead of a busy loop. Shared by the data and admin listeners.
+pub(crate) async fn accepted_or_pause(
+    accepted: io::Result<(TcpStream, SocketAddr)>,
+    listener: &str,
+) -> Option<(TcpStream, SocketAddr)> {
+    match accepted {
+        Ok(a) => Some(a),
+        Err(e) => {
+            tracing::debug!(error = %e, listener, "accept failed");
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            None
+        }
     }
 }
 
