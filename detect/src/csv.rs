@@ -40,8 +40,9 @@ pub(crate) struct CsvColumns {
     phase: Phase,
     delim: u8,
     columns: Vec<Option<Column>>,
-    /// Whether the header names patient columns (patient context for contextual columns).
-    pub(crate) patient_header: bool,
+    /// Whether a label read here (a header column, a multipart field name, a transposed row)
+    /// names a patient's data: patient context for contextual values.
+    pub(crate) patient_context: bool,
     col: usize,
     in_quotes: bool,
     field: Vec<u8>,
@@ -267,7 +268,7 @@ impl CsvColumns {
             phase: Phase::Header(Vec::new(), 0),
             delim: b',',
             columns: Vec::new(),
-            patient_header: false,
+            patient_context: false,
             col: 0,
             in_quotes: false,
             field: Vec::new(),
@@ -425,7 +426,7 @@ impl CsvColumns {
                     .then(|| column_kind(&self.field))
                     .flatten();
                 if is_patient_label(&self.field) {
-                    self.patient_header = true;
+                    self.patient_context = true;
                 }
             } else if self.col == 1 && !self.field_too_long {
                 if let Some(c) = self.row_label.take() {
@@ -459,7 +460,7 @@ impl CsvColumns {
                 if let Some(name) = form_field_name(l) {
                     self.part_label = column_kind(name);
                     if is_patient_label(name) {
-                        self.patient_header = true;
+                        self.patient_context = true;
                     }
                 }
             }
@@ -566,7 +567,7 @@ impl CsvColumns {
         }
         self.delim = delim;
         self.columns = columns;
-        self.patient_header = names.iter().any(|f| is_patient_label(f));
+        self.patient_context = names.iter().any(|f| is_patient_label(f));
         if is_header {
             self.phase = Phase::Rows;
         }

@@ -526,7 +526,7 @@ impl Scanner {
     }
 
     fn record_columns(&mut self, found: &mut Vec<crate::csv::ColumnFinding>) {
-        if self.csv.patient_header {
+        if self.csv.patient_context {
             self.patient_context = true;
         }
         for f in found.drain(..) {
