@@ -19,6 +19,7 @@ pub use crate::plan::BuildError;
 use crate::plan::{self, Compiled};
 use crate::rules::{self, Rule};
 use crate::scanner::{ScanError, Scanner, StreamOptions};
+use crate::tokens::{TokenRules, TokenStream};
 
 /// The built-in detectors compiled at build time (see `detect/build.rs`); empty when the build
 /// could not compile them.
@@ -29,6 +30,8 @@ pub(crate) struct Inner {
     passes: Vec<StreamingDatabase>,
     keyed_db: Option<StreamingDatabase>,
     rules: Vec<Rule>,
+    /// Detectors found as whole tokens outside Hyperscan.
+    tokens: TokenRules,
     /// Maximum match width of each detector.
     widths: Vec<usize>,
     /// Widest possible match plus one byte of lookahead for trailing boundaries.
@@ -77,6 +80,8 @@ const SCRATCH_SLOTS: usize = 4;
 /// their memory freed) on drop.
 pub(crate) struct HsStream {
     streams: Vec<Stream>,
+    /// The token detectors' state (the main stream only, not the keyed one).
+    tokens: Option<TokenStream>,
     engine: Engine,
 }
 
@@ -149,6 +154,7 @@ impl Engine {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             passes,
             keyed_db: keyed,
+            tokens: TokenRules::of(&rules),
             rules,
             widths,
             hold_back: widest + 1,
@@ -258,6 +264,7 @@ impl Engine {
             .map_err(|e| ScanError::Engine(e.to_string()))?;
         Ok(Some(HsStream {
             streams: vec![s],
+            tokens: None,
             engine: self.clone(),
         }))
     }
@@ -266,6 +273,7 @@ impl Engine {
     pub(crate) fn open_stream(&self) -> Result<HsStream, ScanError> {
         let mut h = HsStream {
             streams: Vec::with_capacity(self.0.passes.len()),
+            tokens: self.0.tokens.any().then(TokenStream::default),
             engine: self.clone(),
         };
         for db in &self.0.passes {
@@ -295,7 +303,12 @@ impl Engine {
             }
             Ok(())
         })?;
-        if stream.streams.len() > 1 {
+        let mut sources = stream.streams.len();
+        if let Some(t) = stream.tokens.as_mut() {
+            t.scan(self.0.tokens, data, out);
+            sources += 1;
+        }
+        if sources > 1 {
             // Each pass reports in order of end offset; merge so validators see one order.
             out[before..].sort_by_key(|m| m.to);
         }
@@ -334,7 +347,10 @@ impl Engine {
             });
             result = result.and(r);
         }
-        if n > 1 {
+        if let Some(t) = stream.tokens.as_mut() {
+            t.close(self.0.tokens, out);
+        }
+        if n > 1 || stream.tokens.is_some() {
             out[before..].sort_by_key(|m| m.to);
         }
         result
@@ -402,8 +418,13 @@ mod tests {
     #[test]
     fn each_detector_compiles_alone() {
         let mut failed = Vec::new();
-        for (i, r) in rules::builtin().into_iter().enumerate() {
+        for (i, mut r) in rules::builtin().into_iter().enumerate() {
             let kind = r.kind;
+            // A token detector's pattern must compile too (it sets the detector's width): in
+            // Hyperscan, as the baseline of the test below runs it.
+            if r.pass == rules::TOKENS {
+                r.pass = 0;
+            }
             // A label-dependent value needs a main database beside it: give it its label.
             let set = if r.role == crate::rules::Role::Keyed {
                 let key = rules::builtin()
@@ -430,6 +451,82 @@ mod tests {
             failed.is_empty(),
             "detectors that do not compile: {failed:?}"
         );
+    }
+
+    /// Random text around synthetic card numbers and MBIs, with every kind of neighbour their
+    /// boundaries care about (digits, capitals, lower case, dashes, dots, separators).
+    fn token_input(seed: u64) -> Vec<u8> {
+        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let pieces: [&[u8]; 12] = [
+            b"4539578763621486", // Visa, Luhn-valid
+            b"4539578763621487", // Luhn-invalid
+            b"378282246310005",  // American Express
+            b"5555555555554444", // Mastercard, but four distinct digits fewer
+            b"2223003122003222", // Mastercard 2-series
+            b"1EG4TE5MK73",      // MBI
+            b"9AA0AA0AA00",      // MBI positions
+            b"1SG4TE5MK73",      // S is no MBI letter
+            b"7EG4TE5MK7",
+            b"1700000000000000", // epoch microseconds
+            b"ORDER",
+            b"12",
+        ];
+        let glue = b" ,.-:=\"/xZ9a_\n";
+        let mut v = Vec::new();
+        for _ in 0..400 {
+            v.extend_from_slice(pieces[next(pieces.len() as u64) as usize]);
+            for _ in 0..next(3) {
+                v.push(glue[next(glue.len() as u64) as usize]);
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn token_detectors_find_what_hyperscan_finds_with_their_patterns() {
+        let builtin = rules::builtin();
+        let anchor = builtin.iter().position(|r| r.pass == 0).unwrap();
+        let tokens: Vec<usize> = (0..builtin.len())
+            .filter(|&i| builtin[i].pass == rules::TOKENS)
+            .collect();
+        assert_eq!(tokens.len(), 2, "the bare card and the bare MBI");
+        // The same rules twice: run by the token scanner, and by Hyperscan from their patterns.
+        // A Hyperscan rule rides along so both engines have a database.
+        let pick = |hs: bool| -> Vec<Rule> {
+            let mut v: Vec<Rule> = rules::builtin()
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| tokens.contains(i) || *i == anchor)
+                .map(|(_, r)| r)
+                .collect();
+            if hs {
+                v.iter_mut().for_each(|r| r.pass = 0);
+            }
+            v
+        };
+        let scanner = Engine::with_rules(pick(false)).unwrap();
+        let hyperscan = Engine::with_rules(pick(true)).unwrap();
+        let mut found = 0;
+        for seed in 1..30 {
+            let input = token_input(seed);
+            let want = findings(&hyperscan, &input);
+            found += want.len();
+            for chunk in [1, 7, 64, 1000, input.len()] {
+                let mut s = scanner.scanner(StreamOptions::default()).unwrap();
+                for c in input.chunks(chunk) {
+                    s.feed(c).unwrap();
+                }
+                let got = s.finish().unwrap().findings;
+                assert_eq!(got, want, "seed {seed}, chunks of {chunk}");
+            }
+        }
+        assert!(found > 100, "the inputs hold valid values: {found}");
     }
 }
 
@@ -573,13 +670,19 @@ mod partition_search {
     fn greedy() {
         let data = api_log();
         let all = rules::builtin();
-        let passes = all.iter().map(|r| r.pass).max().unwrap_or(0) as usize + 1;
+        // Token detectors (`tokens.rs`) are not Hyperscan's to place.
+        let hs = |r: &Rule| r.role != crate::rules::Role::Keyed && r.pass != rules::TOKENS;
+        let passes = all
+            .iter()
+            .filter(|r| hs(r))
+            .map(|r| r.pass)
+            .max()
+            .unwrap_or(0) as usize
+            + 1;
         let mut groups: Vec<Vec<usize>> = (0..passes)
             .map(|p| {
                 (0..all.len())
-                    .filter(|&i| {
-                        all[i].role != crate::rules::Role::Keyed && all[i].pass as usize == p
-                    })
+                    .filter(|&i| hs(&all[i]) && all[i].pass as usize == p)
                     .collect()
             })
             .collect();

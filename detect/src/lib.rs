@@ -26,6 +26,7 @@ mod normalize;
 mod plan;
 mod rules;
 mod scanner;
+mod tokens;
 mod validate;
 
 pub use decode::Decoding;

@@ -10,7 +10,7 @@
 use hyperscan::prelude::*;
 use hyperscan::{CompileFlags, Pattern, Patterns, SomHorizon};
 
-use crate::rules::{Role, Rule};
+use crate::rules::{Role, Rule, TOKENS};
 
 /// Why the engine could not be built. These are programming or platform errors (a pattern
 /// Hyperscan rejects, a CPU it does not support), reported at start.
@@ -82,7 +82,9 @@ fn group(rules: &[Rule]) -> Result<Groups, BuildError> {
             return Err(BuildError::Unbounded { index });
         }
         widths.push(w + rule.lookbehind);
-        if rule.role == Role::Keyed {
+        if rule.pass == TOKENS {
+            // Found by `tokens.rs`; the pattern only sets the width.
+        } else if rule.role == Role::Keyed {
             keyed.push(p);
         } else {
             match passes.iter_mut().find(|(n, _)| *n == rule.pass) {

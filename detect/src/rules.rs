@@ -139,6 +139,10 @@ pub(crate) struct Rule {
     pub(crate) pass: u8,
 }
 
+/// [`Rule::pass`] of detectors that Hyperscan does not run: whole tokens found by
+/// `tokens.rs` (their pattern states what they match and sets the hold-back width).
+pub(crate) const TOKENS: u8 = u8::MAX;
+
 // Building blocks. Hyperscan syntax (a PCRE subset): no lookaround, no backreferences.
 // Left boundaries are written as a consumed class or start of data; validators trim them.
 macro_rules! kw_gap {
@@ -338,6 +342,24 @@ pub(crate) fn builtin() -> Vec<Rule> {
             lookbehind: 0,
             pass: 0,
         },
+        Rule {
+            kind: Kind::Mbi,
+            role: Role::Strong,
+            // An undashed MBI standing alone: eleven characters in the CMS positions (digits
+            // where digits go, letters without S, L, O, I, B, Z where letters go) as a whole
+            // token. Hex digests, UUIDs and base64 fail the positions or the token bounds.
+            pattern: concat!(
+                mbi_head!(),
+                mbi_mid!(),
+                mbi_tail!(),
+                r"(?:[^0-9A-Za-z\-]|$)"
+            ),
+            validate: v::mbi,
+            som: true,
+            not_after: Some(v::alnum_or_dash),
+            lookbehind: 0,
+            pass: TOKENS,
+        },
         // --- MRN / member id / account number next to their keywords -------------------------
         Rule {
             kind: Kind::Mrn,
@@ -437,6 +459,22 @@ pub(crate) fn builtin() -> Vec<Rule> {
             not_after: Some(v::alnum_dash_dot),
             lookbehind: 0,
             pass: 0,
+        },
+        Rule {
+            kind: Kind::CreditCard,
+            role: Role::Strong,
+            // A bare card number standing alone: 16 digits with a known issuer prefix (15 for
+            // American Express) that pass Luhn, as a whole token.
+            pattern: concat!(
+                r"(?:",
+                card_iin!(),
+                r"[0-9]{12}|3[47][0-9]{13})(?:[^0-9A-Za-z\-]|$)"
+            ),
+            validate: v::card,
+            som: true,
+            not_after: Some(v::alnum_dash_dot),
+            lookbehind: 0,
+            pass: TOKENS,
         },
         Rule {
             kind: Kind::CreditCard,

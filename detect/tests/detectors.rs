@@ -473,3 +473,50 @@ fn spanish_and_french_export_columns() {
     // A nominal amount column is no name.
     assert_clean(&["nominal_amount,currency\n1200.50,EUR\n"]);
 }
+
+#[test]
+fn card_numbers_and_mbis_standing_alone() {
+    // Synthetic values: 4539578763621486 (Visa), 378282246310005 (American Express),
+    // 2223003122003222 (Mastercard 2-series), 1EG4TE5MK73 (the CMS example MBI format).
+    assert_found(
+        Kind::CreditCard,
+        &[
+            r#"{"value":"4539578763621486"}"#,
+            "ref=378282246310005&x=1",
+            "2223003122003222\n",
+            "lookup 4539578763621486.",
+            "4539578763621486",
+        ],
+    );
+    assert_found(
+        Kind::Mbi,
+        &[
+            r#"{"attrValue": "1EG4TE5MK73"}"#,
+            "identifier=1EG4TE5MK73 req=9f2c",
+            "<Data Name=\"Field1\">1EG4TE5MK73</Data>",
+            "name=\"val\"\r\n\r\n1EG4TE5MK73\r\n--",
+            "1EG4TE5MK73",
+        ],
+    );
+    assert_clean(&[
+        // Luhn fails, no issuer prefix, or part of a longer number or id.
+        r#"{"value":"4539578763621487"}"#,
+        r#"{"ts_us":1700000000000000}"#,
+        "id=94539578763621486",
+        "id=x4539578763621486",
+        "id=4539578763621486-2",
+        "v1.4539578763621486",
+        "build 4539578763621486abc",
+        // Too few distinct digits to be an issued number.
+        "5555555555554444",
+        // Letters an MBI never has (S, L, O, I, B, Z), lower case, or inside a longer token.
+        "ref=1SG4TE5MK73",
+        "ref=1eg4te5mk73",
+        "ref=X1EG4TE5MK73",
+        "ref=1EG4TE5MK73b",
+        "ref=1EG4TE5MK73-9",
+        // Hex digests and UUIDs.
+        "sha=9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08",
+        "id=123e4567-e89b-12d3-a456-426614174000",
+    ]);
+}

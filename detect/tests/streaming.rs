@@ -52,6 +52,9 @@ const SAMPLES: &[&str] = &[
     "patient_name\tpatient_phone\nDoe, Jane\t(415) 555-2671\n",
     // A multipart field whose value is found from its field name, with part headers between.
     "--b7\r\nContent-Disposition: form-data; name=\"member_dob\"\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n03/14/1961\r\n--b7--\r\n",
+    // Card numbers and MBIs standing alone, found outside Hyperscan.
+    r#"{"value":"4539578763621486","n":2}"#,
+    "ref=1EG4TE5MK73&x=1",
     // The widest detector's match: a long reference to a Patient resource.
     r#"{"subject": {"reference": "https://fhir.hospital.test/r4/organisations/north-campus/departments/cardiology/wards/7/Patient/pt-0000482913-aa"}}"#,
 ];
@@ -61,6 +64,7 @@ const CLEAN: &[&str] = &[
     r#"{"order_id": 219099999, "ts": 1700000000, "trace": "4f9a1c2e-8b7d-4e21-9c3a-1f2e3d4c5b6a"}"#,
     "SSN: 000-12-3456 and 666-12-3456 and 912-12-3456 and 219-00-9999 and 219-09-0000",
     "card 4539578763621487 (bad Luhn)",
+    r#"{"value":"4539578763621487","id":94539578763621486,"ref":"1SG4TE5MK73"}"#,
     "Dr. Ada Smith, NPI 1234567893, Cardiology, (415) 555-2671",
     "Prescriber DEA AB1234563",
     "# HELP phimesh_requests_total Requests.\nphimesh_requests_total{direction=\"outbound\"} 219099999\n",
