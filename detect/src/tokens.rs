@@ -5,7 +5,7 @@
 //! literal. Hyperscan runs such patterns as an automaton over every byte, and on digit-heavy
 //! traffic that made the whole scan ten times slower (callgrind on the 16 MiB clean API log:
 //! 115 M instructions without them, 1.2 G with them in any pass). Here a run of digits and
-//! capital letters is found 64 bytes at a time from SSE2 byte masks; only whole runs of exactly
+//! capital letters is found 64 bytes at a time from SSE2 (or AVX2) byte masks; only whole runs of exactly
 //! 11, 15 or 16 such characters, with no lower-case letter or dash right after them, become
 //! candidates. A candidate is reported like a Hyperscan match of the rule's pattern (start of
 //! the run to the byte after it, or to the end of the stream) and the rule's validator and left
@@ -32,7 +32,8 @@ impl TokenRules {
             match r.kind {
                 Kind::Mbi => t.mbi = Some(i),
                 Kind::CreditCard => t.card = Some(i),
-                // `rules::tests::token_rules_are_cards_and_mbis` keeps this unreachable.
+                // `engine::tests::token_detectors_find_what_hyperscan_finds_with_their_patterns`
+                // checks that the token detectors are these two.
                 _ => {}
             }
         }
@@ -137,17 +138,20 @@ fn candidate(rules: TokenRules, bytes: &[u8], from: u64, to: u64, out: &mut Vec<
 /// begins (`data.len()` when the last byte is no token character).
 fn bulk(rules: TokenRules, data: &[u8], start: usize, base: u64, out: &mut Vec<RawMatch>) -> usize {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2 (checked just above).
+    if std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("bmi1")
+        && std::arch::is_x86_feature_detected!("lzcnt")
+    {
+        // SAFETY: the CPU has AVX2, BMI1 and LZCNT (checked just above).
         #[allow(unsafe_code)]
         return unsafe { bulk_avx2(rules, data, start, base, out) };
     }
     bulk_with(mask64, rules, data, start, base, out)
 }
 
-/// [`bulk`] compiled for AVX2, with the 32-byte mask.
+/// [`bulk`] compiled for AVX2 (the 32-byte mask) with LZCNT and TZCNT for the run ends.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,bmi1,lzcnt")]
 #[allow(unsafe_code)]
 unsafe fn bulk_avx2(
     rules: TokenRules,
@@ -169,37 +173,46 @@ fn bulk_with(
     out: &mut Vec<RawMatch>,
 ) -> usize {
     let n = data.len();
-    let mut pos = start;
+    let body = &data[start..];
+    // Whole blocks while the one after them is whole too; the last one or two blocks go
+    // through a copy padded with bytes that are no token character.
+    let whole = (body.len() / 64).saturating_sub(1);
     let mut carry = false;
-    if n - start >= 128 {
-        // Every block and the one after it lie inside `data`.
-        let full = n - 64;
-        let mut cur = mask64(block_at(data, pos));
-        while pos + 64 <= full {
-            let next = mask64(block_at(data, pos + 64));
-            carry = blocks(cur, next, carry, data, pos, base, rules, out);
+    if whole > 0 {
+        let mut blocks = body
+            .chunks_exact(64)
+            .map(|b| mask64(b.try_into().expect("64")));
+        let mut cur = blocks.next().expect("a block");
+        for (i, next) in blocks.take(whole).enumerate() {
+            if rare(cur, next) {
+                let pos = start + 64 * i;
+                in_block(cur, next, carry, data, pos, base, rules, out);
+            }
+            carry = cur >> 63 == 1;
             cur = next;
-            pos += 64;
         }
     }
-    // The last one or two blocks, from a copy padded with bytes that are no token character.
+    let pos = start + 64 * whole;
     let mut pad = [0u8; 192];
     let rest = n - pos;
     pad[..rest].copy_from_slice(&data[pos..]);
-    let mut cur = mask64(block_at(&pad, 0));
+    let mut cur = mask64(pad[..64].try_into().expect("64"));
     let mut at = 0;
     while at < rest {
-        let next = mask64(block_at(&pad, at + 64));
-        carry = blocks(
-            cur,
-            next,
-            carry,
-            &pad[..rest],
-            at,
-            base + pos as u64,
-            rules,
-            out,
-        );
+        let next = mask64(pad[at + 64..at + 128].try_into().expect("64"));
+        if rare(cur, next) {
+            in_block(
+                cur,
+                next,
+                carry,
+                &pad[..rest],
+                at,
+                base + pos as u64,
+                rules,
+                out,
+            );
+        }
+        carry = cur >> 63 == 1;
         cur = next;
         at += 64;
     }
@@ -211,17 +224,35 @@ fn bulk_with(
     t
 }
 
+/// Lengths a candidate run can have, as bits.
+const LENGTHS: u32 = (1 << 11) | (1 << 15) | (1 << 16);
+
+/// Whether the block with token mask `cur` (followed by `next`) may hold a candidate: a run
+/// of 11 or more characters inside it, or one of a candidate's length going on into the next
+/// block. One branch for both: on text whether a block ends inside a run is a coin toss, and
+/// a mispredicted branch costs more than the test.
 #[inline(always)]
-fn block_at(data: &[u8], pos: usize) -> &[u8; 64] {
-    data[pos..pos + 64].try_into().expect("64 bytes")
+fn rare(cur: u64, next: u64) -> bool {
+    let r2 = cur & (cur >> 1);
+    let r4 = r2 & (r2 >> 2);
+    let r8 = r4 & (r4 >> 4);
+    let long_inside = r8 & (r2 >> 8) & (cur >> 10);
+    let top = (!cur).leading_zeros();
+    // Zero (no candidate length) unless a run touches the end without filling the block.
+    let len = (top + (!next).trailing_zeros()) * u32::from(top.wrapping_sub(1) < 63);
+    // `len & 31` lets a run of 43 or more pass as a candidate length: `in_block` checks
+    // exactly, and such runs are rare.
+    let crossing = (LENGTHS >> (len & 31)) & 1;
+    (long_inside | u64::from(crossing)) != 0
 }
 
-/// Reports the whole runs that start in the block at `pos` (token mask `cur`, the next
-/// block's `next`, `carry` when the byte before the block is a token character) and end before
-/// the end of `data`. Returns the carry for the next block.
-#[inline(always)]
+/// Reports the candidates of the block at `pos` (token mask `cur`, the next block's `next`,
+/// `carry` when the byte before the block is a token character): whole runs that start in
+/// the block and end before the end of `data`.
+#[cold]
+#[inline(never)]
 #[allow(clippy::too_many_arguments)]
-fn blocks(
+fn in_block(
     cur: u64,
     next: u64,
     carry: bool,
@@ -230,41 +261,15 @@ fn blocks(
     base: u64,
     rules: TokenRules,
     out: &mut Vec<RawMatch>,
-) -> bool {
-    // The run that touches the block's last byte goes on into the next block. Tested without
-    // short-circuits: whether a block ends inside a run is a coin toss on text, and a
-    // mispredicted branch cost more than the test.
-    let top = cur.leading_ones() as usize;
-    // Zero (no candidate length) unless a run touches the end without filling the block.
-    let len = (top + next.trailing_ones() as usize) * usize::from(top.wrapping_sub(1) < 63);
-    const LENGTHS: u32 = (1 << 11) | (1 << 15) | (1 << 16);
-    if (LENGTHS >> len.min(31)) & 1 == 1 {
-        report(rules, data, pos + 64 - top, len, base, out);
-    }
-    // Runs of 11 or more inside the block are rare: test for one on the raw mask first.
-    let r2 = cur & (cur >> 1);
-    let r4 = r2 & (r2 >> 2);
-    let r8 = r4 & (r4 >> 4);
-    if r8 & (r2 >> 8) & (cur >> 10) != 0 {
-        in_block(cur, top, carry, data, pos, base, rules, out);
-    }
-    cur >> 63 == 1
-}
-
-/// The rare case of [`blocks`]: a run of 11 or more characters inside the block.
-#[cold]
-#[inline(never)]
-#[allow(clippy::too_many_arguments)]
-fn in_block(
-    cur: u64,
-    top: usize,
-    carry: bool,
-    data: &[u8],
-    pos: usize,
-    base: u64,
-    rules: TokenRules,
-    out: &mut Vec<RawMatch>,
 ) {
+    // The run that touches the block's last byte goes on into the next block.
+    let top = cur.leading_ones() as usize;
+    if top > 0 && top < 64 {
+        let len = top + next.trailing_ones() as usize;
+        if (LENGTHS >> len.min(31)) & 1 == 1 {
+            report(rules, data, pos + 64 - top, len, base, out);
+        }
+    }
     // Whole runs that end inside the block; the first one is not a start when it continues a
     // run from the block before.
     let inner = if top == 64 {
