@@ -66,6 +66,13 @@ pub(crate) struct CsvColumns {
     /// A `Field,Value` export: the row's first field labels its second.
     transposed: bool,
     row_label: Option<Column>,
+    /// The previous line while looking for the header: a fixed-width report (sqlcmd, SQL*Plus)
+    /// names its columns on the line above a rule of dashes.
+    last_line: Vec<u8>,
+    /// Fixed-width rows: the byte offset in the line where each column starts.
+    fixed: Option<Vec<usize>>,
+    /// Byte offset in the current line (fixed-width rows).
+    pos: usize,
 }
 
 /// A value found in a keyed column: kind, role, absolute normalised span.
@@ -118,8 +125,12 @@ fn column_kind(name: &[u8]) -> Option<Column> {
         || has("expediente")
         || has("dossiermedical")
         || has("medrecnbr")
+        || has("chartid")
+        // Meditech's unit number.
+        || n.starts_with("unitnumber")
+        || n.starts_with("unitno")
     {
-        strong(Kind::Mrn, v::id_with_digits)
+        strong(Kind::Mrn, v::column_id)
     } else if has("memberid")
         || has("subscriberid")
         || has("memberno")
@@ -133,8 +144,16 @@ fn column_kind(name: &[u8]) -> Option<Column> {
         || n.starts_with("memnumber")
         || n.starts_with("memnbr")
         || has("afiliado")
+        || has("subscriberno")
+        || has("subscribernbr")
+        || has("subscribernumber")
+        || has("insuranceid")
+        || has("insuranceno")
+        || has("insurancenumber")
+        || has("insurancenbr")
+        || has("policymember")
     {
-        strong(Kind::MemberId, v::id_with_digits)
+        strong(Kind::MemberId, v::column_id)
     } else if has("accountno")
         || has("accountnumber")
         || has("acctno")
@@ -149,8 +168,15 @@ fn column_kind(name: &[u8]) -> Option<Column> {
         || has("finnumber")
         || has("numerocuenta")
         || has("encacct")
+        || has("acctnbr")
+        || has("accountnbr")
+        || has("billingacct")
+        || has("patientacct")
+        || has("hospacct")
+        || has("guarantoracct")
+        || has("visitacct")
     {
-        strong(Kind::AccountNumber, v::id_with_digits)
+        strong(Kind::AccountNumber, v::column_id)
     } else if has("dob")
         || has("birthdate")
         || has("birthdt")
@@ -165,9 +191,23 @@ fn column_kind(name: &[u8]) -> Option<Column> {
         strong(Kind::CreditCard, v::card)
     } else if has("email") || has("correo") || has("courriel") {
         contextual(Kind::PatientEmail, v::email)
-    } else if has("phone") || has("mobile") || has("tel") || has("cell") || has("movil") {
+    } else if has("phone")
+        || has("mobile")
+        || has("tel")
+        || has("cell")
+        || has("movil")
+        || has("contactno")
+        || has("contactnumber")
+        || has("contactnbr")
+    {
         contextual(Kind::PatientPhone, v::phone)
     } else if (n.ends_with("name")
+        || n.ends_with("namefull")
+        || n.ends_with("nametext")
+        || n.ends_with("nametxt")
+        // A column named after the person (`Patient`, `PT`), or Clarity's `NM` suffix.
+        || matches!(n.as_str(), "patient" | "pt" | "paciente" | "member")
+        || (n.ends_with("nm") && is_patient_label(name))
         || n.starts_with("nombre")
         || n == "nom"
         || n.starts_with("nompatient")
@@ -207,6 +247,18 @@ fn is_patient_label(f: &[u8]) -> bool {
     .iter()
     .any(|k| n.contains(k))
         || pat_prefixed(f)
+        || pt_prefixed(f)
+}
+
+/// The `PT` abbreviation as a word of its own: `Pt Email`, `PT_PHONE`, `ptEmail`, `PtName`;
+/// not `ptr`, `pts` or `PTEMAIL`.
+fn pt_prefixed(f: &[u8]) -> bool {
+    let f = f.strip_prefix(b"\"").unwrap_or(f);
+    if f.len() < 3 || !f[..2].eq_ignore_ascii_case(b"pt") {
+        return false;
+    }
+    let next = f[2];
+    !next.is_ascii_alphanumeric() || (f[1].is_ascii_lowercase() && next.is_ascii_uppercase())
 }
 
 /// Epic Clarity's `PAT_` abbreviation: `PAT_ID`, `pat-name`, `patHomePhone`, `PatName`; not
@@ -282,6 +334,9 @@ impl CsvColumns {
             part_label: None,
             part_value: None,
             transposed: false,
+            last_line: Vec::new(),
+            fixed: None,
+            pos: 0,
             row_label: None,
         }
     }
@@ -291,7 +346,10 @@ impl CsvColumns {
             Phase::Header(b, _) => b.capacity(),
             _ => 0,
         };
-        h + self.field.capacity() + self.columns.capacity() * std::mem::size_of::<Option<Column>>()
+        h + self.field.capacity()
+            + self.last_line.capacity()
+            + self.fixed.as_ref().map_or(0, |f| f.capacity() * 8)
+            + self.columns.capacity() * std::mem::size_of::<Option<Column>>()
     }
 
     /// Absolute normalised offset of a field whose verdict is still open, if any.
@@ -373,6 +431,7 @@ impl CsvColumns {
                         self.part_line(&line, this_line, out);
                     }
                     self.parse_header(&line, first);
+                    self.last_line = line;
                     if exhausted && matches!(self.phase, Phase::Header(..)) {
                         if self.multipart {
                             self.waiting_boundary = true;
@@ -384,6 +443,10 @@ impl CsvColumns {
             }
         }
         if !matches!(self.phase, Phase::Rows) {
+            return;
+        }
+        if self.fixed.is_some() {
+            self.push_fixed(&data[i..], start + i as u64, out);
             return;
         }
         while i < data.len() {
@@ -409,6 +472,33 @@ impl CsvColumns {
             }
             i += 1;
         }
+    }
+
+    /// Rows of a fixed-width report: fields by their byte offsets in the line.
+    fn push_fixed(&mut self, data: &[u8], start: u64, out: &mut Vec<ColumnFinding>) {
+        let starts = self.fixed.take().unwrap_or_default();
+        for (i, &b) in data.iter().enumerate() {
+            let abs = start + i as u64;
+            if b == b'\n' {
+                self.end_field(abs, out);
+                self.col = 0;
+                self.pos = 0;
+                self.field_start = abs + 1;
+                continue;
+            }
+            if starts.get(self.col + 1) == Some(&self.pos) {
+                self.end_field(abs, out);
+                self.col += 1;
+                self.field_start = abs;
+            }
+            self.pos += 1;
+            if self.field.len() < MAX_FIELD {
+                self.field.push(b);
+            } else {
+                self.field_too_long = true;
+            }
+        }
+        self.fixed = Some(starts);
     }
 
     /// Ends the stream: the last field ends at `end`.
@@ -469,6 +559,54 @@ impl CsvColumns {
 
     /// Reads one line as a possible header: the phase becomes `Rows` when it is one, `Off` when
     /// the stream cannot be CSV, and stays `Header` to try the next line otherwise.
+    /// A rule of dashes under the previous line (`person_id   subscriber_no` over
+    /// `----------- -------------`, as sqlcmd and SQL*Plus print): the previous line names
+    /// fixed-width columns that start where the rule's dash groups start.
+    fn fixed_width_header(&mut self, rule: &[u8]) -> bool {
+        let rule = rule.trim_ascii_end();
+        if rule.len() < 3
+            || rule[0] != b'-'
+            || !rule.iter().all(|&c| c == b'-' || c == b' ')
+            || !rule.windows(3).any(|w| w == b"---")
+        {
+            return false;
+        }
+        let starts: Vec<usize> = (0..rule.len())
+            .filter(|&i| rule[i] == b'-' && (i == 0 || rule[i - 1] == b' '))
+            .collect();
+        let head = self
+            .last_line
+            .strip_suffix(b"\r")
+            .unwrap_or(&self.last_line);
+        // One group is an underlined heading (`Patient` over `-------`), not a report.
+        if starts.len() < 2 || starts.len() > MAX_COLUMNS || head.trim_ascii().is_empty() {
+            return false;
+        }
+        let names: Vec<&[u8]> = starts
+            .iter()
+            .enumerate()
+            .map(|(k, &s)| {
+                let e = starts
+                    .get(k + 1)
+                    .copied()
+                    .unwrap_or(head.len())
+                    .min(head.len());
+                head.get(s.min(e)..e).unwrap_or_default().trim_ascii()
+            })
+            .collect();
+        let columns: Vec<Option<Column>> = names.iter().map(|f| column_kind(f)).collect();
+        if !columns.iter().any(Option::is_some) {
+            return false;
+        }
+        self.patient_context = names.iter().any(|f| is_patient_label(f));
+        self.columns = columns;
+        self.fixed = Some(starts);
+        self.col = 0;
+        self.pos = 0;
+        self.phase = Phase::Rows;
+        true
+    }
+
     fn parse_header(&mut self, line: &[u8], first: bool) {
         let line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -480,6 +618,9 @@ impl CsvColumns {
         // Binary content (an image part of a multipart body) is no header, whatever letters it
         // happens to hold.
         if line.iter().any(|&c| (c < 0x20 && c != b'\t') || c == 0x7f) {
+            return;
+        }
+        if self.fixed_width_header(line) {
             return;
         }
         // Code and markup are no header, first line or not (`SSN_RE = re.compile(r"...|...")`

@@ -297,7 +297,63 @@ fn luhn(d: &[u8]) -> bool {
 
 /// A date standing alone (a date-of-birth column): a plausible calendar date.
 pub(crate) fn date_value(b: &[u8]) -> Option<(usize, usize)> {
-    dob(b)
+    // A time of day after the date (`1995-07-19 00:00:00`, `1995-07-19T00:00:00Z`, SQL and
+    // Cerner exports) is not part of it.
+    let cut = b
+        .windows(3)
+        .position(|w| w[0].is_ascii_digit() && w[1] == b':' && w[2].is_ascii_digit())
+        .and_then(|i| {
+            // Back to the separator before the hour.
+            b[..i].iter().rposition(|&c| c == b' ' || c == b'T')
+        });
+    if let Some(c) = cut {
+        if let Some(r) = dob(&b[..c]) {
+            return Some(r);
+        }
+    }
+    dob(b).or_else(|| sas_date(b))
+}
+
+/// `22MAR1966`: day, month abbreviation and year with no separator (SAS `DATE9.`, mainframe
+/// and Cerner extracts).
+fn sas_date(b: &[u8]) -> Option<(usize, usize)> {
+    let (s, e) = trailing_token(b);
+    let v = &b[s..e];
+    if !(8..=9).contains(&v.len()) {
+        return None;
+    }
+    let dl = v.len() - 7;
+    let (d, m, y) = (&v[..dl], &v[dl..dl + 3], &v[dl + 3..]);
+    if !d.iter().chain(y).all(u8::is_ascii_digit) || !m.iter().all(u8::is_ascii_alphabetic) {
+        return None;
+    }
+    let month = month_of(std::str::from_utf8(m).ok()?)?;
+    let num = |x: &[u8]| x.iter().fold(0u32, |a, &c| a * 10 + u32::from(c - b'0'));
+    plausible_ymd(num(y), month, num(d)).then_some((s, e))
+}
+
+/// An identifier filling a labelled column: as [`id_with_digits`], or digit groups with dots
+/// between them (`632.943.718`).
+pub(crate) fn column_id(b: &[u8]) -> Option<(usize, usize)> {
+    if let Some(r) = id_with_digits(b) {
+        return Some(r);
+    }
+    let e = b.iter().rposition(|c| !c.is_ascii_whitespace())? + 1;
+    let s = b[..e]
+        .iter()
+        .rposition(|c| c.is_ascii_whitespace())
+        .map_or(0, |i| i + 1);
+    let v = &b[s..e];
+    let digits = v.iter().filter(|c| c.is_ascii_digit()).count();
+    let dots = v.iter().filter(|&&c| c == b'.').count();
+    let ok = v.len() <= 24
+        && digits >= 6
+        && dots >= 2
+        && digits + dots == v.len()
+        && v[0].is_ascii_digit()
+        && v[v.len() - 1].is_ascii_digit()
+        && !v.windows(2).any(|w| w == b"..");
+    ok.then_some((s, e))
 }
 
 /// A name standing alone (a name column): at least two words of letters.

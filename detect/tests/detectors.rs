@@ -520,3 +520,68 @@ fn card_numbers_and_mbis_standing_alone() {
         "id=123e4567-e89b-12d3-a456-426614174000",
     ]);
 }
+
+#[test]
+fn export_columns_of_more_systems() {
+    assert_found(
+        Kind::MemberId,
+        &[
+            "\u{feff}\"Reg Date\";\"Policy Member #\";\"Balance\"\n\"10/19/2024\";\"JR62539R\";\"499,93\"\n",
+            "ROW_ID|SUBSCRIBERNO|LOAD_TS\n491975|ZNE163616579|2024-10-11T08:09:21Z\n",
+            "Ctrl No|Insurance Id No\n596436|M16555356N\n",
+        ],
+    );
+    assert_found(
+        Kind::Mrn,
+        &[
+            "Reg Date;Unit Number;Balance\n08/22/2023;836-41-40;\"3165,22\"\n",
+            "\"person_id\",\"mrn_code\"\n\"c8d40052\",\"534.345.903\"\n",
+            "N°\tPatient Chart Id\n1\t23956811\n",
+        ],
+    );
+    assert_found(Kind::AccountNumber, &["N°\tBillingacct\n1\t20686560\n"]);
+    assert_found(
+        Kind::Dob,
+        &[
+            "Id;Dob Date\n5389;22MAR1966\n",
+            "   id   |      birth_date     |    Notes   \n--------+---------------------+-------------\n 478283 | 1995-07-19 00:00:00 | interpreter\n",
+        ],
+    );
+    assert_found(
+        Kind::PatientEmail,
+        &["Reg Date;Pt Email;Balance\n04/03/2023;ahartigan@healthmail.example;\"2419,61\"\n"],
+    );
+    assert_found(
+        Kind::PatientPhone,
+        &[
+            "Reg Date;Pt Home Phone;Balance\n05/18/2023;(782) 433-3651;\"7863,01\"\n",
+            "N°\tPatient Contact No\n1\t975 948 1229\n",
+        ],
+    );
+    assert_found(
+        Kind::PatientName,
+        &[
+            "Reg Date;Patient;Notes\n03/31/2024;\"RUTHERFORD, BRIDGET\";self-pay\n",
+            "N°\tPatient Nm\n1\t\"Mbeki, Filomena\"\n",
+            "PERSON_ID|PATIENT_NAME_FULL|ZIPCODE\nZ958324|Ignatius Castellano|19104\n",
+        ],
+    );
+    // Fixed-width reports: sqlcmd and SQL*Plus name the columns above a rule of dashes.
+    assert_found(
+        Kind::MemberId,
+        &["person_id                            subscriber_no\n------------------------------------ -------------\n0fd08f6d-50b4-4d8d-8e20-aa5118ccca0e M67049568A   \n"],
+    );
+    assert_found(
+        Kind::Dob,
+        &["person_id                            birthdt   \r\n------------------------------------ ----------\r\nacfac9c7-ff26-4feb-aafb-7e0b24ea6123 1944-01-03\r\n\r\n(1 rows affected)\r\n"],
+    );
+    assert_clean(&[
+        // The same reports without identifier columns, or amounts in an account column.
+        "provider_name                  npi       \n------------------------------ ----------\nAda Smith                      1234567893\n",
+        "Reg Date;Acct Balance;Notes\n03/31/2024;1066.56;self-pay\n",
+        // An underlined heading is no report.
+        "Patient\n-------\nPortal sign-up opens Monday. Call (415) 555-2671.\n",
+        // `ptr` and `pts` are not the patient abbreviation.
+        "ptr_email;pts_phone\nops@example.com;(415) 555-2671\n",
+    ]);
+}

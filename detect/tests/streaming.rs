@@ -50,6 +50,8 @@ const SAMPLES: &[&str] = &[
     "\"memberdob\";\"zip\"\n\"28.10.1947\";\"13452\"\n",
     "mrn,zip,reason\r\nH307224082,77384,follow-up\r\n",
     "patient_name\tpatient_phone\nDoe, Jane\t(415) 555-2671\n",
+    // A fixed-width report: columns named above a rule of dashes.
+    "person_id   subscriber_no\n----------- -------------\n0fd08f6d-50 M67049568A   \n",
     // A multipart field whose value is found from its field name, with part headers between.
     "--b7\r\nContent-Disposition: form-data; name=\"member_dob\"\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n03/14/1961\r\n--b7--\r\n",
     // Card numbers and MBIs standing alone, found outside Hyperscan.
