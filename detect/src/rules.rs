@@ -365,7 +365,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             kind: Kind::Mrn,
             role: Role::Strong,
             pattern: concat!(
-                r"(?:(?:MRN|(?i:mrn))(?:[\s_\-.]?(?i:id|no\.?|num(?:ber)?|nbr|#))?|(?i:medical[\s_\-.]?rec(?:ord)?(?:[\s_\-.]?(?:number|num|nbr|no\.?|#|id))?|mr[\s_\-.]?(?:number|num|no\.?|#)|med[\s_\-.]?rec(?:[\s_\-.]?(?:number|num|no\.?|#))?|chart[\s_\-.]?(?:number|num|no\.?|#|id)|patient[\s_\-.]?(?:id|identifier|number|num|no\.?|#)|unit[\s_\-.]?(?:number|no\.?)))",
+                r"(?:(?:MRN|(?i:mrn))(?:[\s_\-.]?(?i:id|no\.?|num(?:ber)?|nbr|code|#))?|(?i:medical[\s_\-.]?rec(?:ord)?(?:[\s_\-.]?(?:number|num|nbr|no\.?|#|id))?|mr[\s_\-.]?(?:number|num|no\.?|#)|med[\s_\-.]?rec(?:[\s_\-.]?(?:number|num|nbr|no\.?|#))?|chart[\s_\-.]?(?:number|num|no\.?|#|id)|patient[\s_\-.]?(?:id|identifier|number|num|no\.?|#)|unit[\s_\-.]?(?:number|no\.?)))",
                 kw_gap!(),
                 id_token!()
             ),
@@ -394,7 +394,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
             kind: Kind::AccountNumber,
             role: Role::Strong,
             pattern: concat!(
-                r"(?i:(?:patient|billing|guarantor|hospital|encounter|visit)?[\s_\-.]?(?:account|acct|acc't)[\s_\-.]?(?:number|num|nbr|no\.?|#)|(?:patient|billing|guarantor|hospital|hsp|har|visit|encounter)[\s_\-.]?(?:account|acct)(?:[\s_\-.]?id)?|fin[\s_\-.]?(?:number|nbr|num|no\.?|#))",
+                r"(?i:(?:patient|billing|guarantor|hospital|encounter|visit)?[\s_\-.]?(?:account|acct|acc't)[\s_\-.]?(?:number|num|nbr|no\.?|#)|(?:patient|billing|guarantor|hospital|hsp|har|visit|encounter|enc)[\s_\-.]?(?:account|acct)(?:[\s_\-.]?id)?|fin[\s_\-.]?(?:number|nbr|num|no\.?|#))",
                 kw_gap!(),
                 id_token!()
             ),

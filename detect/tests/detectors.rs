@@ -585,3 +585,24 @@ fn export_columns_of_more_systems() {
         "ptr_email;pts_phone\nops@example.com;(415) 555-2671\n",
     ]);
 }
+
+#[test]
+fn abbreviated_record_and_account_labels() {
+    assert_found(
+        Kind::Mrn,
+        &[
+            r#"value = {"patientMedRecNbr": "NG-167781"})"#,
+            r#"{"mrnCode": "69214999"}"#,
+            "paciente[mrn_code]=0000414283&commit=Guardar",
+        ],
+    );
+    assert_found(
+        Kind::AccountNumber,
+        &[
+            r#"value = {"encAcctId": "36603040"})"#,
+            "enc_acct: 36603040",
+        ],
+    );
+    // A code that is not a record number.
+    assert_clean(&[r#"{"errorCode": "69214999", "mrnCodeSystem": "local"}"#]);
+}
