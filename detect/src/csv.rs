@@ -657,12 +657,28 @@ impl CsvColumns {
             self.phase = Phase::Off;
             return;
         };
+        // A one-column export (`patient_nm` over one name per line): the line is one label,
+        // a single word, that names an identifier column.
+        if n == 0 {
+            let label = line.trim_ascii();
+            let label = label
+                .strip_prefix(b"\"")
+                .and_then(|l| l.strip_suffix(b"\""))
+                .unwrap_or(label);
+            let word = !label.is_empty()
+                && label
+                    .iter()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'));
+            if let Some(c) = column_kind(label).filter(|_| word) {
+                self.delim = delim;
+                self.columns = vec![Some(c)];
+                self.patient_context = is_patient_label(label);
+                self.phase = Phase::Rows;
+            }
+            return;
+        }
         // A header is labels: no digits-only fields, no braces (JSON), no spaces-heavy prose.
-        if n == 0
-            || line.first() == Some(&b'{')
-            || line.first() == Some(&b'[')
-            || line.contains(&b'<')
-        {
+        if line.first() == Some(&b'{') || line.first() == Some(&b'[') || line.contains(&b'<') {
             return;
         }
         let names: Vec<&[u8]> = line.split(|&c| c == delim).collect();

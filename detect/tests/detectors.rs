@@ -606,3 +606,25 @@ fn abbreviated_record_and_account_labels() {
     // A code that is not a record number.
     assert_clean(&[r#"{"errorCode": "69214999", "mrnCodeSystem": "local"}"#]);
 }
+
+#[test]
+fn one_column_exports() {
+    let part = |body: &str| {
+        format!(
+            "--b9\r\nContent-Disposition: form-data; name=\"file\"; filename=\"roster.csv\"\r\nContent-Type: text/csv\r\n\r\n{body}\r\n--b9--\r\n"
+        )
+    };
+    let name = part("patient_nm\n\"Grimaldi, Berenice\"\n");
+    let phone = part("patient_contact_no\n523/371-7230\n");
+    assert_found(
+        Kind::PatientName,
+        &[&name, "nom_patient\n\"Kettleborough, Clementine\"\n"],
+    );
+    assert_found(Kind::PatientPhone, &[&phone]);
+    assert_found(Kind::Dob, &["datenaissance\n06-15-1945\n"]);
+    // A heading word over prose, or a label that names no identifier.
+    assert_clean(&[
+        "Summary\nSeen on 06-15-2024 for follow-up.\n",
+        "status\n4054989\n",
+    ]);
+}
