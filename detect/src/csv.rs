@@ -665,10 +665,14 @@ impl CsvColumns {
                 .strip_prefix(b"\"")
                 .and_then(|l| l.strip_suffix(b"\""))
                 .unwrap_or(label);
+            // The person alone (`Patient`) is a heading, not a column label.
             let word = !label.is_empty()
                 && label
                     .iter()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'));
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+                && !["patient", "pt", "member", "paciente"]
+                    .iter()
+                    .any(|p| label.eq_ignore_ascii_case(p.as_bytes()));
             if let Some(c) = column_kind(label).filter(|_| word) {
                 self.delim = delim;
                 self.columns = vec![Some(c)];

@@ -615,7 +615,7 @@ fn one_column_exports() {
         )
     };
     let name = part("patient_nm\n\"Grimaldi, Berenice\"\n");
-    let phone = part("patient_contact_no\n523/371-7230\n");
+    let phone = part("patient_contact_no\n523-371-7230\n");
     assert_found(
         Kind::PatientName,
         &[&name, "nom_patient\n\"Kettleborough, Clementine\"\n"],
@@ -625,6 +625,7 @@ fn one_column_exports() {
     // A heading word over prose, or a label that names no identifier.
     assert_clean(&[
         "Summary\nSeen on 06-15-2024 for follow-up.\n",
+        "Patient\nPortal sign-up opens Monday. Call (415) 555-2671.\n",
         "status\n4054989\n",
     ]);
 }
