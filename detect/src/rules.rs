@@ -298,7 +298,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
                 kw_gap_words!(),
                 r"[0-9]{9}(?:[^0-9]|$)"
             ),
-            validate: v::ssn,
+            validate: v::ssn_after_label,
             som: true,
             not_after: None,
             lookbehind: 0,

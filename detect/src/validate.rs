@@ -78,6 +78,27 @@ pub(crate) fn ssn(b: &[u8]) -> Option<(usize, usize)> {
     Some((s, e))
 }
 
+/// A bare 9-digit SSN after its keyword, unless the number is a metric's sample value:
+/// `phi_redactions_total{kind="ssn"} 255410496` or `ssn_lookups_total 255410496` in
+/// Prometheus or OpenMetrics text.
+pub(crate) fn ssn_after_label(b: &[u8]) -> Option<(usize, usize)> {
+    let (s, e) = ssn(b)?;
+    let before = b[..s].trim_ascii_end();
+    let sample = before.len() < s
+        && (before.ends_with(b"}")
+            || [
+                &b"_total"[..],
+                b"_count",
+                b"_sum",
+                b"_bucket",
+                b"_created",
+                b"_info",
+            ]
+            .iter()
+            .any(|suffix| before.ends_with(suffix)));
+    (!sample).then_some((s, e))
+}
+
 const MBI_LETTERS: &[u8] = b"ACDEFGHJKMNPQRTUVWXY";
 
 /// Medicare Beneficiary Identifier: 11 characters, dashes either at both places or none.

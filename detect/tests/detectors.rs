@@ -629,3 +629,21 @@ fn one_column_exports() {
         "status\n4054989\n",
     ]);
 }
+
+#[test]
+fn metric_samples_next_to_an_ssn_label_are_counts() {
+    assert_clean(&[
+        "phi_redactions_total{kind=\"ssn\",route=\"/api/patients\"} 255410496\n",
+        "# TYPE ssn_lookups_total counter\nssn_lookups_total 255410496\n",
+        "phimesh_findings_total{direction=\"egress\",kind=\"ssn\"} 219099999 1700000000000\n",
+    ]);
+    // A label's value is still an SSN.
+    assert_found(
+        Kind::Ssn,
+        &[
+            "ssn 219099999",
+            "{\"ssn\": 219099999}",
+            "patient_lookup{ssn=\"219099999\"} 1\n",
+        ],
+    );
+}
