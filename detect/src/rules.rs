@@ -369,7 +369,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
                 kw_gap!(),
                 id_token!()
             ),
-            validate: v::id_with_digits,
+            validate: v::id_after_label,
             som: true,
             not_after: None,
             lookbehind: 0,
@@ -384,7 +384,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
                 kw_gap!(),
                 id_token!()
             ),
-            validate: v::id_with_digits,
+            validate: v::id_after_label,
             som: true,
             not_after: None,
             lookbehind: 0,
@@ -398,7 +398,7 @@ pub(crate) fn builtin() -> Vec<Rule> {
                 kw_gap!(),
                 id_token!()
             ),
-            validate: v::id_with_digits,
+            validate: v::id_after_label,
             som: true,
             not_after: None,
             lookbehind: 0,

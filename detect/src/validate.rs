@@ -83,20 +83,30 @@ pub(crate) fn ssn(b: &[u8]) -> Option<(usize, usize)> {
 /// Prometheus or OpenMetrics text.
 pub(crate) fn ssn_after_label(b: &[u8]) -> Option<(usize, usize)> {
     let (s, e) = ssn(b)?;
-    let before = b[..s].trim_ascii_end();
-    let sample = before.len() < s
-        && (before.ends_with(b"}")
-            || [
-                &b"_total"[..],
-                b"_count",
-                b"_sum",
-                b"_bucket",
-                b"_created",
-                b"_info",
-            ]
-            .iter()
-            .any(|suffix| before.ends_with(suffix)));
-    (!sample).then_some((s, e))
+    (!metric_sample(&b[..s])).then_some((s, e))
+}
+
+/// An MRN, member id or account number after its label, unless the number is a metric's
+/// sample value (`phimesh_phi_detections_total{kind="mrn"} 12345`).
+pub(crate) fn id_after_label(b: &[u8]) -> Option<(usize, usize)> {
+    let (s, e) = id_with_digits(b)?;
+    (!metric_sample(&b[..s])).then_some((s, e))
+}
+
+/// Whether a value after `before` is the sample value of a Prometheus or OpenMetrics line:
+/// whitespace after a label set (`}`) or after a counter's or histogram's name.
+fn metric_sample(before: &[u8]) -> bool {
+    const SUFFIXES: [&[u8]; 6] = [
+        b"_total",
+        b"_count",
+        b"_sum",
+        b"_bucket",
+        b"_created",
+        b"_info",
+    ];
+    let trimmed = before.trim_ascii_end();
+    trimmed.len() < before.len()
+        && (trimmed.ends_with(b"}") || SUFFIXES.iter().any(|x| trimmed.ends_with(x)))
 }
 
 const MBI_LETTERS: &[u8] = b"ACDEFGHJKMNPQRTUVWXY";

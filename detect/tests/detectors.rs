@@ -631,11 +631,16 @@ fn one_column_exports() {
 }
 
 #[test]
-fn metric_samples_next_to_an_ssn_label_are_counts() {
+fn metric_samples_next_to_an_identifier_label_are_counts() {
     assert_clean(&[
         "phi_redactions_total{kind=\"ssn\",route=\"/api/patients\"} 255410496\n",
         "# TYPE ssn_lookups_total counter\nssn_lookups_total 255410496\n",
         "phimesh_findings_total{direction=\"egress\",kind=\"ssn\"} 219099999 1700000000000\n",
+        // phimesh's own metrics name every kind in a label.
+        "phimesh_phi_detections_total{direction=\"egress\",kind=\"mrn\"} 255410496\n",
+        "phimesh_phi_detections_total{direction=\"egress\",kind=\"member_id\"} 255410496\n",
+        "phimesh_phi_detections_total{direction=\"egress\",kind=\"account_number\"} 25541\n",
+        "mrn_lookups_total 255410496\n",
     ]);
     // A label's value is still an SSN.
     assert_found(
@@ -646,4 +651,5 @@ fn metric_samples_next_to_an_ssn_label_are_counts() {
             "patient_lookup{ssn=\"219099999\"} 1\n",
         ],
     );
+    assert_found(Kind::Mrn, &["patient_lookup{mrn=\"H307224082\"} 1\n"]);
 }
