@@ -653,3 +653,20 @@ fn metric_samples_next_to_an_identifier_label_are_counts() {
     );
     assert_found(Kind::Mrn, &["patient_lookup{mrn=\"H307224082\"} 1\n"]);
 }
+
+#[test]
+fn organisations_and_team_mailboxes_are_not_patients() {
+    // `client`, `member` and `subscriber` name patients in health care and customers, teams
+    // and webhook endpoints elsewhere.
+    assert_clean(&[
+        r#"{"client_name": "Acme Corp", "email": "ops@acme.com"}"#,
+        r#"{"member_name": "Platform Team", "email": "platform@example.com"}"#,
+        r#"{"subscriber_email": "alerts@example.com", "topic": "orders"}"#,
+        r#"{"client_name": "Northwind Labs", "contact_email": "billing@northwind.example"}"#,
+        r#"{"patient_email": "patient-services@hospital.example"}"#,
+    ]);
+    assert_found(
+        Kind::PatientEmail,
+        &[r#"{"client_name": "Jane Doe", "client_email": "jane.doe@example.com"}"#],
+    );
+}
