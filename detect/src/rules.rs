@@ -718,8 +718,9 @@ pub(crate) fn builtin() -> Vec<Rule> {
                 r"(?:'[sS])?[\s_\-.]?(?i:name|display|first[\s_\-.]?name|last[\s_\-.]?name|given|family|address|phone|email|e[\s\-]?mail|contact|info|details|record|demographics|telecom|home|mobile|cell)",
                 r"[A-Za-z_\-.]{0,16}",
                 // A field label with its value, not a phrase in prose or a form's question.
-                // Ruby hashes write `"patient_email"=>`; Prometheus labels `field="...",value=`.
-                r#"(?:"\s{0,4}:|'\s{0,4}:|\s{0,4}[:=]|\]=|"\s{0,2}=>|",(?i:value)=|"\r?\n\r?\n)"#
+                // Ruby hashes write `"patient_email"=>`; Prometheus labels `field="...",value=`;
+                // FactoryBot and other Ruby DSLs `pt_email { '...' }`.
+                r#"(?:"\s{0,4}:|'\s{0,4}:|\s{0,4}[:=]|\]=|"\s{0,2}=>|",(?i:value)=|"\r?\n\r?\n|\x20\{\x20?['"])"#
             ),
             validate: v::whole,
             som: true,

@@ -670,3 +670,12 @@ fn organisations_and_team_mailboxes_are_not_patients() {
         &[r#"{"client_name": "Jane Doe", "client_email": "jane.doe@example.com"}"#],
     );
 }
+
+#[test]
+fn ruby_dsl_blocks_label_their_values() {
+    assert_found(
+        Kind::PatientEmail,
+        &["factory :patient do\n  pt_email { 'vlindqvist55@patientmail.example.org' }\nend\n"],
+    );
+    assert_clean(&["factory :user do\n  email { 'dev@example.org' }\n  client_id { 42 }\nend\n"]);
+}
