@@ -421,7 +421,7 @@ pub(crate) fn card(b: &[u8]) -> Option<(usize, usize)> {
 }
 
 /// Issuer (IIN) prefixes of the major networks: Visa, Mastercard (51-55, 2221-2720), American
-/// Express (34, 37, 15 digits), Discover (6011, 644-649, 65).
+/// Express (34, 37, 15 digits), Discover (6011, 644-649, 65), JCB (3528-3589).
 fn known_issuer(d: &[u8]) -> bool {
     let n = |k: usize| d.iter().take(k).fold(0u32, |a, &x| a * 10 + x as u32);
     match d.len() {
@@ -433,8 +433,9 @@ fn known_issuer(d: &[u8]) -> bool {
                 || n(4) == 6011
                 || (644..=649).contains(&n(3))
                 || n(2) == 65
+                || (3528..=3589).contains(&n(4))
         }
-        19 => d[0] == 4 || n(4) == 6011 || n(2) == 65,
+        19 => d[0] == 4 || n(4) == 6011 || n(2) == 65 || (3528..=3589).contains(&n(4)),
         _ => false,
     }
 }

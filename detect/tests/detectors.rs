@@ -485,6 +485,9 @@ fn card_numbers_and_mbis_standing_alone() {
             "ref=378282246310005&x=1",
             "2223003122003222\n",
             "lookup 4539578763621486.",
+            // JCB (3528-3589), spaced and bare.
+            "credit_card=3552 9546 4972 2588",
+            "ref=3552954649722588&x=1",
             "4539578763621486",
         ],
     );
