@@ -719,8 +719,9 @@ pub(crate) fn builtin() -> Vec<Rule> {
                 r"[A-Za-z_\-.]{0,16}",
                 // A field label with its value, not a phrase in prose or a form's question.
                 // Ruby hashes write `"patient_email"=>`; Prometheus labels `field="...",value=`;
-                // FactoryBot and other Ruby DSLs `pt_email { '...' }`.
-                r#"(?:"\s{0,4}:|'\s{0,4}:|\s{0,4}[:=]|\]=|"\s{0,2}=>|",(?i:value)=|"\r?\n\r?\n|\x20\{\x20?['"])"#
+                // FactoryBot and other Ruby DSLs `pt_email { '...' }`; Java builders and setters
+                // `.patientHomePhone("...")`; `Patient home #: ...`.
+                r#"(?:"\s{0,4}:|'\s{0,4}:|\s{0,4}[:=]|\]=|"\s{0,2}=>|",(?i:value)=|"\r?\n\r?\n|\x20\{\x20?['"]|\(["']|\x20?#:)"#
             ),
             validate: v::whole,
             som: true,

@@ -682,3 +682,15 @@ fn ruby_dsl_blocks_label_their_values() {
     );
     assert_clean(&["factory :user do\n  email { 'dev@example.org' }\n  client_id { 42 }\nend\n"]);
 }
+
+#[test]
+fn java_builders_and_hash_labels_give_patient_context() {
+    assert_found(
+        Kind::PatientPhone,
+        &[
+            "Patient.builder().patientHomePhone(\"567.212.0968\").build();",
+            "Patient home #: 825.649.6344",
+        ],
+    );
+    assert_clean(&["Clinic.builder().mainPhone(\"567.212.0968\").build();"]);
+}
