@@ -479,16 +479,17 @@ pub(crate) fn builtin() -> Vec<Rule> {
         Rule {
             kind: Kind::CreditCard,
             role: Role::Strong,
-            // A bare run of digits has no literal to anchor on: it counts next to a card keyword.
+            // A 19-digit card number after a card keyword. 15- and 16-digit numbers are found
+            // wherever they stand, keyword or not (the token detector above); 19 digits stand
+            // alone too often as other ids (nanosecond times, snowflake ids). Short labels
+            // (`cc`, `pan`) are left out: their hits cost the shared literal matcher (this rule
+            // with them and with 15/16 digits cost the clean log 8 % of wall time).
             pattern: concat!(
                 lb_alpha!(),
-                // `cc` is a label only when no hex digit follows: hex ids and digests are full
-                // of it, and each hit cost the shared literal matcher (clean log +12 %).
-                r"(?i:card|cc(?:[^0-9A-Fa-f]|num|no)|pan|credit|debit|visa|master|amex|american\sexpress|discover|payment)",
+                r"(?i:card|cc(?:num|no)|credit|debit|visa|master|amex|american\sexpress|discover|payment)",
                 r"[^0-9\r\n]{0,32}",
-                r"(?:",
                 card_iin!(),
-                r"[0-9]{12}(?:[0-9]{3})?|3[47][0-9]{13})(?:[^0-9A-Za-z\-]|$)"
+                r"[0-9]{15}(?:[^0-9A-Za-z\-]|$)"
             ),
             validate: v::card,
             som: true,

@@ -258,8 +258,20 @@ fn card_after_its_cc_label_but_not_inside_hex() {
             "card 4539578763621486",
         ],
     );
-    // "cc" inside a hex trace id that runs on into the digits of a valid number.
-    assert_clean(&["trace=03cc4539578763621486 status=200"]);
+    // 19-digit numbers count after a card keyword only.
+    assert_found(
+        Kind::CreditCard,
+        &[
+            "payment card 4838073630136228140",
+            r#"{ ccNumber: "4150415246592464405" }"#,
+        ],
+    );
+    // "cc" inside a hex trace id that runs on into the digits of a valid number, and a
+    // 19-digit id with no card keyword.
+    assert_clean(&[
+        "trace=03cc4539578763621486 status=200",
+        r#"{"event_id": "4838073630136228140"}"#,
+    ]);
 }
 
 #[test]
