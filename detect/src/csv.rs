@@ -253,24 +253,25 @@ fn is_patient_label(f: &[u8]) -> bool {
 /// The `PT` abbreviation as a word of its own: `Pt Email`, `PT_PHONE`, `ptEmail`, `PtName`;
 /// not `ptr`, `pts` or `PTEMAIL`.
 fn pt_prefixed(f: &[u8]) -> bool {
-    let f = f.strip_prefix(b"\"").unwrap_or(f);
-    if f.len() < 3 || !f[..2].eq_ignore_ascii_case(b"pt") {
-        return false;
-    }
-    let next = f[2];
-    !next.is_ascii_alphanumeric() || (f[1].is_ascii_lowercase() && next.is_ascii_uppercase())
+    abbreviation_word(f, b"pt", u8::is_ascii_alphanumeric)
 }
 
 /// Epic Clarity's `PAT_` abbreviation: `PAT_ID`, `pat-name`, `patHomePhone`, `PatName`; not
 /// `path`, `PATH`, `patch` or `pattern`.
 fn pat_prefixed(f: &[u8]) -> bool {
+    abbreviation_word(f, b"pat", u8::is_ascii_alphabetic)
+}
+
+/// Whether the label `f` (maybe quoted) starts with `abbrev` as a word of its own: the byte
+/// after it is no `word` byte, or lower case turns to a capital there (`patHome`, `PtName`).
+fn abbreviation_word(f: &[u8], abbrev: &[u8], word: fn(&u8) -> bool) -> bool {
     let f = f.strip_prefix(b"\"").unwrap_or(f);
-    if f.len() < 4 || !f[..3].eq_ignore_ascii_case(b"pat") {
+    let n = abbrev.len();
+    if f.len() <= n || !f[..n].eq_ignore_ascii_case(abbrev) {
         return false;
     }
-    let next = f[3];
-    !next.is_ascii_alphabetic()
-        || (f[1].is_ascii_lowercase() && f[2].is_ascii_lowercase() && next.is_ascii_uppercase())
+    let next = f[n];
+    !word(&next) || (f[1..n].iter().all(u8::is_ascii_lowercase) && next.is_ascii_uppercase())
 }
 
 /// The field name of a `Content-Disposition: form-data; name="..."` line; `None` for a file
