@@ -320,6 +320,19 @@ fn report(
     }
 }
 
+/// A byte range `[lo, lo + span)` as one signed compare of SIMD lanes: `x` is in it when
+/// `(x + bias) as i8 < limit`, with `bias = 128 - lo` and `limit = span - 128`.
+#[cfg(target_arch = "x86_64")]
+const fn signed_range(lo: u8, span: u8) -> (i8, i8) {
+    (128u8.wrapping_sub(lo) as i8, span.wrapping_sub(128) as i8)
+}
+
+/// Digits and capital letters as [`signed_range`]s.
+#[cfg(target_arch = "x86_64")]
+const DIGIT: (i8, i8) = signed_range(b'0', 10);
+#[cfg(target_arch = "x86_64")]
+const UPPER: (i8, i8) = signed_range(b'A', 26);
+
 /// The mask with AVX2: 32 bytes per compare.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
@@ -332,10 +345,10 @@ fn mask64_avx2(block: &[u8; 64]) -> u64 {
     // SAFETY: the caller runs with AVX2 (this function's target feature); `block` holds 64
     // bytes, so each unaligned 32-byte load at 32 * k (k < 2) stays inside it.
     unsafe {
-        let digit_bias = _mm256_set1_epi8((128u8.wrapping_sub(b'0')) as i8);
-        let digit_limit = _mm256_set1_epi8((10i16 - 128) as i8);
-        let upper_bias = _mm256_set1_epi8((128u8.wrapping_sub(b'A')) as i8);
-        let upper_limit = _mm256_set1_epi8((26i16 - 128) as i8);
+        let digit_bias = _mm256_set1_epi8(DIGIT.0);
+        let digit_limit = _mm256_set1_epi8(DIGIT.1);
+        let upper_bias = _mm256_set1_epi8(UPPER.0);
+        let upper_limit = _mm256_set1_epi8(UPPER.1);
         let mut m = 0u64;
         for k in 0..2 {
             let v = _mm256_loadu_si256(block.as_ptr().add(32 * k).cast::<__m256i>());
@@ -359,11 +372,10 @@ fn mask64(block: &[u8; 64]) -> u64 {
     // SAFETY: SSE2 is part of every x86_64 target, so the intrinsics are available; `block`
     // holds 64 bytes, so each unaligned 16-byte load at 16 * k (k < 4) stays inside it.
     unsafe {
-        // x in [lo, lo + span) as one signed compare: (x - lo + 128) as i8 < span - 128.
-        let digit_bias = _mm_set1_epi8((128u8.wrapping_sub(b'0')) as i8);
-        let digit_limit = _mm_set1_epi8((10i16 - 128) as i8);
-        let upper_bias = _mm_set1_epi8((128u8.wrapping_sub(b'A')) as i8);
-        let upper_limit = _mm_set1_epi8((26i16 - 128) as i8);
+        let digit_bias = _mm_set1_epi8(DIGIT.0);
+        let digit_limit = _mm_set1_epi8(DIGIT.1);
+        let upper_bias = _mm_set1_epi8(UPPER.0);
+        let upper_limit = _mm_set1_epi8(UPPER.1);
         let mut m = 0u64;
         for k in 0..4 {
             let v = _mm_loadu_si128(block.as_ptr().add(16 * k).cast::<__m128i>());
