@@ -15,7 +15,7 @@ use phimesh_detect::{Decoding, Engine, Limits, Report, StreamOptions, Verdict};
 use serde::Serialize;
 
 /// Read size: large enough that per-call overhead vanishes, small enough to stay in cache.
-const READ_BUF: usize = 1 << 20;
+const READ_BUF: usize = 1 << 16;
 
 /// Arguments of `phimesh scan`.
 #[derive(Debug, clap::Args)]
