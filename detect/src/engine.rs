@@ -19,6 +19,7 @@ pub use crate::plan::BuildError;
 use crate::plan::{self, Compiled};
 use crate::rules::{self, Rule};
 use crate::scanner::{ScanError, Scanner, StreamOptions};
+use crate::shapes::{ShapeRules, ShapeStream};
 use crate::tokens::{TokenRules, TokenStream};
 
 /// The built-in detectors compiled at build time (see `detect/build.rs`); empty when the build
@@ -32,6 +33,8 @@ pub(crate) struct Inner {
     rules: Vec<Rule>,
     /// Detectors found as whole tokens outside Hyperscan.
     tokens: TokenRules,
+    /// Detectors found as separated digit groups outside Hyperscan.
+    shapes: ShapeRules,
     /// Maximum match width of each detector.
     widths: Vec<usize>,
     /// Widest possible match plus one byte of lookahead for trailing boundaries.
@@ -82,6 +85,8 @@ pub(crate) struct HsStream {
     streams: Vec<Stream>,
     /// The token detectors' state (the main stream only, not the keyed one).
     tokens: Option<TokenStream>,
+    /// The shape detectors' state (the main stream only).
+    shapes: Option<ShapeStream>,
     engine: Engine,
 }
 
@@ -155,6 +160,7 @@ impl Engine {
             passes,
             keyed_db: keyed,
             tokens: TokenRules::of(&rules),
+            shapes: ShapeRules::of(&rules),
             rules,
             widths,
             hold_back: widest + 1,
@@ -265,6 +271,7 @@ impl Engine {
         Ok(Some(HsStream {
             streams: vec![s],
             tokens: None,
+            shapes: None,
             engine: self.clone(),
         }))
     }
@@ -274,6 +281,7 @@ impl Engine {
         let mut h = HsStream {
             streams: Vec::with_capacity(self.0.passes.len()),
             tokens: self.0.tokens.any().then(TokenStream::default),
+            shapes: self.0.shapes.any().then(ShapeStream::default),
             engine: self.clone(),
         };
         for db in &self.0.passes {
@@ -306,6 +314,10 @@ impl Engine {
         let mut sources = stream.streams.len();
         if let Some(t) = stream.tokens.as_mut() {
             t.scan(self.0.tokens, data, out);
+            sources += 1;
+        }
+        if let Some(t) = stream.shapes.as_mut() {
+            t.scan(self.0.shapes, data, out);
             sources += 1;
         }
         if sources > 1 {
@@ -350,7 +362,10 @@ impl Engine {
         if let Some(t) = stream.tokens.as_mut() {
             t.close(self.0.tokens, out);
         }
-        if n > 1 || stream.tokens.is_some() {
+        if let Some(t) = stream.shapes.as_mut() {
+            t.close(self.0.shapes, out);
+        }
+        if n > 1 || stream.tokens.is_some() || stream.shapes.is_some() {
             out[before..].sort_by_key(|m| m.to);
         }
         result
@@ -422,7 +437,7 @@ mod tests {
             let kind = r.kind;
             // A token detector's pattern must compile too (it sets the detector's width): in
             // Hyperscan, as the baseline of the test below runs it.
-            if r.pass == rules::TOKENS {
+            if !rules::in_hyperscan(r.pass) {
                 r.pass = 0;
             }
             // A label-dependent value needs a main database beside it: give it its label.
@@ -463,7 +478,7 @@ mod tests {
             x ^= x << 17;
             x % n
         };
-        let pieces: [&[u8]; 12] = [
+        let pieces: [&[u8]; 40] = [
             b"4539578763621486", // Visa, Luhn-valid
             b"4539578763621487", // Luhn-invalid
             b"378282246310005",  // American Express
@@ -476,8 +491,37 @@ mod tests {
             b"1700000000000000", // epoch microseconds
             b"ORDER",
             b"12",
+            // Separated shapes (`shapes.rs`) and their near misses.
+            b"219-09-9999",
+            b"219 09 9999",
+            b"219.09.9999",
+            b"219-09 9999", // mixed separators
+            b"219-099-9999",
+            b"000-12-3456",
+            b"1EG4-TE5-MK73",
+            b"1EG4-TE5-MK7",
+            b"1SG4-TE5-MK73",
+            b"4539-5787-6362-1486",
+            b"4539 5787 6362 1486",
+            b"4539-5787-6362 1486",
+            b"3782-822463-10005",
+            b"3782 822463 10005",
+            b"3782-822463 10005",
+            b"(555) 867-5309",
+            b"(555)867-5309",
+            b"(555)  867-5309",
+            b"555-867-5309",
+            b"555.867.5309",
+            b"555-867.5309",
+            b"555 867 5309",
+            b"2026-03-14T09:26:53Z",
+            b"6f1c2e4a-9b3d-4c5e-8f70-123456789abc",
+            b"1234-5678-9012",
+            b"10.12.13.14",
+            b"(555",
+            b"-",
         ];
-        let glue = b" ,.-:=\"/xZ9a_\n";
+        let glue = b" ,.-:=\"/xZ9a_\n()";
         let mut v = Vec::new();
         for _ in 0..400 {
             v.extend_from_slice(pieces[next(pieces.len() as u64) as usize]);
@@ -489,19 +533,29 @@ mod tests {
     }
 
     #[test]
-    fn token_detectors_find_what_hyperscan_finds_with_their_patterns() {
+    fn token_and_shape_detectors_find_what_hyperscan_finds_with_their_patterns() {
         let builtin = rules::builtin();
         let anchor = builtin.iter().position(|r| r.pass == 0).unwrap();
         let tokens: Vec<usize> = (0..builtin.len())
-            .filter(|&i| builtin[i].pass == rules::TOKENS)
+            .filter(|&i| !rules::in_hyperscan(builtin[i].pass))
             .collect();
-        let kinds: Vec<crate::rules::Kind> = tokens.iter().map(|&i| builtin[i].kind).collect();
+        let kinds: Vec<crate::rules::Kind> = tokens
+            .iter()
+            .filter(|&&i| builtin[i].pass == rules::TOKENS)
+            .map(|&i| builtin[i].kind)
+            .collect();
         assert_eq!(
             kinds,
             [crate::rules::Kind::Mbi, crate::rules::Kind::CreditCard],
             "the token scanner knows the bare MBI and the bare card number"
         );
-        // The same rules twice: run by the token scanner, and by Hyperscan from their patterns.
+        assert!(
+            ShapeRules::of(&builtin).covers(&builtin),
+            "the shape scanner knows every detector of its pass"
+        );
+        assert_eq!(tokens.len(), 8, "two token and six shape detectors");
+        // The same rules twice: run by the token and shape scanners, and by Hyperscan from
+        // their patterns.
         // A Hyperscan rule rides along so both engines have a database.
         let pick = |hs: bool| -> Vec<Rule> {
             let mut v: Vec<Rule> = rules::builtin()
@@ -532,6 +586,66 @@ mod tests {
             }
         }
         assert!(found > 100, "the inputs hold valid values: {found}");
+    }
+
+    /// Every raw match of `engine` on `input` fed in pieces of `chunk`, sorted.
+    fn raw_matches(engine: &Engine, input: &[u8], chunk: usize) -> Vec<(u64, usize, u64)> {
+        let mut s = engine.open_stream().unwrap();
+        let mut m = Vec::new();
+        for c in input.chunks(chunk) {
+            engine.scan_stream(&mut s, c, &mut m).unwrap();
+        }
+        engine.close_stream(&mut s, &mut m).unwrap();
+        let mut v: Vec<_> = m.iter().map(|r| (r.to, r.id, r.from)).collect();
+        v.sort_unstable();
+        v
+    }
+
+    #[test]
+    fn shape_detectors_report_the_raw_matches_hyperscan_reports() {
+        // Stricter than the findings above: before validators and boundaries, the shape scanner
+        // must report exactly the (start, end) pairs Hyperscan reports for the same patterns,
+        // phone numbers included (a finding only next to patient context).
+        let builtin = rules::builtin();
+        let anchor = builtin.iter().position(|r| r.pass == 0).unwrap();
+        let pick = |hs: bool| -> Vec<Rule> {
+            rules::builtin()
+                .into_iter()
+                .enumerate()
+                .filter(|(i, r)| r.pass == rules::SHAPES || *i == anchor)
+                .map(|(_, mut r)| {
+                    if hs {
+                        r.pass = 0;
+                    }
+                    r
+                })
+                .collect()
+        };
+        let shapes = Engine::with_rules(pick(false)).unwrap();
+        let hyperscan = Engine::with_rules(pick(true)).unwrap();
+        let anchor_id = pick(false)
+            .iter()
+            .position(|r| rules::in_hyperscan(r.pass))
+            .unwrap();
+        let mut per_rule = vec![0usize; pick(false).len()];
+        for seed in 1..40 {
+            let input = token_input(seed);
+            let mut want = raw_matches(&hyperscan, &input, input.len());
+            want.retain(|m| m.1 != anchor_id);
+            for m in &want {
+                per_rule[m.1] += 1;
+            }
+            for chunk in [1, 2, 7, 19, 64, 65, 1000, input.len()] {
+                let mut got = raw_matches(&shapes, &input, chunk);
+                got.retain(|m| m.1 != anchor_id);
+                assert_eq!(got, want, "seed {seed}, chunks of {chunk}");
+            }
+        }
+        per_rule.remove(anchor_id);
+        assert!(
+            per_rule.iter().all(|&n| n > 50),
+            "every shape is matched often: {per_rule:?}"
+        );
     }
 }
 
@@ -676,7 +790,7 @@ mod partition_search {
         let data = api_log();
         let all = rules::builtin();
         // Token detectors (`tokens.rs`) are not Hyperscan's to place.
-        let hs = |r: &Rule| r.role != crate::rules::Role::Keyed && r.pass != rules::TOKENS;
+        let hs = |r: &Rule| r.role != crate::rules::Role::Keyed && rules::in_hyperscan(r.pass);
         let passes = all
             .iter()
             .filter(|r| hs(r))

@@ -26,6 +26,7 @@ mod normalize;
 mod plan;
 mod rules;
 mod scanner;
+mod shapes;
 mod tokens;
 mod validate;
 
@@ -43,10 +44,10 @@ pub fn builtin_patterns() -> Vec<&'static str> {
     rules::builtin().iter().map(|r| r.pattern).collect()
 }
 
-/// The patterns Hyperscan runs: [`builtin_patterns`] without the whole-token detectors (bare
-/// card numbers and MBIs), which the engine finds with its own scanner. Not a stable interface.
+/// [`builtin_patterns`] without the whole-token detectors' (bare card numbers and MBIs), which
+/// have no literal for a regex engine to anchor on. Not a stable interface.
 #[doc(hidden)]
-pub fn hyperscan_patterns() -> Vec<&'static str> {
+pub fn anchored_patterns() -> Vec<&'static str> {
     rules::builtin()
         .iter()
         .filter(|r| r.pass != rules::TOKENS)

@@ -10,7 +10,7 @@
 use hyperscan::prelude::*;
 use hyperscan::{CompileFlags, Pattern, Patterns, SomHorizon};
 
-use crate::rules::{Role, Rule, TOKENS};
+use crate::rules::{in_hyperscan, Role, Rule};
 
 /// Why the engine could not be built. These are programming or platform errors (a pattern
 /// Hyperscan rejects, a CPU it does not support), reported at start.
@@ -82,8 +82,8 @@ fn group(rules: &[Rule]) -> Result<Groups, BuildError> {
             return Err(BuildError::Unbounded { index });
         }
         widths.push(w + rule.lookbehind);
-        if rule.pass == TOKENS {
-            // Found by `tokens.rs`; the pattern only sets the width.
+        if !in_hyperscan(rule.pass) {
+            // Found by `tokens.rs` or `shapes.rs`; the pattern only sets the width.
         } else if rule.role == Role::Keyed {
             keyed.push(p);
         } else {

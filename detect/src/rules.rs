@@ -143,6 +143,15 @@ pub(crate) struct Rule {
 /// `tokens.rs` (their pattern states what they match and sets the hold-back width).
 pub(crate) const TOKENS: u8 = u8::MAX;
 
+/// [`Rule::pass`] of detectors that Hyperscan does not run: digit groups with separators
+/// found by `shapes.rs`, which knows them by their patterns (the constants below).
+pub(crate) const SHAPES: u8 = u8::MAX - 1;
+
+/// Whether Hyperscan runs detectors of this pass.
+pub(crate) fn in_hyperscan(pass: u8) -> bool {
+    pass != TOKENS && pass != SHAPES
+}
+
 // Building blocks. Hyperscan syntax (a PCRE subset): no lookaround, no backreferences.
 // Left boundaries are written as a consumed class or start of data; validators trim them.
 macro_rules! kw_gap {
@@ -237,6 +246,35 @@ macro_rules! card_iin {
     };
 }
 
+/// An SSN with separators: `123-45-6789`, `123 45 6789`, `123.45.6789`.
+pub(crate) const SSN_SEPARATED: &str =
+    r"[0-9]{3}(?:-[0-9]{2}-|\x20[0-9]{2}\x20|\.[0-9]{2}\.)[0-9]{4}(?:[^0-9\-]|$)";
+
+/// A dashed MBI: `1EG4-TE5-MK73`.
+pub(crate) const MBI_DASHED: &str = concat!(
+    mbi_head!(),
+    "-",
+    mbi_mid!(),
+    "-",
+    mbi_tail!(),
+    r"(?:[^0-9A-Za-z]|$)"
+);
+
+/// A card number grouped 4-4-4-4 with dashes; the issuer prefix is the validator's.
+pub(crate) const CARD_DASHED: &str = r"[0-9]{4}-[0-9]{4}-[0-9]{4}-[0-9]{4}(?:[^0-9A-Za-z\-]|$)";
+
+/// A card number grouped 4-4-4-4 with spaces.
+pub(crate) const CARD_SPACED: &str =
+    r"[0-9]{4}\x20[0-9]{4}\x20[0-9]{4}\x20[0-9]{4}(?:[^0-9A-Za-z\-]|$)";
+
+/// An American Express number grouped 4-6-5 with spaces or dashes.
+pub(crate) const CARD_AMEX_GROUPED: &str =
+    r"[0-9]{4}(?:\x20[0-9]{6}\x20|-[0-9]{6}-)[0-9]{5}(?:[^0-9A-Za-z\-]|$)";
+
+/// A phone number with separators: `555-867-5309`, `555.867.5309`, `(555) 867-5309`.
+pub(crate) const PHONE_SEPARATED: &str =
+    r"(?:\([0-9]{3}\)\x20?|[0-9]{3}[\-.])[0-9]{3}[\-.][0-9]{4}(?:[^0-9]|$)";
+
 macro_rules! patient_kw {
     () => {
         r"(?i:patient|pt|member|beneficiary|subscriber|guarantor|insured|enrollee|client)"
@@ -283,12 +321,12 @@ pub(crate) fn builtin() -> Vec<Rule> {
         Rule {
             kind: Kind::Ssn,
             role: Role::Strong,
-            pattern: r"[0-9]{3}(?:-[0-9]{2}-|\x20[0-9]{2}\x20|\.[0-9]{2}\.)[0-9]{4}(?:[^0-9\-]|$)",
+            pattern: SSN_SEPARATED,
             validate: v::ssn,
             som: true,
             not_after: Some(v::alnum_or_dash),
             lookbehind: 0,
-            pass: 0,
+            pass: SHAPES,
         },
         Rule {
             kind: Kind::Ssn,
@@ -308,19 +346,12 @@ pub(crate) fn builtin() -> Vec<Rule> {
         Rule {
             kind: Kind::Mbi,
             role: Role::Strong,
-            pattern: concat!(
-                mbi_head!(),
-                "-",
-                mbi_mid!(),
-                "-",
-                mbi_tail!(),
-                r"(?:[^0-9A-Za-z]|$)"
-            ),
+            pattern: MBI_DASHED,
             validate: v::mbi,
             som: true,
             not_after: Some(v::alnum_or_dash),
             lookbehind: 0,
-            pass: 1,
+            pass: SHAPES,
         },
         Rule {
             kind: Kind::Mbi,
@@ -433,32 +464,32 @@ pub(crate) fn builtin() -> Vec<Rule> {
             role: Role::Strong,
             // Grouped 4-4-4-4; the issuer prefix is checked by the validator so that the
             // pattern keeps its separators as literals.
-            pattern: r"[0-9]{4}-[0-9]{4}-[0-9]{4}-[0-9]{4}(?:[^0-9A-Za-z\-]|$)",
+            pattern: CARD_DASHED,
             validate: v::card,
             som: true,
             not_after: Some(v::alnum_dash_dot),
             lookbehind: 0,
-            pass: 1,
+            pass: SHAPES,
         },
         Rule {
             kind: Kind::CreditCard,
             role: Role::Strong,
-            pattern: r"[0-9]{4}\x20[0-9]{4}\x20[0-9]{4}\x20[0-9]{4}(?:[^0-9A-Za-z\-]|$)",
+            pattern: CARD_SPACED,
             validate: v::card,
             som: true,
             not_after: Some(v::alnum_dash_dot),
             lookbehind: 0,
-            pass: 0,
+            pass: SHAPES,
         },
         Rule {
             kind: Kind::CreditCard,
             role: Role::Strong,
-            pattern: r"[0-9]{4}(?:\x20[0-9]{6}\x20|-[0-9]{6}-)[0-9]{5}(?:[^0-9A-Za-z\-]|$)",
+            pattern: CARD_AMEX_GROUPED,
             validate: v::card,
             som: true,
             not_after: Some(v::alnum_dash_dot),
             lookbehind: 0,
-            pass: 0,
+            pass: SHAPES,
         },
         Rule {
             kind: Kind::CreditCard,
@@ -776,12 +807,12 @@ pub(crate) fn builtin() -> Vec<Rule> {
             kind: Kind::PatientPhone,
             role: Role::Contextual,
             // A phone number with separators and no label (a CSV column, a list).
-            pattern: r"(?:\([0-9]{3}\)\x20?|[0-9]{3}[\-.])[0-9]{3}[\-.][0-9]{4}(?:[^0-9]|$)",
+            pattern: PHONE_SEPARATED,
             validate: v::phone,
             som: true,
             not_after: Some(v::alnum_dash_dot),
             lookbehind: 0,
-            pass: 0,
+            pass: SHAPES,
         },
         Rule {
             kind: Kind::Dob,
