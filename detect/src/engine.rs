@@ -155,12 +155,21 @@ impl Engine {
                 .stream_size()
                 .map_err(|e| BuildError::Alloc(e.to_string()))?;
         }
+        let tokens = TokenRules::of(&rules);
+        let shapes = ShapeRules::of(&rules);
+        // The token and shape scanners' per-stream state lives beside Hyperscan's.
+        if tokens.any() {
+            stream_size += std::mem::size_of::<TokenStream>();
+        }
+        if shapes.any() {
+            stream_size += std::mem::size_of::<ShapeStream>();
+        }
         let inner = Inner {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             passes,
             keyed_db: keyed,
-            tokens: TokenRules::of(&rules),
-            shapes: ShapeRules::of(&rules),
+            tokens,
+            shapes,
             rules,
             widths,
             hold_back: widest + 1,
@@ -200,7 +209,8 @@ impl Engine {
         self.0.hold_back
     }
 
-    /// Bytes of Hyperscan stream state per open scanner (every pass and the keyed database).
+    /// Bytes of stream state per open scanner: Hyperscan's (every pass and the keyed database)
+    /// and the token and shape scanners'.
     pub fn stream_size(&self) -> usize {
         self.0.stream_size
     }

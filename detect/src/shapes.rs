@@ -548,3 +548,173 @@ fn masks(block: &[u8; 64]) -> Masks {
     }
     m
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every shape's rule id is its index.
+    fn all_rules() -> ShapeRules {
+        ShapeRules {
+            ids: [Some(0), Some(1), Some(2), Some(3), Some(4), Some(5)],
+        }
+    }
+
+    /// Byte-wise masks: the definition the SIMD versions must meet.
+    fn masks_bytewise(block: &[u8; 64]) -> Masks {
+        let mut m = Masks::default();
+        for (i, &b) in block.iter().enumerate() {
+            m.digit |= u64::from(b.is_ascii_digit()) << i;
+            m.sep |= u64::from(is_sep(b)) << i;
+        }
+        m
+    }
+
+    /// Values of `data` with their boundary byte inside it, tried at every start.
+    fn naive(data: &[u8]) -> Vec<(u64, usize, u64)> {
+        let mut out = Vec::new();
+        for s in 0..data.len() {
+            for shape in ALL {
+                try_shape(all_rules(), shape, data, s, 0, 0, &mut out);
+            }
+        }
+        sorted(out)
+    }
+
+    fn sorted(v: Vec<RawMatch>) -> Vec<(u64, usize, u64)> {
+        let mut v: Vec<_> = v.iter().map(|m| (m.to, m.id, m.from)).collect();
+        v.sort_unstable();
+        v
+    }
+
+    fn random_text(seed: u64, len: usize) -> Vec<u8> {
+        let mut x = seed | 1;
+        let alphabet = b"0123456789012345678901234567890123456789- .)(-.-. AZEGxa\n";
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                alphabet[(x % alphabet.len() as u64) as usize]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn simd_masks_are_the_bytewise_masks() {
+        for seed in 1..200 {
+            let text = random_text(seed, 64);
+            let block: &[u8; 64] = text[..].try_into().unwrap();
+            let want = masks_bytewise(block);
+            let sse2 = masks(block);
+            assert_eq!(
+                (sse2.digit, sse2.sep),
+                (want.digit, want.sep),
+                "SSE2, seed {seed}"
+            );
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: AVX2 is present (checked just above).
+                #[allow(unsafe_code)]
+                let avx2 = unsafe { masks_avx2(block) };
+                assert_eq!(
+                    (avx2.digit, avx2.sep),
+                    (want.digit, want.sep),
+                    "AVX2, seed {seed}"
+                );
+            }
+        }
+    }
+
+    /// Values, near misses and glue in random order.
+    fn pieces_text(seed: u64) -> Vec<u8> {
+        let pieces: [&[u8]; 16] = [
+            b"219-09-9999",
+            b"219 09 9999",
+            b"219.09.9999",
+            b"1EG4-TE5-MK73",
+            b"4539-5787-6362-1486",
+            b"4539 5787 6362 1486",
+            b"3782-822463-10005",
+            b"3782 822463 10005",
+            b"(555) 867-5309",
+            b"(555)867-5309",
+            b"555.867-5309",
+            b"219-09 9999",
+            b"2026-03-14T09:26:53Z",
+            b"10.12.13.14",
+            b"7",
+            b"-",
+        ];
+        let glue = random_text(seed, 400);
+        let mut x = seed | 1;
+        let mut v = Vec::new();
+        for g in glue.chunks(3) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            v.extend_from_slice(pieces[(x % pieces.len() as u64) as usize]);
+            v.extend_from_slice(&g[..(x >> 20) as usize % 4 % g.len().max(1)]);
+        }
+        v
+    }
+
+    #[test]
+    fn the_gate_lets_every_value_through() {
+        // The bulk scan looks only where the gate lets it; trying every start must find
+        // nothing more, with either mask implementation.
+        let mut found = 0;
+        for seed in 1..300 {
+            let text = if seed % 2 == 0 {
+                pieces_text(seed)
+            } else {
+                random_text(seed, 1 + (seed as usize * 37) % 700)
+            };
+            let want = naive(&text);
+            found += want.len();
+            let mut got = Vec::new();
+            bulk_with(masks, all_rules(), &text, 0, &mut got);
+            assert_eq!(sorted(got), want, "SSE2 masks, seed {seed}");
+            let mut got = Vec::new();
+            bulk(all_rules(), &text, 0, &mut got);
+            assert_eq!(sorted(got), want, "runtime masks, seed {seed}");
+        }
+        assert!(found > 2000, "the inputs hold values: {found}");
+    }
+
+    #[test]
+    fn a_value_is_reported_once_whatever_the_chunking() {
+        let text = b"ssn 219-09-9999, card 4539 5787 6362 1486, call (555) 867-5309.\n";
+        let whole = naive(text);
+        assert_eq!(whole.len(), 3);
+        for chunk in 1..text.len() {
+            let mut s = ShapeStream::default();
+            let mut out = Vec::new();
+            for c in text.chunks(chunk) {
+                s.scan(all_rules(), c, &mut out);
+            }
+            s.close(all_rules(), &mut out);
+            assert_eq!(sorted(out), whole, "chunks of {chunk}");
+        }
+    }
+
+    #[test]
+    fn a_value_at_the_end_of_the_stream_is_reported_at_close() {
+        for (text, end) in [(&b"x 219-09-9999"[..], 13), (b"x 219-09-9999\n", 13)] {
+            let mut s = ShapeStream::default();
+            let mut out = Vec::new();
+            s.scan(all_rules(), text, &mut out);
+            s.close(all_rules(), &mut out);
+            let ends: Vec<u64> = out.iter().map(|m| m.to).collect();
+            // Before a final newline the value is reported twice, like Hyperscan's `$` and
+            // its boundary byte: the engine keeps one finding.
+            let want: &[u64] = if text.ends_with(b"\n") {
+                &[14, 13]
+            } else {
+                &[13]
+            };
+            assert_eq!(ends, want, "{:?}", String::from_utf8_lossy(text));
+            assert!(out.iter().all(|m| m.from == 2 && m.to >= end));
+        }
+    }
+}
