@@ -102,9 +102,9 @@ impl Drop for HsStream {
     }
 }
 
-/// Known input that the built-in detectors must match: a precompiled database that finds
-/// nothing in it is not used.
-const CANARY: &[u8] = b"patient ssn: 123-45-6789, DOB: 1961-03-04\n";
+/// Known input that every Hyperscan pass of the built-in detectors must match: a precompiled
+/// database that does not is not used.
+const CANARY: &[u8] = b"patient ssn: 123-45-6789, DOB: 1961-03-04, MRN: 4417823\n";
 
 impl Engine {
     /// Builds the engine with the built-in detectors: from the databases compiled at build time
@@ -157,6 +157,13 @@ impl Engine {
         }
         let tokens = TokenRules::of(&rules);
         let shapes = ShapeRules::of(&rules);
+        if !shapes.covers(&rules) {
+            // A detector nobody would run: refuse rather than scan without it.
+            return Err(BuildError::Compile {
+                index: usize::MAX,
+                message: "a detector of the shape pass has no shape scanner".into(),
+            });
+        }
         // The token and shape scanners' per-stream state lives beside Hyperscan's.
         if tokens.any() {
             stream_size += std::mem::size_of::<TokenStream>();
@@ -186,15 +193,32 @@ impl Engine {
         Ok(engine)
     }
 
-    /// Scans [`CANARY`]: true when every pass runs and something matches.
+    /// Scans [`CANARY`]: true when every Hyperscan pass runs and finds something in it (the
+    /// token and shape scanners' findings do not count: they do not come from the databases).
     fn canary_matches(&self) -> bool {
         let Ok(mut s) = self.open_stream() else {
             return false;
         };
         let mut m = Vec::new();
-        self.scan_stream(&mut s, CANARY, &mut m).is_ok()
-            && self.close_stream(&mut s, &mut m).is_ok()
-            && !m.is_empty()
+        if self.scan_stream(&mut s, CANARY, &mut m).is_err()
+            || self.close_stream(&mut s, &mut m).is_err()
+        {
+            return false;
+        }
+        let rules = &self.0.rules;
+        let hyperscan = |r: &Rule| rules::in_hyperscan(r.pass) && r.role != rules::Role::Keyed;
+        let mut passes: Vec<u8> = rules
+            .iter()
+            .filter(|r| hyperscan(r))
+            .map(|r| r.pass)
+            .collect();
+        passes.sort_unstable();
+        passes.dedup();
+        !passes.is_empty()
+            && passes.iter().all(|&p| {
+                m.iter()
+                    .any(|x| rules[x.id].pass == p && hyperscan(&rules[x.id]))
+            })
     }
 
     /// Opens a scanner for one body in one direction.
@@ -488,7 +512,7 @@ mod tests {
             x ^= x << 17;
             x % n
         };
-        let pieces: [&[u8]; 40] = [
+        let pieces: [&[u8]; 45] = [
             b"4539578763621486", // Visa, Luhn-valid
             b"4539578763621487", // Luhn-invalid
             b"378282246310005",  // American Express
@@ -530,6 +554,11 @@ mod tests {
             b"10.12.13.14",
             b"(555",
             b"-",
+            b"555-555-555-5555",
+            b"123-45-6789-1234",
+            b"((555)",
+            b"(555)-867-5309",
+            b"1eg4-te5-mk73",
         ];
         let glue = b" ,.-:=\"/xZ9a_\n()";
         let mut v = Vec::new();
@@ -598,6 +627,24 @@ mod tests {
         assert!(found > 100, "the inputs hold valid values: {found}");
     }
 
+    #[test]
+    fn the_canary_needs_every_hyperscan_pass() {
+        assert!(Engine::compile().unwrap().canary_matches());
+        // Databases that find nothing in the canary fail it, although the shape scanner finds
+        // its SSN.
+        let rules: Vec<Rule> = rules::builtin()
+            .into_iter()
+            .filter(|r| r.pass == rules::SHAPES || r.kind == crate::rules::Kind::Dea)
+            .collect();
+        assert!(rules.iter().any(|r| r.kind == crate::rules::Kind::Ssn));
+        let e = Engine::with_rules(rules).unwrap();
+        let mut s = e.open_stream().unwrap();
+        let mut m = Vec::new();
+        e.scan_stream(&mut s, CANARY, &mut m).unwrap();
+        assert!(!m.is_empty(), "the shape scanner finds the canary's SSN");
+        assert!(!e.canary_matches());
+    }
+
     /// Every raw match of `engine` on `input` fed in pieces of `chunk`, sorted.
     fn raw_matches(engine: &Engine, input: &[u8], chunk: usize) -> Vec<(u64, usize, u64)> {
         let mut s = engine.open_stream().unwrap();
@@ -639,13 +686,19 @@ mod tests {
             .unwrap();
         let mut per_rule = vec![0usize; pick(false).len()];
         for seed in 1..40 {
-            let input = token_input(seed);
+            let mut input = token_input(seed);
+            // A value at the very end, and one before a final newline (`$` matches there too).
+            match seed % 3 {
+                1 => input.extend_from_slice(b" 219-09-9999"),
+                2 => input.extend_from_slice(b" (555) 867-5309\n"),
+                _ => {}
+            }
             let mut want = raw_matches(&hyperscan, &input, input.len());
             want.retain(|m| m.1 != anchor_id);
             for m in &want {
                 per_rule[m.1] += 1;
             }
-            for chunk in [1, 2, 7, 19, 64, 65, 1000, input.len()] {
+            for chunk in [1, 2, 7, 19, 31, 32, 33, 64, 65, 1000, input.len()] {
                 let mut got = raw_matches(&shapes, &input, chunk);
                 got.retain(|m| m.1 != anchor_id);
                 assert_eq!(got, want, "seed {seed}, chunks of {chunk}");

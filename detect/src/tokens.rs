@@ -45,8 +45,9 @@ impl TokenRules {
     }
 }
 
-/// Per-stream state: where the stream is and the run of token characters it ends in.
-#[derive(Debug, Default)]
+/// Per-stream state: where the stream is and the run of token characters it ends in (no
+/// `Debug`: the run is traffic).
+#[derive(Default)]
 pub(crate) struct TokenStream {
     /// Stream offset of the next byte.
     offset: u64,
