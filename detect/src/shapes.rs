@@ -453,15 +453,9 @@ fn dispatch(
     }
 }
 
-/// Byte ranges as `(bias, limit)` for one signed compare of SIMD lanes: `x` is
-/// in `[lo, lo + span)` when `(x + bias) as i8 < limit`.
 #[cfg(target_arch = "x86_64")]
-const fn signed_range(lo: u8, span: u8) -> (i8, i8) {
-    (128u8.wrapping_sub(lo) as i8, span.wrapping_sub(128) as i8)
-}
+use crate::tokens::{signed_range, DIGIT};
 
-#[cfg(target_arch = "x86_64")]
-const DIGIT: (i8, i8) = signed_range(b'0', 10);
 /// `-` and `.`, neighbours in ASCII.
 #[cfg(target_arch = "x86_64")]
 const DASH_DOT: (i8, i8) = signed_range(b'-', 2);

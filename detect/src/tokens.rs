@@ -324,13 +324,13 @@ fn report(
 /// A byte range `[lo, lo + span)` as one signed compare of SIMD lanes: `x` is in it when
 /// `(x + bias) as i8 < limit`, with `bias = 128 - lo` and `limit = span - 128`.
 #[cfg(target_arch = "x86_64")]
-const fn signed_range(lo: u8, span: u8) -> (i8, i8) {
+pub(crate) const fn signed_range(lo: u8, span: u8) -> (i8, i8) {
     (128u8.wrapping_sub(lo) as i8, span.wrapping_sub(128) as i8)
 }
 
-/// Digits and capital letters as [`signed_range`]s.
+/// Digits and capital letters as [`signed_range`]s (digits are `shapes.rs`'s too).
 #[cfg(target_arch = "x86_64")]
-const DIGIT: (i8, i8) = signed_range(b'0', 10);
+pub(crate) const DIGIT: (i8, i8) = signed_range(b'0', 10);
 #[cfg(target_arch = "x86_64")]
 const UPPER: (i8, i8) = signed_range(b'A', 26);
 
