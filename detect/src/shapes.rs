@@ -19,6 +19,8 @@
 
 use crate::engine::RawMatch;
 use crate::rules::{self, Rule, SHAPES};
+#[cfg(target_arch = "x86_64")]
+use crate::tokens::{signed_range, DIGIT};
 
 /// The shapes; the discriminant indexes [`ShapeRules::ids`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,18 +117,20 @@ fn mbi_letter_or_digit(b: u8) -> bool {
 /// Length of the value of `shape` at the start of `b`, if `b` starts with one (`None` also
 /// when `b` is too short to tell).
 fn value_len(shape: Shape, b: &[u8]) -> Option<usize> {
-    let ok = match shape {
+    let is_dash_dot = |c: u8| c == b'-' || c == b'.';
+    match shape {
         Shape::Ssn => {
             let v = b.get(..11)?;
-            matches!(v[3], b'-' | b' ' | b'.')
+            (matches!(v[3], b'-' | b' ' | b'.')
                 && v[6] == v[3]
                 && digits(&v[..3])
                 && digits(&v[4..6])
-                && digits(&v[7..])
+                && digits(&v[7..]))
+            .then_some(11)
         }
         Shape::Mbi => {
             let v = b.get(..13)?;
-            matches!(v[0], b'1'..=b'9')
+            (matches!(v[0], b'1'..=b'9')
                 && mbi_letter(v[1])
                 && mbi_letter_or_digit(v[2])
                 && v[3].is_ascii_digit()
@@ -137,7 +141,8 @@ fn value_len(shape: Shape, b: &[u8]) -> Option<usize> {
                 && v[8] == b'-'
                 && mbi_letter(v[9])
                 && mbi_letter(v[10])
-                && digits(&v[11..])
+                && digits(&v[11..]))
+            .then_some(13)
         }
         Shape::CardDashed | Shape::CardSpaced => {
             let v = b.get(..19)?;
@@ -148,49 +153,31 @@ fn value_len(shape: Shape, b: &[u8]) -> Option<usize> {
             };
             v.chunks(5)
                 .all(|g| digits(&g[..4]) && g.get(4).is_none_or(|&s| s == sep))
+                .then_some(19)
         }
         Shape::Amex => {
             let v = b.get(..17)?;
-            matches!(v[4], b' ' | b'-')
+            (matches!(v[4], b' ' | b'-')
                 && v[11] == v[4]
                 && digits(&v[..4])
                 && digits(&v[5..11])
-                && digits(&v[12..])
+                && digits(&v[12..]))
+            .then_some(17)
         }
         Shape::Phone => {
             // `(555) 867-5309`, `(555)867-5309` or `555-867-5309`; the separators between
             // the last groups are `-` or `.`, and need not match.
             let area = if *b.first()? == b'(' {
                 let v = b.get(..6)?;
-                if !(digits(&v[1..4]) && v[4] == b')') {
-                    return None;
-                }
-                if v[5] == b' ' {
-                    6
-                } else {
-                    5
-                }
+                (digits(&v[1..4]) && v[4] == b')').then_some(if v[5] == b' ' { 6 } else { 5 })?
             } else {
                 let v = b.get(..4)?;
-                if !(digits(&v[..3]) && matches!(v[3], b'-' | b'.')) {
-                    return None;
-                }
-                4
+                (digits(&v[..3]) && is_dash_dot(v[3])).then_some(4)?
             };
             let v = b.get(area..area + 8)?;
-            if !(digits(&v[..3]) && matches!(v[3], b'-' | b'.') && digits(&v[4..])) {
-                return None;
-            }
-            return Some(area + 8);
+            (digits(&v[..3]) && is_dash_dot(v[3]) && digits(&v[4..])).then_some(area + 8)
         }
-    };
-    ok.then_some(match shape {
-        Shape::Ssn => 11,
-        Shape::Mbi => 13,
-        Shape::CardDashed | Shape::CardSpaced => 19,
-        Shape::Amex => 17,
-        Shape::Phone => unreachable!("returned above"),
-    })
+    }
 }
 
 /// Whether `next` may follow a value of `shape` (the pattern's right boundary class).
@@ -452,9 +439,6 @@ fn dispatch(
         }
     }
 }
-
-#[cfg(target_arch = "x86_64")]
-use crate::tokens::{signed_range, DIGIT};
 
 /// `-` and `.`, neighbours in ASCII.
 #[cfg(target_arch = "x86_64")]
