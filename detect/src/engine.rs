@@ -505,13 +505,8 @@ mod tests {
     /// Random text around synthetic card numbers and MBIs, with every kind of neighbour their
     /// boundaries care about (digits, capitals, lower case, dashes, dots, separators).
     fn token_input(seed: u64) -> Vec<u8> {
-        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-        let mut next = move |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut r = crate::testing::Rng::new(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let mut next = move |n: u64| r.below(n);
         let pieces: [&[u8]; 45] = [
             b"4539578763621486", // Visa, Luhn-valid
             b"4539578763621487", // Luhn-invalid

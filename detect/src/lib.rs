@@ -116,3 +116,35 @@ pub mod bench_data {
         out
     }
 }
+
+/// Reproducible inputs for the crate's tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    /// xorshift64: a small, reproducible stream of numbers.
+    pub(crate) struct Rng(u64);
+
+    impl Rng {
+        pub(crate) fn new(seed: u64) -> Rng {
+            Rng(seed | 1)
+        }
+
+        pub(crate) fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        pub(crate) fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    /// `len` bytes drawn from `alphabet`.
+    pub(crate) fn text(seed: u64, len: usize, alphabet: &[u8]) -> Vec<u8> {
+        let mut r = Rng::new(seed);
+        (0..len)
+            .map(|_| alphabet[r.below(alphabet.len() as u64) as usize])
+            .collect()
+    }
+}

@@ -566,16 +566,8 @@ mod tests {
     }
 
     fn random_text(seed: u64, len: usize) -> Vec<u8> {
-        let mut x = seed | 1;
         let alphabet = b"0123456789012345678901234567890123456789- .)(-.-. AZEGxa\n,/:\x80\xff";
-        (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                alphabet[(x % alphabet.len() as u64) as usize]
-            })
-            .collect()
+        crate::testing::text(seed, len, alphabet)
     }
 
     #[test]
@@ -625,12 +617,10 @@ mod tests {
             b"-",
         ];
         let glue = random_text(seed, 400);
-        let mut x = seed | 1;
+        let mut r = crate::testing::Rng::new(seed);
         let mut v = Vec::new();
         for g in glue.chunks(3) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = r.next();
             v.extend_from_slice(pieces[(x % pieces.len() as u64) as usize]);
             v.extend_from_slice(&g[..(x >> 20) as usize % 4 % g.len().max(1)]);
         }

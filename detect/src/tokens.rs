@@ -453,18 +453,10 @@ mod tests {
         v
     }
 
-    /// Small xorshift so the inputs are reproducible.
+    /// Reproducible inputs of card-like and MBI-like characters.
     fn input(seed: u64, len: usize) -> Vec<u8> {
-        let mut x = seed | 1;
         let alphabet = b"0123456789012345678901234567890123456789ACEGKMX .-,\"ab:";
-        (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                alphabet[(x % alphabet.len() as u64) as usize]
-            })
-            .collect()
+        crate::testing::text(seed, len, alphabet)
     }
 
     #[test]
