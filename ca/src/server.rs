@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use prometheus::{Encoder, Gauge, Histogram, HistogramOpts, IntCounterVec, Opts, Registry};
@@ -50,6 +50,9 @@ pub const MAX_BODY: usize = 64 * 1024;
 pub const MAX_CONNECTIONS: usize = 2048;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Bounds on reading the rest of a refused oversize body ([`discard`]).
+const DISCARD_TIME: Duration = Duration::from_secs(2);
+const DISCARD_MAX: usize = 8 * 1024 * 1024;
 /// Results of `phimesh_ca_certificates_issued_total`.
 pub const RESULTS: [&str; 8] = [
     "issued",
@@ -764,6 +767,51 @@ struct AuditLine<'a> {
     issuer: &'a str,
 }
 
+/// Reads a request body of at most [`MAX_BODY`] bytes. A longer one is refused, and the rest of
+/// it read and dropped beside the refusal (see [`discard`]).
+async fn read_body(mut body: Incoming) -> Result<Bytes, ApiError> {
+    let mut buf = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(|_| ApiError::Body)?.into_data() else {
+            continue; // trailers
+        };
+        if buf.len() + data.len() > MAX_BODY {
+            discard(body);
+            return Err(ApiError::TooLarge);
+        }
+        buf.extend_from_slice(&data);
+    }
+    Ok(Bytes::from(buf))
+}
+
+/// Reads and drops, beside the refusal, the rest of a body that is refused, for at most
+/// [`DISCARD_TIME`] and [`DISCARD_MAX`] bytes. A server that closes a connection with unread
+/// bytes in its receive buffer makes the kernel send a reset, and a client still sending then
+/// sees the reset, not the refusal. Past either bound the connection is closed anyway: a client
+/// cannot hold it by sending on.
+fn discard(mut body: Incoming) {
+    tokio::spawn(async move {
+        let drain = async {
+            let mut seen = 0usize;
+            while let Some(Ok(frame)) = body.frame().await {
+                seen += frame.data_ref().map_or(0, Bytes::len);
+                if seen > DISCARD_MAX {
+                    return;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(DISCARD_TIME, drain).await;
+    });
+}
+
+/// `Expect: 100-continue`: the client sends no body until told to, and hyper tells it to only
+/// when the body is read; a refusal then needs no draining.
+fn expects_continue<B>(req: &Request<B>) -> bool {
+    req.headers()
+        .get(http::header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
+}
+
 async fn issue(ca: &Arc<Ca>, req: Request<Incoming>) -> Result<Resp, ApiError> {
     let token = bearer(&req).ok_or(ApiError::NoToken)?;
     if let Some(len) = req
@@ -773,6 +821,9 @@ async fn issue(ca: &Arc<Ca>, req: Request<Incoming>) -> Result<Resp, ApiError> {
         .and_then(|v| v.parse::<u64>().ok())
     {
         if len > MAX_BODY as u64 {
+            if !expects_continue(&req) {
+                discard(req.into_body());
+            }
             return Err(ApiError::TooLarge);
         }
     }
@@ -784,17 +835,7 @@ async fn issue(ca: &Arc<Ca>, req: Request<Incoming>) -> Result<Resp, ApiError> {
         }
         Err(_) => return Err(ApiError::BadToken),
     };
-    let body = Limited::new(req.into_body(), MAX_BODY)
-        .collect()
-        .await
-        .map_err(|e| {
-            if e.is::<http_body_util::LengthLimitError>() {
-                ApiError::TooLarge
-            } else {
-                ApiError::Body
-            }
-        })?
-        .to_bytes();
+    let body = read_body(req.into_body()).await?;
     if !ca.allow(&grant.identity) {
         return Err(ApiError::RateLimited);
     }
