@@ -427,3 +427,44 @@ fn phi_in_an_extension_method_is_refused_on_egress() {
     assert_eq!(audit[0]["findings"][0]["part"], "head", "{audit:?}");
     assert!(!p.audit_text().contains(SSN));
 }
+
+/// A refusal reaches a client that is still sending its body. A server that closes with unread
+/// bytes makes the kernel send a reset, which can reach the client before the answer (the CA lost
+/// its 413s that way under load; see `ca_e2e`). HTTP/1.1, refused by its body and by its head;
+/// each 8 times, without `Expect: 100-continue` (with it, the client sends no body before an
+/// answer). Nothing of the refused bodies reaches the upstream.
+#[test]
+fn a_refused_request_still_sending_its_body_gets_the_403_not_a_reset() {
+    let sink = Sink::start();
+    let p = egress(&sink, &[]);
+    let url = format!("http://{}/echo", p.routes[0]);
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.json");
+    let padding = "0".repeat(512 << 10);
+    std::fs::write(
+        &big,
+        format!(r#"{{"patient":{{"ssn":"{SSN}"}},"padding":"{padding}"}}"#),
+    )
+    .unwrap();
+    let clean = dir.path().join("clean.json");
+    std::fs::write(&clean, format!(r#"{{"padding":"{padding}"}}"#)).unwrap();
+    let big = format!("@{}", big.display());
+    let clean = format!("@{}", clean.display());
+    for attempt in 0..8 {
+        let (code, body) = post(&url, &big, &["-H", "expect:"]);
+        assert_eq!(code, 403, "body, try {attempt}: {body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["error"], "phi_refused", "{v}");
+        let note = ["-H", "expect:", "-H", "x-note: patient SSN 123-45-6789"];
+        let (code, body) = post(&url, &clean, &note);
+        assert_eq!(code, 403, "head, try {attempt}: {body}");
+    }
+    assert!(
+        !contains(&sink.bytes(), SSN.as_bytes()),
+        "the sink received the SSN"
+    );
+    assert!(
+        !contains(&sink.bytes(), b"padding"),
+        "a refused body reached the sink"
+    );
+}
