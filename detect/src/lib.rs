@@ -19,6 +19,7 @@
 
 #![deny(missing_docs)]
 
+mod capped;
 mod csv;
 mod decode;
 mod engine;

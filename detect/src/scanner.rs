@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use crate::capped::Capped;
 use crate::decode::{DecodeError, Decoder, Decoding};
 use crate::engine::{Engine, RawMatch};
 use crate::normalize::Normalizer;
@@ -165,19 +166,17 @@ pub struct Scanner {
     decoder: Decoder,
     normalizer: Normalizer,
     stream: crate::engine::HsStream,
-    limits: Limits,
     /// Last bytes of normalised content, for validators; `hist_start` is the absolute
     /// normalised offset of `hist[0]`.
     hist: Vec<u8>,
     hist_start: u64,
     /// Findings whose role is strong (PHI on their own).
-    strong: Vec<Finding>,
+    strong: Capped,
     /// Findings that are PHI only with patient context.
-    contextual: Vec<Finding>,
+    contextual: Capped,
     patient_context: bool,
     /// Kinds whose label ([`Role::Key`]) has been seen.
     keys: Vec<Kind>,
-    dropped_findings: u64,
     failed: Option<Uninspectable>,
     raw_matches: Vec<RawMatch>,
     finished: bool,
@@ -209,14 +208,12 @@ impl Scanner {
             decoder: Decoder::new(opts.decoding, opts.limits),
             normalizer: Normalizer::new(opts.plus_as_space),
             stream,
-            limits: opts.limits,
             hist: Vec::with_capacity(engine.history_len() * 2),
             hist_start: 0,
-            strong: Vec::new(),
-            contextual: Vec::new(),
+            strong: Capped::new(opts.limits.max_findings),
+            contextual: Capped::new(opts.limits.max_findings),
             patient_context: false,
             keys: Vec::new(),
-            dropped_findings: 0,
             failed: None,
             raw_matches: Vec::new(),
             finished: false,
@@ -310,9 +307,9 @@ impl Scanner {
 
     /// Findings that make the verdict so far, ordered by start offset.
     pub fn findings(&self) -> Vec<Finding> {
-        let mut v = self.strong.clone();
+        let mut v = self.strong.items().to_vec();
         if self.patient_context || !self.strong.is_empty() {
-            v.extend_from_slice(&self.contextual);
+            v.extend_from_slice(self.contextual.items());
         }
         v.sort_by_key(|f| (f.start, f.end, f.kind));
         v
@@ -369,7 +366,8 @@ impl Scanner {
             + self.hist.capacity()
             + self.decoder.memory_bytes()
             + self.normalizer.memory_bytes()
-            + (self.strong.capacity() + self.contextual.capacity()) * std::mem::size_of::<Finding>()
+            + self.strong.memory_bytes()
+            + self.contextual.memory_bytes()
             + self.raw_matches.capacity() * std::mem::size_of::<RawMatch>()
             + self.csv.memory_bytes()
     }
@@ -489,19 +487,18 @@ impl Scanner {
     fn validate_matches(&mut self, matches: &[RawMatch], chunk: &[u8], chunk_start: u64) {
         for m in matches {
             let rule = self.engine.rule(m.id);
-            // Once a list is full its matches cannot change the verdict: skip validating them.
+            // Once a list is full, a match past its reach cannot change it or the verdict: skip
+            // validating it. (A finding starts no earlier than its match.)
+            let from = || self.normalizer.content_offset(m.from);
             let saturated = match rule.role {
-                Role::Strong => self.strong.len() >= self.limits.max_findings,
-                Role::Contextual => self.contextual.len() >= self.limits.max_findings,
+                Role::Strong => self.strong.full_from(from()),
+                Role::Contextual => self.contextual.full_from(from()),
                 Role::Context => self.patient_context,
                 Role::Key => self.keys.contains(&rule.kind),
                 // A value before its label does not count (CSV headers come first).
-                Role::Keyed => {
-                    !self.keys.contains(&rule.kind) || self.strong.len() >= self.limits.max_findings
-                }
+                Role::Keyed => !self.keys.contains(&rule.kind) || self.strong.full_from(from()),
             };
             if saturated {
-                self.dropped_findings += 1;
                 continue;
             }
             if let Some(reject) = rule.not_after {
@@ -554,29 +551,9 @@ impl Scanner {
         let start = self.normalizer.content_offset(norm_start);
         let end = self.normalizer.content_offset(norm_end);
         let f = Finding { kind, start, end };
-        let list = match role {
-            Role::Strong | Role::Keyed => &mut self.strong,
-            _ => &mut self.contextual,
-        };
-        // Overlapping reports of the same kind (alternative patterns) are one finding.
-        if let Some(last) = list
-            .iter_mut()
-            .rev()
-            .take(8)
-            .find(|x| x.kind == kind && x.start < end && start < x.end)
-        {
-            last.start = last.start.min(start);
-            last.end = last.end.max(end);
-            return;
+        match role {
+            Role::Strong | Role::Keyed => self.strong.record(f),
+            _ => self.contextual.record(f),
         }
-        if list.len() >= self.limits.max_findings {
-            self.dropped_findings += 1;
-            // Keep the verdict right even when the list is full.
-            if list.is_empty() {
-                list.push(f);
-            }
-            return;
-        }
-        list.push(f);
     }
 }

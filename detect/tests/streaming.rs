@@ -144,6 +144,52 @@ fn byte_at_a_time_gives_the_one_shot_findings() {
     }
 }
 
+/// Past `max_findings` the listed findings are the lowest-offset ones, the same for every
+/// chunking: a body with over a hundred findings from every source (Hyperscan, the token and shape
+/// scanners, CSV columns, labels), capped below that.
+#[test]
+fn capped_findings_are_the_lowest_ones_in_any_chunking() {
+    let body: String = (0..6).map(|_| SAMPLES.join("\n") + "\n").collect();
+    let input = body.as_bytes();
+    let all = one_shot(input).findings;
+    assert!(all.len() > 100, "{} findings", all.len());
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    for cap in [1, 5, 37, all.len() / 2, all.len() - 1] {
+        let opts = StreamOptions {
+            limits: Limits {
+                max_findings: cap,
+                ..Limits::default()
+            },
+            ..StreamOptions::default()
+        };
+        // Strong findings and those that need patient context are capped apart, so the
+        // lowest `cap` of all are listed, and at most `2 * cap`, every one of them a finding.
+        let whole = scan_chunks(opts, &[input]).findings;
+        assert!(whole.len() <= 2 * cap && all[..cap].iter().all(|f| whole.contains(f)));
+        assert!(whole.iter().all(|f| all.contains(f)), "cap {cap}");
+        let mut chunkings: Vec<Vec<&[u8]>> = [1usize, 3, 7, 64, 333, input.len()]
+            .iter()
+            .map(|&n| input.chunks(n).collect())
+            .collect();
+        for _ in 0..8 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let cut = (rng % input.len() as u64) as usize;
+            chunkings.push(vec![&input[..cut], &input[cut..]]);
+        }
+        for chunks in &chunkings {
+            let got = scan_chunks(opts, chunks).findings;
+            assert_eq!(
+                got,
+                whole,
+                "cap {cap}, first chunk {} bytes",
+                chunks[0].len()
+            );
+        }
+    }
+}
+
 /// Feeds `input` in `cuts`, checking after every feed that no byte of any not-yet-reported
 /// finding is releasable.
 fn check_hold_back(input: &[u8], cuts: &[usize]) {
