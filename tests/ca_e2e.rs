@@ -335,6 +335,7 @@ fn every_refusal_has_its_status_and_a_json_error() {
     // 413: declared and streamed (chunked) oversize bodies. The client is still sending when the
     // CA has read enough to refuse: unless the CA reads the rest, its close resets the connection
     // and the client sees no answer at all (about one try in ten did), so each is tried 8 times.
+    // So is a large body refused for its missing token.
     // Oversize bodies are refused before the rate limit counts them.
     let huge = write("huge.json", &vec![b'a'; 200 * 1024]);
     let data = format!("@{}", huge.display());
@@ -352,6 +353,10 @@ fn every_refusal_has_its_status_and_a_json_error() {
             &ca.url("/v1/certificates"),
         ]);
         assert_eq!(status, 413, "chunked, try {attempt}: {resp}");
+        error_of(&resp);
+        // refused by its head, before the body is read: the same holds
+        let (status, resp) = ca.post_csr(None, &huge);
+        assert_eq!(status, 401, "no token, try {attempt}: {resp}");
         error_of(&resp);
     }
 

@@ -37,7 +37,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
-use crate::auth::{AuthError, Authenticator};
+use crate::auth::{AuthError, Authenticator, Grant};
 use crate::authority::{rfc3339, Settings, Signer};
 use crate::identity::{CertificateRequest, CertificateResponse, SpiffeId, TrustBundleResponse};
 use crate::pki::{self, CsrError, ValidatedCsr};
@@ -718,12 +718,8 @@ impl ApiError {
     }
 }
 
-fn bearer(req: &Request<Incoming>) -> Option<String> {
-    let v = req
-        .headers()
-        .get(http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
+fn bearer(headers: &http::HeaderMap) -> Option<String> {
+    let v = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return None;
@@ -806,36 +802,47 @@ fn discard(mut body: Incoming) {
 
 /// `Expect: 100-continue`: the client sends no body until told to, and hyper tells it to only
 /// when the body is read; a refusal then needs no draining.
-fn expects_continue<B>(req: &Request<B>) -> bool {
-    req.headers()
+fn expects_continue(headers: &http::HeaderMap) -> bool {
+    headers
         .get(http::header::EXPECT)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
 }
 
-async fn issue(ca: &Arc<Ca>, req: Request<Incoming>) -> Result<Resp, ApiError> {
-    let token = bearer(&req).ok_or(ApiError::NoToken)?;
-    if let Some(len) = req
-        .headers()
+/// The grant of a request's token, or why the request is refused before its body is read: no
+/// or an unknown token, a declared body over [`MAX_BODY`], TokenReview unreachable.
+async fn admit(ca: &Ca, headers: &http::HeaderMap) -> Result<Grant, ApiError> {
+    let token = bearer(headers).ok_or(ApiError::NoToken)?;
+    if let Some(len) = headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
     {
         if len > MAX_BODY as u64 {
-            if !expects_continue(&req) {
-                discard(req.into_body());
-            }
             return Err(ApiError::TooLarge);
         }
     }
-    let grant = match ca.auth.authenticate(&token).await {
-        Ok(g) => g,
+    match ca.auth.authenticate(&token).await {
+        Ok(g) => Ok(g),
         Err(AuthError::Unavailable(why)) => {
             warn!(reason = %why, "token review unavailable");
-            return Err(ApiError::Unavailable);
+            Err(ApiError::Unavailable)
         }
-        Err(_) => return Err(ApiError::BadToken),
+        Err(_) => Err(ApiError::BadToken),
+    }
+}
+
+async fn issue(ca: &Arc<Ca>, req: Request<Incoming>) -> Result<Resp, ApiError> {
+    let (head, body) = req.into_parts();
+    let grant = match admit(ca, &head.headers).await {
+        Ok(g) => g,
+        Err(e) => {
+            if !expects_continue(&head.headers) {
+                discard(body);
+            }
+            return Err(e);
+        }
     };
-    let body = read_body(req.into_body()).await?;
+    let body = read_body(body).await?;
     if !ca.allow(&grant.identity) {
         return Err(ApiError::RateLimited);
     }
