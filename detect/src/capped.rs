@@ -5,7 +5,10 @@
 //! Hyperscan's matches, the token and shape scanners' and CSV columns' are recorded source by
 //! source. A list that kept the first findings recorded would list different ones past the cap
 //! for different chunkings of the same body. Keeping the lowest (start, end, kind) makes the
-//! listed findings a function of the body alone.
+//! listed findings a function of the body alone, with one exception a bounded list cannot avoid:
+//! a report that overlaps a finding already left out cannot join it. Overlapping reports are
+//! alternative patterns for one value, found within one hold-back window of each other, so
+//! this touches at most the finding at the cut.
 
 use crate::scanner::Finding;
 
@@ -17,6 +20,9 @@ pub(crate) struct Capped {
     /// The largest `end` ever listed. Once the list is full, a finding that starts at or after
     /// it can neither join a listed finding nor sort before the last one.
     reach: u64,
+    /// The longest finding ever listed: a listed finding that starts more than this before
+    /// another cannot overlap it.
+    widest: u64,
 }
 
 impl Capped {
@@ -67,18 +73,25 @@ impl Capped {
             self.items.pop();
         }
         self.reach = self.reach.max(f.end);
+        self.widest = self.widest.max(f.end - f.start);
         self.items.insert(pos, f);
     }
 
-    /// A listed finding of `f`'s kind overlapping it. Listed findings that start before
-    /// `f.end` are checked back to eight of them from the last: one value's alternative reports
-    /// lie together.
+    /// A listed finding of `f`'s kind overlapping it. Listed findings are sorted by start, so
+    /// the search goes back from the last one that starts before `f.end` to the first that
+    /// could still reach `f.start`.
     fn overlapping(&self, f: &Finding) -> Option<usize> {
         let below = self.items.partition_point(|x| x.start < f.end);
-        (below.saturating_sub(8)..below).rev().find(|&i| {
+        for i in (0..below).rev() {
             let x = &self.items[i];
-            x.kind == f.kind && x.start < f.end && f.start < x.end
-        })
+            if x.start + self.widest <= f.start {
+                return None;
+            }
+            if x.kind == f.kind && f.start < x.end {
+                return Some(i);
+            }
+        }
+        None
     }
 }
 
@@ -136,6 +149,19 @@ mod tests {
             let o: Vec<Finding> = order.iter().map(|&i| parts[i]).collect();
             assert_eq!(listed(10, &o), want, "{order:?}");
         }
+    }
+
+    #[test]
+    fn a_long_finding_joins_a_report_past_many_findings_inside_it() {
+        // A patient resource spanning twenty SSNs, then a second report of the resource.
+        let mut order: Vec<Finding> = vec![f(Kind::FhirPatient, 0, 1000)];
+        order.extend((0..20).map(|i| f(Kind::Ssn, 10 + i * 40, 21 + i * 40)));
+        order.push(f(Kind::FhirPatient, 900, 1100));
+        let got = listed(100, &order);
+        assert_eq!(got.len(), 21, "{got:?}");
+        assert_eq!(got[0], f(Kind::FhirPatient, 0, 1100));
+        order.rotate_right(1);
+        assert_eq!(listed(100, &order), got);
     }
 
     #[test]

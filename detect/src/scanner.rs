@@ -24,8 +24,8 @@ pub struct Limits {
     /// Decompressed bytes allowed before the ratio check starts (small bodies compress well).
     pub ratio_grace_bytes: u64,
     /// Most findings listed, of those that are PHI alone and again of those that need patient
-    /// context: the ones with the lowest offsets, whatever the chunking. The rest still count
-    /// towards the verdict but are not listed.
+    /// context: the ones with the lowest offsets, whatever the chunking (see `capped.rs` for the
+    /// finding at the cut). The rest still count towards the verdict but are not listed.
     pub max_findings: usize,
     /// Most bytes of one gRPC message (its length prefix is checked before anything is buffered).
     pub max_grpc_message: u64,
