@@ -50,9 +50,13 @@ pub const MAX_BODY: usize = 64 * 1024;
 pub const MAX_CONNECTIONS: usize = 2048;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-/// Bounds on reading the rest of a refused oversize body ([`discard`]).
+/// Deadline for a whole request body, once its head is in.
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Bounds on reading the rest of a refused body ([`discard`]).
 const DISCARD_TIME: Duration = Duration::from_secs(2);
 const DISCARD_MAX: usize = 8 * 1024 * 1024;
+/// Shortest wait after which a client that asked for `100 Continue` may send its body anyway.
+const EXPECT_WAIT: Duration = Duration::from_millis(900);
 /// Results of `phimesh_ca_certificates_issued_total`.
 pub const RESULTS: [&str; 8] = [
     "issued",
@@ -763,21 +767,29 @@ struct AuditLine<'a> {
     issuer: &'a str,
 }
 
-/// Reads a request body of at most [`MAX_BODY`] bytes. A longer one is refused, and the rest of
-/// it read and dropped beside the refusal (see [`discard`]).
+/// Reads a request body of at most [`MAX_BODY`] bytes within [`BODY_TIMEOUT`]. A longer one is
+/// refused, and the rest of it read and dropped beside the refusal (see [`discard`]).
 async fn read_body(mut body: Incoming) -> Result<Bytes, ApiError> {
-    let mut buf = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let Ok(data) = frame.map_err(|_| ApiError::Body)?.into_data() else {
-            continue; // trailers
-        };
-        if buf.len() + data.len() > MAX_BODY {
-            discard(body);
-            return Err(ApiError::TooLarge);
+    let read = async {
+        let mut buf = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let Ok(data) = frame.map_err(|_| ApiError::Body)?.into_data() else {
+                continue; // trailers
+            };
+            if buf.len() + data.len() > MAX_BODY {
+                return Err(ApiError::TooLarge);
+            }
+            buf.extend_from_slice(&data);
         }
-        buf.extend_from_slice(&data);
+        Ok(Bytes::from(buf))
+    };
+    let r = tokio::time::timeout(BODY_TIMEOUT, read)
+        .await
+        .unwrap_or(Err(ApiError::Body));
+    if matches!(r, Err(ApiError::TooLarge)) {
+        discard(body);
     }
-    Ok(Bytes::from(buf))
+    r
 }
 
 /// Reads and drops, beside the refusal, the rest of a body that is refused, for at most
@@ -800,12 +812,14 @@ fn discard(mut body: Incoming) {
     });
 }
 
-/// `Expect: 100-continue`: the client sends no body until told to, and hyper tells it to only
-/// when the body is read; a refusal then needs no draining.
-fn expects_continue(headers: &http::HeaderMap) -> bool {
-    headers
+/// Whether a body refused `waited` after its head arrived may be on its way. A client that sent
+/// `Expect: 100-continue` sends no body until told to (hyper tells it once the body is read), or
+/// until it tires of waiting: curl after 1 s. Reading such a body early would invite it.
+fn body_may_be_coming(headers: &http::HeaderMap, waited: Duration) -> bool {
+    let expects = headers
         .get(http::header::EXPECT)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    !expects || waited >= EXPECT_WAIT
 }
 
 /// The grant of a request's token, or why the request is refused before its body is read: no
@@ -833,10 +847,11 @@ async fn admit(ca: &Ca, headers: &http::HeaderMap) -> Result<Grant, ApiError> {
 
 async fn issue(ca: &Arc<Ca>, req: Request<Incoming>) -> Result<Resp, ApiError> {
     let (head, body) = req.into_parts();
+    let arrived = Instant::now();
     let grant = match admit(ca, &head.headers).await {
         Ok(g) => g,
         Err(e) => {
-            if !expects_continue(&head.headers) {
+            if body_may_be_coming(&head.headers, arrived.elapsed()) {
                 discard(body);
             }
             return Err(e);
