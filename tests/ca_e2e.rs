@@ -85,6 +85,15 @@ impl Ca {
         (code.trim().parse().unwrap_or(0), body.to_owned())
     }
     fn post_csr(&self, token: Option<&str>, body_file: &Path) -> (u16, String) {
+        self.post_csr_with(token, body_file, &[])
+    }
+    /// [`Ca::post_csr`] with more curl arguments.
+    fn post_csr_with(
+        &self,
+        token: Option<&str>,
+        body_file: &Path,
+        extra: &[&str],
+    ) -> (u16, String) {
         let auth = token.map(|t| format!("Authorization: Bearer {t}"));
         let data = format!("@{}", body_file.display());
         let mut args = vec![
@@ -93,6 +102,7 @@ impl Ca {
             "--data-binary",
             &data,
         ];
+        args.extend_from_slice(extra);
         if let Some(a) = &auth {
             args.extend(["-H", a.as_str()]);
         }
@@ -339,16 +349,7 @@ fn every_refusal_has_its_status_and_a_json_error() {
     // Oversize bodies are refused before the rate limit counts them.
     let huge = write("huge.json", &vec![b'a'; 200 * 1024]);
     let data = format!("@{}", huge.display());
-    let post_huge = |token: Option<&str>, expect: &str| {
-        let auth = token.map(|t| format!("Authorization: Bearer {t}"));
-        let mut args = vec!["-H", expect, "--data-binary", &data];
-        if let Some(a) = &auth {
-            args.extend(["-H", a.as_str()]);
-        }
-        let url = ca.url("/v1/certificates");
-        args.push(&url);
-        ca.curl(&args)
-    };
+    let post_huge = |token, expect| ca.post_csr_with(token, &huge, &["-H", expect]);
     // A client that asks for `100 Continue` gets the 413 instead.
     let (status, resp) = post_huge(Some("tok-web"), "Expect: 100-continue");
     assert_eq!(status, 413, "declared, expecting 100: {resp}");
