@@ -1,21 +1,42 @@
-//! Streaming normalisation of content before scanning: percent-encoding (`%2D`), JSON string
-//! escapes (`\u0031`, `\"`, `\n`, ...) and, in form bodies and URLs, `+` as a space.
+//! Streaming normalisation of content before scanning, so that what is scanned is what a
+//! receiver would read:
+//! - percent-encoding (`%2D`), repeated as often as it was applied (`%252D`, `%25252D`);
+//! - JSON string escapes (`\u0031`, `\"`, `\n`, ...);
+//! - HTML/XML character references (`&#49;`, `&#x31;`, `&amp;`, `&hyphen;` ...), also chained
+//!   with the others (`&amp;#49;`, `%26%2349%3B`);
+//! - Unicode look-alikes of digits, letters, hyphens and spaces (full-width digits, Arabic-Indic
+//!   digits, U+2010 and U+2212 dashes, no-break spaces) become their ASCII letter; invisible
+//!   characters (zero-width spaces, soft hyphens, word joiners, a BOM) are dropped;
+//! - in form bodies and URLs, `+` as a space;
+//! - in quoted-printable content (a MIME part that says so), `=XX` and soft line breaks.
 //!
-//! The common case (no escape in a chunk) costs one `memchr` pass and no copy. When escapes are
-//! present the normaliser writes the decoded bytes and records *anchors* so that an offset in the
-//! normalised stream maps back to the content offset it came from: between two anchors bytes are
-//! one to one. Anchors older than the scanner's history window are pruned, so memory is bounded.
+//! The common case (a chunk of ASCII without `%`, `\`, `&`) costs two fast passes and no copy.
+//! When escapes are present the normaliser writes the decoded bytes and records *anchors* so
+//! that an offset in the normalised stream maps back to the content offset it came from:
+//! between two anchors bytes are one to one. Anchors older than the scanner's history window
+//! are pruned, so memory is bounded.
 //!
-//! An escape cut by a chunk boundary is carried (at most [`MAX_CARRY`] bytes) until the next chunk.
+//! An escape cut by a chunk boundary is carried (at most [`MAX_CARRY`] bytes) until the next
+//! chunk.
 
 use std::collections::VecDeque;
 
-/// Longest escape: `\uXXXX`.
-#[cfg(test)]
-pub(crate) const MAX_CARRY: usize = 6;
+/// Longest escape chain carried across a chunk boundary: a percent escape re-encoded three
+/// times (`%25252D`), or an HTML reference with leading zeros (`&#x0000002D;`), with room.
+pub(crate) const MAX_CARRY: usize = 24;
+
+/// How many times a decoded `%`, `&` or `\` is combined with what follows it (`%252D` is two).
+const MAX_CHAIN: usize = 4;
+
+/// Longest HTML named reference recognised (`&hyphen;`).
+const MAX_NAMED: usize = 8;
+
+/// Longest numeric reference body: `&#` or `&#x`, up to 8 digits (leading zeros), `;`.
+const MAX_NUMERIC: usize = 12;
 
 pub(crate) struct Normalizer {
     plus_as_space: bool,
+    quoted_printable: bool,
     /// Content bytes consumed (including the carry).
     content_len: u64,
     /// Normalised bytes produced.
@@ -46,7 +67,166 @@ enum Esc {
     Incomplete,
 }
 
-fn decode_escape(s: &[u8], plus_as_space: bool) -> Esc {
+/// Named references that can stand for a character a detector reads (digits' separators,
+/// label punctuation). Others are left as they are.
+const NAMED: &[(&[u8], u8)] = &[
+    (b"amp", b'&'),
+    (b"nbsp", b' '),
+    (b"hyphen", b'-'),
+    (b"dash", b'-'),
+    (b"minus", b'-'),
+    (b"ndash", b'-'),
+    (b"mdash", b'-'),
+    (b"period", b'.'),
+    (b"colon", b':'),
+    (b"lpar", b'('),
+    (b"rpar", b')'),
+    (b"quot", b'"'),
+    (b"apos", b'\''),
+    (b"lt", b'<'),
+    (b"gt", b'>'),
+    (b"num", b'#'),
+    (b"commat", b'@'),
+    (b"sol", b'/'),
+    (b"plus", b'+'),
+    (b"equals", b'='),
+    (b"comma", b','),
+    (b"lowbar", b'_'),
+    (b"percnt", b'%'),
+    (b"bsol", b'\\'),
+    (b"Tab", b'\t'),
+    (b"NewLine", b'\n'),
+];
+
+/// An HTML/XML character reference at the start of `s` (`s[0] == b'&'`).
+fn decode_reference(s: &[u8]) -> Esc {
+    if s.len() < 2 {
+        return Esc::Incomplete;
+    }
+    if s[1] == b'#' {
+        let (radix, digits_at) = match s.get(2) {
+            None => return Esc::Incomplete,
+            Some(b'x' | b'X') => (16u32, 3),
+            Some(b) if b.is_ascii_digit() => (10, 2),
+            Some(_) => return Esc::Literal,
+        };
+        let mut v: u32 = 0;
+        let mut i = digits_at;
+        loop {
+            let Some(&b) = s.get(i) else {
+                // Browsers read `&#49` without its `;` too; wait for the byte after the digits.
+                return if i < MAX_NUMERIC {
+                    Esc::Incomplete
+                } else {
+                    Esc::Literal
+                };
+            };
+            let d = match radix {
+                16 => hex(b).map(u32::from),
+                _ => b.is_ascii_digit().then(|| u32::from(b - b'0')),
+            };
+            match d {
+                Some(d) if i < MAX_NUMERIC => {
+                    v = v.saturating_mul(radix).saturating_add(d);
+                    i += 1;
+                }
+                Some(_) => return Esc::Literal,
+                None => break,
+            }
+        }
+        if i == digits_at {
+            return Esc::Literal;
+        }
+        let used = if s[i] == b';' { i + 1 } else { i };
+        return encode_char(v, used);
+    }
+    let name_len = s[1..]
+        .iter()
+        .take(MAX_NAMED + 1)
+        .take_while(|b| b.is_ascii_alphabetic())
+        .count();
+    let end = 1 + name_len;
+    if end == s.len() {
+        return if name_len <= MAX_NAMED {
+            Esc::Incomplete
+        } else {
+            Esc::Literal
+        };
+    }
+    if s[end] != b';' {
+        return Esc::Literal;
+    }
+    let name = &s[1..end];
+    match NAMED.iter().find(|(n, _)| *n == name) {
+        Some(&(_, c)) => Esc::Decoded([c, 0, 0], 1, end + 1),
+        None => Esc::Literal,
+    }
+}
+
+/// The UTF-8 of code point `v` (one ASCII look-alike, or up to 3 bytes), consuming `used`.
+fn encode_char(v: u32, used: usize) -> Esc {
+    let c = char::from_u32(v).unwrap_or('?');
+    let mut buf = [0u8; 4];
+    let enc = c.encode_utf8(&mut buf).as_bytes();
+    if let Some(l) = lookalike(enc) {
+        return match l {
+            Some(b) => Esc::Decoded([b, 0, 0], 1, used),
+            None => Esc::Decoded([0, 0, 0], 0, used),
+        };
+    }
+    if enc.len() > 3 {
+        // Emoji and the like carry nothing the detectors look for: one '?'.
+        return Esc::Decoded([b'?', 0, 0], 1, used);
+    }
+    let mut out = [0u8; 3];
+    out[..enc.len()].copy_from_slice(enc);
+    Esc::Decoded(out, enc.len(), used)
+}
+
+/// An ASCII reading of a UTF-8 sequence at the start of `s`: `Some(Some(b))` for a look-alike
+/// of `b`, `Some(None)` for an invisible character (dropped), `None` for anything else.
+/// `s` must hold the whole sequence.
+fn lookalike(s: &[u8]) -> Option<Option<u8>> {
+    let digit = |b: u8, first: u8| Some(Some(b'0' + (b - first)));
+    match *s {
+        [0xC2, 0xA0, ..] => Some(Some(b' ')),          // no-break space
+        [0xC2, 0xAD, ..] => Some(None),                // soft hyphen
+        [0xD9, b @ 0xA0..=0xA9, ..] => digit(b, 0xA0), // Arabic-Indic digits
+        [0xDB, b @ 0xB0..=0xB9, ..] => digit(b, 0xB0), // extended Arabic-Indic digits
+        [0xE0, 0xA5, b @ 0xA6..=0xAF, ..] => digit(b, 0xA6), // Devanagari digits
+        [0xE2, 0x80, 0x80..=0x8A, ..] | [0xE2, 0x80, 0xAF, ..] | [0xE2, 0x81, 0x9F, ..] => {
+            Some(Some(b' ')) // en/em/figure/thin spaces, narrow no-break, medium math space
+        }
+        [0xE2, 0x80, 0x8B..=0x8D, ..] | [0xE2, 0x81, 0xA0, ..] => Some(None), // zero-width, joiner
+        [0xE2, 0x80, 0x90..=0x95, ..] | [0xE2, 0x88, 0x92, ..] | [0xE2, 0x81, 0x83, ..] => {
+            Some(Some(b'-')) // hyphens, dashes, minus sign, hyphen bullet
+        }
+        [0xE2, 0x80, 0xA4, ..] => Some(Some(b'.')), // one dot leader
+        [0xE3, 0x80, 0x80, ..] => Some(Some(b' ')), // ideographic space
+        [0xEF, 0xBB, 0xBF, ..] => Some(None),       // BOM / zero-width no-break space
+        [0xEF, 0xB9, 0xA3, ..] | [0xEF, 0xB9, 0x98, ..] => Some(Some(b'-')), // small hyphens
+        [0xEF, 0xBC, b @ 0x80..=0xBF, ..] => match b {
+            // Full-width forms U+FF00-FF3F: ！ to ＿ are ASCII 0x20-0x5F.
+            0x80 => None,
+            b => Some(Some(b - 0x80 + 0x20)),
+        },
+        [0xEF, 0xBD, b @ 0x80..=0x9E, ..] => Some(Some(b - 0x80 + 0x60)), // ｀ to ～
+        [0xF0, 0x9D, 0x9F, b @ 0x8E..=0xBF, ..] => digit(b'0' + (b - 0x8E) % 10, b'0'), // math digits
+        _ => None,
+    }
+}
+
+/// Length of the UTF-8 sequence a lead byte starts (1 for anything that is not a lead byte).
+fn utf8_len(b: u8) -> usize {
+    match b {
+        0xC2..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF4 => 4,
+        _ => 1,
+    }
+}
+
+fn decode_escape(s: &[u8], plus_as_space: bool, qp: bool) -> Esc {
     match s[0] {
         b'+' if plus_as_space => Esc::Decoded([b' ', 0, 0], 1, 1),
         b'%' => {
@@ -62,6 +242,23 @@ fn decode_escape(s: &[u8], plus_as_space: bool) -> Esc {
                 _ => Esc::Literal,
             }
         }
+        b'=' if qp => {
+            // Quoted-printable: `=XX` (upper-case hex, RFC 2045) or a soft line break.
+            let rest = &s[1..];
+            match rest {
+                [] | [b'\r'] => Esc::Incomplete,
+                [b'\r', b'\n', ..] => Esc::Decoded([0, 0, 0], 0, 3),
+                [b'\n', ..] => Esc::Decoded([0, 0, 0], 0, 2),
+                [a] if a.is_ascii_hexdigit() => Esc::Incomplete,
+                [a, b, ..] if qp_hex(*a) && qp_hex(*b) => Esc::Decoded(
+                    [hex(*a).unwrap_or(0) << 4 | hex(*b).unwrap_or(0), 0, 0],
+                    1,
+                    3,
+                ),
+                _ => Esc::Literal,
+            }
+        }
+        b'&' => decode_reference(s),
         b'\\' => {
             if s.len() < 2 {
                 return Esc::Incomplete;
@@ -97,25 +294,75 @@ fn decode_escape(s: &[u8], plus_as_space: bool) -> Esc {
                     None => return Esc::Literal,
                 }
             }
-            // Surrogates (emoji and the like) carry no PHI the detectors look for: one '?'.
-            let c = char::from_u32(v).unwrap_or('?');
-            let mut buf = [0u8; 4];
-            let enc = c.encode_utf8(&mut buf).as_bytes();
-            if enc.len() > 3 {
-                return Esc::Decoded([b'?', 0, 0], 1, 6);
+            encode_char(v, 6)
+        }
+        b if b >= 0x80 => {
+            let n = utf8_len(b);
+            if n == 1 {
+                return Esc::Literal;
             }
-            let mut out = [0u8; 3];
-            out[..enc.len()].copy_from_slice(enc);
-            Esc::Decoded(out, enc.len(), 6)
+            if s.len() < n {
+                // Wait for the rest only if what is there continues the sequence.
+                if s[1..].iter().all(|&c| c & 0xC0 == 0x80) {
+                    return Esc::Incomplete;
+                }
+                return Esc::Literal;
+            }
+            match lookalike(&s[..n]) {
+                Some(Some(c)) => Esc::Decoded([c, 0, 0], 1, n),
+                Some(None) => Esc::Decoded([0, 0, 0], 0, n),
+                // Any other character passes as it is, all its bytes at once.
+                None => Esc::Decoded(
+                    [s[0], s[1], if n > 2 { s[2] } else { 0 }],
+                    n.min(3),
+                    n.min(3),
+                ),
+            }
         }
         _ => Esc::Literal,
     }
+}
+
+fn qp_hex(b: u8) -> bool {
+    b.is_ascii_digit() || (b'A'..=b'F').contains(&b)
+}
+
+/// Decodes the escape at the start of `s`, then, while the result is one byte that begins an
+/// escape itself (`%`, `&`, `\`), decodes that byte together with what follows
+/// (`%252D` → `%2D` → `-`), at most [`MAX_CHAIN`] times.
+fn decode_chained(s: &[u8], plus_as_space: bool, qp: bool) -> Esc {
+    let first = decode_escape(s, plus_as_space, qp);
+    let Esc::Decoded(mut bytes, mut n, mut used) = first else {
+        return first;
+    };
+    let mut buf = [0u8; MAX_CARRY];
+    for _ in 0..MAX_CHAIN {
+        if n != 1 || !matches!(bytes[0], b'%' | b'&' | b'\\') {
+            break;
+        }
+        // The decoded byte followed by the input after the escape.
+        let rest = &s[used..];
+        let take = rest.len().min(MAX_CARRY - 1);
+        buf[0] = bytes[0];
+        buf[1..=take].copy_from_slice(&rest[..take]);
+        match decode_escape(&buf[..=take], false, false) {
+            Esc::Decoded(b, n2, used2) if used2 > 1 => {
+                bytes = b;
+                n = n2;
+                used += used2 - 1;
+            }
+            Esc::Incomplete if take < MAX_CARRY - 1 => return Esc::Incomplete,
+            _ => break,
+        }
+    }
+    Esc::Decoded(bytes, n, used)
 }
 
 impl Normalizer {
     pub(crate) fn new(plus_as_space: bool) -> Normalizer {
         Normalizer {
             plus_as_space,
+            quoted_printable: false,
             content_len: 0,
             output_len: 0,
             carry: Vec::new(),
@@ -137,12 +384,23 @@ impl Normalizer {
         self.carry.capacity() + self.anchors.capacity() * 16
     }
 
+    /// Decodes quoted-printable `=XX` and soft line breaks from now on.
+    pub(crate) fn set_quoted_printable(&mut self) {
+        self.quoted_printable = true;
+    }
+
+    /// First byte that may begin an escape or a look-alike.
     fn find_special(&self, s: &[u8]) -> Option<usize> {
-        if self.plus_as_space {
-            memchr::memchr3(b'%', b'\\', b'+', s)
-        } else {
-            memchr::memchr2(b'%', b'\\', s)
-        }
+        let ascii = memchr::memchr3(b'%', b'\\', b'&', s);
+        let limit = ascii.unwrap_or(s.len());
+        let extra = match (self.plus_as_space, self.quoted_printable) {
+            (false, false) => None,
+            (true, false) => memchr::memchr(b'+', &s[..limit]),
+            (false, true) => memchr::memchr(b'=', &s[..limit]),
+            (true, true) => memchr::memchr2(b'+', b'=', &s[..limit]),
+        };
+        let limit = extra.unwrap_or(limit);
+        first_non_ascii(&s[..limit]).or(extra).or(ascii)
     }
 
     fn anchor(&mut self, norm: u64, content: u64) {
@@ -189,7 +447,7 @@ impl Normalizer {
             };
             out.extend_from_slice(&input[i..next]);
             i = next;
-            match decode_escape(&input[i..], self.plus_as_space) {
+            match decode_chained(&input[i..], self.plus_as_space, self.quoted_printable) {
                 Esc::Literal => {
                     out.push(input[i]);
                     i += 1;
@@ -249,6 +507,24 @@ impl Normalizer {
     }
 }
 
+/// Index of the first byte >= 0x80, eight bytes at a time.
+fn first_non_ascii(s: &[u8]) -> Option<usize> {
+    let mut chunks = s.chunks_exact(8);
+    let mut at = 0;
+    for c in &mut chunks {
+        let w = u64::from_ne_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        if w & 0x8080_8080_8080_8080 != 0 {
+            return c.iter().position(|&b| b >= 0x80).map(|p| at + p);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b >= 0x80)
+        .map(|p| at + p)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,8 +539,8 @@ mod tests {
                 Some(()) => all.extend_from_slice(&out),
             }
             assert!(
-                n.carry.len() < MAX_CARRY,
-                "an incomplete escape is shorter than a whole one"
+                n.carry.len() < 2 * MAX_CARRY,
+                "an incomplete escape chain is bounded"
             );
         }
         all.extend_from_slice(&n.finish());
@@ -293,6 +569,83 @@ mod tests {
                     "cut {cut} offset {k}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn decodes_what_a_receiver_would_read() {
+        let cases: &[(&[u8], &[u8])] = &[
+            (b"&#49;&#x32;&#X33;-45-6789", b"123-45-6789"),
+            (b"&#0000049;&#x0002D;&#49 ", b"1-1 "),
+            (
+                b"1&hyphen;2&minus;3&amp;#52;&nbsp;5 &bogus; &#;",
+                b"1-2-34 5 &bogus; &#;",
+            ),
+            (b"123%252D45%25252D6789", b"123-45-6789"),
+            (b"%26#49; %5Cu0032 %2526%2523", b"1 2 &#"),
+            ("１２３‐４５－６７８９".as_bytes(), b"123-45-6789"),
+            (
+                "123\\u2011 45\u{200b}-67\u{ad}89".as_bytes(),
+                b"123- 45-6789",
+            ),
+            ("٠١٢ ۳ ०\u{a0}x\u{3000}y".as_bytes(), b"012 3 0 x y"),
+            ("é ü 中 😀".as_bytes(), "é ü 中 😀".as_bytes()),
+            (b"\\u00e9", "é".as_bytes()),
+        ];
+        for (input, want) in cases {
+            let (o, _) = run(&[input], false);
+            assert_eq!(o, want.to_vec(), "{:?}", String::from_utf8_lossy(input));
+        }
+        // Quoted-printable only when asked for.
+        let qp = b"SSN=3A 123=2D45=\r\n-6789 a=b";
+        let (o, _) = run(&[qp], false);
+        assert_eq!(o, qp.to_vec());
+        let mut n = Normalizer::new(false);
+        n.set_quoted_printable();
+        let mut out = Vec::new();
+        if n.push(qp, &mut out).is_none() {
+            out = qp.to_vec();
+        }
+        out.extend_from_slice(&n.finish());
+        assert_eq!(out, b"SSN: 123-45-6789 a=b".to_vec());
+    }
+
+    #[test]
+    fn every_split_of_new_escapes_gives_the_same_output() {
+        let input =
+            "a&#49;%252D&hyphen;１\u{200b}٣&amp;#x34;%25%32%35 \\u2010 é&#x1F600;".as_bytes();
+        let (whole, wn) = run(&[input], true);
+        for cut in 0..=input.len() {
+            for cut2 in cut..=input.len() {
+                let (split, sn) = run(&[&input[..cut], &input[cut..cut2], &input[cut2..]], true);
+                assert_eq!(split, whole, "cuts {cut} {cut2}");
+                for k in 0..=whole.len() as u64 {
+                    assert_eq!(
+                        sn.content_offset(k),
+                        wn.content_offset(k),
+                        "cut {cut} {cut2} @{k}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic_and_output_is_bounded() {
+        let alphabet: &[u8] = b"%&#x;\\u25aF0129-+=\r\n\xef\xbc\x91\xe2\x80\x90";
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for len in 0..400 {
+            let v: Vec<u8> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    alphabet[(x % alphabet.len() as u64) as usize]
+                })
+                .collect();
+            let (o, n) = run(&[&v], true);
+            assert!(o.len() <= v.len(), "never longer than the input");
+            let _ = n.content_offset(o.len() as u64);
         }
     }
 
