@@ -141,12 +141,17 @@ impl Inflater {
         while !input.is_empty() {
             let step = input.len().min(INFLATE_STEP);
             let n = match self.write(&input[..step]) {
-                Ok(0) => {
-                    // The deflate stream ended; trailing bytes after it are garbage.
+                Ok(n) if n > 0 => n,
+                // The deflate stream ended (trailing bytes after it are garbage) or is corrupt.
+                // What it inflated up to there is still content: flate2 keeps the last step's
+                // output buffered until the next write, so take it out first.
+                _ => {
+                    let _ = self.try_finish();
+                    let produced = self.out();
+                    out.extend_from_slice(produced);
+                    produced.clear();
                     return Err(DecodeError::Corrupt);
                 }
-                Ok(n) => n,
-                Err(_) => return Err(DecodeError::Corrupt),
             };
             input = &input[n..];
             let produced = self.out();

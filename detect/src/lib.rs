@@ -30,6 +30,7 @@ mod scanner;
 mod shapes;
 mod tokens;
 mod validate;
+mod views;
 
 pub use decode::Decoding;
 pub use engine::{BuildError, Engine};

@@ -12,6 +12,8 @@ use crate::decode::{DecodeError, Decoder, Decoding};
 use crate::engine::{Engine, RawMatch};
 use crate::normalize::Normalizer;
 use crate::rules::{Kind, Role};
+use crate::views::{Budget, Exported, Gathered, ViewCtx, Views};
+use std::sync::Arc;
 
 /// Bounds applied to one stream. Every limit, when exceeded, makes the stream
 /// [`Verdict::Uninspectable`] (never silently clean).
@@ -86,6 +88,9 @@ pub enum Uninspectable {
     MalformedGrpc,
     /// A gRPC message compressed with an encoding the scanner cannot read.
     UnsupportedEncoding,
+    /// Encoded content nested deeper than the engine decodes (base64 in gzip in base64 ...),
+    /// or more compressed segments open at once than it follows.
+    NestingTooDeep,
 }
 
 impl Uninspectable {
@@ -98,6 +103,7 @@ impl Uninspectable {
             Uninspectable::ContentTooLarge => "content_too_large",
             Uninspectable::MalformedGrpc => "malformed_grpc",
             Uninspectable::UnsupportedEncoding => "unsupported_encoding",
+            Uninspectable::NestingTooDeep => "nesting_too_deep",
         }
     }
 }
@@ -190,6 +196,17 @@ pub struct Scanner {
     first_key_end: Option<u64>,
     /// The stream on the label-dependent database and its absolute start offset.
     keyed: Option<(crate::engine::HsStream, u64)>,
+    /// Encoded segments decoded by child scanners (`views.rs`).
+    views: Views,
+    /// Nesting depth: 0 for a stream, 1 for a view's child, ...
+    depth: u8,
+    /// Shared by every scanner of the nest.
+    budget: Arc<Budget>,
+    limits: Limits,
+    /// A child's findings, in its content coordinates, for its parent.
+    export: Option<Vec<Exported>>,
+    /// Content bytes scanned so far (the next content byte's offset).
+    content_seen: u64,
 }
 
 impl fmt::Debug for Scanner {
@@ -205,6 +222,17 @@ impl fmt::Debug for Scanner {
 
 impl Scanner {
     pub(crate) fn new(engine: Engine, opts: StreamOptions) -> Result<Scanner, ScanError> {
+        let budget = Budget::new(opts.limits);
+        Self::new_child(engine, opts, 0, budget)
+    }
+
+    /// A scanner at `depth` of a nest sharing `budget`; below the top it exports its findings.
+    pub(crate) fn new_child(
+        engine: Engine,
+        opts: StreamOptions,
+        depth: u8,
+        budget: Arc<Budget>,
+    ) -> Result<Scanner, ScanError> {
         let stream = engine.open_stream()?;
         Ok(Scanner {
             decoder: Decoder::new(opts.decoding, opts.limits),
@@ -225,8 +253,45 @@ impl Scanner {
             csv_found: Vec::new(),
             first_key_end: None,
             keyed: None,
+            views: Views::new(),
+            depth,
+            budget,
+            limits: opts.limits,
+            export: (depth > 0).then(Vec::new),
+            content_seen: 0,
             engine,
         })
+    }
+
+    /// Decodes quoted-printable from the start (a view's child).
+    pub(crate) fn set_quoted_printable(&mut self) {
+        self.normalizer.set_quoted_printable();
+    }
+
+    /// Whether the stream has patient context.
+    pub(crate) fn patient_context(&self) -> bool {
+        self.patient_context
+    }
+
+    /// A child's findings since the last call.
+    pub(crate) fn take_exported(&mut self) -> Vec<Exported> {
+        self.export.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Records what the views gathered.
+    fn absorb(&mut self, g: Gathered) {
+        if g.patient_context {
+            self.patient_context = true;
+        }
+        for e in g.normalized {
+            self.record(e.kind, e.role, e.start, e.end);
+        }
+        for e in g.content {
+            self.record_content(e.kind, e.role, e.start, e.end);
+        }
+        if let Some(u) = g.failed {
+            self.failed.get_or_insert(u);
+        }
     }
 
     /// Feeds the next bytes of the body, as they arrived on the wire (before any decoding).
@@ -236,6 +301,9 @@ impl Scanner {
     pub fn feed(&mut self, input: &[u8]) -> Result<Verdict, ScanError> {
         if self.failed.is_some() || self.finished {
             return Ok(self.verdict());
+        }
+        if self.depth == 0 {
+            self.budget.add_root_input(input.len() as u64);
         }
         let mut buf = std::mem::take(&mut self.decode_buf);
         let res = match self.decoder.push(input, &mut buf) {
@@ -275,6 +343,16 @@ impl Scanner {
             let tail = self.normalizer.finish();
             self.scan_normalized(&tail)?;
         }
+        let mut g = Gathered::default();
+        let ctx = ViewCtx {
+            engine: &self.engine,
+            depth: self.depth,
+            budget: &self.budget,
+            limits: self.limits,
+        };
+        let r = self.views.finish(&ctx, &mut g);
+        self.absorb(g);
+        r?;
         self.finished = true;
         let mut found = std::mem::take(&mut self.csv_found);
         self.csv.finish(self.normalizer.output_len(), &mut found);
@@ -344,10 +422,12 @@ impl Scanner {
             Some(p) => safe_norm.min(p),
             None => safe_norm,
         };
+        let safe_norm = safe_norm.min(self.views.normalized_hold());
         let safe_content = self
             .normalizer
             .content_offset(safe_norm)
-            .min(self.normalizer.safe_content());
+            .min(self.normalizer.safe_content())
+            .min(self.views.content_hold());
         self.decoder.input_offset_for(safe_content)
     }
 
@@ -372,12 +452,25 @@ impl Scanner {
             + self.contextual.memory_bytes()
             + self.raw_matches.capacity() * std::mem::size_of::<RawMatch>()
             + self.csv.memory_bytes()
+            + self.views.memory_bytes()
     }
 
     fn scan_content(&mut self, content: &[u8]) -> Result<(), ScanError> {
         if content.is_empty() {
             return Ok(());
         }
+        let start = self.content_seen;
+        self.content_seen += content.len() as u64;
+        let mut g = Gathered::default();
+        let ctx = ViewCtx {
+            engine: &self.engine,
+            depth: self.depth,
+            budget: &self.budget,
+            limits: self.limits,
+        };
+        let r = self.views.on_content(content, start, &ctx, &mut g);
+        self.absorb(g);
+        r?;
         let mut norm = std::mem::take(&mut self.norm_buf);
         let r = match self.normalizer.push(content, &mut norm) {
             None => self.scan_normalized(content),
@@ -447,7 +540,16 @@ impl Scanner {
             }
         }
         self.normalizer.prune(self.hist_start);
-        r.and(keyed_result)
+        let mut g = Gathered::default();
+        let ctx = ViewCtx {
+            engine: &self.engine,
+            depth: self.depth,
+            budget: &self.budget,
+            limits: self.limits,
+        };
+        let v = self.views.on_normalized(data, chunk_start, &ctx, &mut g);
+        self.absorb(g);
+        r.and(keyed_result).and(v)
     }
 
     /// Bytes `[start, end)` of normalised content, from the current chunk or the history window.
@@ -506,7 +608,16 @@ impl Scanner {
             if let Some(reject) = rule.not_after {
                 if m.from > 0 {
                     if let Some(prev) = self.match_bytes(m.from - 1, m.from, chunk, chunk_start) {
-                        if reject(prev[0]) {
+                        // A `-` or `.` after a letter joins a label to its value
+                        // (`X-SSN-219-09-9999`, `ssn-219-09-9999.example`), not one number to
+                        // another (`1-219-09-9999`, `2024.219-09-9999`).
+                        let label_joint = rule.role == Role::Strong
+                            && matches!(prev[0], b'-' | b'.')
+                            && m.from > 1
+                            && self
+                                .match_bytes(m.from - 2, m.from - 1, chunk, chunk_start)
+                                .is_some_and(|b| b[0].is_ascii_alphabetic());
+                        if reject(prev[0]) && !label_joint {
                             continue;
                         }
                     }
@@ -552,6 +663,19 @@ impl Scanner {
         }
         let start = self.normalizer.content_offset(norm_start);
         let end = self.normalizer.content_offset(norm_end);
+        self.record_content(kind, role, start, end);
+    }
+
+    /// Records a finding at content offsets (after the role's bookkeeping in [`Self::record`]).
+    fn record_content(&mut self, kind: Kind, role: Role, start: u64, end: u64) {
+        if let Some(x) = self.export.as_mut() {
+            x.push(Exported {
+                kind,
+                role,
+                start,
+                end,
+            });
+        }
         let f = Finding { kind, start, end };
         match role {
             Role::Strong | Role::Keyed => self.strong.record(f),

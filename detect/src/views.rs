@@ -1,0 +1,1003 @@
+//! Encoded content inside a stream, decoded whatever the headers say: the *views* of a scanner.
+//!
+//! A careless app or library sends PHI base64-encoded inside JSON, gzip-compressed without a
+//! `Content-Encoding`, as UTF-16 from a Windows export, or quoted-printable in a MIME part. The
+//! receiver decodes it; so does the scanner. Each view watches one tap of its parent scanner and,
+//! where an encoded segment begins, feeds the decoded bytes to a *child* [`Scanner`] (with views
+//! of its own, so gzip inside base64 inside JSON works), whose findings count as the parent's:
+//!
+//! | view | tap | where a segment begins |
+//! | --- | --- | --- |
+//! | compressed | content | gzip magic (`1f 8b 08`) anywhere; zlib at the start of a segment |
+//! | UTF-16 | content | a BOM or NUL-interleaved text at the start of a segment |
+//! | base64 | normalised | a run of 12 or more base64/base64url characters with both cases whose decoded start is text, compressed or UTF-16 (MIME's 76-character lines continue a run) |
+//! | quoted-printable | normalised | the words `quoted-printable` (a MIME part header); from there on |
+//!
+//! The raw bytes are still scanned by the parent: a view only adds findings.
+//!
+//! # One budget for the whole nest
+//! Every scanner of a nest shares a [`Budget`]: the bytes all views produce together may not
+//! exceed the top stream's input times `max_ratio` (after `ratio_grace_bytes`) nor
+//! `max_content_bytes`, and views nest at most [`MAX_DEPTH`] deep. Past a bound the stream is
+//! uninspectable, which on a path that refuses PHI means refused.
+//!
+//! # Hold-back
+//! A view holds its parent back: no parent byte at or after the parent offset of the child's own
+//! `releasable()` may be released, nor any byte of a base64 run whose qualification is still
+//! open. Offsets map back through a small piecewise-linear [`Map`] (4 characters per 3 bytes in
+//! base64, 2 bytes per unit in UTF-16, one to one otherwise), floored, so the bound is
+//! conservative.
+//!
+//! # Offsets of findings
+//! A finding inside a base64, UTF-16 or quoted-printable view is reported at the parent offsets
+//! its bytes map to; inside a compressed view, at the two magic bytes where the compressed segment
+//! begins (a compressed byte has no single position).
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::engine::Engine;
+use crate::rules::{Kind, Role};
+use crate::scanner::{Limits, ScanError, Scanner, StreamOptions, Uninspectable, Verdict};
+use crate::Decoding;
+
+/// Deepest nesting of views (the top stream is depth 0): base64 in gzip in base64 in a body.
+pub(crate) const MAX_DEPTH: u8 = 3;
+/// Compressed segments open at once in one stream; more is uninspectable.
+const MAX_COMPRESSED: usize = 8;
+/// A base64 run shorter than this is not decoded: 12 characters are 9 bytes, an SSN's digits.
+const MIN_RUN: usize = 12;
+/// A run is judged on its first decoded bytes, at most this many.
+const JUDGE_BYTES: usize = 48;
+/// Share of text bytes (printable ASCII, whitespace, NUL of UTF-16) a decoded run must start
+/// with, in percent, unless it starts with a compression or UTF-16 signature.
+const TEXT_SHARE: usize = 75;
+/// Anchors kept per map; older ones only matter for findings far behind the history window.
+const MAX_ANCHORS: usize = 256;
+
+/// The budget shared by every scanner of one nest.
+#[derive(Debug)]
+pub(crate) struct Budget {
+    limits: Limits,
+    /// Input bytes of the top stream.
+    root_input: AtomicU64,
+    /// Bytes produced by every view of the nest.
+    derived: AtomicU64,
+}
+
+impl Budget {
+    pub(crate) fn new(limits: Limits) -> Arc<Budget> {
+        Arc::new(Budget {
+            limits,
+            root_input: AtomicU64::new(0),
+            derived: AtomicU64::new(0),
+        })
+    }
+
+    pub(crate) fn add_root_input(&self, n: u64) {
+        self.root_input.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Counts `n` more derived bytes; the reason to stop if a bound is passed.
+    fn spend(&self, n: u64) -> Option<Uninspectable> {
+        let total = self.derived.fetch_add(n, Ordering::Relaxed) + n;
+        let l = &self.limits;
+        if total > l.max_content_bytes {
+            return Some(Uninspectable::ContentTooLarge);
+        }
+        let input = self.root_input.load(Ordering::Relaxed);
+        if total > l.ratio_grace_bytes && total > input.saturating_mul(l.max_ratio) {
+            return Some(Uninspectable::CompressionRatio);
+        }
+        None
+    }
+}
+
+/// A finding a child passes up, in its own content coordinates.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Exported {
+    pub(crate) kind: Kind,
+    pub(crate) role: Role,
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+}
+
+/// Child offset → parent offset, piecewise linear: from an anchor `(c, p)` on, child byte
+/// `c + k` comes from parent byte `p + floor(k * num / den)`.
+#[derive(Debug)]
+struct Map {
+    anchors: VecDeque<(u64, u64)>,
+    num: u64,
+    den: u64,
+}
+
+impl Map {
+    fn new(parent_start: u64, num: u64, den: u64) -> Map {
+        let mut anchors = VecDeque::new();
+        anchors.push_back((0, parent_start));
+        Map { anchors, num, den }
+    }
+
+    fn anchor(&mut self, child: u64, parent: u64) {
+        if let Some(last) = self.anchors.back_mut() {
+            if last.0 == child {
+                *last = (child, parent);
+                return;
+            }
+        }
+        self.anchors.push_back((child, parent));
+        if self.anchors.len() > MAX_ANCHORS {
+            self.anchors.pop_front();
+        }
+    }
+
+    fn parent(&self, child: u64) -> u64 {
+        let &(c, p) = self
+            .anchors
+            .iter()
+            .rev()
+            .find(|(c, _)| *c <= child)
+            .or(self.anchors.front())
+            .expect("a map has an anchor");
+        p + child.saturating_sub(c) * self.num / self.den
+    }
+}
+
+/// A child scanner and where its bytes come from.
+struct Child {
+    scanner: Box<Scanner>,
+    map: Map,
+    /// Derived bytes already charged to the budget.
+    charged: u64,
+}
+
+/// What a child's state means for its parent after a feed.
+enum ChildState {
+    Open,
+    /// The segment ended or was not what its signature said: close the view quietly.
+    Closed,
+    /// A bound was passed: the parent is uninspectable.
+    Failed(Uninspectable),
+}
+
+impl Child {
+    fn new(
+        engine: &Engine,
+        decoding: Decoding,
+        qp: bool,
+        parent: &ViewCtx<'_>,
+        map: Map,
+    ) -> Result<Child, ScanError> {
+        let opts = StreamOptions {
+            decoding,
+            plus_as_space: false,
+            limits: parent.limits,
+        };
+        let mut scanner = Scanner::new_child(
+            engine.clone(),
+            opts,
+            parent.depth + 1,
+            parent.budget.clone(),
+        )?;
+        if qp {
+            scanner.set_quoted_printable();
+        }
+        Ok(Child {
+            scanner: Box::new(scanner),
+            map,
+            charged: 0,
+        })
+    }
+
+    fn feed(&mut self, bytes: &[u8], budget: &Budget) -> Result<ChildState, ScanError> {
+        self.scanner.feed(bytes)?;
+        Ok(self.state(budget))
+    }
+
+    fn finish(&mut self, budget: &Budget) -> Result<ChildState, ScanError> {
+        self.scanner.finish_in_place()?;
+        Ok(match self.state(budget) {
+            ChildState::Failed(u) => ChildState::Failed(u),
+            _ => ChildState::Closed,
+        })
+    }
+
+    fn state(&mut self, budget: &Budget) -> ChildState {
+        let made = self.scanner.content_len();
+        if made > self.charged {
+            let n = made - self.charged;
+            self.charged = made;
+            if let Some(u) = budget.spend(n) {
+                return ChildState::Failed(u);
+            }
+        }
+        match self.scanner.verdict() {
+            Verdict::Uninspectable(
+                Uninspectable::CorruptCompression | Uninspectable::TruncatedCompression,
+            ) => ChildState::Closed,
+            Verdict::Uninspectable(u) => ChildState::Failed(u),
+            _ => ChildState::Open,
+        }
+    }
+
+    /// Parent offset before which no byte may be released for this child.
+    fn hold(&self) -> u64 {
+        self.map.parent(self.scanner.releasable())
+    }
+}
+
+/// What a view needs of its parent.
+pub(crate) struct ViewCtx<'a> {
+    pub(crate) engine: &'a Engine,
+    pub(crate) depth: u8,
+    pub(crate) budget: &'a Arc<Budget>,
+    pub(crate) limits: Limits,
+}
+
+/// Findings and context gathered from children, for the parent to record.
+#[derive(Debug, Default)]
+pub(crate) struct Gathered {
+    /// Findings in parent *content* coordinates.
+    pub(crate) content: Vec<Exported>,
+    /// Findings in parent *normalised* coordinates.
+    pub(crate) normalized: Vec<Exported>,
+    pub(crate) patient_context: bool,
+    pub(crate) failed: Option<Uninspectable>,
+}
+
+impl Gathered {
+    fn take_from(&mut self, child: &mut Child, normalized: bool, compressed_at: Option<u64>) {
+        if child.scanner.patient_context() {
+            self.patient_context = true;
+        }
+        for e in child.scanner.take_exported() {
+            let (start, end) = match compressed_at {
+                Some(at) => (at, at + 2),
+                None => (
+                    child.map.parent(e.start),
+                    child.map.parent(e.end).max(child.map.parent(e.start) + 1),
+                ),
+            };
+            let f = Exported { start, end, ..e };
+            if normalized {
+                self.normalized.push(f);
+            } else {
+                self.content.push(f);
+            }
+        }
+    }
+
+    fn apply(&mut self, state: ChildState) -> bool {
+        match state {
+            ChildState::Open => true,
+            ChildState::Closed => false,
+            ChildState::Failed(u) => {
+                self.failed.get_or_insert(u);
+                false
+            }
+        }
+    }
+}
+
+/// The views of one scanner.
+pub(crate) struct Views {
+    /// Compressed segments: (content offset of the magic, child).
+    compressed: Vec<(u64, Child)>,
+    /// The last bytes of content, for a gzip magic cut by a chunk boundary.
+    tail: [u8; 3],
+    tail_len: usize,
+    /// Bytes at the start of the content, until the segment signatures can be judged.
+    head: Vec<u8>,
+    head_done: bool,
+    utf16: Option<Utf16>,
+    b64: Base64Runs,
+    qp: Option<Child>,
+    qp_seen: Trigger,
+}
+
+impl Views {
+    pub(crate) fn new() -> Views {
+        Views {
+            compressed: Vec::new(),
+            tail: [0; 3],
+            tail_len: 0,
+            head: Vec::new(),
+            head_done: false,
+            utf16: None,
+            b64: Base64Runs::default(),
+            qp: None,
+            qp_seen: Trigger::default(),
+        }
+    }
+
+    pub(crate) fn memory_bytes(&self) -> usize {
+        let child = |c: &Child| c.scanner.memory_bytes() + c.map.anchors.capacity() * 16;
+        self.compressed.iter().map(|(_, c)| child(c)).sum::<usize>()
+            + self.utf16.as_ref().map_or(0, |u| child(&u.child))
+            + self.b64.child.as_ref().map_or(0, child)
+            + self.b64.pending.capacity()
+            + self.qp.as_ref().map_or(0, child)
+            + self.head.capacity()
+    }
+
+    /// Content bytes `data` starting at content offset `start` (before normalisation).
+    pub(crate) fn on_content(
+        &mut self,
+        data: &[u8],
+        start: u64,
+        ctx: &ViewCtx<'_>,
+        out: &mut Gathered,
+    ) -> Result<(), ScanError> {
+        // Open segments first, so a magic found below starts with this chunk's bytes after it.
+        let mut i = 0;
+        while i < self.compressed.len() {
+            let (at, c) = &mut self.compressed[i];
+            let skip = at.saturating_sub(start) as usize;
+            let state = if skip < data.len() {
+                c.feed(&data[skip..], ctx.budget)?
+            } else {
+                ChildState::Open
+            };
+            let at = *at;
+            out.take_from(c, false, Some(at));
+            if out.apply(state) {
+                i += 1;
+            } else {
+                self.compressed.swap_remove(i);
+            }
+        }
+        if let Some(u) = &mut self.utf16 {
+            let state = u.feed(data, ctx.budget)?;
+            out.take_from(&mut u.child, false, None);
+            if !out.apply(state) {
+                self.utf16 = None;
+            }
+        }
+        if !self.head_done {
+            self.judge_head(data, ctx, out)?;
+        }
+        self.find_gzip(data, start, ctx, out)
+    }
+
+    /// Signatures at the start of the content: zlib and UTF-16 (gzip is found anywhere).
+    fn judge_head(
+        &mut self,
+        data: &[u8],
+        ctx: &ViewCtx<'_>,
+        out: &mut Gathered,
+    ) -> Result<(), ScanError> {
+        let need = 8usize.saturating_sub(self.head.len()).min(data.len());
+        self.head.extend_from_slice(&data[..need]);
+        if self.head.len() < 8 && matches!(signature(&self.head), Signature::Undecided) {
+            return Ok(()); // more bytes, or the end of the stream (see `finish`)
+        }
+        self.head_done = true;
+        let head = std::mem::take(&mut self.head);
+        self.open_head(&head, &data[need..], ctx, out)
+    }
+
+    /// Opens the view the content's first bytes `head` call for, fed `head` and then `rest`.
+    fn open_head(
+        &mut self,
+        head: &[u8],
+        rest: &[u8],
+        ctx: &ViewCtx<'_>,
+        out: &mut Gathered,
+    ) -> Result<(), ScanError> {
+        let (decoding, utf16) = match signature(head) {
+            Signature::Zlib => (Decoding::Deflate, None),
+            Signature::Utf16(le) => (Decoding::Identity, Some(le)),
+            _ => return Ok(()),
+        };
+        if ctx.depth >= MAX_DEPTH {
+            out.failed.get_or_insert(Uninspectable::NestingTooDeep);
+            return Ok(());
+        }
+        match utf16 {
+            Some(le) => {
+                let child = Child::new(ctx.engine, decoding, false, ctx, Map::new(0, 2, 1))?;
+                let mut u = Utf16::new(le, child);
+                let mut state = u.feed(head, ctx.budget)?;
+                if matches!(state, ChildState::Open) && !rest.is_empty() {
+                    state = u.feed(rest, ctx.budget)?;
+                }
+                out.take_from(&mut u.child, false, None);
+                if out.apply(state) {
+                    self.utf16 = Some(u);
+                }
+            }
+            None => {
+                let mut c = Child::new(ctx.engine, decoding, false, ctx, Map::new(0, 1, 1))?;
+                let mut state = c.feed(head, ctx.budget)?;
+                if matches!(state, ChildState::Open) && !rest.is_empty() {
+                    state = c.feed(rest, ctx.budget)?;
+                }
+                out.take_from(&mut c, false, Some(0));
+                if out.apply(state) {
+                    self.compressed.push((0, c));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn find_gzip(
+        &mut self,
+        data: &[u8],
+        start: u64,
+        ctx: &ViewCtx<'_>,
+        out: &mut Gathered,
+    ) -> Result<(), ScanError> {
+        // Candidates: in the kept tail joined with the chunk's first bytes, then in the chunk.
+        let mut joined = [0u8; 6];
+        let t = self.tail_len;
+        joined[..t].copy_from_slice(&self.tail[..t]);
+        let j = data.len().min(3);
+        joined[t..t + j].copy_from_slice(&data[..j]);
+        let tail_start = start - t as u64;
+        for p in 0..t {
+            if is_gzip_magic(&joined[p..t + j]) {
+                let at = tail_start + p as u64;
+                let mut seg = joined[p..t].to_vec();
+                seg.extend_from_slice(data);
+                self.open_gzip(at, &seg, ctx, out)?;
+            }
+        }
+        let mut from = 0;
+        while let Some(k) = memchr::memchr(0x1f, &data[from..]) {
+            let p = from + k;
+            if is_gzip_magic(&data[p..]) {
+                self.open_gzip(start + p as u64, &data[p..], ctx, out)?;
+            }
+            from = p + 1;
+        }
+        // Keep the last bytes that could begin a magic cut by the boundary.
+        let keep = data.len().min(3);
+        if data.len() >= 3 {
+            self.tail[..3].copy_from_slice(&data[data.len() - 3..]);
+            self.tail_len = 3;
+        } else {
+            let mut v: Vec<u8> = self.tail[..self.tail_len].to_vec();
+            v.extend_from_slice(&data[..keep]);
+            let n = v.len().min(3);
+            self.tail[..n].copy_from_slice(&v[v.len() - n..]);
+            self.tail_len = n;
+        }
+        Ok(())
+    }
+
+    fn open_gzip(
+        &mut self,
+        at: u64,
+        seg: &[u8],
+        ctx: &ViewCtx<'_>,
+        out: &mut Gathered,
+    ) -> Result<(), ScanError> {
+        if self.compressed.iter().any(|(a, _)| *a == at) {
+            return Ok(());
+        }
+        if ctx.depth >= MAX_DEPTH || self.compressed.len() >= MAX_COMPRESSED {
+            out.failed.get_or_insert(Uninspectable::NestingTooDeep);
+            return Ok(());
+        }
+        let mut c = Child::new(ctx.engine, Decoding::Gzip, false, ctx, Map::new(at, 1, 1))?;
+        let state = c.feed(seg, ctx.budget)?;
+        out.take_from(&mut c, false, Some(at));
+        if out.apply(state) {
+            self.compressed.push((at, c));
+        }
+        Ok(())
+    }
+
+    /// Normalised bytes `data` starting at normalised offset `start`.
+    pub(crate) fn on_normalized(
+        &mut self,
+        data: &[u8],
+        start: u64,
+        ctx: &ViewCtx<'_>,
+        out: &mut Gathered,
+    ) -> Result<(), ScanError> {
+        if let Some(c) = &mut self.qp {
+            let state = c.feed(data, ctx.budget)?;
+            out.take_from(c, true, None);
+            if !out.apply(state) {
+                self.qp = None;
+            }
+        } else if let Some(end) = self.qp_seen.find(data) {
+            if ctx.depth >= MAX_DEPTH {
+                out.failed.get_or_insert(Uninspectable::NestingTooDeep);
+            } else {
+                let at = start + end as u64;
+                let mut c = Child::new(
+                    ctx.engine,
+                    Decoding::Identity,
+                    true,
+                    ctx,
+                    Map::new(at, 1, 1),
+                )?;
+                let state = c.feed(&data[end..], ctx.budget)?;
+                out.take_from(&mut c, true, None);
+                if out.apply(state) {
+                    self.qp = Some(c);
+                }
+            }
+        }
+        self.b64.push(data, start, ctx, out)
+    }
+
+    /// Ends the stream: closes every open segment.
+    pub(crate) fn finish(
+        &mut self,
+        ctx: &ViewCtx<'_>,
+        out: &mut Gathered,
+    ) -> Result<(), ScanError> {
+        if !self.head_done {
+            self.head_done = true;
+            let head = std::mem::take(&mut self.head);
+            self.open_head(&head, &[], ctx, out)?;
+        }
+        for (at, mut c) in self.compressed.drain(..) {
+            let state = c.finish(ctx.budget)?;
+            out.take_from(&mut c, false, Some(at));
+            out.apply(state);
+        }
+        if let Some(mut u) = self.utf16.take() {
+            let state = u.child.finish(ctx.budget)?;
+            out.take_from(&mut u.child, false, None);
+            out.apply(state);
+        }
+        if let Some(mut c) = self.qp.take() {
+            let state = c.finish(ctx.budget)?;
+            out.take_from(&mut c, true, None);
+            out.apply(state);
+        }
+        self.b64.end_run(ctx, out)
+    }
+
+    /// Content offset before which the content views let bytes go.
+    pub(crate) fn content_hold(&self) -> u64 {
+        let mut h = u64::MAX;
+        if !self.head_done {
+            h = 0;
+        }
+        for (_, c) in &self.compressed {
+            h = h.min(c.hold());
+        }
+        if let Some(u) = &self.utf16 {
+            h = h.min(u.child.hold());
+        }
+        h
+    }
+
+    /// Normalised offset before which the normalised views let bytes go.
+    pub(crate) fn normalized_hold(&self) -> u64 {
+        let mut h = self.b64.hold();
+        if let Some(c) = &self.qp {
+            h = h.min(c.hold());
+        }
+        h
+    }
+}
+
+fn is_gzip_magic(s: &[u8]) -> bool {
+    // ID1 ID2 CM=deflate, and FLG with its reserved bits clear.
+    matches!(s, [0x1f, 0x8b, 0x08, flg, ..] if flg & 0xe0 == 0) || matches!(s, [0x1f, 0x8b, 0x08])
+}
+
+enum Signature {
+    Zlib,
+    Utf16(bool),
+    None,
+    Undecided,
+}
+
+fn signature(h: &[u8]) -> Signature {
+    match h {
+        [0x78, b, ..] if (0x7800u16 | u16::from(*b)) % 31 == 0 && b & 0x20 == 0 => Signature::Zlib,
+        [0xff, 0xfe, ..] => Signature::Utf16(true),
+        [0xfe, 0xff, ..] => Signature::Utf16(false),
+        _ if h.len() >= 8 => {
+            let text = |b: u8| (0x20..0x7f).contains(&b) || b == b'\t' || b == b'\n' || b == b'\r';
+            let le = (0..4).all(|i| text(h[2 * i]) && h[2 * i + 1] == 0);
+            let be = (0..4).all(|i| h[2 * i] == 0 && text(h[2 * i + 1]));
+            match (le, be) {
+                (true, _) => Signature::Utf16(true),
+                (_, true) => Signature::Utf16(false),
+                _ => Signature::None,
+            }
+        }
+        _ => Signature::Undecided,
+    }
+}
+
+/// UTF-16 text transcoded to UTF-8 for a child. Every ASCII unit is one byte (the map's 2:1);
+/// other units are anchored where they are.
+struct Utf16 {
+    le: bool,
+    odd: Option<u8>,
+    high: Option<u16>,
+    /// Parent (content) offset of the next unit.
+    at: u64,
+    child: Child,
+    buf: Vec<u8>,
+}
+
+impl Utf16 {
+    fn new(le: bool, child: Child) -> Utf16 {
+        Utf16 {
+            le,
+            odd: None,
+            high: None,
+            at: 0,
+            child,
+            buf: Vec::new(),
+        }
+    }
+
+    fn feed(&mut self, data: &[u8], budget: &Budget) -> Result<ChildState, ScanError> {
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        let child_len = self.child.scanner.input_len();
+        let mut i = 0;
+        let mut unit = |u: u16, at: u64, buf: &mut Vec<u8>, map: &mut Map| {
+            if u < 0x80 {
+                buf.push(u as u8);
+                return;
+            }
+            let c = match (self.high.take(), u) {
+                (None, 0xd800..=0xdbff) => {
+                    self.high = Some(u);
+                    return;
+                }
+                (Some(h), 0xdc00..=0xdfff) => char::from_u32(
+                    0x10000 + ((u32::from(h) - 0xd800) << 10) + (u32::from(u) - 0xdc00),
+                ),
+                (_, u) => char::from_u32(u32::from(u)),
+            }
+            .unwrap_or('?');
+            let mut tmp = [0u8; 4];
+            let enc = c.encode_utf8(&mut tmp).as_bytes();
+            map.anchor(child_len + buf.len() as u64, at);
+            buf.extend_from_slice(enc);
+            map.anchor(child_len + buf.len() as u64, at + 2);
+        };
+        if let Some(b0) = self.odd.take() {
+            if let Some(&b1) = data.first() {
+                let u = if self.le {
+                    u16::from_le_bytes([b0, b1])
+                } else {
+                    u16::from_be_bytes([b0, b1])
+                };
+                unit(u, self.at, &mut buf, &mut self.child.map);
+                self.at += 2;
+                i = 1;
+            } else {
+                self.odd = Some(b0);
+            }
+        }
+        while i + 1 < data.len() {
+            let u = if self.le {
+                u16::from_le_bytes([data[i], data[i + 1]])
+            } else {
+                u16::from_be_bytes([data[i], data[i + 1]])
+            };
+            unit(u, self.at, &mut buf, &mut self.child.map);
+            self.at += 2;
+            i += 2;
+        }
+        if i < data.len() {
+            self.odd = Some(data[i]);
+        }
+        let r = self.child.feed(&buf, budget);
+        self.buf = buf;
+        r
+    }
+}
+
+/// Finds `quoted-printable` (any case) across chunk boundaries.
+#[derive(Default)]
+struct Trigger {
+    tail: Vec<u8>,
+}
+
+const QP_WORD: &[u8] = b"quoted-printable";
+
+impl Trigger {
+    /// End of the first occurrence in `data` (with the kept tail before it), as an offset in
+    /// `data`.
+    fn find(&mut self, data: &[u8]) -> Option<usize> {
+        let found = |hay: &[u8]| {
+            let mut from = 0;
+            while let Some(k) = memchr::memchr2(b'q', b'Q', &hay[from..]) {
+                let p = from + k;
+                if hay.len() - p >= QP_WORD.len()
+                    && hay[p..p + QP_WORD.len()].eq_ignore_ascii_case(QP_WORD)
+                {
+                    return Some(p + QP_WORD.len());
+                }
+                from = p + 1;
+            }
+            None
+        };
+        let t = self.tail.len();
+        if t > 0 {
+            let mut joined = self.tail.clone();
+            joined.extend_from_slice(&data[..data.len().min(QP_WORD.len())]);
+            if let Some(end) = found(&joined) {
+                if end > t {
+                    return Some(end - t);
+                }
+            }
+        }
+        let r = found(data);
+        // Keep the last bytes of what was seen (old tail and this chunk) for the next chunk.
+        let mut tail = std::mem::take(&mut self.tail);
+        tail.extend_from_slice(data);
+        let keep = tail.len().min(QP_WORD.len() - 1);
+        tail.drain(..tail.len() - keep);
+        self.tail = tail;
+        r
+    }
+}
+
+/// Base64 alphabet value of a byte (standard and URL-safe), or a class.
+const B64_PAD: u8 = 64;
+const B64_BREAK: u8 = 65;
+const B64_OTHER: u8 = 66;
+
+const fn b64_table() -> [u8; 256] {
+    let mut t = [B64_OTHER; 256];
+    let mut i = 0;
+    while i < 26 {
+        t[b'A' as usize + i] = i as u8;
+        t[b'a' as usize + i] = 26 + i as u8;
+        i += 1;
+    }
+    let mut d = 0;
+    while d < 10 {
+        t[b'0' as usize + d] = 52 + d as u8;
+        d += 1;
+    }
+    t[b'+' as usize] = 62;
+    t[b'-' as usize] = 62;
+    t[b'/' as usize] = 63;
+    t[b'_' as usize] = 63;
+    t[b'=' as usize] = B64_PAD;
+    t[b'\r' as usize] = B64_BREAK;
+    t[b'\n' as usize] = B64_BREAK;
+    t
+}
+
+static B64: [u8; 256] = b64_table();
+
+/// Runs of base64 characters in the normalised stream.
+#[derive(Default)]
+struct Base64Runs {
+    /// Normalised offset of the current run's first character (`None`: not in a run).
+    run_start: Option<u64>,
+    /// Characters in the run (line breaks excluded) and in its current line.
+    run_len: usize,
+    line_len: usize,
+    /// A line break ended the last line; the run goes on if a character follows.
+    at_break: bool,
+    upper: bool,
+    lower: bool,
+    /// Padding characters seen (the run ends after them).
+    pad: u8,
+    quantum: u32,
+    qlen: u8,
+    /// Decoded bytes of a run not yet judged.
+    pending: Vec<u8>,
+    /// The run was judged not worth decoding.
+    rejected: bool,
+    child: Option<Child>,
+}
+
+impl Base64Runs {
+    fn hold(&self) -> u64 {
+        match (&self.child, self.run_start) {
+            (Some(c), _) => c.hold(),
+            (None, Some(s)) if !self.rejected => s,
+            _ => u64::MAX,
+        }
+    }
+
+    fn push(
+        &mut self,
+        data: &[u8],
+        start: u64,
+        ctx: &ViewCtx<'_>,
+        out: &mut Gathered,
+    ) -> Result<(), ScanError> {
+        let mut decoded = Vec::new();
+        let mut i = 0;
+        while i < data.len() {
+            let b = data[i];
+            let v = B64[b as usize];
+            let pos = start + i as u64;
+            if v < 64 && self.pad == 0 {
+                if self.run_start.is_none() {
+                    self.begin(pos);
+                } else if self.at_break {
+                    self.at_break = false;
+                    self.line_len = 0;
+                    if let Some(c) = &mut self.child {
+                        c.map
+                            .anchor(c.scanner.input_len() + decoded.len() as u64, pos);
+                    }
+                }
+                self.upper |= b.is_ascii_uppercase();
+                self.lower |= b.is_ascii_lowercase();
+                self.run_len += 1;
+                self.line_len += 1;
+                self.quantum = self.quantum << 6 | u32::from(v);
+                self.qlen += 1;
+                if self.qlen == 4 {
+                    let q = self.quantum;
+                    self.out_bytes(&[(q >> 16) as u8, (q >> 8) as u8, q as u8], &mut decoded);
+                    self.quantum = 0;
+                    self.qlen = 0;
+                }
+                if !self.rejected && self.child.is_none() && self.run_len >= JUDGE_BYTES * 4 / 3 {
+                    self.judge(pos + 1, ctx, out, &mut decoded)?;
+                }
+                i += 1;
+                continue;
+            }
+            if self.run_start.is_some() {
+                if v == B64_PAD && self.pad < 2 && !self.at_break {
+                    self.pad += 1;
+                    i += 1;
+                    continue;
+                }
+                if v == B64_BREAK
+                    && self.pad == 0
+                    && self.qlen == 0
+                    && (self.at_break || (self.line_len >= 16 && self.line_len % 4 == 0))
+                {
+                    self.at_break = true;
+                    i += 1;
+                    continue;
+                }
+                self.flush(&mut decoded, ctx, out)?;
+                self.end_run(ctx, out)?;
+                continue; // this byte may begin a run
+            }
+            i += 1;
+        }
+        self.flush(&mut decoded, ctx, out)
+    }
+
+    fn begin(&mut self, pos: u64) {
+        *self = Base64Runs {
+            run_start: Some(pos),
+            pending: std::mem::take(&mut self.pending),
+            ..Base64Runs::default()
+        };
+        self.pending.clear();
+    }
+
+    fn out_bytes(&mut self, bytes: &[u8], decoded: &mut Vec<u8>) {
+        if self.rejected {
+            return;
+        }
+        if self.child.is_some() {
+            decoded.extend_from_slice(bytes);
+        } else {
+            self.pending.extend_from_slice(bytes);
+        }
+    }
+
+    /// Feeds what this chunk decoded to the open child.
+    fn flush(
+        &mut self,
+        decoded: &mut Vec<u8>,
+        ctx: &ViewCtx<'_>,
+        out: &mut Gathered,
+    ) -> Result<(), ScanError> {
+        if decoded.is_empty() {
+            return Ok(());
+        }
+        if let Some(c) = &mut self.child {
+            let state = c.feed(decoded, ctx.budget)?;
+            out.take_from(c, true, None);
+            if !out.apply(state) {
+                self.child = None;
+                self.rejected = true;
+            }
+        }
+        decoded.clear();
+        Ok(())
+    }
+
+    /// Decides whether the run is worth decoding, from its first decoded bytes.
+    fn judge(
+        &mut self,
+        _at: u64,
+        ctx: &ViewCtx<'_>,
+        out: &mut Gathered,
+        decoded: &mut Vec<u8>,
+    ) -> Result<(), ScanError> {
+        let Some(run_start) = self.run_start else {
+            return Ok(());
+        };
+        if self.run_len < MIN_RUN || !(self.upper && self.lower) || !worth_decoding(&self.pending) {
+            self.rejected = true;
+            self.pending.clear();
+            return Ok(());
+        }
+        if ctx.depth >= MAX_DEPTH {
+            out.failed.get_or_insert(Uninspectable::NestingTooDeep);
+            self.rejected = true;
+            return Ok(());
+        }
+        let mut c = Child::new(
+            ctx.engine,
+            Decoding::Identity,
+            false,
+            ctx,
+            Map::new(run_start, 4, 3),
+        )?;
+        let pending = std::mem::take(&mut self.pending);
+        let state = c.feed(&pending, ctx.budget)?;
+        out.take_from(&mut c, true, None);
+        if out.apply(state) {
+            self.child = Some(c);
+            let _ = decoded;
+        } else {
+            self.rejected = true;
+        }
+        Ok(())
+    }
+
+    /// Ends the current run (a non-base64 byte, or the end of the stream).
+    fn end_run(&mut self, ctx: &ViewCtx<'_>, out: &mut Gathered) -> Result<(), ScanError> {
+        if self.run_start.is_none() {
+            return Ok(());
+        }
+        // The last partial quantum: 2 characters are one byte, 3 are two.
+        let q = self.quantum;
+        let tail: &[u8] = match self.qlen {
+            2 => &[(q >> 4) as u8],
+            3 => &[(q >> 10) as u8, (q >> 2) as u8],
+            _ => &[],
+        };
+        let tail = tail.to_vec();
+        let mut decoded = Vec::new();
+        self.out_bytes(&tail, &mut decoded);
+        if !self.rejected && self.child.is_none() {
+            self.judge(0, ctx, out, &mut decoded)?;
+        }
+        self.flush(&mut decoded, ctx, out)?;
+        if let Some(mut c) = self.child.take() {
+            let state = c.finish(ctx.budget)?;
+            out.take_from(&mut c, true, None);
+            out.apply(state);
+        }
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.clear();
+        *self = Base64Runs {
+            pending,
+            ..Base64Runs::default()
+        };
+        Ok(())
+    }
+}
+
+/// Whether a decoded start is text (or a compression/UTF-16 signature) rather than binary.
+fn worth_decoding(d: &[u8]) -> bool {
+    if d.starts_with(&[0x1f, 0x8b]) || matches!(signature(d), Signature::Zlib | Signature::Utf16(_))
+    {
+        return true;
+    }
+    let n = d.len().min(JUDGE_BYTES);
+    if n == 0 {
+        return false;
+    }
+    let text = d[..n]
+        .iter()
+        .filter(|&&b| (0x20..0x7f).contains(&b) || matches!(b, b'\t' | b'\n' | b'\r' | 0))
+        .count();
+    text * 100 >= n * TEXT_SHARE
+}
