@@ -290,6 +290,9 @@ pub(crate) struct Views {
     /// Bytes at the start of the content, until the segment signatures can be judged.
     head: Vec<u8>,
     head_done: bool,
+    /// Content offset where the segment being judged begins: 0, or just after a blank line
+    /// (`\r\n\r\n`, the end of a MIME part's or an HTTP message's header block).
+    head_at: u64,
     utf16: Option<Utf16>,
     b64: Base64Runs,
     qp: Option<Child>,
@@ -304,6 +307,7 @@ impl Views {
             tail_len: 0,
             head: Vec::new(),
             head_done: false,
+            head_at: 0,
             utf16: None,
             b64: Base64Runs::default(),
             qp: None,
@@ -354,27 +358,49 @@ impl Views {
                 self.utf16 = None;
             }
         }
-        if !self.head_done {
-            self.judge_head(data, ctx, out)?;
+        // Segment starts: the content's first bytes, then the first bytes after each blank line
+        // while no UTF-16 view is open.
+        let mut pos = 0;
+        let mut tail = [0u8; 3];
+        tail[..self.tail_len].copy_from_slice(&self.tail[..self.tail_len]);
+        let tail = &tail[..self.tail_len];
+        loop {
+            if !self.head_done {
+                let used = self.judge_head(&data[pos..], ctx, out)?;
+                pos += used;
+                if !self.head_done || self.utf16.is_some() {
+                    break;
+                }
+            }
+            match blank_line_end(tail, data, pos) {
+                Some(end) => {
+                    self.head_done = false;
+                    self.head_at = start + end as u64;
+                    pos = end;
+                }
+                None => break,
+            }
         }
         self.find_gzip(data, start, ctx, out)
     }
 
-    /// Signatures at the start of the content: zlib and UTF-16 (gzip is found anywhere).
+    /// Signatures at the start of a segment: zlib and UTF-16 (gzip is found anywhere).
+    /// Returns how many bytes of `data` went into the head.
     fn judge_head(
         &mut self,
         data: &[u8],
         ctx: &ViewCtx<'_>,
         out: &mut Gathered,
-    ) -> Result<(), ScanError> {
+    ) -> Result<usize, ScanError> {
         let need = 8usize.saturating_sub(self.head.len()).min(data.len());
         self.head.extend_from_slice(&data[..need]);
         if self.head.len() < 8 && matches!(signature(&self.head), Signature::Undecided) {
-            return Ok(()); // more bytes, or the end of the stream (see `finish`)
+            return Ok(need); // more bytes, or the end of the stream (see `finish`)
         }
         self.head_done = true;
         let head = std::mem::take(&mut self.head);
-        self.open_head(&head, &data[need..], ctx, out)
+        self.open_head(&head, &data[need..], ctx, out)?;
+        Ok(need)
     }
 
     /// Opens the view the content's first bytes `head` call for, fed `head` and then `rest`.
@@ -396,8 +422,15 @@ impl Views {
         }
         match utf16 {
             Some(le) => {
-                let child = Child::new(ctx.engine, decoding, false, ctx, Map::new(0, 2, 1))?;
+                let child = Child::new(
+                    ctx.engine,
+                    decoding,
+                    false,
+                    ctx,
+                    Map::new(self.head_at, 2, 1),
+                )?;
                 let mut u = Utf16::new(le, child);
+                u.at = self.head_at;
                 let mut state = u.feed(head, ctx.budget)?;
                 if matches!(state, ChildState::Open) && !rest.is_empty() {
                     state = u.feed(rest, ctx.budget)?;
@@ -408,14 +441,19 @@ impl Views {
                 }
             }
             None => {
-                let mut c = Child::new(ctx.engine, decoding, false, ctx, Map::new(0, 1, 1))?;
+                let at = self.head_at;
+                if self.compressed.len() >= MAX_COMPRESSED {
+                    out.failed.get_or_insert(Uninspectable::NestingTooDeep);
+                    return Ok(());
+                }
+                let mut c = Child::new(ctx.engine, decoding, false, ctx, Map::new(at, 1, 1))?;
                 let mut state = c.feed(head, ctx.budget)?;
                 if matches!(state, ChildState::Open) && !rest.is_empty() {
                     state = c.feed(rest, ctx.budget)?;
                 }
-                out.take_from(&mut c, false, Some(0));
+                out.take_from(&mut c, false, Some(at));
                 if out.apply(state) {
-                    self.compressed.push((0, c));
+                    self.compressed.push((at, c));
                 }
             }
         }
@@ -559,7 +597,7 @@ impl Views {
     pub(crate) fn content_hold(&self) -> u64 {
         let mut h = u64::MAX;
         if !self.head_done {
-            h = 0;
+            h = self.head_at;
         }
         for (_, c) in &self.compressed {
             h = h.min(c.hold());
@@ -578,6 +616,25 @@ impl Views {
         }
         h
     }
+}
+
+/// Index in `data` just after the first `\r\n\r\n` that ends at or after `from + 1`
+/// (`tail` holds the bytes before `data`, for one cut by the chunk boundary).
+fn blank_line_end(tail: &[u8], data: &[u8], from: usize) -> Option<usize> {
+    if from == 0 && !tail.is_empty() {
+        let mut j = [0u8; 6];
+        j[..tail.len()].copy_from_slice(tail);
+        let n = data.len().min(3);
+        j[tail.len()..tail.len() + n].copy_from_slice(&data[..n]);
+        let joined = &j[..tail.len() + n];
+        if let Some(p) = memchr::memmem::find(joined, b"\r\n\r\n") {
+            let end = p + 4;
+            if end > tail.len() {
+                return Some(end - tail.len());
+            }
+        }
+    }
+    memchr::memmem::find(&data[from..], b"\r\n\r\n").map(|p| from + p + 4)
 }
 
 fn is_gzip_magic(s: &[u8]) -> bool {

@@ -136,6 +136,17 @@ fn positives() -> Vec<(&'static str, Vec<u8>)> {
             v.extend_from_slice(b"\r\n--b2--\r\n");
             v
         }),
+        ("multipart utf-16 part", {
+            let mut v = b"--b4\r\nContent-Disposition: form-data; name=\"f\"; filename=\"export.csv\"\r\nContent-Type: text/csv; charset=utf-16\r\n\r\n".to_vec();
+            v.extend_from_slice(&utf16("name,ssn\r\nJane Roe,219-09-9999\r\n", true, false));
+            v.extend_from_slice(b"\r\n--b4--\r\n");
+            v
+        }),
+        ("http body in zlib", {
+            let mut v = b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 99\r\n\r\n".to_vec();
+            v.extend_from_slice(&zlib(RECORD.as_bytes()));
+            v
+        }),
         (
             "quoted-printable part",
             b"--b3\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nPatient SSN=3A 219=2D09=\r\n-9999 on file=2E\r\n--b3--\r\n".to_vec(),
