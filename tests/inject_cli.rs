@@ -136,8 +136,7 @@ fn injects_every_workload_kind_and_leaves_the_rest_byte_for_byte() {
             "init",
             "--proxy-uid",
             "1337",
-            "--exclude-outbound-cidrs",
-            "169.254.169.254/32"
+            "--exclude-outbound-cidrs=169.254.169.254/32"
         ]
     );
     let p = proxy(&spec);
@@ -208,7 +207,7 @@ fn injects_every_workload_kind_and_leaves_the_rest_byte_for_byte() {
     // Pod: excluded inbound port and memory limit from annotations.
     let pod: Pod = serde_json::from_value(d[7].clone()).unwrap();
     let spec = pod.spec.unwrap();
-    assert_eq!(init_args(&spec)[3..], ["--exclude-inbound-ports", "9090"]);
+    assert_eq!(init_args(&spec)[3..], ["--exclude-inbound-ports=9090"]);
     let limits = proxy(&spec).resources.unwrap().limits.unwrap();
     assert_eq!(limits["memory"].0, "512Mi");
 

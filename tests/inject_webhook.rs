@@ -279,6 +279,7 @@ fn injects_a_native_sidecar_with_every_field() {
             "phimesh.io/mode": "audit",
             "phimesh.io/inbound-mtls": "permissive",
             "phimesh.io/exclude-inbound-ports": "9090,8081",
+            "phimesh.io/exclude-outbound-ports": "5432",
             "phimesh.io/exclude-outbound-cidrs": "169.254.169.254/32",
             "phimesh.io/proxy-cpu": "250m"
         }),
@@ -314,10 +315,9 @@ fn injects_a_native_sidecar_with_every_field() {
             "init",
             "--proxy-uid",
             "1337",
-            "--exclude-inbound-ports",
-            "8081,9090",
-            "--exclude-outbound-cidrs",
-            "169.254.169.254/32"
+            "--exclude-inbound-ports=8081,9090",
+            "--exclude-outbound-ports=5432",
+            "--exclude-outbound-cidrs=169.254.169.254/32"
         ]
     );
     // The contract with `phimesh init`: the real binary accepts exactly these arguments and turns
@@ -327,6 +327,7 @@ fn injects_a_native_sidecar_with_every_field() {
         .arg("--dry-run")
         .env_remove("PHIMESH_EXCLUDE_INBOUND_PORTS")
         .env_remove("PHIMESH_EXCLUDE_OUTBOUND_CIDRS")
+        .env_remove("PHIMESH_EXCLUDE_OUTBOUND_PORTS")
         .output()
         .unwrap();
     let script = String::from_utf8_lossy(&out.stdout);
@@ -341,6 +342,7 @@ fn injects_a_native_sidecar_with_every_field() {
         "-A PHIMESH_INBOUND -p tcp --dport 9090 -j RETURN",
         "-A PHIMESH_INBOUND -p tcp --dport 15020 -j RETURN",
         "-A PHIMESH_OUTPUT -d 169.254.169.254/32 -j RETURN",
+        "-A PHIMESH_OUTPUT -p tcp --dport 5432 -j RETURN",
     ] {
         assert!(script.contains(rule), "{rule} missing from:\n{script}");
     }
