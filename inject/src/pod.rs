@@ -797,8 +797,8 @@ mod tests {
             ("command", |p| {
                 p["spec"]["initContainers"][1]["command"] = json!(["sh"])
             }),
-            ("mode env", |p| {
-                p["spec"]["initContainers"][1]["env"][9]["value"] = json!("audit")
+            ("CA env", |p| {
+                p["spec"]["initContainers"][1]["env"][5]["value"] = json!("https://ca.evil:15012")
             }),
             ("init args", |p| {
                 p["spec"]["initContainers"][0]["args"] =
@@ -832,7 +832,20 @@ mod tests {
         }
         // An annotation changed after injection no longer matches the sidecar it made.
         let mut p = genuine.clone();
-        p["metadata"]["annotations"]["phimesh.io/mode"] = json!("audit");
+        p["metadata"]["annotations"]["phimesh.io/exclude-outbound-ports"] = json!("443");
+        assert!(matches!(
+            plan(&p, None, &c, Policy::OptIn),
+            Err(Refusal::LookAlike(_))
+        ));
+        // Mode and inbound mTLS may be either value (defaults change; the PHI path fixes them).
+        let mut p = genuine.clone();
+        p["spec"]["initContainers"][1]["env"][9]["value"] = json!("audit");
+        p["spec"]["initContainers"][1]["env"][10]["value"] = json!("permissive");
+        assert_eq!(
+            plan(&p, None, &c, Policy::OptIn).unwrap(),
+            Outcome::Skip(SkipReason::AlreadyInjected)
+        );
+        p["spec"]["initContainers"][1]["env"][9]["value"] = json!("off");
         assert!(matches!(
             plan(&p, None, &c, Policy::OptIn),
             Err(Refusal::LookAlike(_))

@@ -22,7 +22,8 @@ use serde_json::{json, Value};
 
 use crate::annotations::{self, PodOptions};
 use crate::config::{
-    InjectorConfig, SidecarMode, ADMIN_PORT, PROXY_UID, TOKEN_AUDIENCE, TRUST_BUNDLE_CONFIGMAP,
+    InboundMtls, InjectorConfig, Mode, SidecarMode, ADMIN_PORT, PROXY_UID, TOKEN_AUDIENCE,
+    TRUST_BUNDLE_CONFIGMAP,
 };
 
 /// Name of the init step container.
@@ -233,8 +234,9 @@ pub fn is_reserved_name(name: &str) -> bool {
 
 /// Whether the pod carries the sidecar exactly as this injector makes it for `opts` (the pod's own
 /// annotations): `phimesh-init` first among the init containers and `phimesh-proxy` where its
-/// mode puts it, each with this injector's image, command, arguments, environment, restart policy,
-/// security context and mounts; no third container with a reserved name; and the status
+/// mode puts it, each with this injector's image, command, arguments, environment (the proxy's
+/// mode and inbound mTLS may be either valid value: they follow the injector's defaults or the PHI
+/// path), restart policy, security context and mounts; no third container with a reserved name; and the status
 /// annotation and sidecar label. Fields the API server defaults (`terminationMessagePath`, probe
 /// thresholds, ...) are not compared, so a pod read back from the API server still counts.
 pub fn is_genuine(
@@ -277,7 +279,23 @@ pub fn is_genuine(
     let (Some(init), Some(proxy)) = (inits.first(), proxy) else {
         return false;
     };
-    same(init, &init_container(cfg, opts)) && same(proxy, &proxy_container(cfg, opts))
+    if !same(init, &init_container(cfg, opts)) {
+        return false;
+    }
+    // Mode and inbound mTLS may come from the injector's defaults at the time, or from the PHI
+    // path's fixed values: any valid pair is this injector's sidecar.
+    [Mode::Enforce, Mode::Audit].into_iter().any(|mode| {
+        [InboundMtls::Strict, InboundMtls::Permissive]
+            .into_iter()
+            .any(|inbound_mtls| {
+                let o = PodOptions {
+                    mode,
+                    inbound_mtls,
+                    ..opts.clone()
+                };
+                same(proxy, &proxy_container(cfg, &o))
+            })
+    })
 }
 
 /// Compares the fields that decide what a container runs and with which rights.
