@@ -16,7 +16,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
+use k8s_openapi::api::admissionregistration::v1::{
+    MutatingWebhookConfiguration, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
+};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PodSpec, Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
@@ -150,6 +152,10 @@ fn every_manifest_parses_strictly_into_its_type() {
                 "MutatingWebhookConfiguration" => {
                     drop(strict::<MutatingWebhookConfiguration>(&d, &what))
                 }
+                "ValidatingAdmissionPolicy" => drop(strict::<ValidatingAdmissionPolicy>(&d, &what)),
+                "ValidatingAdmissionPolicyBinding" => {
+                    drop(strict::<ValidatingAdmissionPolicyBinding>(&d, &what))
+                }
                 "PodMonitor" => check_pod_monitor(&d, &what),
                 other => panic!("{what}: no type checked for kind {other}"),
             }
@@ -161,6 +167,8 @@ fn every_manifest_parses_strictly_into_its_type() {
         "Deployment",
         "Service",
         "MutatingWebhookConfiguration",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
         "NetworkPolicy",
         "Role",
         "ClusterRole",
@@ -257,13 +265,28 @@ fn the_webhook_configuration_selects_opted_in_pods_and_fails_closed() {
         "mwc",
     );
     let hooks = mwc.webhooks.unwrap();
-    assert_eq!(hooks.len(), 2);
+    assert_eq!(
+        hooks.len(),
+        phimesh_inject::certs::WEBHOOKS,
+        "gen-certs patches each"
+    );
     for h in &hooks {
         assert_eq!(h.failure_policy.as_deref(), Some("Fail"), "{}", h.name);
         assert_eq!(h.side_effects, "None");
         assert_eq!(h.admission_review_versions, ["v1"]);
+        assert_eq!(
+            h.reinvocation_policy.as_deref(),
+            Some("Never"),
+            "{}",
+            h.name
+        );
         assert!(h.timeout_seconds.unwrap() <= 30);
         let svc = h.client_config.service.clone().unwrap();
+        let path = if h.name.starts_with("phi.") {
+            "/mutate/phi"
+        } else {
+            "/mutate"
+        };
         assert_eq!(
             (
                 svc.name.as_str(),
@@ -271,12 +294,9 @@ fn the_webhook_configuration_selects_opted_in_pods_and_fails_closed() {
                 svc.path.as_deref(),
                 svc.port
             ),
-            (
-                "phimesh-webhook",
-                "phimesh-system",
-                Some("/mutate"),
-                Some(443)
-            )
+            ("phimesh-webhook", "phimesh-system", Some(path), Some(443)),
+            "{}",
+            h.name
         );
         let rule = &h.rules.clone().unwrap()[0];
         assert_eq!(rule.operations.clone().unwrap(), ["CREATE"]);
@@ -284,17 +304,21 @@ fn the_webhook_configuration_selects_opted_in_pods_and_fails_closed() {
     }
 
     // Which (namespace labels, pod labels) reach the webhook: exactly one hook or none.
-    let calls = |ns: &[(&str, &str)], pod: &[(&str, &str)]| -> usize {
+    let reached = |ns: &[(&str, &str)], pod: &[(&str, &str)]| -> Vec<String> {
         let ns: BTreeMap<_, _> = ns.iter().copied().collect();
         let pod: BTreeMap<_, _> = pod.iter().copied().collect();
         hooks
             .iter()
             .filter(|h| {
                 selector_matches(h.namespace_selector.as_ref().unwrap(), &ns)
-                    && selector_matches(h.object_selector.as_ref().unwrap(), &pod)
+                    && h.object_selector
+                        .as_ref()
+                        .is_none_or(|s| selector_matches(s, &pod))
             })
-            .count()
+            .map(|h| h.client_config.service.clone().unwrap().path.unwrap())
+            .collect()
     };
+    let calls = |ns: &[(&str, &str)], pod: &[(&str, &str)]| reached(ns, pod).len();
     let name = "kubernetes.io/metadata.name";
     let inj = "phimesh.io/inject";
     assert_eq!(
@@ -330,6 +354,52 @@ fn the_webhook_configuration_selects_opted_in_pods_and_fails_closed() {
         calls(&[(name, "phimesh-system")], &[(inj, "enabled")]),
         0,
         "phimesh-system"
+    );
+
+    // PHI namespaces: every pod goes to /mutate/phi, once, whatever its labels say; the
+    // namespace's own opt-in label does not send it to /mutate as well.
+    let phi = "phimesh.io/phi";
+    for ns in [
+        &[(name, "patients"), (phi, "true")][..],
+        &[(name, "patients"), (phi, "true"), (inj, "enabled")],
+        &[(name, "patients"), (phi, "true"), (inj, "disabled")],
+    ] {
+        for pod in [
+            &[][..],
+            &[("app", "x")],
+            &[(inj, "disabled")],
+            &[(inj, "enabled")],
+            &[("phimesh.io/sidecar", "injected")],
+        ] {
+            assert_eq!(reached(ns, pod), ["/mutate/phi"], "{ns:?} {pod:?}");
+        }
+    }
+    assert_eq!(
+        calls(&[(name, "kube-system"), (phi, "true")], &[]),
+        0,
+        "a system namespace is never sent, even labelled PHI"
+    );
+    assert_eq!(
+        reached(&[(name, "web"), (phi, "false"), (inj, "enabled")], &[]),
+        ["/mutate"],
+        "only phi=true is PHI"
+    );
+
+    // The ValidatingAdmissionPolicy covers exactly the namespaces of the PHI webhook.
+    let vap: ValidatingAdmissionPolicy =
+        strict(&base["ValidatingAdmissionPolicy/phimesh-phi-pods"], "vap");
+    let phi_hook = hooks.iter().find(|h| h.name.starts_with("phi.")).unwrap();
+    assert_eq!(
+        vap.spec
+            .unwrap()
+            .match_constraints
+            .unwrap()
+            .namespace_selector,
+        phi_hook.namespace_selector
+    );
+    assert!(
+        phi_hook.object_selector.is_none(),
+        "a PHI pod cannot opt out by label"
     );
 
     // Service 443 → container port https-webhook → 15017, where the webhook listens.

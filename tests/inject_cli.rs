@@ -136,8 +136,7 @@ fn injects_every_workload_kind_and_leaves_the_rest_byte_for_byte() {
             "init",
             "--proxy-uid",
             "1337",
-            "--exclude-outbound-cidrs",
-            "169.254.169.254/32"
+            "--exclude-outbound-cidrs=169.254.169.254/32"
         ]
     );
     let p = proxy(&spec);
@@ -208,7 +207,7 @@ fn injects_every_workload_kind_and_leaves_the_rest_byte_for_byte() {
     // Pod: excluded inbound port and memory limit from annotations.
     let pod: Pod = serde_json::from_value(d[7].clone()).unwrap();
     let spec = pod.spec.unwrap();
-    assert_eq!(init_args(&spec)[3..], ["--exclude-inbound-ports", "9090"]);
+    assert_eq!(init_args(&spec)[3..], ["--exclude-inbound-ports=9090"]);
     let limits = proxy(&spec).resources.unwrap().limits.unwrap();
     assert_eq!(limits["memory"].0, "512Mi");
 
@@ -335,4 +334,67 @@ fn strings_yaml_1_1_would_misread_stay_strings_for_kubectl() {
     ] {
         assert!(text.contains(line), "{line} in\n{text}");
     }
+}
+
+#[test]
+fn phi_flag_stops_a_manifest_the_phi_webhook_would_deny_and_opt_in_warns() {
+    let pod = b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: records\n  annotations:\n    phimesh.io/mode: audit\n    phimesh.io/exclude-outbound-cidrs: 0.0.0.0/0\nspec:\n  containers: [{name: records, image: records}]\n";
+    // Opt-in: injected as asked, each weakening override warned about on stderr.
+    let out = inject("-", Some(pod), &[]);
+    let text = ok(&out);
+    assert!(
+        text.contains("--exclude-outbound-cidrs=0.0.0.0/0"),
+        "{text}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("phimesh inject: warning: Pod records: phimesh: phimesh.io/mode=audit"),
+        "{err}"
+    );
+    assert!(
+        err.contains("phimesh: phimesh.io/exclude-outbound-cidrs: traffic to 0.0.0.0/0"),
+        "{err}"
+    );
+    // --phi (or PHIMESH_PHI): the run stops with every reason and writes nothing.
+    for extra in [&["--phi"][..], &[]] {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["inject", "-f", "-", "--mesh-networks=10.244.0.0/16"])
+            .args(extra)
+            .env_remove("PHIMESH_MESH_NETWORKS")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if extra.is_empty() {
+            cmd.env("PHIMESH_PHI", "true");
+        }
+        let mut child = cmd.spawn().unwrap();
+        child.stdin.take().unwrap().write_all(pod).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(out.stdout.is_empty());
+        assert!(
+            err.contains("document 1 (Pod records): denied in a PHI namespace"),
+            "{err}"
+        );
+        assert!(
+            err.contains("phimesh.io/mode: audit is not allowed"),
+            "{err}"
+        );
+        assert!(
+            err.contains("phimesh.io/exclude-outbound-cidrs: 0.0.0.0/0 not in"),
+            "{err}"
+        );
+    }
+    // The allowed exclusion passes with --phi.
+    let allowed = b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: records\n  annotations: {phimesh.io/exclude-outbound-cidrs: 169.254.169.254/32}\nspec:\n  containers: [{name: records, image: records}]\n";
+    let out = inject(
+        "-",
+        Some(allowed),
+        &[
+            "--phi",
+            "--phi-allowed-exclude-outbound-cidrs=169.254.169.254/32",
+        ],
+    );
+    assert!(ok(&out).contains("PHIMESH_MODE"));
 }

@@ -54,6 +54,10 @@ fn gen_certs(dir: &Path) {
 
 impl Webhook {
     fn start(extra: &[&str]) -> Webhook {
+        Webhook::start_env(extra, &[])
+    }
+
+    fn start_env(extra: &[&str], envs: &[(&str, &str)]) -> Webhook {
         let dir = Arc::new(tempfile::tempdir().unwrap());
         gen_certs(dir.path());
         // A port taken between free_port() and the webhook's bind is retried with another.
@@ -66,6 +70,7 @@ impl Webhook {
                 .arg(format!("--key={}", dir.path().join("tls.key").display()))
                 .arg("--mesh-networks=10.244.0.0/16,fd00:10:244::/56")
                 .args(extra)
+                .envs(envs.iter().copied())
                 .env_remove("RUST_LOG")
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
@@ -151,7 +156,11 @@ impl Webhook {
     }
 
     fn post(&self, body: &[u8]) -> (u16, Value) {
-        let (code, body) = self.curl(&[], "/mutate?timeout=10s", Some(body));
+        self.post_to("/mutate", body)
+    }
+
+    fn post_to(&self, path: &str, body: &[u8]) -> (u16, Value) {
+        let (code, body) = self.curl(&[], &format!("{path}?timeout=10s"), Some(body));
         let v = serde_json::from_slice(&body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&body)));
         (code, v)
@@ -159,7 +168,12 @@ impl Webhook {
 
     /// Posts a review and returns its `response`, checking the envelope.
     fn review(&self, review: &Value) -> Value {
-        let (code, v) = self.post(review.to_string().as_bytes());
+        self.review_at("/mutate", review)
+    }
+
+    /// Posts a review to `path` and returns its `response`, checking the envelope.
+    fn review_at(&self, path: &str, review: &Value) -> Value {
+        let (code, v) = self.post_to(path, review.to_string().as_bytes());
         assert_eq!(code, 200, "{v}");
         assert_eq!(v["apiVersion"], "admission.k8s.io/v1");
         assert_eq!(v["kind"], "AdmissionReview");
@@ -279,6 +293,7 @@ fn injects_a_native_sidecar_with_every_field() {
             "phimesh.io/mode": "audit",
             "phimesh.io/inbound-mtls": "permissive",
             "phimesh.io/exclude-inbound-ports": "9090,8081",
+            "phimesh.io/exclude-outbound-ports": "5432",
             "phimesh.io/exclude-outbound-cidrs": "169.254.169.254/32",
             "phimesh.io/proxy-cpu": "250m"
         }),
@@ -314,10 +329,9 @@ fn injects_a_native_sidecar_with_every_field() {
             "init",
             "--proxy-uid",
             "1337",
-            "--exclude-inbound-ports",
-            "8081,9090",
-            "--exclude-outbound-cidrs",
-            "169.254.169.254/32"
+            "--exclude-inbound-ports=8081,9090",
+            "--exclude-outbound-ports=5432",
+            "--exclude-outbound-cidrs=169.254.169.254/32"
         ]
     );
     // The contract with `phimesh init`: the real binary accepts exactly these arguments and turns
@@ -327,6 +341,7 @@ fn injects_a_native_sidecar_with_every_field() {
         .arg("--dry-run")
         .env_remove("PHIMESH_EXCLUDE_INBOUND_PORTS")
         .env_remove("PHIMESH_EXCLUDE_OUTBOUND_CIDRS")
+        .env_remove("PHIMESH_EXCLUDE_OUTBOUND_PORTS")
         .output()
         .unwrap();
     let script = String::from_utf8_lossy(&out.stdout);
@@ -341,6 +356,7 @@ fn injects_a_native_sidecar_with_every_field() {
         "-A PHIMESH_INBOUND -p tcp --dport 9090 -j RETURN",
         "-A PHIMESH_INBOUND -p tcp --dport 15020 -j RETURN",
         "-A PHIMESH_OUTPUT -d 169.254.169.254/32 -j RETURN",
+        "-A PHIMESH_OUTPUT -p tcp --dport 5432 -j RETURN",
     ] {
         assert!(script.contains(rule), "{rule} missing from:\n{script}");
     }
@@ -897,5 +913,281 @@ fn sync_trust_bundle_refuses_bad_setup_with_one_line_and_exit_2() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert_eq!(err.trim().lines().count(), 1, "{err}");
         assert!(err.contains(expect), "{args:?}: {err}");
+    }
+}
+
+fn warnings(r: &Value) -> Vec<String> {
+    r["warnings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|w| w.as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn denial(r: &Value) -> String {
+    assert_eq!(r["allowed"], false, "{r}");
+    assert!(r.get("patch").is_none(), "{r}");
+    r["status"]["message"].as_str().unwrap().to_owned()
+}
+
+/// The bypasses probed from outside, on both paths of the real webhook: denied with the reason on
+/// `/mutate/phi`; on `/mutate` the overrides still work and come back with warnings, and a
+/// look-alike sidecar is refused instead of being taken for an injected pod.
+#[test]
+fn phi_path_denies_each_bypass_and_mutate_applies_it_with_warnings() {
+    // The allow-list by flag and by environment variable; the webhook's default mode is audit,
+    // which PHI pods do not get.
+    let w = Webhook::start_env(
+        &[
+            "--mode=audit",
+            "--phi-allowed-exclude-outbound-cidrs=169.254.169.254/32",
+        ],
+        &[("PHIMESH_PHI_ALLOWED_EXCLUDE_INBOUND_PORTS", "9090")],
+    );
+    let phi = |pod: &Value| w.review_at("/mutate/phi", &review("patients", pod.clone()));
+    let opt_in = |pod: &Value| w.review_at("/mutate", &review("web", pod.clone()));
+    let app = |ann: Value, labels: Value| records_pod(ann, labels);
+
+    // 1. Excluding all egress.
+    let pod = app(
+        json!({"phimesh.io/exclude-outbound-cidrs": "0.0.0.0/0,::/0"}),
+        json!({}),
+    );
+    let r = phi(&pod);
+    let msg = denial(&r);
+    assert_eq!(r["status"]["code"], 403);
+    assert_eq!(r["status"]["reason"], "Forbidden");
+    assert_eq!(r["auditAnnotations"]["policy"], "phi");
+    assert!(
+        msg.starts_with("phimesh: denied in a PHI namespace (phimesh.io/phi=true): "),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("phimesh.io/exclude-outbound-cidrs: 0.0.0.0/0,::/0 not in the operator's allow-list (--phi-allowed-exclude-outbound-cidrs)"),
+        "{msg}"
+    );
+    let r = opt_in(&pod);
+    assert_eq!(r["allowed"], true, "{r}");
+    assert_eq!(r["auditAnnotations"]["policy"], "opt-in");
+    let out = apply(&pod, &patch_of(&r).unwrap());
+    assert_eq!(
+        out["spec"]["initContainers"][0]["args"][3],
+        "--exclude-outbound-cidrs=0.0.0.0/0,::/0"
+    );
+    assert_eq!(out["metadata"]["labels"]["phimesh.io/sidecar"], "injected");
+    assert!(
+        warnings(&r).contains(&"phimesh: phimesh.io/exclude-outbound-cidrs: traffic to 0.0.0.0/0,::/0 bypasses the proxy uninspected".to_owned()),
+        "{r}"
+    );
+
+    // 2. Audit mode.
+    let pod = app(json!({"phimesh.io/mode": "audit"}), json!({}));
+    assert!(denial(&phi(&pod)).contains("phimesh.io/mode: audit is not allowed in a PHI namespace"));
+    let r = opt_in(&pod);
+    assert_eq!(r["allowed"], true);
+    assert!(
+        warnings(&r)[0].starts_with("phimesh: phimesh.io/mode=audit"),
+        "{r}"
+    );
+
+    // 3. A busybox named phimesh-proxy, and 4. an init container named phimesh-init: not taken
+    // for an injected pod anywhere.
+    for (list, name) in [
+        ("containers", "phimesh-proxy"),
+        ("initContainers", "phimesh-init"),
+    ] {
+        let mut pod = app(json!({}), json!({}));
+        pod["spec"][list]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": name, "image": "busybox", "command": ["sleep", "1d"]}));
+        let msg = denial(&phi(&pod));
+        assert!(
+            msg.contains(&format!(
+                "container \"{name}\": names starting with \"phimesh\" are reserved"
+            )),
+            "{msg}"
+        );
+        let r = opt_in(&pod);
+        let msg = denial(&r);
+        assert_eq!(r["status"]["code"], 403);
+        assert!(msg.contains("looks injected but is not"), "{msg}");
+        assert!(msg.contains(name), "{msg}");
+    }
+
+    // 5. Opting out by annotation, and by label.
+    let pod = app(json!({"phimesh.io/inject": "disabled"}), json!({}));
+    assert!(denial(&phi(&pod)).contains(
+        "phimesh.io/inject (annotation): pods in a PHI namespace cannot opt out of the mesh"
+    ));
+    let r = opt_in(&pod);
+    assert_eq!(r["allowed"], true);
+    assert!(r.get("patch").is_none());
+    assert_eq!(r["auditAnnotations"]["injection"], "skipped: opted_out");
+    assert!(
+        warnings(&r)[0].contains("runs without the phimesh sidecar"),
+        "{r}"
+    );
+    let pod = app(json!({}), json!({"phimesh.io/inject": "disabled"}));
+    assert!(denial(&phi(&pod)).contains("phimesh.io/inject (label)"));
+
+    // 6. phimesh's own label on a pod that did not get the sidecar.
+    let pod = app(
+        json!({"phimesh.io/inject": "disabled"}),
+        json!({"phimesh.io/sidecar": "injected"}),
+    );
+    assert!(denial(&phi(&pod)).contains("phimesh.io/sidecar (label): only the injector sets it"));
+    assert!(denial(&opt_in(&pod)).contains("phimesh.io/sidecar is set only by the injector"));
+
+    // 7. The app holding a mesh identity: its own phimesh-ca token (denied on PHI, warned
+    // elsewhere), or the sidecar's volume by name (refused everywhere).
+    let mut pod = app(json!({}), json!({}));
+    pod["spec"]["volumes"].as_array_mut().unwrap().push(json!({"name": "mesh-id",
+        "projected": {"sources": [{"serviceAccountToken": {"audience": "phimesh-ca", "path": "token"}}]}}));
+    assert!(denial(&phi(&pod))
+        .contains("volume \"mesh-id\": a service-account token for audience phimesh-ca"));
+    let r = opt_in(&pod);
+    assert_eq!(r["allowed"], true);
+    assert!(
+        warnings(&r)
+            .iter()
+            .any(|w| w.contains("\"mesh-id\" holds a phimesh-ca token")),
+        "{r}"
+    );
+    let mut pod = app(json!({}), json!({}));
+    pod["spec"]["containers"][0]["volumeMounts"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "phimesh-token", "mountPath": "/t"}));
+    for r in [phi(&pod), opt_in(&pod)] {
+        assert!(
+            denial(&r).contains("mounts volume \"phimesh-token\", which is the sidecar's"),
+            "{r}"
+        );
+    }
+
+    // Everything at once: every reason listed, none of the values of other fields.
+    let mut pod = app(
+        json!({"phimesh.io/mode": "audit", "phimesh.io/inbound-mtls": "permissive",
+               "phimesh.io/exclude-outbound-ports": "443", "phimesh.io/exclude-inbound-ports": "8080"}),
+        json!({}),
+    );
+    pod["spec"]["containers"][0]["env"] =
+        json!([{"name": "DB_PASSWORD", "value": "s3cr3t-123-45-6789"}]);
+    let msg = denial(&phi(&pod));
+    for part in [
+        "phimesh.io/mode:",
+        "phimesh.io/inbound-mtls: permissive",
+        "phimesh.io/exclude-outbound-ports: 443 not in",
+        "phimesh.io/exclude-inbound-ports: 8080 not in",
+    ] {
+        assert!(msg.contains(part), "{part}: {msg}");
+    }
+    assert!(!msg.contains("s3cr3t"), "{msg}");
+
+    // Allowed: what the operator allowed (flag and environment), injected in enforce/strict
+    // whatever the webhook's own defaults.
+    let pod = app(
+        json!({"phimesh.io/exclude-outbound-cidrs": "169.254.169.254/32",
+               "phimesh.io/exclude-inbound-ports": "9090"}),
+        json!({"app": "records"}),
+    );
+    let r = phi(&pod);
+    assert_eq!(r["allowed"], true, "{r}");
+    assert_eq!(r["auditAnnotations"]["injection"], "injected");
+    let patched = apply(&pod, &patch_of(&r).unwrap());
+    let p: Pod = serde_json::from_value(patched.clone()).expect("a valid v1 Pod");
+    let inits = p.spec.unwrap().init_containers.unwrap();
+    assert_eq!(
+        inits[0].args.clone().unwrap(),
+        [
+            "init",
+            "--proxy-uid",
+            "1337",
+            "--exclude-inbound-ports=9090",
+            "--exclude-outbound-cidrs=169.254.169.254/32"
+        ]
+    );
+    let e = env(&inits[1]);
+    assert_eq!(value(&e, "PHIMESH_MODE"), "enforce");
+    assert_eq!(value(&e, "PHIMESH_INBOUND_MTLS"), "strict");
+    // ... while /mutate follows the webhook's default.
+    let r = opt_in(&app(json!({}), json!({})));
+    let out = apply(&app(json!({}), json!({})), &patch_of(&r).unwrap());
+    let p: Pod = serde_json::from_value(out).unwrap();
+    assert_eq!(
+        value(
+            &env(&p.spec.unwrap().init_containers.unwrap()[1]),
+            "PHIMESH_MODE"
+        ),
+        "audit"
+    );
+
+    // The genuinely injected pod sent again: left alone on /mutate, denied on /mutate/phi (which
+    // sees each pod once: reinvocationPolicy Never).
+    let again = opt_in(&patched);
+    assert_eq!(again["allowed"], true, "{again}");
+    assert_eq!(
+        again["auditAnnotations"]["injection"],
+        "skipped: already_injected"
+    );
+    assert!(denial(&phi(&patched)).contains("phimesh.io/status: only the injector sets it"));
+
+    // Wrong method on the new path; the metrics count the reasons.
+    assert_eq!(w.curl_get("/mutate/phi").0, 405);
+    let metrics = String::from_utf8(w.curl_get("/metrics").1).unwrap();
+    for line in [
+        r#"phimesh_webhook_reviews_total{action="denied",reason="phi_policy"} 10"#,
+        r#"phimesh_webhook_reviews_total{action="denied",reason="look_alike"} 3"#,
+        r#"phimesh_webhook_reviews_total{action="denied",reason="conflict"} 2"#,
+        r#"phimesh_webhook_reviews_total{action="injected",reason="injected"} 5"#,
+    ] {
+        assert!(metrics.contains(line), "{line}:\n{metrics}");
+    }
+}
+
+#[test]
+fn bad_phi_allow_lists_stop_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    gen_certs(dir.path());
+    let cert = format!("--cert={}", dir.path().join("tls.crt").display());
+    let key = format!("--key={}", dir.path().join("tls.key").display());
+    for (flag, env, bad) in [
+        (
+            "--phi-allowed-exclude-outbound-cidrs",
+            "PHIMESH_PHI_ALLOWED_EXCLUDE_OUTBOUND_CIDRS",
+            "0.0.0.0",
+        ),
+        (
+            "--phi-allowed-exclude-outbound-ports",
+            "PHIMESH_PHI_ALLOWED_EXCLUDE_OUTBOUND_PORTS",
+            "https",
+        ),
+        (
+            "--phi-allowed-exclude-inbound-ports",
+            "PHIMESH_PHI_ALLOWED_EXCLUDE_INBOUND_PORTS",
+            "0",
+        ),
+    ] {
+        for by_env in [false, true] {
+            let mut cmd = Command::new(BIN);
+            cmd.args([
+                "webhook",
+                "--listen=127.0.0.1:0",
+                "--mesh-networks=10.0.0.0/8",
+            ])
+            .args([&cert, &key]);
+            if by_env {
+                cmd.env(env, bad);
+            } else {
+                cmd.arg(format!("{flag}={bad}"));
+            }
+            let out = cmd.output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{flag}: {err}");
+            assert_eq!(err.trim().lines().count(), 1, "{err}");
+            assert!(err.contains(flag), "{flag}: {err}");
+        }
     }
 }

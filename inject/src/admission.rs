@@ -12,9 +12,12 @@
 //! | not JSON, not an `admission.k8s.io/v1` `AdmissionReview`, no `request` or `uid` | HTTP 400, `{"error": ...}` (the API server applies the webhook's `failurePolicy`) |
 //! | a request for anything but a v1 Pod | denied (400): the webhook configuration is wrong, say so loudly |
 //! | a subresource, an operation other than `CREATE` | allowed unchanged |
-//! | a pod that is skipped ([`crate::pod::SkipReason`]) | allowed unchanged, reason in `auditAnnotations` |
-//! | a pod that is refused ([`crate::pod::Refusal`]) | denied with the reason |
-//! | a pod that is injected | allowed with a base64 `JSONPatch` and any warnings |
+//! | a pod that is skipped ([`crate::pod::SkipReason`]) | allowed unchanged, reason in `auditAnnotations`; a warning when it is left without the mesh (opted out, `hostNetwork`, Windows) |
+//! | a pod that is refused ([`crate::pod::Refusal`]), including every PHI-namespace violation ([`crate::policy`]) | denied with the reason (400 for input that does not parse, 403 otherwise) |
+//! | a pod that is injected | allowed with a base64 `JSONPatch` and any warnings (one per override that weakens protection) |
+//!
+//! Every answer's `auditAnnotations` also say which [`Policy`] reviewed it (`policy: opt-in` or
+//! `phi`).
 
 use std::collections::BTreeMap;
 
@@ -26,6 +29,7 @@ use serde_json::Value;
 
 use crate::config::InjectorConfig;
 use crate::pod::{self, Outcome, Refusal};
+use crate::policy::Policy;
 
 /// `apiVersion` of the reviews this webhook speaks.
 pub const API_VERSION: &str = "admission.k8s.io/v1";
@@ -176,8 +180,8 @@ fn error(reason: &'static str, message: &str) -> Verdict {
     }
 }
 
-/// Reviews one request body.
-pub fn review(body: &[u8], cfg: &InjectorConfig) -> Verdict {
+/// Reviews one request body under `policy` (the path it came in on).
+pub fn review(body: &[u8], cfg: &InjectorConfig, policy: Policy) -> Verdict {
     let review: AdmissionReview = match serde_json::from_slice(body) {
         Ok(r) => r,
         Err(e) if e.is_syntax() || e.is_eof() => {
@@ -223,12 +227,19 @@ pub fn review(body: &[u8], cfg: &InjectorConfig) -> Verdict {
     let allow = |note: String| AdmissionResponse {
         uid: uid.clone(),
         allowed: true,
-        audit_annotations: Some(BTreeMap::from([("injection".to_owned(), note)])),
+        audit_annotations: Some(BTreeMap::from([
+            ("injection".to_owned(), note),
+            ("policy".to_owned(), policy.as_str().to_owned()),
+        ])),
         ..Default::default()
     };
     let deny = |code: i32, reason: &str, message: String| AdmissionResponse {
         uid: uid.clone(),
         allowed: false,
+        audit_annotations: Some(BTreeMap::from([(
+            "policy".to_owned(),
+            policy.as_str().to_owned(),
+        )])),
         status: Some(Status {
             code: Some(code),
             message: Some(format!("phimesh: {message}")),
@@ -280,12 +291,12 @@ pub fn review(body: &[u8], cfg: &InjectorConfig) -> Verdict {
             "invalid_pod",
         );
     };
-    match pod::plan(object, req.namespace.as_deref(), cfg) {
-        Ok(Outcome::Skip(reason)) => respond(
-            allow(format!("skipped: {}", reason.as_str())),
-            "skipped",
-            reason.as_str(),
-        ),
+    match pod::plan(object, req.namespace.as_deref(), cfg, policy) {
+        Ok(Outcome::Skip(reason)) => {
+            let mut r = allow(format!("skipped: {}", reason.as_str()));
+            r.warnings = reason.warning().map(|w| vec![w]);
+            respond(r, "skipped", reason.as_str())
+        }
         Ok(Outcome::Inject {
             patch, warnings, ..
         }) => {
@@ -368,6 +379,7 @@ mod tests {
         let v = review(
             req(pod()).to_string().as_bytes(),
             &InjectorConfig::for_tests(),
+            Policy::OptIn,
         );
         assert_eq!((v.http_status, v.action), (200, "injected"));
         assert_eq!(v.pod, "patients/web-7d4b9-*");
@@ -395,7 +407,7 @@ mod tests {
             br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"","kind":{},"resource":{},"operation":"CREATE"}}"#,
             br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":5}}"#,
         ] {
-            let v = review(body, &cfg);
+            let v = review(body, &cfg, Policy::Phi);
             assert_eq!(v.http_status, 400, "{:?}", String::from_utf8_lossy(body));
             let e: Value = serde_json::from_slice(&v.body).unwrap();
             assert!(e["error"].is_string());
@@ -407,7 +419,7 @@ mod tests {
         let cfg = InjectorConfig::for_tests();
         let mut r = req(json!({"apiVersion": "apps/v1", "kind": "Deployment"}));
         r["request"]["kind"] = json!({"group": "apps", "version": "v1", "kind": "Deployment"});
-        let v = review(r.to_string().as_bytes(), &cfg);
+        let v = review(r.to_string().as_bytes(), &cfg, Policy::OptIn);
         let resp = response(&v);
         assert!(!resp.allowed);
         assert!(resp
@@ -418,7 +430,77 @@ mod tests {
             .contains("apps/v1/Deployment"));
         let mut u = req(pod());
         u["request"]["operation"] = json!("UPDATE");
-        let resp = response(&review(u.to_string().as_bytes(), &cfg));
+        let resp = response(&review(u.to_string().as_bytes(), &cfg, Policy::Phi));
         assert!(resp.allowed && resp.patch.is_none());
+    }
+
+    fn with_annotations(ann: Value) -> Value {
+        let mut p = pod();
+        p["metadata"]["annotations"] = ann;
+        p
+    }
+
+    #[test]
+    fn phi_denies_with_the_reason_where_opt_in_warns() {
+        let cfg = InjectorConfig::for_tests();
+        let ann = json!({"phimesh.io/exclude-outbound-cidrs": "0.0.0.0/0,::/0", "phimesh.io/mode": "audit"});
+        let body = req(with_annotations(ann)).to_string();
+
+        let v = review(body.as_bytes(), &cfg, Policy::Phi);
+        assert_eq!(
+            (v.http_status, v.action, v.reason),
+            (200, "denied", "phi_policy")
+        );
+        let r = response(&v);
+        assert!(!r.allowed && r.patch.is_none());
+        let status = r.status.unwrap();
+        assert_eq!(
+            (status.code, status.reason.as_deref()),
+            (Some(403), Some("Forbidden"))
+        );
+        let msg = status.message.unwrap();
+        assert!(
+            msg.starts_with("phimesh: denied in a PHI namespace (phimesh.io/phi=true): "),
+            "{msg}"
+        );
+        assert!(msg.contains("phimesh.io/exclude-outbound-cidrs: 0.0.0.0/0,::/0 not in the operator's allow-list"), "{msg}");
+        assert!(
+            msg.contains("phimesh.io/mode: audit is not allowed"),
+            "{msg}"
+        );
+        assert_eq!(r.audit_annotations.unwrap()["policy"], "phi");
+
+        let v = review(body.as_bytes(), &cfg, Policy::OptIn);
+        assert_eq!(v.action, "injected");
+        let r = response(&v);
+        assert!(r.allowed && r.patch.is_some());
+        let w = r.warnings.unwrap();
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w[0].starts_with("phimesh: phimesh.io/mode=audit"), "{w:?}");
+        assert!(
+            w[1].starts_with(
+                "phimesh: phimesh.io/exclude-outbound-cidrs: traffic to 0.0.0.0/0,::/0"
+            ),
+            "{w:?}"
+        );
+        assert_eq!(r.audit_annotations.unwrap()["policy"], "opt-in");
+    }
+
+    #[test]
+    fn opting_out_is_warned_on_opt_in_and_denied_on_phi() {
+        let cfg = InjectorConfig::for_tests();
+        let body = req(with_annotations(json!({"phimesh.io/inject": "disabled"}))).to_string();
+        let r = response(&review(body.as_bytes(), &cfg, Policy::OptIn));
+        assert!(r.allowed && r.patch.is_none());
+        assert!(r.warnings.unwrap()[0].contains("runs without the phimesh sidecar"));
+        let v = review(body.as_bytes(), &cfg, Policy::Phi);
+        let r = response(&v);
+        assert!(!r.allowed);
+        assert!(r
+            .status
+            .unwrap()
+            .message
+            .unwrap()
+            .contains("phimesh.io/inject (annotation): pods in a PHI namespace cannot opt out"));
     }
 }

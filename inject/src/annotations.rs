@@ -8,6 +8,7 @@
 //! | `phimesh.io/inbound-mtls` | pod annotation | `strict`, `permissive` | `PHIMESH_INBOUND_MTLS` of the proxy |
 //! | `phimesh.io/allow-identities` | pod annotation | `spiffe://...,...` | `PHIMESH_ALLOW_IDENTITIES`: inbound callers allowed |
 //! | `phimesh.io/exclude-inbound-ports` | pod annotation | `8080,9090` | ports `phimesh init` leaves unredirected inbound |
+//! | `phimesh.io/exclude-outbound-ports` | pod annotation | `5432,...` | destination ports `phimesh init` leaves unredirected outbound |
 //! | `phimesh.io/exclude-outbound-cidrs` | pod annotation | `10.0.0.1/32,...` | destinations `phimesh init` leaves unredirected outbound |
 //! | `phimesh.io/proxy-cpu`, `phimesh.io/proxy-memory` | pod annotation | quantities (`200m`, `256Mi`) | the proxy's requests |
 //! | `phimesh.io/proxy-cpu-limit`, `phimesh.io/proxy-memory-limit` | pod annotation | quantities | the proxy's limits |
@@ -19,6 +20,9 @@
 //!
 //! A value that does not parse refuses the pod (webhook) or stops `phimesh inject` with the key
 //! and the reason: a typo in `phimesh.io/mode` must not silently fall back to a default.
+//!
+//! Which of these weaken protection, and what happens to each in opt-in and in PHI namespaces,
+//! is in [`crate::policy`].
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -37,6 +41,8 @@ pub const INBOUND_MTLS: &str = "phimesh.io/inbound-mtls";
 pub const ALLOW_IDENTITIES: &str = "phimesh.io/allow-identities";
 /// Pod annotation: comma-separated inbound ports not redirected to the proxy.
 pub const EXCLUDE_INBOUND_PORTS: &str = "phimesh.io/exclude-inbound-ports";
+/// Pod annotation: comma-separated outbound destination ports not redirected to the proxy.
+pub const EXCLUDE_OUTBOUND_PORTS: &str = "phimesh.io/exclude-outbound-ports";
 /// Pod annotation: comma-separated outbound CIDRs not redirected to the proxy.
 pub const EXCLUDE_OUTBOUND_CIDRS: &str = "phimesh.io/exclude-outbound-cidrs";
 /// Pod annotation: the proxy's CPU request.
@@ -53,6 +59,27 @@ pub const STATUS: &str = "phimesh.io/status";
 pub const SIDECAR_LABEL: &str = "phimesh.io/sidecar";
 /// Value of [`SIDECAR_LABEL`].
 pub const SIDECAR_LABEL_VALUE: &str = "injected";
+
+/// Prefix of every phimesh label and annotation.
+pub const PREFIX: &str = "phimesh.io/";
+
+/// Every pod annotation the injector reads (besides [`INJECT`], also a label, and [`STATUS`],
+/// which it writes). In a PHI namespace any other `phimesh.io/` annotation is refused: it is a
+/// typo or a setting this injector does not honour, and either way not what the pod expects.
+pub const POD_ANNOTATIONS: [&str; 12] = [
+    INJECT,
+    SIDECAR_MODE,
+    MODE,
+    INBOUND_MTLS,
+    ALLOW_IDENTITIES,
+    EXCLUDE_INBOUND_PORTS,
+    EXCLUDE_OUTBOUND_PORTS,
+    EXCLUDE_OUTBOUND_CIDRS,
+    PROXY_CPU,
+    PROXY_MEMORY,
+    PROXY_CPU_LIMIT,
+    PROXY_MEMORY_LIMIT,
+];
 
 /// Value of [`INJECT`] that opts in.
 pub const ENABLED: &str = "enabled";
@@ -82,6 +109,8 @@ pub struct PodOptions {
     pub allow_identities: Vec<String>,
     /// Inbound ports left alone by `phimesh init` (sorted, deduplicated).
     pub exclude_inbound_ports: Vec<u16>,
+    /// Outbound destination ports left alone by `phimesh init` (sorted, deduplicated).
+    pub exclude_outbound_ports: Vec<u16>,
     /// Outbound CIDRs left alone by `phimesh init` (as written, validated).
     pub exclude_outbound_cidrs: Vec<String>,
     /// The proxy's requests and limits.
@@ -141,6 +170,13 @@ impl PodOptions {
                 reason,
             })?,
         };
+        let exclude_outbound_ports = match get(EXCLUDE_OUTBOUND_PORTS) {
+            None => Vec::new(),
+            Some(v) => parse_ports(v).map_err(|reason| AnnotationError {
+                key: EXCLUDE_OUTBOUND_PORTS,
+                reason,
+            })?,
+        };
         let exclude_outbound_cidrs = match get(EXCLUDE_OUTBOUND_CIDRS) {
             None => Vec::new(),
             Some(v) => parse_cidrs(v).map_err(|reason| AnnotationError {
@@ -166,6 +202,7 @@ impl PodOptions {
             inbound_mtls,
             allow_identities,
             exclude_inbound_ports,
+            exclude_outbound_ports,
             exclude_outbound_cidrs,
             resources,
         })
@@ -268,7 +305,7 @@ pub fn check_quantity(v: &str) -> Result<(), String> {
 }
 
 /// At most 64 characters of workload input in a message.
-fn short(s: &str) -> String {
+pub(crate) fn short(s: &str) -> String {
     s.chars().take(64).collect()
 }
 
@@ -305,6 +342,7 @@ mod tests {
                 (MODE, "audit"),
                 (INBOUND_MTLS, " permissive "),
                 (EXCLUDE_INBOUND_PORTS, "9090, 8080,9090"),
+                (EXCLUDE_OUTBOUND_PORTS, "5432"),
                 (EXCLUDE_OUTBOUND_CIDRS, "169.254.169.254/32,fd00::/8"),
                 (ALLOW_IDENTITIES, "spiffe://cluster.local/ns/a/sa/b"),
                 (PROXY_MEMORY_LIMIT, "2Gi"),
@@ -316,6 +354,7 @@ mod tests {
         assert_eq!(o.mode, Mode::Audit);
         assert_eq!(o.inbound_mtls, InboundMtls::Permissive);
         assert_eq!(o.exclude_inbound_ports, vec![8080, 9090]);
+        assert_eq!(o.exclude_outbound_ports, vec![5432]);
         assert_eq!(
             o.exclude_outbound_cidrs,
             vec!["169.254.169.254/32", "fd00::/8"]
@@ -333,6 +372,7 @@ mod tests {
             (EXCLUDE_INBOUND_PORTS, "0"),
             (EXCLUDE_INBOUND_PORTS, "70000"),
             (EXCLUDE_INBOUND_PORTS, "http"),
+            (EXCLUDE_OUTBOUND_PORTS, "0"),
             (EXCLUDE_OUTBOUND_CIDRS, "10.0.0.1"),
             (EXCLUDE_OUTBOUND_CIDRS, "10.0.0.0/33"),
             (EXCLUDE_OUTBOUND_CIDRS, "fd00::/129"),

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use crate::config::InjectorFlags;
 use crate::manifest;
 use crate::metrics::Metrics;
+use crate::policy::{self, Policy};
 use crate::tls::ReloadingCert;
 use crate::webhook::{self, Limits, State};
 
@@ -21,6 +22,10 @@ pub struct InjectArgs {
     /// Manifest file (multi-document YAML), `-` for stdin. The result goes to stdout.
     #[arg(short = 'f', long = "filename", value_name = "FILE")]
     pub file: String,
+    /// Inject as the webhook does for a PHI namespace (`POST /mutate/phi`): what it would deny
+    /// there stops the run, with every reason.
+    #[arg(long, env = "PHIMESH_PHI")]
+    pub phi: bool,
     /// The injector's settings (the same as the webhook's).
     #[command(flatten)]
     pub injector: InjectorFlags,
@@ -153,7 +158,8 @@ pub fn run_inject(args: InjectArgs) -> ExitCode {
             manifest::MAX_INPUT
         ));
     }
-    match manifest::inject(&input, &cfg) {
+    let policy = if args.phi { Policy::Phi } else { Policy::OptIn };
+    match manifest::inject(&input, &cfg, policy) {
         Ok((out, report)) => {
             for (object, reason) in &report.skipped {
                 eprintln!("phimesh inject: {object}: skipped: {}", reason.message());
@@ -233,12 +239,23 @@ pub fn run_webhook(args: WebhookArgs) -> ExitCode {
             .local_addr()
             .map(|a| a.to_string())
             .unwrap_or_default();
+        let phi = &state.config.phi;
         tracing::info!(
             listen = %local,
             image = %state.config.image,
             mesh_networks = %state.config.mesh_networks.join(","),
-            "phimesh webhook serving POST /mutate"
+            phi_allowed_exclude_outbound_cidrs = %phi.exclude_outbound_cidrs.join(","),
+            phi_allowed_exclude_outbound_ports = ?phi.exclude_outbound_ports,
+            phi_allowed_exclude_inbound_ports = ?phi.exclude_inbound_ports,
+            "phimesh webhook serving POST /mutate and POST /mutate/phi"
         );
+        if policy::phi_overrides_defaults(&state.config) {
+            tracing::info!(
+                mode = %state.config.mode,
+                inbound_mtls = %state.config.inbound_mtls,
+                "pods in PHI namespaces get mode enforce and strict inbound mTLS regardless of these defaults"
+            );
+        }
         webhook::serve(listener, cert, state, shutdown_signal()).await;
         ExitCode::SUCCESS
     })

@@ -1,5 +1,7 @@
-//! What the injector puts into every pod: image, trust domain, CA address, mesh networks and the
-//! defaults that pod annotations may override. Shared by `phimesh webhook` and `phimesh inject`.
+//! What the injector puts into every pod: image, trust domain, CA address, mesh networks, the
+//! defaults that pod annotations may override, and the operator's allow-list of the exclusions
+//! pods in PHI namespaces may still ask for ([`PhiAllowList`]). Shared by `phimesh webhook` and
+//! `phimesh inject`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -123,6 +125,22 @@ pub struct InjectorConfig {
     pub inbound_mtls: InboundMtls,
     /// Default resources of the proxy.
     pub resources: Resources,
+    /// What pods in PHI namespaces may still exclude from the proxy.
+    pub phi: PhiAllowList,
+}
+
+/// The exclusions the operator lets pods in PHI namespaces ask for (`POST /mutate/phi`). Anything
+/// else a pod there asks to exclude is denied. Entries are compared **as written** (after
+/// trimming), by the webhook and by the ValidatingAdmissionPolicy in `deploy/` alike: allowing
+/// `169.254.169.254/32` allows exactly that string, not a network inside or around it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PhiAllowList {
+    /// `phimesh.io/exclude-outbound-cidrs` entries allowed.
+    pub exclude_outbound_cidrs: Vec<String>,
+    /// `phimesh.io/exclude-outbound-ports` entries allowed.
+    pub exclude_outbound_ports: Vec<u16>,
+    /// `phimesh.io/exclude-inbound-ports` entries allowed.
+    pub exclude_inbound_ports: Vec<u16>,
 }
 
 impl InjectorConfig {
@@ -175,6 +193,30 @@ pub struct InjectorFlags {
     /// Memory limit of the proxy (empty: none).
     #[arg(long, env = "PHIMESH_PROXY_MEMORY_LIMIT", default_value = "1Gi")]
     pub proxy_memory_limit: String,
+    /// PHI namespaces: the outbound CIDRs (comma-separated, compared as written) a pod may still
+    /// exclude with `phimesh.io/exclude-outbound-cidrs`; any other is denied. Default: none.
+    #[arg(
+        long,
+        env = "PHIMESH_PHI_ALLOWED_EXCLUDE_OUTBOUND_CIDRS",
+        default_value = ""
+    )]
+    pub phi_allowed_exclude_outbound_cidrs: String,
+    /// PHI namespaces: the outbound ports a pod may still exclude with
+    /// `phimesh.io/exclude-outbound-ports`; any other is denied. Default: none.
+    #[arg(
+        long,
+        env = "PHIMESH_PHI_ALLOWED_EXCLUDE_OUTBOUND_PORTS",
+        default_value = ""
+    )]
+    pub phi_allowed_exclude_outbound_ports: String,
+    /// PHI namespaces: the inbound ports a pod may still exclude with
+    /// `phimesh.io/exclude-inbound-ports`; any other is denied. Default: none.
+    #[arg(
+        long,
+        env = "PHIMESH_PHI_ALLOWED_EXCLUDE_INBOUND_PORTS",
+        default_value = ""
+    )]
+    pub phi_allowed_exclude_inbound_ports: String,
 }
 
 impl InjectorFlags {
@@ -193,6 +235,9 @@ impl InjectorFlags {
             proxy_memory: "128Mi".into(),
             proxy_cpu_limit: "2".into(),
             proxy_memory_limit: "1Gi".into(),
+            phi_allowed_exclude_outbound_cidrs: String::new(),
+            phi_allowed_exclude_outbound_ports: String::new(),
+            phi_allowed_exclude_inbound_ports: String::new(),
         }
     }
 
@@ -251,6 +296,20 @@ impl InjectorFlags {
                 cpu_limit: opt("--proxy-cpu-limit", self.proxy_cpu_limit)?,
                 memory_limit: opt("--proxy-memory-limit", self.proxy_memory_limit)?,
             },
+            phi: PhiAllowList {
+                exclude_outbound_cidrs: annotations::parse_cidrs(
+                    &self.phi_allowed_exclude_outbound_cidrs,
+                )
+                .map_err(|e| format!("--phi-allowed-exclude-outbound-cidrs: {e}"))?,
+                exclude_outbound_ports: annotations::parse_ports(
+                    &self.phi_allowed_exclude_outbound_ports,
+                )
+                .map_err(|e| format!("--phi-allowed-exclude-outbound-ports: {e}"))?,
+                exclude_inbound_ports: annotations::parse_ports(
+                    &self.phi_allowed_exclude_inbound_ports,
+                )
+                .map_err(|e| format!("--phi-allowed-exclude-inbound-ports: {e}"))?,
+            },
         })
     }
 }
@@ -288,6 +347,18 @@ mod tests {
             ("--ca-addr", Box::new(|f| f.ca_addr = "http://ca".into())),
             ("--image", Box::new(|f| f.image = "a b".into())),
             ("--proxy-cpu", Box::new(|f| f.proxy_cpu = "fast".into())),
+            (
+                "--phi-allowed-exclude-outbound-cidrs",
+                Box::new(|f| f.phi_allowed_exclude_outbound_cidrs = "0.0.0.0".into()),
+            ),
+            (
+                "--phi-allowed-exclude-outbound-ports",
+                Box::new(|f| f.phi_allowed_exclude_outbound_ports = "0".into()),
+            ),
+            (
+                "--phi-allowed-exclude-inbound-ports",
+                Box::new(|f| f.phi_allowed_exclude_inbound_ports = "http".into()),
+            ),
         ];
         for (flag, change) in cases {
             let mut f = base.clone();
@@ -295,6 +366,22 @@ mod tests {
             let e = f.into_config().unwrap_err();
             assert!(e.starts_with(flag), "{e}");
         }
+    }
+
+    #[test]
+    fn phi_allow_list_parses_and_defaults_to_nothing() {
+        assert_eq!(InjectorConfig::for_tests().phi, PhiAllowList::default());
+        let mut f = InjectorFlags::defaults_with_mesh("10.0.0.0/8");
+        f.phi_allowed_exclude_outbound_cidrs = " 169.254.169.254/32 , fd00::/8".into();
+        f.phi_allowed_exclude_outbound_ports = "5432".into();
+        f.phi_allowed_exclude_inbound_ports = "9090,8080".into();
+        let phi = f.into_config().unwrap().phi;
+        assert_eq!(
+            phi.exclude_outbound_cidrs,
+            ["169.254.169.254/32", "fd00::/8"]
+        );
+        assert_eq!(phi.exclude_outbound_ports, [5432]);
+        assert_eq!(phi.exclude_inbound_ports, [8080, 9090]);
     }
 
     #[test]

@@ -12,6 +12,15 @@
 //! * the projected service-account token (audience `phimesh-ca`), the trust-bundle ConfigMap and
 //!   scratch volumes, the injection status annotation and Prometheus scrape annotations.
 //!
+//! The decision follows a [`policy::Policy`]: in opt-in namespaces (`POST /mutate`) the pod's
+//! `phimesh.io/...` overrides apply, with a warning for each one that weakens protection; in PHI
+//! namespaces (`POST /mutate/phi`, label `phimesh.io/phi=true`) a pod cannot opt out, pick audit
+//! mode, exclude traffic beyond the operator's allow-list, carry look-alike phimesh containers or
+//! labels, or hold the sidecar's mesh identity: it is denied, each reason named. A pod counts as
+//! already injected only when it carries this injector's genuine sidecar
+//! ([`sidecar::is_genuine`]). A ValidatingAdmissionPolicy in `deploy/` re-checks PHI pods after
+//! every mutating webhook, so a bypassed or misordered injector cannot admit an unmeshed pod.
+//!
 //! The webhook ([`webhook`]) sends those operations to the API server as the base64 `patch` of an
 //! `admission.k8s.io/v1` AdmissionReview ([`admission`]); `phimesh inject` ([`manifest`]) applies
 //! them to the pod templates of multi-document YAML. Pods are read through `k8s-openapi`'s typed
@@ -37,6 +46,7 @@ pub mod config;
 pub mod manifest;
 pub mod metrics;
 pub mod pod;
+pub mod policy;
 pub mod sidecar;
 pub mod tls;
 pub mod trust_sync;

@@ -16,6 +16,7 @@ use serde_yaml::Value as Yaml;
 
 use crate::config::InjectorConfig;
 use crate::pod::{self, Outcome, Refusal, SkipReason};
+use crate::policy::Policy;
 use crate::yaml_patch;
 
 /// Largest input read (a cluster dump of a few thousand objects fits).
@@ -112,8 +113,14 @@ fn describe(obj: &Json) -> String {
     format!("{kind} {name}")
 }
 
-/// Injects every workload of `input`; returns the new text and what happened.
-pub fn inject(input: &str, cfg: &InjectorConfig) -> Result<(String, Report), ManifestError> {
+/// Injects every workload of `input` under `policy` ([`Policy::Phi`] for manifests bound for a
+/// PHI namespace: what the webhook would deny there stops the run); returns the new text and
+/// what happened.
+pub fn inject(
+    input: &str,
+    cfg: &InjectorConfig,
+    policy: Policy,
+) -> Result<(String, Report), ManifestError> {
     let mut report = Report::default();
     let mut out: Vec<String> = Vec::new();
     for (i, text) in split_documents(input).into_iter().enumerate() {
@@ -141,7 +148,7 @@ pub fn inject(input: &str, cfg: &InjectorConfig) -> Result<(String, Report), Man
                     return Ok(());
                 };
                 let ns = obj.pointer("/metadata/namespace").and_then(Json::as_str);
-                match pod::plan(template, ns, cfg) {
+                match pod::plan(template, ns, cfg, policy) {
                     Ok(Outcome::Skip(r)) => report.skipped.push((object, r)),
                     Ok(Outcome::Inject {
                         patch, warnings, ..
@@ -222,10 +229,10 @@ mod tests {
     #[test]
     fn injects_templates_and_keeps_the_rest_verbatim() {
         let input = "# leading comment\napiVersion: v1\nkind: Service\nmetadata: {name: s}   # odd style kept\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: web:1\n";
-        let (out, report) = inject(input, &InjectorConfig::for_tests()).unwrap();
+        let (out, report) = inject(input, &InjectorConfig::for_tests(), Policy::OptIn).unwrap();
         assert!(out.starts_with("# leading comment\napiVersion: v1\nkind: Service\nmetadata: {name: s}   # odd style kept\n---\napiVersion: apps/v1\n"), "{out}");
         assert_eq!(report.injected, vec!["Deployment web"]);
-        let (again, report2) = inject(&out, &InjectorConfig::for_tests()).unwrap();
+        let (again, report2) = inject(&out, &InjectorConfig::for_tests(), Policy::OptIn).unwrap();
         assert_eq!(again, out);
         assert_eq!(
             report2.skipped,
@@ -234,9 +241,23 @@ mod tests {
     }
 
     #[test]
+    fn phi_policy_stops_a_weakening_manifest() {
+        let input = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    metadata:\n      annotations: {phimesh.io/mode: audit}\n    spec: {containers: [{name: web, image: web}]}\n";
+        let cfg = InjectorConfig::for_tests();
+        let (_, report) = inject(input, &cfg, Policy::OptIn).unwrap();
+        assert_eq!(report.warnings.len(), 1, "{report:?}");
+        let e = inject(input, &cfg, Policy::Phi).unwrap_err().to_string();
+        assert!(
+            e.starts_with("document 1 (Deployment web): denied in a PHI namespace"),
+            "{e}"
+        );
+        assert!(e.contains("phimesh.io/mode: audit"), "{e}");
+    }
+
+    #[test]
     fn lists_are_walked() {
         let input = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: a}\n  spec: {containers: [{name: a, image: a}]}\n";
-        let (out, report) = inject(input, &InjectorConfig::for_tests()).unwrap();
+        let (out, report) = inject(input, &InjectorConfig::for_tests(), Policy::OptIn).unwrap();
         assert_eq!(report.injected, vec!["Pod a"]);
         let v: Json = serde_yaml::from_str(&out).unwrap();
         assert_eq!(
@@ -247,13 +268,18 @@ mod tests {
 
     #[test]
     fn errors_name_the_document() {
-        let e = inject("a: 1\n---\nb: [\n", &InjectorConfig::for_tests()).unwrap_err();
+        let e = inject(
+            "a: 1\n---\nb: [\n",
+            &InjectorConfig::for_tests(),
+            Policy::OptIn,
+        )
+        .unwrap_err();
         assert!(
             e.to_string().starts_with("document 2: not valid YAML"),
             "{e}"
         );
         let bad = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, annotations: {phimesh.io/mode: loud}}\nspec: {containers: [{name: a}]}\n";
-        let e = inject(bad, &InjectorConfig::for_tests()).unwrap_err();
+        let e = inject(bad, &InjectorConfig::for_tests(), Policy::OptIn).unwrap_err();
         assert!(
             e.to_string()
                 .contains("document 1 (Pod p): annotation phimesh.io/mode"),

@@ -1,17 +1,25 @@
 //! The injection decision for one pod (or pod template) and the RFC 6902 patch that carries it out.
 //!
 //! [`plan`] reads the object's `metadata` and `spec` through `k8s-openapi`'s typed `ObjectMeta` and
-//! `PodSpec`, and answers one of three ways:
+//! `PodSpec`, and answers, under a [`Policy`] (opt-in or PHI namespace), one of three ways:
 //!
 //! * [`Outcome::Skip`] with a [`SkipReason`] — left alone, admitted unchanged;
 //! * [`Refusal`] — the pod asked for the mesh but cannot have it safely (an annotation that does
-//!   not parse, an app container running as the proxy's UID, a name or port the sidecar needs):
-//!   the webhook denies it with the message, `phimesh inject` stops;
+//!   not parse, an app container running as the proxy's UID, a name, port or volume the sidecar
+//!   needs, containers that look like phimesh's without being them), or, in a PHI namespace, it
+//!   tries to weaken or skip the mesh ([`crate::policy`]): the webhook denies it with the
+//!   message, `phimesh inject` stops;
 //! * [`Outcome::Inject`] — `add` operations relative to the object's root, plus warnings for the
 //!   API server to show (`kubectl` prints them).
 //!
 //! Only `add` is used, and only at paths that exist (or whose parent exists), so the same patch
 //! applies to the object as the API server holds it and to a pod template in a manifest.
+//!
+//! A pod counts as already injected only when [`sidecar::is_genuine`] says so: a container named
+//! like phimesh's that is not exactly what this injector makes is refused, never skipped, and so
+//! is a pod that carries the `phimesh.io/sidecar` label or status annotation but would not be
+//! injected (opted out, `hostNetwork`, Windows): only the injector sets them, because the PHI
+//! namespaces' NetworkPolicies trust the label.
 
 use std::collections::BTreeMap;
 
@@ -24,6 +32,7 @@ use crate::annotations::{self, AnnotationError, PodOptions};
 use crate::config::{
     InboundMtls, InjectorConfig, SidecarMode, ADMIN_PORT, INBOUND_PORT, OUTBOUND_PORT, PROXY_UID,
 };
+use crate::policy::{self, Policy};
 use crate::sidecar;
 
 /// Namespaces never injected, whatever their labels say.
@@ -65,7 +74,7 @@ pub fn pointer_token(s: &str) -> String {
 pub enum SkipReason {
     /// `phimesh.io/inject: disabled` on the pod.
     OptedOut,
-    /// The pod already has `phimesh-proxy` or `phimesh-init`.
+    /// The pod already has this injector's genuine sidecar ([`sidecar::is_genuine`]).
     AlreadyInjected,
     /// `hostNetwork: true`: redirect rules would rewrite the node's own traffic.
     HostNetwork,
@@ -99,6 +108,20 @@ impl SkipReason {
             SkipReason::Windows => "Windows pods have no iptables: no sidecar is injected",
         }
     }
+
+    /// A warning for the workload owner when the skip leaves the pod without the mesh it was
+    /// selected for (shown by `kubectl`).
+    pub fn warning(self) -> Option<String> {
+        let what = match self {
+            SkipReason::OptedOut => "phimesh.io/inject=disabled",
+            SkipReason::HostNetwork => "hostNetwork",
+            SkipReason::Windows => "Windows",
+            SkipReason::AlreadyInjected | SkipReason::SystemNamespace => return None,
+        };
+        Some(format!(
+            "phimesh: {what}: this pod runs without the phimesh sidecar; its traffic is not inspected"
+        ))
+    }
 }
 
 /// Why a pod that asked for the mesh is refused.
@@ -117,6 +140,13 @@ pub enum Refusal {
     /// An app container runs as the proxy's UID: its traffic would skip the redirect.
     #[error("{0} runs as UID 1337, the proxy's UID: its traffic would bypass the mesh unchecked; run it as another user")]
     ProxyUid(String),
+    /// The pod carries phimesh's containers, label or status annotation without being this
+    /// injector's genuine sidecar.
+    #[error("looks injected but is not: {0}")]
+    LookAlike(String),
+    /// In a PHI namespace: overrides or parts that would weaken or skip the mesh, one sentence each.
+    #[error("denied in a PHI namespace (phimesh.io/phi=true): {}", .0.join("; "))]
+    Phi(Vec<String>),
 }
 
 impl Refusal {
@@ -127,6 +157,8 @@ impl Refusal {
             Refusal::Invalid(_) => "invalid_pod",
             Refusal::Conflict(_) => "conflict",
             Refusal::ProxyUid(_) => "proxy_uid",
+            Refusal::LookAlike(_) => "look_alike",
+            Refusal::Phi(_) => "phi_policy",
         }
     }
 }
@@ -146,11 +178,12 @@ pub enum Outcome {
 }
 
 /// Decides about `obj` (a Pod, or a PodTemplateSpec: anything with `metadata` and `spec`) in
-/// `namespace` (the admission request's namespace; `None` offline).
+/// `namespace` (the admission request's namespace; `None` offline), under `policy`.
 pub fn plan(
     obj: &Value,
     namespace: Option<&str>,
     cfg: &InjectorConfig,
+    policy: Policy,
 ) -> Result<Outcome, Refusal> {
     if !obj.is_object() {
         return Err(Refusal::Invalid("not a JSON object".into()));
@@ -172,28 +205,30 @@ pub fn plan(
     if namespace.is_some_and(|ns| SYSTEM_NAMESPACES.contains(&ns)) {
         return Ok(Outcome::Skip(SkipReason::SystemNamespace));
     }
-    if annotations::opted_out(&labels, &annotations) {
-        return Ok(Outcome::Skip(SkipReason::OptedOut));
-    }
-    let init_containers = spec.init_containers.as_deref().unwrap_or_default();
-    let is_ours = |c: &Container| c.name == sidecar::PROXY_NAME || c.name == sidecar::INIT_NAME;
-    if spec.containers.iter().chain(init_containers).any(is_ours) {
-        return Ok(Outcome::Skip(SkipReason::AlreadyInjected));
-    }
-    if spec.host_network == Some(true) {
-        return Ok(Outcome::Skip(SkipReason::HostNetwork));
-    }
-    if spec.os.as_ref().is_some_and(|os| os.name == "windows") {
-        return Ok(Outcome::Skip(SkipReason::Windows));
-    }
-    if spec.containers.is_empty() {
-        return Err(Refusal::Invalid("no containers".into()));
-    }
-
-    let options = PodOptions::from_annotations(&annotations, cfg)?;
+    let options = match policy {
+        Policy::OptIn => match opt_in_gate(&meta, &spec, &labels, &annotations, cfg)? {
+            Gate::Skip(reason) => return Ok(Outcome::Skip(reason)),
+            Gate::Inject(options) => options,
+        },
+        Policy::Phi => {
+            // A value that does not parse is its own, more precise refusal.
+            let options = PodOptions::from_annotations(&annotations, cfg)?;
+            let problems = policy::phi_violations(&labels, &annotations, &spec, &options, &cfg.phi);
+            if !problems.is_empty() {
+                return Err(Refusal::Phi(problems));
+            }
+            if spec.containers.is_empty() {
+                return Err(Refusal::Invalid("no containers".into()));
+            }
+            policy::phi_options(options)
+        }
+    };
     check_conflicts(&spec)?;
     check_proxy_uid(&spec)?;
-    let warnings = warnings(&spec, &options);
+    let mut warnings = warnings(&spec, &options);
+    if policy == Policy::OptIn {
+        warnings.extend(policy::weakening_warnings(&annotations, &spec, &options));
+    }
 
     let mut patch = Vec::new();
     metadata_ops(obj, &meta, &spec, &options, &mut patch);
@@ -231,6 +266,83 @@ pub fn plan(
         patch.push(PatchOp::add("/spec/containers/0".into(), proxy));
     }
     Ok(Outcome::Inject { patch, warnings })
+}
+
+enum Gate {
+    Skip(SkipReason),
+    Inject(PodOptions),
+}
+
+/// The opt-in path's decision before the patch: skip (opted out, already genuinely injected,
+/// `hostNetwork`, Windows), refuse (a look-alike), or inject with these options.
+fn opt_in_gate(
+    meta: &ObjectMeta,
+    spec: &PodSpec,
+    labels: &BTreeMap<String, String>,
+    annotations: &BTreeMap<String, String>,
+    cfg: &InjectorConfig,
+) -> Result<Gate, Refusal> {
+    let init_containers = spec.init_containers.as_deref().unwrap_or_default();
+    let reserved = spec
+        .containers
+        .iter()
+        .chain(init_containers)
+        .map(|c| c.name.as_str())
+        .chain(
+            spec.ephemeral_containers
+                .iter()
+                .flatten()
+                .map(|c| c.name.as_str()),
+        )
+        .find(|n| sidecar::is_reserved_name(n));
+    if let Some(name) = reserved {
+        let genuine = PodOptions::from_annotations(annotations, cfg)
+            .is_ok_and(|o| sidecar::is_genuine(meta, spec, cfg, &o));
+        if genuine {
+            return Ok(Gate::Skip(SkipReason::AlreadyInjected));
+        }
+        return Err(Refusal::LookAlike(format!(
+            "container {:?} has a name reserved for phimesh but is not this injector's sidecar; rename it (the webhook adds the sidecar)",
+            annotations::short(name)
+        )));
+    }
+    let skip = if annotations::opted_out(labels, annotations) {
+        Some(SkipReason::OptedOut)
+    } else if spec.host_network == Some(true) {
+        Some(SkipReason::HostNetwork)
+    } else if spec.os.as_ref().is_some_and(|os| os.name == "windows") {
+        Some(SkipReason::Windows)
+    } else {
+        None
+    };
+    if let Some(reason) = skip {
+        // Admitted without the sidecar, the pod must not keep the marks of one.
+        for (mark, present) in [
+            (
+                annotations::SIDECAR_LABEL,
+                labels.contains_key(annotations::SIDECAR_LABEL),
+            ),
+            (
+                annotations::STATUS,
+                annotations.contains_key(annotations::STATUS),
+            ),
+        ] {
+            if present {
+                return Err(Refusal::LookAlike(format!(
+                    "{mark} is set only by the injector, and this pod gets no sidecar ({}); remove it",
+                    reason.as_str()
+                )));
+            }
+        }
+        return Ok(Gate::Skip(reason));
+    }
+    if spec.containers.is_empty() {
+        return Err(Refusal::Invalid("no containers".into()));
+    }
+    Ok(Gate::Inject(PodOptions::from_annotations(
+        annotations,
+        cfg,
+    )?))
 }
 
 fn metadata_ops(
@@ -316,6 +428,17 @@ fn check_conflicts(spec: &PodSpec) -> Result<(), Refusal> {
                 "volume name {:?} is reserved",
                 v.name
             )));
+        }
+    }
+    for c in app_containers(spec) {
+        // The injected volume would satisfy the mount: the app would hold the sidecar's token.
+        for m in c.volume_mounts.iter().flatten() {
+            if sidecar::VOLUMES.contains(&m.name.as_str()) {
+                return Err(Refusal::Conflict(format!(
+                    "container {:?} mounts volume {:?}, which is the sidecar's",
+                    c.name, m.name
+                )));
+            }
         }
     }
     for c in app_containers(spec) {
@@ -462,7 +585,7 @@ mod tests {
     }
 
     fn injected(obj: &Value) -> Value {
-        match plan(obj, None, &cfg()).unwrap() {
+        match plan(obj, None, &cfg(), Policy::OptIn).unwrap() {
             Outcome::Inject { patch, .. } => apply(obj, &patch),
             other => panic!("not injected: {other:?}"),
         }
@@ -521,28 +644,28 @@ mod tests {
         let mut hn = app();
         hn["hostNetwork"] = json!(true);
         assert_eq!(
-            plan(&pod(hn), None, &c).unwrap(),
+            plan(&pod(hn), None, &c, Policy::OptIn).unwrap(),
             Outcome::Skip(SkipReason::HostNetwork)
         );
         let mut win = app();
         win["os"] = json!({"name": "windows"});
         assert_eq!(
-            plan(&pod(win), None, &c).unwrap(),
+            plan(&pod(win), None, &c, Policy::OptIn).unwrap(),
             Outcome::Skip(SkipReason::Windows)
         );
         assert_eq!(
-            plan(&pod(app()), Some("kube-system"), &c).unwrap(),
+            plan(&pod(app()), Some("kube-system"), &c, Policy::OptIn).unwrap(),
             Outcome::Skip(SkipReason::SystemNamespace)
         );
         let mut out = pod(app());
         out["metadata"]["labels"] = json!({"phimesh.io/inject": "disabled"});
         assert_eq!(
-            plan(&out, None, &c).unwrap(),
+            plan(&out, None, &c, Policy::OptIn).unwrap(),
             Outcome::Skip(SkipReason::OptedOut)
         );
         let again = injected(&pod(app()));
         assert_eq!(
-            plan(&again, None, &c).unwrap(),
+            plan(&again, None, &c, Policy::OptIn).unwrap(),
             Outcome::Skip(SkipReason::AlreadyInjected)
         );
     }
@@ -553,33 +676,36 @@ mod tests {
         let mut uid = app();
         uid["securityContext"] = json!({"runAsUser": 1337});
         assert!(matches!(
-            plan(&pod(uid), None, &c),
+            plan(&pod(uid), None, &c, Policy::OptIn),
             Err(Refusal::ProxyUid(_))
         ));
         let mut vol = app();
         vol["volumes"] = json!([{"name": "phimesh-token", "emptyDir": {}}]);
         assert!(matches!(
-            plan(&pod(vol), None, &c),
+            plan(&pod(vol), None, &c, Policy::OptIn),
             Err(Refusal::Conflict(_))
         ));
         let port = json!({"containers": [{"name": "a", "ports": [{"containerPort": 15006}]}]});
         assert!(matches!(
-            plan(&pod(port), None, &c),
+            plan(&pod(port), None, &c, Policy::OptIn),
             Err(Refusal::Conflict(_))
         ));
         let mut bad = pod(app());
         bad["metadata"]["annotations"] = json!({"phimesh.io/mode": "loud"});
-        assert!(matches!(plan(&bad, None, &c), Err(Refusal::Annotation(_))));
         assert!(matches!(
-            plan(&json!({"metadata": {}}), None, &c),
+            plan(&bad, None, &c, Policy::OptIn),
+            Err(Refusal::Annotation(_))
+        ));
+        assert!(matches!(
+            plan(&json!({"metadata": {}}), None, &c, Policy::OptIn),
             Err(Refusal::Invalid(_))
         ));
         assert!(matches!(
-            plan(&json!([1]), None, &c),
+            plan(&json!([1]), None, &c, Policy::OptIn),
             Err(Refusal::Invalid(_))
         ));
         assert!(matches!(
-            plan(&pod(json!({"containers": []})), None, &c),
+            plan(&pod(json!({"containers": []})), None, &c, Policy::OptIn),
             Err(Refusal::Invalid(_))
         ));
     }
@@ -589,7 +715,9 @@ mod tests {
         let p = pod(
             json!({"containers": [{"name": "a", "env": [{"name": "K", "value": 5}]}], "hostNetwork": "s3cr3t-value"}),
         );
-        let e = plan(&p, None, &cfg()).unwrap_err().to_string();
+        let e = plan(&p, None, &cfg(), Policy::OptIn)
+            .unwrap_err()
+            .to_string();
         assert!(!e.contains("s3cr3t"), "{e}");
     }
 
@@ -599,7 +727,8 @@ mod tests {
             "ports": [{"name": "http", "containerPort": 8080}],
             "readinessProbe": {"httpGet": {"path": "/", "port": "http"}},
             "livenessProbe": {"exec": {"command": ["true"]}}}]});
-        let Outcome::Inject { warnings, .. } = plan(&pod(spec.clone()), None, &cfg()).unwrap()
+        let Outcome::Inject { warnings, .. } =
+            plan(&pod(spec.clone()), None, &cfg(), Policy::OptIn).unwrap()
         else {
             panic!()
         };
@@ -610,10 +739,13 @@ mod tests {
         );
         let mut p = pod(spec);
         p["metadata"]["annotations"] = json!({"phimesh.io/exclude-inbound-ports": "8080"});
-        let Outcome::Inject { warnings, .. } = plan(&p, None, &cfg()).unwrap() else {
+        let Outcome::Inject { warnings, .. } = plan(&p, None, &cfg(), Policy::OptIn).unwrap()
+        else {
             panic!()
         };
-        assert!(warnings.is_empty());
+        // No probe warning; the exclusion itself is warned about.
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].starts_with("phimesh: phimesh.io/exclude-inbound-ports: ports 8080 "));
     }
 
     #[test]
@@ -621,11 +753,253 @@ mod tests {
         let mut p =
             pod(json!({"restartPolicy": "Never", "containers": [{"name": "a", "image": "a"}]}));
         p["metadata"]["annotations"] = json!({"phimesh.io/sidecar-mode": "classic"});
-        let Outcome::Inject { warnings, .. } = plan(&p, None, &cfg()).unwrap() else {
+        let Outcome::Inject { warnings, .. } = plan(&p, None, &cfg(), Policy::OptIn).unwrap()
+        else {
             panic!()
         };
         assert_eq!(warnings.len(), 2, "{warnings:?}");
         assert!(warnings[1].contains("never completes"));
+    }
+
+    fn containers_named(v: &Value, list: &str) -> Vec<String> {
+        v["spec"][list]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn look_alikes_are_refused_not_skipped() {
+        let c = cfg();
+        let look_alike = |spec: Value| {
+            let r = plan(&pod(spec.clone()), None, &c, Policy::OptIn);
+            assert!(matches!(r, Err(Refusal::LookAlike(_))), "{spec}: {r:?}");
+            r.unwrap_err().to_string()
+        };
+        let e = look_alike(
+            json!({"containers": [{"name": "app"}, {"name": "phimesh-proxy", "image": "busybox"}]}),
+        );
+        assert!(e.contains("\"phimesh-proxy\""), "{e}");
+        look_alike(
+            json!({"initContainers": [{"name": "phimesh-init", "image": "busybox"}], "containers": [{"name": "app"}]}),
+        );
+        look_alike(json!({"containers": [{"name": "app"}, {"name": "Phimesh-Proxy"}]}));
+
+        // The genuine sidecar with one field changed is a look-alike too.
+        let genuine = injected(&pod(app()));
+        type Tamper = fn(&mut Value);
+        let tampers: [(&str, Tamper); 7] = [
+            ("image", |p| {
+                p["spec"]["initContainers"][1]["image"] = json!("busybox")
+            }),
+            ("command", |p| {
+                p["spec"]["initContainers"][1]["command"] = json!(["sh"])
+            }),
+            ("CA env", |p| {
+                p["spec"]["initContainers"][1]["env"][5]["value"] = json!("https://ca.evil:15012")
+            }),
+            ("init args", |p| {
+                p["spec"]["initContainers"][0]["args"] =
+                    json!(["init", "--proxy-uid", "1337", "--dry-run"])
+            }),
+            ("no label", |p| p["metadata"]["labels"] = json!({})),
+            ("no status", |p| {
+                p["metadata"]["annotations"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("phimesh.io/status")
+                    .map(drop)
+                    .unwrap()
+            }),
+            ("third container", |p| {
+                p["spec"]["containers"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({"name": "phimesh-extra"}))
+            }),
+        ];
+        assert_eq!(
+            genuine["spec"]["initContainers"][1]["env"][9]["name"],
+            "PHIMESH_MODE"
+        );
+        for (what, tamper) in tampers {
+            let mut p = genuine.clone();
+            tamper(&mut p);
+            let r = plan(&p, None, &c, Policy::OptIn);
+            assert!(matches!(r, Err(Refusal::LookAlike(_))), "{what}: {r:?}");
+        }
+        // An annotation changed after injection no longer matches the sidecar it made.
+        let mut p = genuine.clone();
+        p["metadata"]["annotations"]["phimesh.io/exclude-outbound-ports"] = json!("443");
+        assert!(matches!(
+            plan(&p, None, &c, Policy::OptIn),
+            Err(Refusal::LookAlike(_))
+        ));
+        // Mode and inbound mTLS may be either value (defaults change; the PHI path fixes them).
+        let mut p = genuine.clone();
+        p["spec"]["initContainers"][1]["env"][9]["value"] = json!("audit");
+        p["spec"]["initContainers"][1]["env"][10]["value"] = json!("permissive");
+        assert_eq!(
+            plan(&p, None, &c, Policy::OptIn).unwrap(),
+            Outcome::Skip(SkipReason::AlreadyInjected)
+        );
+        p["spec"]["initContainers"][1]["env"][9]["value"] = json!("off");
+        assert!(matches!(
+            plan(&p, None, &c, Policy::OptIn),
+            Err(Refusal::LookAlike(_))
+        ));
+
+        // Marks of the sidecar on a pod that will not get one.
+        for (labels, ann) in [
+            (
+                json!({"phimesh.io/inject": "disabled", "phimesh.io/sidecar": "injected"}),
+                json!({}),
+            ),
+            (
+                json!({}),
+                json!({"phimesh.io/inject": "disabled", "phimesh.io/status": "{}"}),
+            ),
+        ] {
+            let mut p = pod(app());
+            p["metadata"]["labels"] = labels;
+            p["metadata"]["annotations"] = ann;
+            let r = plan(&p, None, &c, Policy::OptIn);
+            assert!(matches!(r, Err(Refusal::LookAlike(_))), "{r:?}");
+        }
+        // ... but a pod that gets the sidecar may carry them: the injector sets them anyway.
+        let mut p = pod(app());
+        p["metadata"]["labels"] = json!({"phimesh.io/sidecar": "injected"});
+        assert!(matches!(
+            plan(&p, None, &c, Policy::OptIn),
+            Ok(Outcome::Inject { .. })
+        ));
+    }
+
+    #[test]
+    fn genuine_classic_and_annotated_pods_stay_idempotent() {
+        let c = cfg();
+        let mut p = pod(app());
+        p["metadata"]["annotations"] = json!({"phimesh.io/sidecar-mode": "classic",
+            "phimesh.io/mode": "audit", "phimesh.io/exclude-outbound-cidrs": "10.1.0.0/16",
+            "phimesh.io/exclude-outbound-ports": "5432", "phimesh.io/proxy-cpu": "1"});
+        let once = injected(&p);
+        assert_eq!(
+            plan(&once, None, &c, Policy::OptIn).unwrap(),
+            Outcome::Skip(SkipReason::AlreadyInjected)
+        );
+        // The API server's defaults on the stored pod do not matter.
+        let mut stored = once.clone();
+        stored["spec"]["containers"][0]["terminationMessagePath"] = json!("/dev/termination-log");
+        stored["spec"]["containers"][0]["readinessProbe"]["successThreshold"] = json!(1);
+        assert_eq!(
+            plan(&stored, None, &c, Policy::OptIn).unwrap(),
+            Outcome::Skip(SkipReason::AlreadyInjected)
+        );
+    }
+
+    #[test]
+    fn app_mounting_the_sidecars_volume_is_refused() {
+        let spec = json!({"containers": [{"name": "a", "volumeMounts": [{"name": "phimesh-token", "mountPath": "/t"}]}]});
+        for policy in [Policy::OptIn, Policy::Phi] {
+            let r = plan(&pod(spec.clone()), None, &cfg(), policy);
+            assert!(
+                matches!(&r, Err(Refusal::Conflict(m)) if m.contains("phimesh-token")),
+                "{r:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn opt_in_overrides_apply_with_warnings() {
+        let mut p = pod(app());
+        p["metadata"]["annotations"] = json!({"phimesh.io/mode": "audit",
+            "phimesh.io/exclude-outbound-cidrs": "0.0.0.0/0,::/0"});
+        let Outcome::Inject { patch, warnings } = plan(&p, None, &cfg(), Policy::OptIn).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        let out = apply(&p, &patch);
+        assert_eq!(
+            out["spec"]["initContainers"][0]["args"][3],
+            "--exclude-outbound-cidrs=0.0.0.0/0,::/0"
+        );
+        assert_eq!(
+            out["spec"]["initContainers"][1]["env"][9],
+            json!({"name": "PHIMESH_MODE", "value": "audit"})
+        );
+    }
+
+    #[test]
+    fn phi_injects_strictly_or_denies_with_every_reason() {
+        let mut c = cfg();
+        // The injector's own defaults do not loosen PHI pods either.
+        c.mode = crate::config::Mode::Audit;
+        c.inbound_mtls = InboundMtls::Permissive;
+        c.phi.exclude_outbound_cidrs = vec!["169.254.169.254/32".into()];
+        let mut p = pod(app());
+        p["metadata"]["annotations"] = json!({"phimesh.io/exclude-outbound-cidrs": "169.254.169.254/32",
+            "phimesh.io/allow-identities": "spiffe://cluster.local/ns/a/sa/b"});
+        let Outcome::Inject { patch, warnings } = plan(&p, None, &c, Policy::Phi).unwrap() else {
+            panic!()
+        };
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let out = apply(&p, &patch);
+        assert_eq!(
+            containers_named(&out, "initContainers"),
+            ["phimesh-init", "phimesh-proxy"]
+        );
+        let env = &out["spec"]["initContainers"][1]["env"];
+        assert!(env
+            .as_array()
+            .unwrap()
+            .contains(&json!({"name": "PHIMESH_MODE", "value": "enforce"})));
+        assert!(env
+            .as_array()
+            .unwrap()
+            .contains(&json!({"name": "PHIMESH_INBOUND_MTLS", "value": "strict"})));
+        assert_eq!(out["metadata"]["labels"]["phimesh.io/sidecar"], "injected");
+
+        // Every problem at once, each named.
+        let mut bad = pod(
+            json!({"hostNetwork": true, "containers": [{"name": "app"}, {"name": "phimesh-proxy"}]}),
+        );
+        bad["metadata"]["labels"] = json!({"phimesh.io/sidecar": "injected"});
+        bad["metadata"]["annotations"] = json!({"phimesh.io/inject": "disabled", "phimesh.io/mode": "audit",
+            "phimesh.io/exclude-outbound-cidrs": "0.0.0.0/0"});
+        let Err(Refusal::Phi(problems)) = plan(&bad, None, &c, Policy::Phi) else {
+            panic!()
+        };
+        let all = problems.join("\n");
+        for key in [
+            "phimesh.io/inject (annotation)",
+            "phimesh.io/sidecar (label)",
+            "phimesh.io/mode:",
+            "phimesh.io/exclude-outbound-cidrs: 0.0.0.0/0 not in",
+            "container \"phimesh-proxy\"",
+            "hostNetwork",
+        ] {
+            assert!(all.contains(key), "{key}: {all}");
+        }
+        assert_eq!(problems.len(), 6, "{all}");
+        // The genuinely injected pod sent again is denied too on the PHI path (reinvocation is off).
+        assert!(matches!(
+            plan(&out, None, &c, Policy::Phi),
+            Err(Refusal::Phi(_))
+        ));
+        // A value that does not parse keeps its own refusal; system namespaces are still skipped.
+        let mut typo = pod(app());
+        typo["metadata"]["annotations"] = json!({"phimesh.io/mode": "loud"});
+        assert!(matches!(
+            plan(&typo, None, &c, Policy::Phi),
+            Err(Refusal::Annotation(_))
+        ));
+        assert_eq!(
+            plan(&bad, Some("kube-system"), &c, Policy::Phi).unwrap(),
+            Outcome::Skip(SkipReason::SystemNamespace)
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The containers and volumes the injector adds, as Kubernetes JSON (`k8s-openapi` field names).
 //!
-//! * `phimesh-init`: `phimesh init --proxy-uid 1337 ...`, root with `NET_ADMIN` and `NET_RAW`
+//! * `phimesh-init`: `phimesh init --proxy-uid 1337 [--exclude-...=LIST]` (each exclusion one
+//!   `--flag=value` argument, so the ValidatingAdmissionPolicy in `deploy/` can check every
+//!   argument on its own), root with `NET_ADMIN` and `NET_RAW`
 //!   only, every other capability dropped, read-only root filesystem (an `emptyDir` on `/run`
 //!   holds the xtables lock), `RuntimeDefault` seccomp. It is the one container of a meshed pod
 //!   that cannot meet Pod Security `restricted`; `deploy/README.md` says so.
@@ -10,12 +12,18 @@
 //!   audience `phimesh-ca`; the CA roots come from the `phimesh-trust-bundle` ConfigMap. A startup
 //!   probe on `/ready` holds the app's containers back until the proxy has its certificate
 //!   (native mode), readiness and liveness probes watch it afterwards.
+//!
+//! [`is_genuine`] tells a pod this injector made from one that only looks like it (a container
+//! named `phimesh-proxy` running anything else): only the first counts as already injected.
 
+use k8s_openapi::api::core::v1::{Container, PodSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::{json, Value};
 
-use crate::annotations::PodOptions;
+use crate::annotations::{self, PodOptions};
 use crate::config::{
-    InjectorConfig, SidecarMode, ADMIN_PORT, PROXY_UID, TOKEN_AUDIENCE, TRUST_BUNDLE_CONFIGMAP,
+    InboundMtls, InjectorConfig, Mode, SidecarMode, ADMIN_PORT, PROXY_UID, TOKEN_AUDIENCE,
+    TRUST_BUNDLE_CONFIGMAP,
 };
 
 /// Name of the init step container.
@@ -55,12 +63,22 @@ pub fn init_container(cfg: &InjectorConfig, opts: &PodOptions) -> Value {
     // `phimesh init` itself never redirects the admin port (15020): kubelet probes and Prometheus
     // reach it in plaintext.
     if !opts.exclude_inbound_ports.is_empty() {
-        args.push("--exclude-inbound-ports".into());
-        args.push(join(&opts.exclude_inbound_ports));
+        args.push(format!(
+            "--exclude-inbound-ports={}",
+            join(&opts.exclude_inbound_ports)
+        ));
+    }
+    if !opts.exclude_outbound_ports.is_empty() {
+        args.push(format!(
+            "--exclude-outbound-ports={}",
+            join(&opts.exclude_outbound_ports)
+        ));
     }
     if !opts.exclude_outbound_cidrs.is_empty() {
-        args.push("--exclude-outbound-cidrs".into());
-        args.push(opts.exclude_outbound_cidrs.join(","));
+        args.push(format!(
+            "--exclude-outbound-cidrs={}",
+            opts.exclude_outbound_cidrs.join(",")
+        ));
     }
     json!({
         "name": INIT_NAME,
@@ -207,6 +225,96 @@ pub fn volumes() -> Vec<Value> {
     ]
 }
 
+/// Whether a container name is phimesh's or a look-alike of it: starts with `phimesh`, in any
+/// case (`phimesh-proxy`, `PHIMESH-INIT`, `phimesh-proxy-2`, `phimeshproxy`).
+pub fn is_reserved_name(name: &str) -> bool {
+    name.get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("phimesh"))
+}
+
+/// Whether the pod carries the sidecar exactly as this injector makes it for `opts` (the pod's own
+/// annotations): `phimesh-init` first among the init containers and `phimesh-proxy` where its
+/// mode puts it, each with this injector's image, command, arguments, environment (the proxy's
+/// mode and inbound mTLS may be either valid value: they follow the injector's defaults or the PHI
+/// path), restart policy, security context and mounts; no third container with a reserved name; and the status
+/// annotation and sidecar label. Fields the API server defaults (`terminationMessagePath`, probe
+/// thresholds, ...) are not compared, so a pod read back from the API server still counts.
+pub fn is_genuine(
+    meta: &ObjectMeta,
+    spec: &PodSpec,
+    cfg: &InjectorConfig,
+    opts: &PodOptions,
+) -> bool {
+    let marked = meta
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(annotations::SIDECAR_LABEL))
+        .is_some_and(|v| v == annotations::SIDECAR_LABEL_VALUE)
+        && meta
+            .annotations
+            .as_ref()
+            .is_some_and(|a| a.contains_key(annotations::STATUS));
+    if !marked {
+        return false;
+    }
+    let inits = spec.init_containers.as_deref().unwrap_or_default();
+    let reserved = inits
+        .iter()
+        .chain(&spec.containers)
+        .filter(|c| is_reserved_name(&c.name))
+        .count()
+        + spec
+            .ephemeral_containers
+            .iter()
+            .flatten()
+            .filter(|c| is_reserved_name(&c.name))
+            .count();
+    if reserved != 2 {
+        return false;
+    }
+    let proxy = match opts.sidecar_mode {
+        SidecarMode::Native => inits.get(1),
+        SidecarMode::Classic => spec.containers.first(),
+    };
+    let (Some(init), Some(proxy)) = (inits.first(), proxy) else {
+        return false;
+    };
+    if !same(init, &init_container(cfg, opts)) {
+        return false;
+    }
+    // Mode and inbound mTLS may come from the injector's defaults at the time, or from the PHI
+    // path's fixed values: any valid pair is this injector's sidecar.
+    [Mode::Enforce, Mode::Audit].into_iter().any(|mode| {
+        [InboundMtls::Strict, InboundMtls::Permissive]
+            .into_iter()
+            .any(|inbound_mtls| {
+                let o = PodOptions {
+                    mode,
+                    inbound_mtls,
+                    ..opts.clone()
+                };
+                same(proxy, &proxy_container(cfg, &o))
+            })
+    })
+}
+
+/// Compares the fields that decide what a container runs and with which rights.
+fn same(have: &Container, want: &Value) -> bool {
+    let Ok(want) = serde_json::from_value::<Container>(want.clone()) else {
+        return false;
+    };
+    have.name == want.name
+        && have.image == want.image
+        && have.command == want.command
+        && have.args == want.args
+        && have.env == want.env
+        && have.env_from == want.env_from
+        && have.restart_policy == want.restart_policy
+        && have.security_context == want.security_context
+        && have.volume_mounts == want.volume_mounts
+        && have.volume_devices == want.volume_devices
+}
+
 fn join(ports: &[u16]) -> String {
     ports
         .iter()
@@ -249,7 +357,11 @@ mod tests {
             &cfg,
             &opts(&[
                 ("phimesh.io/exclude-inbound-ports", "9090,8080"),
-                ("phimesh.io/exclude-outbound-cidrs", "169.254.169.254/32"),
+                ("phimesh.io/exclude-outbound-ports", "5432"),
+                (
+                    "phimesh.io/exclude-outbound-cidrs",
+                    "169.254.169.254/32, fd00::/8",
+                ),
             ]),
         );
         assert_eq!(
@@ -258,12 +370,27 @@ mod tests {
                 "init",
                 "--proxy-uid",
                 "1337",
-                "--exclude-inbound-ports",
-                "8080,9090",
-                "--exclude-outbound-cidrs",
-                "169.254.169.254/32"
+                "--exclude-inbound-ports=8080,9090",
+                "--exclude-outbound-ports=5432",
+                "--exclude-outbound-cidrs=169.254.169.254/32,fd00::/8"
             ])
         );
+    }
+
+    #[test]
+    fn reserved_names() {
+        for n in [
+            "phimesh-proxy",
+            "phimesh-init",
+            "PHIMESH-PROXY",
+            "Phimesh-x",
+            "phimeshd",
+        ] {
+            assert!(is_reserved_name(n), "{n}");
+        }
+        for n in ["", "phi", "proxy", "my-phimesh-proxy", "phimes"] {
+            assert!(!is_reserved_name(n), "{n}");
+        }
     }
 
     #[test]

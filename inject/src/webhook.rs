@@ -1,5 +1,24 @@
-//! `phimesh webhook`'s HTTPS server: `POST /mutate` (AdmissionReview v1), `GET /ready`, `/live`,
-//! `/metrics`, over rustls (ring) with hyper 1 (HTTP/1.1 and h2).
+//! `phimesh webhook`'s HTTPS server: `POST /mutate` and `POST /mutate/phi` (AdmissionReview v1),
+//! `GET /ready`, `/live`, `/metrics`, over rustls (ring) with hyper 1 (HTTP/1.1 and h2).
+//!
+//! The two review paths differ only in the [`Policy`] they review under:
+//!
+//! * `POST /mutate` — opt-in namespaces and pods ([`Policy::OptIn`]): the pod's `phimesh.io/...`
+//!   overrides apply; each one that weakens protection (audit mode, permissive inbound mTLS,
+//!   excluded ports or CIDRs, opting out) comes back as an AdmissionResponse `warning`.
+//! * `POST /mutate/phi` — namespaces labelled `phimesh.io/phi=true` ([`Policy::Phi`]), selected
+//!   by their own entry of the MutatingWebhookConfiguration (no namespace look-ups here): a pod
+//!   cannot opt out, pick audit mode or permissive inbound mTLS, exclude outbound CIDRs or ports
+//!   or inbound ports beyond the operator's allow-list (`--phi-allowed-exclude-outbound-cidrs`,
+//!   `--phi-allowed-exclude-outbound-ports`, `--phi-allowed-exclude-inbound-ports`), carry
+//!   containers named like phimesh's or phimesh's label or status annotation, run on the host
+//!   network, hold a `phimesh-ca` service-account token or add `NET_ADMIN`: it is **denied**
+//!   (403) with every reason, each naming the annotation, label, container or volume. The
+//!   sidecar it gets runs in `enforce` mode with strict inbound mTLS. See [`crate::policy`] for
+//!   every annotation and the decision for each.
+//!
+//! On both paths a pod counts as already injected only if it carries this injector's genuine
+//! sidecar; a look-alike (a `phimesh-proxy` container running something else) is denied.
 //!
 //! Bounds, each a named constant or option: connections at once, TLS handshake time, HTTP/1
 //! header time, whole-request time, body size (checked against `Content-Length` first, then while
@@ -25,6 +44,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::admission;
 use crate::config::InjectorConfig;
 use crate::metrics::Metrics;
+use crate::policy::Policy;
 use crate::tls::{self, ReloadingCert};
 
 /// Largest AdmissionReview accepted by default. The API server caps a request at 3 MiB and a
@@ -251,15 +271,20 @@ async fn handle(req: Request<Incoming>, state: &State, peer: SocketAddr) -> Resp
             );
             r
         }
-        (&Method::POST, "/mutate") => mutate(req, state, peer).await,
-        (_, "/mutate") | (_, "/ready") | (_, "/live") | (_, "/metrics") => {
+        (&Method::POST, "/mutate") => mutate(req, state, peer, Policy::OptIn).await,
+        (&Method::POST, "/mutate/phi") => mutate(req, state, peer, Policy::Phi).await,
+        (_, "/mutate") | (_, "/mutate/phi") | (_, "/ready") | (_, "/live") | (_, "/metrics") => {
             let mut r = reject(
                 state,
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method",
                 "method not allowed",
             );
-            let allow = if path == "/mutate" { "POST" } else { "GET" };
+            let allow = if path.starts_with("/mutate") {
+                "POST"
+            } else {
+                "GET"
+            };
             r.headers_mut()
                 .insert(header::ALLOW, header::HeaderValue::from_static(allow));
             r
@@ -268,12 +293,17 @@ async fn handle(req: Request<Incoming>, state: &State, peer: SocketAddr) -> Resp
             state,
             StatusCode::NOT_FOUND,
             "not_found",
-            "not found; the webhook serves POST /mutate",
+            "not found; the webhook serves POST /mutate and POST /mutate/phi",
         ),
     }
 }
 
-async fn mutate(req: Request<Incoming>, state: &State, peer: SocketAddr) -> Response<Full<Bytes>> {
+async fn mutate(
+    req: Request<Incoming>,
+    state: &State,
+    peer: SocketAddr,
+    policy: Policy,
+) -> Response<Full<Bytes>> {
     let started = Instant::now();
     let max = state.limits.max_body;
     let declared = req
@@ -327,7 +357,7 @@ async fn mutate(req: Request<Incoming>, state: &State, peer: SocketAddr) -> Resp
         }
         Ok(Ok(b)) => b.to_bytes(),
     };
-    let v = admission::review(&body, &state.config);
+    let v = admission::review(&body, &state.config, policy);
     state
         .metrics
         .reviews
@@ -340,7 +370,9 @@ async fn mutate(req: Request<Incoming>, state: &State, peer: SocketAddr) -> Resp
         .observe(started.elapsed().as_secs_f64());
     match v.action {
         "error" => tracing::warn!(%peer, reason = v.reason, "malformed admission request"),
-        _ => tracing::info!(pod = %v.pod, action = v.action, reason = v.reason, "admission review"),
+        _ => {
+            tracing::info!(pod = %v.pod, policy = policy.as_str(), action = v.action, reason = v.reason, "admission review")
+        }
     }
     json(
         StatusCode::from_u16(v.http_status).unwrap_or(StatusCode::BAD_REQUEST),

@@ -6,6 +6,7 @@ use phimesh_inject::admission;
 use phimesh_inject::config::InjectorConfig;
 use phimesh_inject::manifest;
 use phimesh_inject::pod::{self, Outcome, SkipReason};
+use phimesh_inject::policy::Policy;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -75,7 +76,7 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_get_an_answer(body in proptest::collection::vec(any::<u8>(), 0..512)) {
-        let v = admission::review(&body, &cfg());
+        let v = admission::review(&body, &cfg(), Policy::OptIn);
         prop_assert!(v.http_status == 400 || v.http_status == 200);
         let _: Value = serde_json::from_slice(&v.body).unwrap();
     }
@@ -83,18 +84,18 @@ proptest! {
     #[test]
     fn arbitrary_objects_in_a_review_get_an_answer(obj in arb_json()) {
         let body = review_of(obj).to_string();
-        let v = admission::review(body.as_bytes(), &cfg());
+        let v = admission::review(body.as_bytes(), &cfg(), Policy::Phi);
         prop_assert_eq!(v.http_status, 200);
     }
 
     #[test]
     fn arbitrary_text_never_panics_inject(text in "(---\n|[a-z:{}\\[\\], \n-]|kind: Pod\n|apiVersion: v1\n|spec: \n){0,40}") {
-        let _ = manifest::inject(&text, &cfg());
+        let _ = manifest::inject(&text, &cfg(), Policy::OptIn);
     }
 
     #[test]
     fn any_pod_shape_gets_a_valid_once_only_sidecar(p in arb_pod()) {
-        let Outcome::Inject { patch, .. } = pod::plan(&p, Some("ns"), &cfg()).unwrap() else {
+        let Outcome::Inject { patch, .. } = pod::plan(&p, Some("ns"), &cfg(), Policy::OptIn).unwrap() else {
             panic!("not injected: {p}");
         };
         let ops: json_patch::Patch = serde_json::from_value(serde_json::to_value(&patch).unwrap()).unwrap();
@@ -113,7 +114,7 @@ proptest! {
         for (k, v) in p["metadata"]["annotations"].as_object().into_iter().flatten() {
             prop_assert_eq!(&out["metadata"]["annotations"][k], v);
         }
-        prop_assert_eq!(pod::plan(&out, Some("ns"), &cfg()).unwrap(), Outcome::Skip(SkipReason::AlreadyInjected));
+        prop_assert_eq!(pod::plan(&out, Some("ns"), &cfg(), Policy::OptIn).unwrap(), Outcome::Skip(SkipReason::AlreadyInjected));
     }
 }
 
