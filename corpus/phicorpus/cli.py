@@ -1,6 +1,6 @@
 """Deterministic generator of phimesh's labelled synthetic PHI corpus.
 
-    python3 corpus/gen.py --out DIR --seed N --per-format K [--family train|holdout|fresh|blind4|blind5|blind6|blind7|both|all]
+    python3 corpus/gen.py --out DIR --seed N --per-format K [--family train|holdout|fresh|blind4|blind5|blind6|blind7|evasion|both|all]
 
 Writes one file per sample under DIR/<format>/ and DIR/labels.jsonl, one JSON object a line:
 {"file": "<path relative to DIR>", "format": "...", "family": "...", "phi": bool,
@@ -13,7 +13,10 @@ The two families use *separate* template sets (envelopes, key names, phrasings, 
 name lists) so that numbers measured on `holdout` estimate how a detector tuned on `train`
 generalises to a corpus written by someone else; `fresh`, `blind4`, `blind5`, `blind6` and `blind7` are
 further template sets kept out of tuning (`blind4`, `blind5`, `blind6` and `blind7` were written blind,
-without reading the detection rules). See corpus/README.md for the labelling rules.
+without reading the detection rules). `evasion` carries patient data in the encodings careless
+clients produce (base64, UTF-16, HTML references, double percent-encoding, Unicode look-alikes,
+quoted-printable, nested compression) in formats of its own; it is not part of `all`. See
+corpus/README.md for the labelling rules.
 """
 
 from __future__ import annotations
@@ -82,7 +85,8 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--per-format", type=int, default=40)
     ap.add_argument("--family", choices=[*FAMILIES, *GROUPS], default="train",
-                    help="both = train + holdout; all = train + holdout + fresh + blind4 + blind5 + blind6 + blind7")
+                    help="both = train + holdout; all = train + holdout + fresh + blind4 + blind5 + blind6 + blind7 "
+                         "(evasion has formats of its own and is not in all)")
     ap.add_argument("--formats", default=None,
                     help="comma-separated subset (default: every format of the chosen families)")
     ap.add_argument("--large-every", type=int, default=20,

@@ -19,6 +19,7 @@ from .blind4 import Blind4Faker, B4_GEN
 from .blind5 import Blind5Faker, B5_GEN
 from .blind6 import Blind6Faker, B6_GEN
 from .blind7 import Blind7Faker, B7_GEN
+from . import evasion
 
 
 class Family(NamedTuple):
@@ -40,6 +41,9 @@ FAMILIES: dict[str, Family] = {
     "blind5": Family(Blind5Faker, B5_GEN),
     "blind6": Family(Blind6Faker, B6_GEN),
     "blind7": Family(Blind7Faker, B7_GEN),
+    # not in `all`: its own formats (encoding groups) and its own decoding self-check
+    "evasion": Family(evasion.EvasionFaker, evasion.EVASION_GEN, evasion.check_positive,
+                      evasion.negative_violations),
 }
 
 # --family names that stand for several families
