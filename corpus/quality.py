@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Measures phimesh's detection quality on a labelled corpus made by corpus/gen.py.
 
-    python3 corpus/quality.py --corpus DIR [--bin PATH] [--json] [--min-recall R] [--max-fpr F]
+    python3 corpus/quality.py --corpus DIR [--bin PATH] [--json] [--min-recall R] [--max-fpr F] [--by-note DEPTH]
 
 Runs `phimesh scan FILE...` in batches, compares each file's verdict with DIR/labels.jsonl and
 prints, per family and format and overall: samples, TP, FP, TN, FN, recall, precision and
 false-positive rate; recall per PHI kind (a PHI file counts as recalled for a kind when a finding
-of that kind is reported); and the misclassified files (names, formats and template notes only;
-never a value).
+of that kind is reported); with --by-note, the same counts per template-note prefix; and the
+misclassified files (names, formats and template notes only; never a value).
 
 An *uninspectable* verdict counts as a positive prediction (the proxy would refuse the body) and
 is also counted on its own. Exit status: 0, or 1 when --min-recall / --max-fpr are not met, or 2
@@ -120,6 +120,9 @@ def main(argv=None) -> int:
     ap.add_argument("--max-fpr", type=float, default=None)
     ap.add_argument("--family", default=None, help="only this family")
     ap.add_argument("--format", default=None, help="only these formats (comma-separated)")
+    ap.add_argument("--by-note", type=int, default=0, metavar="DEPTH",
+                    help="also count per note prefix: the first DEPTH '/'-separated parts of each template note "
+                         "(2 gives evasion/<encoding>, positives and negatives together)")
     a = ap.parse_args(argv)
 
     binary = a.bin or default_bin()
@@ -157,6 +160,7 @@ def main(argv=None) -> int:
         results.update(run_scan(binary, paths[i:i + a.batch], a.scan_arg, a.timeout))
 
     groups: dict[tuple, Counts] = defaultdict(Counts)
+    by_note: dict[str, Counts] = defaultdict(Counts)
     kind_tot: dict[tuple, int] = defaultdict(int)
     kind_hit: dict[tuple, int] = defaultdict(int)
     wrong = []
@@ -170,6 +174,9 @@ def main(argv=None) -> int:
         fam = lab.get("family", "-")
         for key in (("all", "all"), (fam, "all"), ("all", lab["format"]), (fam, lab["format"])):
             groups[key].add(lab["phi"], pred, unins, err)
+        if a.by_note > 0:
+            tpl = lab.get("note", "").split(" ")[0].split("/large:")[0]
+            by_note["/".join(tpl.split("/")[:a.by_note])].add(lab["phi"], pred, unins, err)
         if lab["phi"]:
             for k in lab["kinds"]:
                 for key in (("all", k), (fam, k)):
@@ -208,6 +215,8 @@ def main(argv=None) -> int:
                                         "recall": ratio(kind_hit[(fa, k)], kind_tot[(fa, k)])}
                                     for k in KINDS if kind_tot[(fa, k)]} for fa in ["all"] + fams},
                "misclassified": wrong, "errors": errors, "ok": ok, "why": why}
+        if a.by_note > 0:
+            out["by_note"] = {k: by_note[k].as_dict() for k in sorted(by_note)}
         print(json.dumps(out, indent=2))
     else:
         hdr = f"{'family':8} {'format':12} {'samples':>7} {'TP':>5} {'FP':>4} {'TN':>5} {'FN':>4} {'unins':>5} {'recall':>7} {'precis':>7} {'FPR':>7}"
@@ -222,6 +231,16 @@ def main(argv=None) -> int:
                 print(f"{f:8} {fm:12} {c['samples']:7d} {c['tp']:5d} {c['fp']:4d} {c['tn']:5d} {c['fn']:4d} "
                       f"{c['uninspectable']:5d} {fmt_r(c['recall']):>7} {fmt_r(c['precision']):>7} {fmt_r(c['fpr']):>7}")
             print("-" * len(hdr))
+        if a.by_note > 0:
+            w = max(len(k) for k in by_note)
+            nh = f"{'note prefix':{w}} {'samples':>7} {'TP':>5} {'FP':>4} {'TN':>5} {'FN':>4} {'unins':>5} {'recall':>7} {'precis':>7} {'FPR':>7}"
+            print(f"\nby note prefix (depth {a.by_note})")
+            print(nh)
+            print("-" * len(nh))
+            for k in sorted(by_note):
+                c = by_note[k].as_dict()
+                print(f"{k:{w}} {c['samples']:7d} {c['tp']:5d} {c['fp']:4d} {c['tn']:5d} {c['fn']:4d} "
+                      f"{c['uninspectable']:5d} {fmt_r(c['recall']):>7} {fmt_r(c['precision']):>7} {fmt_r(c['fpr']):>7}")
         print("\nrecall per kind (PHI files labelled with the kind that got a finding of that kind)")
         print(f"{'kind':16}" + "".join(f"{fa:>16}" for fa in ["all"] + fams))
         for k in KINDS:
