@@ -320,7 +320,8 @@ impl Views {
         self.compressed.iter().map(|(_, c)| child(c)).sum::<usize>()
             + self.utf16.as_ref().map_or(0, |u| child(&u.child))
             + self.b64.child.as_ref().map_or(0, child)
-            + self.b64.pending.capacity()
+            + self.b64.chars.capacity()
+            + self.b64.decoded.capacity()
             + self.qp.as_ref().map_or(0, child)
             + self.head.capacity()
     }
@@ -829,6 +830,10 @@ const fn b64_table() -> [u8; 256] {
 static B64: [u8; 256] = b64_table();
 
 /// Runs of base64 characters in the normalised stream.
+///
+/// The hot loop only finds run boundaries; a run is looked at when it ends or reaches
+/// [`JUDGE_CHARS`] characters: shorter than [`MIN_RUN`], single-case (words, hex) or decoding to
+/// binary, it is dropped; otherwise its decoded bytes go to a child from its first character on.
 #[derive(Default)]
 struct Base64Runs {
     /// Normalised offset of the current run's first character (`None`: not in a run).
@@ -838,18 +843,22 @@ struct Base64Runs {
     line_len: usize,
     /// A line break ended the last line; the run goes on if a character follows.
     at_break: bool,
-    upper: bool,
-    lower: bool,
     /// Padding characters seen (the run ends after them).
     pad: u8,
-    quantum: u32,
-    qlen: u8,
-    /// Decoded bytes of a run not yet judged.
-    pending: Vec<u8>,
+    /// The first characters of a run not yet judged (at most [`JUDGE_CHARS`]).
+    chars: Vec<u8>,
+    /// The run was judged and is decoded into `child`.
+    child: Option<Child>,
     /// The run was judged not worth decoding.
     rejected: bool,
-    child: Option<Child>,
+    /// Partial quantum of a decoded run.
+    quantum: u32,
+    qlen: u8,
+    decoded: Vec<u8>,
 }
+
+/// A run is judged on this many characters (48 decoded bytes).
+const JUDGE_CHARS: usize = JUDGE_BYTES / 3 * 4;
 
 impl Base64Runs {
     fn hold(&self) -> u64 {
@@ -867,179 +876,234 @@ impl Base64Runs {
         ctx: &ViewCtx<'_>,
         out: &mut Gathered,
     ) -> Result<(), ScanError> {
-        let mut decoded = Vec::new();
+        let n = data.len();
         let mut i = 0;
-        while i < data.len() {
-            let b = data[i];
-            let v = B64[b as usize];
-            let pos = start + i as u64;
-            if v < 64 && self.pad == 0 {
-                if self.run_start.is_none() {
-                    self.begin(pos);
-                } else if self.at_break {
-                    self.at_break = false;
-                    self.line_len = 0;
-                    if let Some(c) = &mut self.child {
-                        c.map
-                            .anchor(c.scanner.input_len() + decoded.len() as u64, pos);
+        while i < n {
+            if self.run_start.is_none() {
+                // A run worth decoding has an upper-case letter: skip to the next one and back
+                // to where its run begins. Without one, only a run that reaches the end of the
+                // chunk may still become one (it goes on in the next chunk).
+                let from = match next_upper(&data[i..]) {
+                    Some(u) => i + u,
+                    None => n,
+                };
+                let mut s = from;
+                while s > i && B64[data[s - 1] as usize] < 64 {
+                    s -= 1;
+                }
+                if s == n {
+                    break;
+                }
+                i = s;
+                self.run_start = Some(start + i as u64);
+            }
+            if self.pad == 0 {
+                let from = i;
+                while i < n && B64[data[i] as usize] < 64 {
+                    i += 1;
+                }
+                if i > from {
+                    if self.at_break {
+                        self.at_break = false;
+                        self.line_len = 0;
+                        if let Some(c) = &mut self.child {
+                            let at = c.scanner.input_len() + self.decoded.len() as u64;
+                            c.map.anchor(at, start + from as u64);
+                        }
                     }
+                    self.chars_in(&data[from..i], ctx, out)?;
                 }
-                self.upper |= b.is_ascii_uppercase();
-                self.lower |= b.is_ascii_lowercase();
-                self.run_len += 1;
-                self.line_len += 1;
-                self.quantum = self.quantum << 6 | u32::from(v);
-                self.qlen += 1;
-                if self.qlen == 4 {
-                    let q = self.quantum;
-                    self.out_bytes(&[(q >> 16) as u8, (q >> 8) as u8, q as u8], &mut decoded);
-                    self.quantum = 0;
-                    self.qlen = 0;
+                if i == n {
+                    break;
                 }
-                if !self.rejected && self.child.is_none() && self.run_len >= JUDGE_BYTES * 4 / 3 {
-                    self.judge(pos + 1, ctx, out, &mut decoded)?;
-                }
+            }
+            // `data[i]` ends the characters: padding, a line break or the end of the run.
+            let v = B64[data[i] as usize];
+            if v == B64_PAD && self.pad < 2 && !self.at_break && self.run_len > 0 {
+                self.pad += 1;
                 i += 1;
                 continue;
             }
-            if self.run_start.is_some() {
-                if v == B64_PAD && self.pad < 2 && !self.at_break {
-                    self.pad += 1;
-                    i += 1;
-                    continue;
-                }
-                if v == B64_BREAK
-                    && self.pad == 0
-                    && self.qlen == 0
-                    && (self.at_break || (self.line_len >= 16 && self.line_len % 4 == 0))
-                {
-                    self.at_break = true;
-                    i += 1;
-                    continue;
-                }
-                self.flush(&mut decoded, ctx, out)?;
-                self.end_run(ctx, out)?;
-                continue; // this byte may begin a run
+            if v == B64_BREAK
+                && self.pad == 0
+                && (self.at_break || (self.line_len >= 16 && self.line_len % 4 == 0))
+            {
+                self.at_break = true;
+                i += 1;
+                continue;
             }
-            i += 1;
+            self.end_run(ctx, out)?;
+            if v >= 64 {
+                i += 1; // not a character: it cannot begin the next run
+            }
         }
-        self.flush(&mut decoded, ctx, out)
+        self.flush(ctx, out)
     }
 
-    fn begin(&mut self, pos: u64) {
-        *self = Base64Runs {
-            run_start: Some(pos),
-            pending: std::mem::take(&mut self.pending),
-            ..Base64Runs::default()
-        };
-        self.pending.clear();
-    }
-
-    fn out_bytes(&mut self, bytes: &[u8], decoded: &mut Vec<u8>) {
-        if self.rejected {
-            return;
-        }
-        if self.child.is_some() {
-            decoded.extend_from_slice(bytes);
-        } else {
-            self.pending.extend_from_slice(bytes);
-        }
-    }
-
-    /// Feeds what this chunk decoded to the open child.
-    fn flush(
+    /// Takes in characters of the current run.
+    fn chars_in(
         &mut self,
-        decoded: &mut Vec<u8>,
+        s: &[u8],
         ctx: &ViewCtx<'_>,
         out: &mut Gathered,
     ) -> Result<(), ScanError> {
-        if decoded.is_empty() {
+        self.run_len += s.len();
+        self.line_len += s.len();
+        if self.rejected {
+            return Ok(());
+        }
+        if self.child.is_some() {
+            self.decode(s);
+            return Ok(());
+        }
+        let take = (JUDGE_CHARS - self.chars.len()).min(s.len());
+        self.chars.extend_from_slice(&s[..take]);
+        if self.chars.len() == JUDGE_CHARS {
+            self.judge(ctx, out)?;
+            if self.child.is_some() {
+                self.decode(&s[take..]);
+            }
+        }
+        Ok(())
+    }
+
+    fn decode(&mut self, s: &[u8]) {
+        for &b in s {
+            self.quantum = self.quantum << 6 | u32::from(B64[b as usize]);
+            self.qlen += 1;
+            if self.qlen == 4 {
+                let q = self.quantum;
+                self.decoded
+                    .extend_from_slice(&[(q >> 16) as u8, (q >> 8) as u8, q as u8]);
+                self.quantum = 0;
+                self.qlen = 0;
+            }
+        }
+    }
+
+    /// Feeds what was decoded so far to the open child.
+    fn flush(&mut self, ctx: &ViewCtx<'_>, out: &mut Gathered) -> Result<(), ScanError> {
+        if self.decoded.is_empty() {
             return Ok(());
         }
         if let Some(c) = &mut self.child {
-            let state = c.feed(decoded, ctx.budget)?;
+            let state = c.feed(&self.decoded, ctx.budget)?;
             out.take_from(c, true, None);
             if !out.apply(state) {
                 self.child = None;
                 self.rejected = true;
             }
         }
-        decoded.clear();
+        self.decoded.clear();
         Ok(())
     }
 
-    /// Decides whether the run is worth decoding, from its first decoded bytes.
-    fn judge(
-        &mut self,
-        _at: u64,
-        ctx: &ViewCtx<'_>,
-        out: &mut Gathered,
-        decoded: &mut Vec<u8>,
-    ) -> Result<(), ScanError> {
+    /// Decides whether the run is worth decoding, from its first characters.
+    fn judge(&mut self, ctx: &ViewCtx<'_>, out: &mut Gathered) -> Result<(), ScanError> {
         let Some(run_start) = self.run_start else {
             return Ok(());
         };
-        if self.run_len < MIN_RUN || !(self.upper && self.lower) || !worth_decoding(&self.pending) {
+        let chars = std::mem::take(&mut self.chars);
+        let mixed = chars.len() >= MIN_RUN
+            && chars.iter().any(u8::is_ascii_uppercase)
+            && chars.iter().any(u8::is_ascii_lowercase);
+        if mixed {
+            self.decode(&chars);
+        }
+        let worth = mixed && worth_decoding(&self.decoded);
+        self.chars = chars;
+        self.chars.clear();
+        if !worth {
             self.rejected = true;
-            self.pending.clear();
+            self.decoded.clear();
+            self.quantum = 0;
+            self.qlen = 0;
             return Ok(());
         }
         if ctx.depth >= MAX_DEPTH {
             out.failed.get_or_insert(Uninspectable::NestingTooDeep);
             self.rejected = true;
+            self.decoded.clear();
             return Ok(());
         }
-        let mut c = Child::new(
+        self.child = Some(Child::new(
             ctx.engine,
             Decoding::Identity,
             false,
             ctx,
             Map::new(run_start, 4, 3),
-        )?;
-        let pending = std::mem::take(&mut self.pending);
-        let state = c.feed(&pending, ctx.budget)?;
-        out.take_from(&mut c, true, None);
-        if out.apply(state) {
-            self.child = Some(c);
-            let _ = decoded;
-        } else {
-            self.rejected = true;
-        }
+        )?);
         Ok(())
     }
 
-    /// Ends the current run (a non-base64 byte, or the end of the stream).
+    /// Ends the current run (a byte that is not base64, or the end of the stream).
     fn end_run(&mut self, ctx: &ViewCtx<'_>, out: &mut Gathered) -> Result<(), ScanError> {
         if self.run_start.is_none() {
             return Ok(());
         }
-        // The last partial quantum: 2 characters are one byte, 3 are two.
-        let q = self.quantum;
-        let tail: &[u8] = match self.qlen {
-            2 => &[(q >> 4) as u8],
-            3 => &[(q >> 10) as u8, (q >> 2) as u8],
-            _ => &[],
-        };
-        let tail = tail.to_vec();
-        let mut decoded = Vec::new();
-        self.out_bytes(&tail, &mut decoded);
         if !self.rejected && self.child.is_none() {
-            self.judge(0, ctx, out, &mut decoded)?;
+            if self.run_len < MIN_RUN {
+                self.rejected = true;
+            } else {
+                self.judge(ctx, out)?;
+            }
         }
-        self.flush(&mut decoded, ctx, out)?;
-        if let Some(mut c) = self.child.take() {
-            let state = c.finish(ctx.budget)?;
-            out.take_from(&mut c, true, None);
-            out.apply(state);
+        if self.child.is_some() {
+            // The last partial quantum: 2 characters are one byte, 3 are two.
+            let q = self.quantum;
+            match self.qlen {
+                2 => self.decoded.push((q >> 4) as u8),
+                3 => self
+                    .decoded
+                    .extend_from_slice(&[(q >> 10) as u8, (q >> 2) as u8]),
+                _ => {}
+            }
+            self.flush(ctx, out)?;
+            if let Some(mut c) = self.child.take() {
+                let state = c.finish(ctx.budget)?;
+                out.take_from(&mut c, true, None);
+                out.apply(state);
+            }
         }
-        let mut pending = std::mem::take(&mut self.pending);
-        pending.clear();
-        *self = Base64Runs {
-            pending,
-            ..Base64Runs::default()
-        };
+        self.run_start = None;
+        self.run_len = 0;
+        self.line_len = 0;
+        self.at_break = false;
+        self.pad = 0;
+        self.chars.clear();
+        self.rejected = false;
+        self.quantum = 0;
+        self.qlen = 0;
+        self.decoded.clear();
         Ok(())
     }
+}
+
+/// Index of the first ASCII upper-case letter, eight bytes at a time.
+fn next_upper(s: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = s.chunks_exact(8);
+    let mut at = 0;
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        // Each lane's low seven bits (so no carry crosses lanes): >= 'A' and not >= '[', and
+        // the byte itself ASCII.
+        let low = w & !HIGH;
+        let ge_a = low + ONES * (0x80 - u64::from(b'A'));
+        let ge_z1 = low + ONES * (0x80 - u64::from(b'['));
+        if ge_a & !ge_z1 & !w & HIGH != 0 {
+            if let Some(p) = c.iter().position(u8::is_ascii_uppercase) {
+                return Some(at + p);
+            }
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(u8::is_ascii_uppercase)
+        .map(|p| at + p)
 }
 
 /// Whether a decoded start is text (or a compression/UTF-16 signature) rather than binary.
@@ -1057,4 +1121,22 @@ fn worth_decoding(d: &[u8]) -> bool {
         .filter(|&&b| (0x20..0x7f).contains(&b) || matches!(b, b'\t' | b'\n' | b'\r' | 0))
         .count();
     text * 100 >= n * TEXT_SHARE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_upper_is_exact_on_every_byte() {
+        for pre in 0..20usize {
+            for b in 0..=255u8 {
+                let mut v = vec![0xffu8; pre];
+                v.push(b);
+                v.extend_from_slice(b"zz\xc3\xa9aZ");
+                let want = v.iter().position(u8::is_ascii_uppercase);
+                assert_eq!(next_upper(&v), want, "{pre} {b}");
+            }
+        }
+    }
 }
