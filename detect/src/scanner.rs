@@ -203,6 +203,7 @@ pub struct Scanner {
     /// Shared by every scanner of the nest.
     budget: Arc<Budget>,
     limits: Limits,
+    plus_as_space: bool,
     /// A child's findings, in its content coordinates, for its parent.
     export: Option<Vec<Exported>>,
     /// Content bytes scanned so far (the next content byte's offset).
@@ -257,6 +258,7 @@ impl Scanner {
             depth,
             budget,
             limits: opts.limits,
+            plus_as_space: opts.plus_as_space,
             export: (depth > 0).then(Vec::new),
             content_seen: 0,
             engine,
@@ -349,6 +351,7 @@ impl Scanner {
             depth: self.depth,
             budget: &self.budget,
             limits: self.limits,
+            plus_as_space: self.plus_as_space,
         };
         let r = self.views.finish(&ctx, &mut g);
         self.absorb(g);
@@ -467,6 +470,7 @@ impl Scanner {
             depth: self.depth,
             budget: &self.budget,
             limits: self.limits,
+            plus_as_space: self.plus_as_space,
         };
         let r = self.views.on_content(content, start, &ctx, &mut g);
         self.absorb(g);
@@ -546,6 +550,7 @@ impl Scanner {
             depth: self.depth,
             budget: &self.budget,
             limits: self.limits,
+            plus_as_space: self.plus_as_space,
         };
         let v = self.views.on_normalized(data, chunk_start, &ctx, &mut g);
         self.absorb(g);

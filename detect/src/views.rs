@@ -233,6 +233,8 @@ pub(crate) struct ViewCtx<'a> {
     pub(crate) depth: u8,
     pub(crate) budget: &'a Arc<Budget>,
     pub(crate) limits: Limits,
+    /// The parent reads `+` as a space (forms, URLs): a space may be a `+` of a base64 run.
+    pub(crate) plus_as_space: bool,
 }
 
 /// Findings and context gathered from children, for the parent to record.
@@ -919,6 +921,13 @@ impl Base64Runs {
             }
             // `data[i]` ends the characters: padding, a line break or the end of the run.
             let v = B64[data[i] as usize];
+            if data[i] == b' ' && ctx.plus_as_space && self.plus_may_continue() {
+                // Where `+` reads as a space, a space inside a run that already looks like
+                // base64 (eight characters or more, both cases) is its `+`.
+                self.chars_in(b"+", ctx, out)?;
+                i += 1;
+                continue;
+            }
             if v == B64_PAD && self.pad < 2 && !self.at_break && self.run_len > 0 {
                 self.pad += 1;
                 i += 1;
@@ -938,6 +947,16 @@ impl Base64Runs {
             }
         }
         self.flush(ctx, out)
+    }
+
+    /// Whether a space may stand for a `+` of the current run.
+    fn plus_may_continue(&self) -> bool {
+        if self.pad != 0 || self.at_break || self.run_len < 8 || self.rejected {
+            return false;
+        }
+        self.child.is_some()
+            || (self.chars.iter().any(u8::is_ascii_uppercase)
+                && self.chars.iter().any(u8::is_ascii_lowercase))
     }
 
     /// Takes in characters of the current run.
