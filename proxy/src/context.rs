@@ -6,14 +6,14 @@ use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use phimesh_detect::{Engine, Finding, Verdict};
+use phimesh_detect::{Engine, Finding};
 
 use crate::audit::{now_rfc3339, AuditEvent, AuditFinding, AuditSink};
 use crate::config::ProxyConfig;
 use crate::drain::Drain;
 use crate::forward::{h2_client_to, Clients, Dialer, HttpClient};
 use crate::metrics::Metrics;
-use crate::policy::{reason, Action, Direction, Flow, PathKind, Policy};
+use crate::policy::{reason, Action, Direction, Flow, PathKind, Policy, Verdict};
 use crate::tls::Tls;
 
 /// Shared by every task of one running proxy.
@@ -161,5 +161,40 @@ impl Shared {
             reason: reason(verdict),
             request_id,
         });
+    }
+
+    /// Records a decision on a whole connection the proxy cannot vouch for (`verdict`: not TLS,
+    /// malformed, SNI not allowed), found in `flow`. Returns whether the connection is to be cut:
+    /// where the path refuses PHI in either direction, in enforce mode (the SNI allowlist: always).
+    /// `forwarded_some`: part of the connection already went through (the audit says `reset`).
+    pub fn refuse_connection(
+        &self,
+        ctx: &ConnCtx,
+        flow: Flow,
+        protocol: &'static str,
+        verdict: Verdict,
+        forwarded_some: bool,
+    ) -> bool {
+        let Some(action) = self.policy.decide_connection(ctx.path, verdict) else {
+            return false;
+        };
+        let action = match action {
+            Action::Refused if forwarded_some => Action::Reset,
+            a => a,
+        };
+        let id = crate::audit::new_request_id();
+        self.record(ctx, flow, protocol, &id, verdict, &[], "connection", action);
+        if !forwarded_some {
+            self.metrics
+                .requests
+                .with_label_values(&[
+                    ctx.path.direction().as_str(),
+                    protocol,
+                    ctx.path.tls_label(),
+                    action.as_str(),
+                ])
+                .inc();
+        }
+        matches!(action, Action::Refused | Action::Reset)
     }
 }

@@ -19,14 +19,16 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::{capture_connection, CaptureConnection};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use phimesh_detect::{StreamOptions, Verdict};
+use phimesh_detect::StreamOptions;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::context::{ConnCtx, Shared};
 use crate::forward::peer_identity_of;
 use crate::inspect::{stream_options, BodyEnd, InspectBody, InspectError, Inspector, TrailerCheck};
 use crate::io::Activity;
-use crate::policy::{grpc_refusal_status, refusal_response, Action, Flow, PathKind};
+use crate::policy::{
+    grpc_refusal_status, refusal_response, Action, Flow, PathKind, Unreadable, Verdict,
+};
 
 /// Body of responses sent downstream.
 pub type RespBody = UnsyncBoxBody<Bytes, InspectError>;
@@ -51,6 +53,7 @@ pub async fn serve<IO>(
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let ctx = Arc::new(ctx);
+    let conn_ctx = ctx.clone();
     let sh = shared.clone();
     let svc = hyper::service::service_fn(move |req| {
         let ctx = ctx.clone();
@@ -63,17 +66,32 @@ pub async fn serve<IO>(
     let drain = shared.drain.clone();
     // Serves until the connection ends or idles out; on drain, finishes in-flight requests
     // (the hyper connection types differ, their graceful shutdown is the same call).
+    // A request hyper could not parse (it answered 400/414/431 or closed) was not forwarded:
+    // where PHI is refused, that is a refusal of a malformed request.
+    let malformed = |r: Result<(), hyper::Error>| {
+        if let Err(e) = r {
+            if e.is_parse() {
+                shared.refuse_connection(
+                    &conn_ctx,
+                    Flow::Request,
+                    "http1",
+                    Unreadable::Malformed.into(),
+                    false,
+                );
+            }
+        }
+    };
     macro_rules! serve_until_idle_or_drained {
         ($conn:expr) => {{
             let conn = $conn;
             tokio::pin!(conn);
             tokio::select! {
-                _ = conn.as_mut() => return,
+                r = conn.as_mut() => return malformed(r),
                 _ = &mut idle => return,
                 _ = drain.signaled() => conn.as_mut().graceful_shutdown(),
             }
             tokio::select! {
-                _ = conn.as_mut() => {}
+                r = conn.as_mut() => malformed(r),
                 _ = &mut idle => {}
             }
         }};
@@ -104,10 +122,14 @@ pub async fn serve<IO>(
     }
 }
 
+/// Whether a message is gRPC: its (first) content type is `application/grpc`,
+/// `application/grpc+proto`... compared case-insensitively as media types are. A message with
+/// more than one content type is refused as ambiguous where PHI is refused
+/// ([`crate::inspect::content_type`]).
 fn is_grpc(h: &HeaderMap) -> bool {
     h.get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/grpc"))
+        .is_some_and(|v| crate::inspect::media_type(v).starts_with("application/grpc"))
 }
 
 const HOP_BY_HOP: &[&str] = &[
@@ -172,7 +194,7 @@ fn scan_head(
         plus_as_space: true,
         ..StreamOptions::default()
     };
-    let mut insp = Inspector::new(Some(engine), Some(opts), false, usize::MAX);
+    let mut insp = Inspector::new(Some(engine), Ok(opts), false, usize::MAX);
     let mut sink = VecDeque::new();
     // One push for the whole head: each push costs a Hyperscan call per database, and pushing
     // piece by piece made the head scan cost more than a 1 KiB body (`cargo bench --bench proxy`).
@@ -413,11 +435,10 @@ async fn start_body(
     shared: &Shared,
     ex: &Exchange,
     flow: Flow,
-    headers: &HeaderMap,
+    opts: Result<StreamOptions, Verdict>,
     body: &mut Incoming,
 ) -> Result<Result<BodyStart, Response<RespBody>>, hyper::Error> {
     let hold = shared.policy.holds_back(ex.ctx.path, flow);
-    let opts = stream_options(headers, ex.grpc, &shared.cfg.bounds);
     let mut b = BodyStart {
         insp: Inspector::new(
             shared.engine_for(ex.ctx.path, flow),
@@ -605,7 +626,15 @@ async fn handle(
         ready,
         done,
         trailers,
-    } = match start_body(&shared, &ex, Flow::Request, &parts.headers, &mut body).await? {
+    } = match start_body(
+        &shared,
+        &ex,
+        Flow::Request,
+        stream_options(&parts.headers, ex.grpc, &shared.cfg.bounds),
+        &mut body,
+    )
+    .await?
+    {
         Ok(b) => b,
         Err(resp) => {
             count(&shared, &ex, "refused", start);
@@ -676,6 +705,9 @@ async fn handle(
 
     // Response head and body.
     let (mut rparts, mut rbody) = resp.into_parts();
+    // How the body is to be read, from the fields as they arrived (`transfer-encoding` is
+    // hop-by-hop and about to go).
+    let ropts = stream_options(&rparts.headers, ex.grpc, &shared.cfg.bounds);
     strip_hop_by_hop(&mut rparts.headers);
     // hyper keeps an HTTP/1.1 upstream's non-standard reason phrase and a downstream HTTP/1.1
     // server writes it back out: free text from the upstream that no scan covers (the status
@@ -705,7 +737,7 @@ async fn handle(
         ready,
         done,
         trailers,
-    } = match start_body(&shared, &ex, Flow::Response, &rparts.headers, &mut rbody).await? {
+    } = match start_body(&shared, &ex, Flow::Response, ropts, &mut rbody).await? {
         Ok(b) => b,
         Err(resp) => {
             count(&shared, &ex, "refused", start);

@@ -13,13 +13,12 @@ use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::HeaderMap;
+use http::{header, HeaderMap};
 use http_body::{Body, Frame, SizeHint};
-use phimesh_detect::{
-    Decoding, Engine, Finding, Limits, Scanner, StreamOptions, Uninspectable, Verdict,
-};
+use phimesh_detect::{Decoding, Engine, Finding, Limits, Scanner, StreamOptions, Uninspectable};
 
 use crate::config::Bounds;
+use crate::policy::{Unreadable, Verdict};
 
 /// Errors a body yields when inspection stops it. Never carries payload bytes.
 #[derive(Debug, thiserror::Error)]
@@ -36,32 +35,130 @@ pub enum InspectError {
 /// Boxed error of bodies and services.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// How a message part's content is to be decoded, from its headers.
-pub fn stream_options(headers: &HeaderMap, grpc: bool, bounds: &Bounds) -> Option<StreamOptions> {
+/// The essence of a media type (`type/subtype`, no parameters), lowercased: media types are
+/// compared case-insensitively (RFC 9110 §8.3.1), so `Application/GRPC` is gRPC.
+pub fn media_type(value: &str) -> String {
+    value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// Whether `value` has a comma outside a quoted string: a list where one value belongs.
+fn has_list_comma(value: &str) -> bool {
+    let mut quoted = false;
+    let mut escaped = false;
+    for c in value.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ',' if !quoted => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// The single `content-type` of a message, if it has one that everyone reads the same way.
+/// Two field lines, a list, or bytes that are not visible ASCII are ambiguous: one recipient
+/// may take the first, another the last or the whole.
+pub fn content_type(headers: &HeaderMap) -> Result<Option<&str>, Verdict> {
+    let mut lines = headers.get_all(header::CONTENT_TYPE).iter();
+    let Some(v) = lines.next() else {
+        return Ok(None);
+    };
+    if lines.next().is_some() {
+        return Err(Unreadable::Ambiguous.into());
+    }
+    let v = v.to_str().map_err(|_| Unreadable::Ambiguous)?;
+    if has_list_comma(v) {
+        return Err(Unreadable::Ambiguous.into());
+    }
+    Ok(Some(v))
+}
+
+/// The comma-separated elements of every line of field `name`, in order, trimmed, empty ones
+/// dropped (RFC 9110 §5.3: field lines of a list combine in order). `Err` when a line is not
+/// visible ASCII. Also returns how many lines had an element.
+fn list_elements<'a>(
+    headers: &'a HeaderMap,
+    name: header::HeaderName,
+) -> Result<(Vec<&'a str>, usize), ()> {
+    let mut out = Vec::new();
+    let mut lines = 0;
+    for v in headers.get_all(name).iter() {
+        let v = v.to_str().map_err(|_| ())?;
+        let before = out.len();
+        out.extend(v.split(',').map(str::trim).filter(|e| !e.is_empty()));
+        if out.len() > before {
+            lines += 1;
+        }
+    }
+    Ok((out, lines))
+}
+
+/// How a message part's content is to be decoded, from its header fields read as RFC 9110
+/// says, or why it cannot be read:
+/// - every `content-encoding` line combined in order, `identity` dropped; one gzip or deflate
+///   layer is decoded; a layer the scanner does not know is `unsupported_encoding`; more than
+///   one layer (which the scanner cannot undo) is `uninspectable` when written as one list and
+///   `ambiguous` when spread over lines that disagree;
+/// - `transfer-encoding` (HTTP/1.1; hyper has undone a final `chunked`): any other transfer
+///   coding is `uninspectable`, `chunked` twice is `malformed`;
+/// - gRPC: one `grpc-encoding` line at most (`ambiguous` otherwise);
+/// - one `content-type` line at most, not a list ([`content_type`]).
+pub fn stream_options(
+    headers: &HeaderMap,
+    grpc: bool,
+    bounds: &Bounds,
+) -> Result<StreamOptions, Verdict> {
     let limits = Limits {
         max_content_bytes: bounds.max_inspect_bytes,
         max_ratio: bounds.max_decode_ratio,
         ..Limits::default()
     };
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .map(|v| v.to_str().ok())
-            .unwrap_or(Some(""))
-    };
+    let unsupported = Verdict::Uninspectable(Uninspectable::UnsupportedEncoding);
+    let (te, _) = list_elements(headers, header::TRANSFER_ENCODING)
+        .map_err(|_| Verdict::from(Unreadable::Malformed))?;
+    let chunked = te
+        .iter()
+        .filter(|c| c.eq_ignore_ascii_case("chunked"))
+        .count();
+    if chunked > 1 {
+        return Err(Unreadable::Malformed.into());
+    }
+    if te.len() > chunked {
+        return Err(Unreadable::Uninspectable.into());
+    }
+    let ct = content_type(headers)?;
     let decoding = if grpc {
-        let enc = header("grpc-encoding")?;
-        Decoding::grpc((!enc.is_empty()).then_some(enc))
+        let mut lines = headers.get_all("grpc-encoding").iter();
+        let enc = match (lines.next(), lines.next()) {
+            (None, _) => None,
+            (Some(v), None) => Some(v.to_str().map_err(|_| unsupported)?),
+            (Some(_), Some(_)) => return Err(Unreadable::Ambiguous.into()),
+        };
+        Decoding::grpc(enc.filter(|e| !e.trim().is_empty()))
     } else {
-        let ce = header("content-encoding")?;
-        // A chain such as `gzip, br` is not readable.
-        Decoding::from_content_encoding(ce)?
+        let (codings, lines) =
+            list_elements(headers, header::CONTENT_ENCODING).map_err(|_| unsupported)?;
+        let layers: Vec<Decoding> = codings
+            .iter()
+            .filter(|c| !c.eq_ignore_ascii_case("identity"))
+            .map(|c| Decoding::from_content_encoding(c).ok_or(unsupported))
+            .collect::<Result<_, _>>()?;
+        match layers.as_slice() {
+            [] => Decoding::Identity,
+            [one] => *one,
+            _ if lines > 1 => return Err(Unreadable::Ambiguous.into()),
+            _ => return Err(Unreadable::Uninspectable.into()),
+        }
     };
-    let form = header("content-type")
-        .unwrap_or("")
-        .to_ascii_lowercase()
-        .starts_with("application/x-www-form-urlencoded");
-    Some(StreamOptions {
+    let form = ct.is_some_and(|v| media_type(v) == "application/x-www-form-urlencoded");
+    Ok(StreamOptions {
         decoding,
         plus_as_space: form,
         limits,
@@ -93,21 +190,19 @@ impl std::fmt::Debug for Inspector {
 }
 
 impl Inspector {
-    /// An inspector for one part. `opts == None` means the content cannot be read (unknown
-    /// encoding); `engine == None` disables inspection (everything clean, nothing held).
+    /// An inspector for one part. `opts == Err(v)` means the content cannot be read (why: `v`,
+    /// see [`stream_options`]); `engine == None` disables inspection (everything clean, nothing
+    /// held).
     pub fn new(
         engine: Option<&Engine>,
-        opts: Option<StreamOptions>,
+        opts: Result<StreamOptions, Verdict>,
         hold: bool,
         max_held: usize,
     ) -> Self {
         let (scanner, fixed) = match (engine, opts) {
             (None, _) => (None, Some(Verdict::Clean)),
-            (Some(_), None) => (
-                None,
-                Some(Verdict::Uninspectable(Uninspectable::UnsupportedEncoding)),
-            ),
-            (Some(e), Some(o)) => match e.scanner(o) {
+            (Some(_), Err(v)) => (None, Some(v)),
+            (Some(e), Ok(o)) => match e.scanner(o) {
                 Ok(s) => (Some(s), None),
                 Err(_) => (
                     None,
@@ -141,7 +236,7 @@ impl Inspector {
         }
         self.scanner
             .as_ref()
-            .map_or(Verdict::Clean, |s| s.verdict())
+            .map_or(Verdict::Clean, |s| s.verdict().into())
     }
 
     /// Findings so far (kinds and offsets only).
@@ -319,11 +414,7 @@ impl<B> InspectBody<B> {
 }
 
 fn refused_label(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Phi => "phi",
-        Verdict::Uninspectable(u) => u.as_str(),
-        Verdict::Clean => "clean",
-    }
+    crate::policy::reason(v)
 }
 
 impl<B> Body for InspectBody<B>
@@ -431,7 +522,7 @@ mod tests {
         Engine::new().unwrap()
     }
 
-    fn opts() -> Option<StreamOptions> {
+    fn opts() -> Result<StreamOptions, Verdict> {
         stream_options(&HeaderMap::new(), false, &Bounds::default())
     }
 
@@ -486,19 +577,135 @@ mod tests {
         let e = engine();
         let mut h = HeaderMap::new();
         h.insert("content-encoding", "br".parse().unwrap());
-        assert!(stream_options(&h, false, &Bounds::default()).is_none());
-        let i = Inspector::new(Some(&e), None, true, 1);
+        assert_eq!(
+            stream_options(&h, false, &Bounds::default()).unwrap_err(),
+            Verdict::Uninspectable(Uninspectable::UnsupportedEncoding)
+        );
+        let i = Inspector::new(
+            Some(&e),
+            Err(Verdict::Uninspectable(Uninspectable::UnsupportedEncoding)),
+            true,
+            1,
+        );
         assert_eq!(
             i.verdict(),
             Verdict::Uninspectable(Uninspectable::UnsupportedEncoding)
         );
-        let mut off = Inspector::new(None, None, true, 1);
+        let mut off = Inspector::new(None, opts(), true, 1);
         let mut out = VecDeque::new();
         assert_eq!(
             off.push(Bytes::from_static(SSN_DOC), &mut out),
             Verdict::Clean
         );
         assert_eq!(out.len(), 1);
+    }
+
+    fn fields(lines: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in lines {
+            h.append(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn header_fields_are_read_as_rfc_9110_says() {
+        let b = Bounds::default();
+        let read = |lines: &[(&'static str, &'static str)], grpc: bool| {
+            stream_options(&fields(lines), grpc, &b).map(|o| (o.decoding, o.plus_as_space))
+        };
+        let ce = "content-encoding";
+        // Every content-encoding line counts, in order; identity entries drop out.
+        assert_eq!(
+            read(&[(ce, "identity"), (ce, "gzip")], false),
+            Ok((Decoding::Gzip, false))
+        );
+        assert_eq!(
+            read(&[(ce, "gzip"), (ce, "identity")], false),
+            Ok((Decoding::Gzip, false))
+        );
+        assert_eq!(
+            read(&[(ce, "Identity, GZIP")], false),
+            Ok((Decoding::Gzip, false))
+        );
+        assert_eq!(
+            read(&[(ce, ""), (ce, "deflate")], false),
+            Ok((Decoding::Deflate, false))
+        );
+        // More than one layer: the scanner cannot undo a chain.
+        assert_eq!(
+            read(&[(ce, "gzip, deflate")], false),
+            Err(Verdict::Unreadable(Unreadable::Uninspectable))
+        );
+        assert_eq!(
+            read(&[(ce, "gzip"), (ce, "deflate")], false),
+            Err(Verdict::Unreadable(Unreadable::Ambiguous))
+        );
+        assert_eq!(
+            read(&[(ce, "gzip"), (ce, "gzip")], false),
+            Err(Verdict::Unreadable(Unreadable::Ambiguous))
+        );
+        assert_eq!(
+            read(&[(ce, "identity"), (ce, "br")], false),
+            Err(Verdict::Uninspectable(Uninspectable::UnsupportedEncoding))
+        );
+        // Transfer codings: only `chunked` (which hyper undid).
+        let te = "transfer-encoding";
+        assert_eq!(
+            read(&[(te, "chunked")], false),
+            Ok((Decoding::Identity, false))
+        );
+        assert_eq!(
+            read(&[(te, "Chunked")], false),
+            Ok((Decoding::Identity, false))
+        );
+        assert_eq!(
+            read(&[(te, "gzip, chunked")], false),
+            Err(Verdict::Unreadable(Unreadable::Uninspectable))
+        );
+        assert_eq!(
+            read(&[(te, "gzip"), (te, "chunked")], false),
+            Err(Verdict::Unreadable(Unreadable::Uninspectable))
+        );
+        assert_eq!(
+            read(&[(te, "chunked, chunked")], false),
+            Err(Verdict::Unreadable(Unreadable::Malformed))
+        );
+        // Media types: case-insensitive, one line, not a list.
+        let ct = "content-type";
+        assert_eq!(
+            read(
+                &[(ct, "Application/X-WWW-Form-Urlencoded; charset=utf-8")],
+                false
+            ),
+            Ok((Decoding::Identity, true))
+        );
+        assert_eq!(
+            read(&[(ct, "application/json"), (ct, "application/json")], false),
+            Err(Verdict::Unreadable(Unreadable::Ambiguous))
+        );
+        assert_eq!(
+            read(&[(ct, "application/json, application/grpc")], false),
+            Err(Verdict::Unreadable(Unreadable::Ambiguous))
+        );
+        assert_eq!(
+            read(&[(ct, "text/plain; note=\"a, b\"")], false),
+            Ok((Decoding::Identity, false))
+        );
+        // gRPC: one grpc-encoding.
+        let ge = "grpc-encoding";
+        assert_eq!(
+            read(&[(ct, "Application/GRPC"), (ge, "gzip")], true),
+            Ok((Decoding::grpc(Some("gzip")), false))
+        );
+        assert_eq!(
+            read(&[(ge, "identity"), (ge, "gzip")], true),
+            Err(Verdict::Unreadable(Unreadable::Ambiguous))
+        );
+        assert_eq!(
+            media_type(" Application/GRPC+proto ; x=1"),
+            "application/grpc+proto"
+        );
     }
 
     #[tokio::test]

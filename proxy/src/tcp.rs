@@ -6,13 +6,13 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use phimesh_detect::{Limits, StreamOptions, Verdict};
+use phimesh_detect::{Limits, StreamOptions};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::context::{ConnCtx, Shared};
 use crate::inspect::Inspector;
 use crate::io::{Activity, Resettable};
-use crate::policy::{Action, Flow};
+use crate::policy::{Action, Flow, Verdict};
 
 /// Read buffer of the relay: starts small, grows to this while the stream keeps it full.
 const MAX_READ_BUF: usize = 64 * 1024;
@@ -142,7 +142,7 @@ where
         max_ratio: u64::MAX,
         ..Limits::default()
     };
-    let opts = Some(StreamOptions {
+    let opts = Ok(StreamOptions {
         limits,
         ..StreamOptions::default()
     });
