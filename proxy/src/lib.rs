@@ -42,6 +42,7 @@ pub mod io;
 pub mod listener;
 pub mod metrics;
 pub mod orig_dst;
+pub mod passthrough;
 pub mod policy;
 pub mod sniff;
 pub mod tcp;
