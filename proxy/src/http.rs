@@ -315,13 +315,18 @@ fn trailer_check(
 
 /// Reads up to `limit` bytes of `body` into the inspector before anything is forwarded.
 /// Returns whether the body ended (and its trailers).
+///
+/// A verdict that is already a refusal (content the proxy cannot read, known from the head)
+/// still reads on to the limit: the client then finishes sending a small body before the
+/// answer, instead of racing an HTTP/2 `RST_STREAM` (or an HTTP/1.1 close) with its upload.
 async fn prefetch(
     body: &mut Incoming,
     insp: &mut Inspector,
     ready: &mut VecDeque<Bytes>,
     limit: usize,
 ) -> Result<(bool, Option<HeaderMap>), hyper::Error> {
-    while insp.fed() < limit as u64 && insp.verdict() == Verdict::Clean {
+    let fixed = insp.verdict() != Verdict::Clean;
+    while insp.fed() < limit as u64 && (fixed || insp.verdict() == Verdict::Clean) {
         match body.frame().await {
             None => {
                 insp.finish(ready);
