@@ -203,9 +203,16 @@ async fn dispatch_known<D>(
     D: AsyncRead + AsyncWrite + Resettable + Unpin + Send + 'static,
 {
     match proto {
-        // The HTTP clients dial their own (pooled) connections.
-        Protocol::Http1 => http::serve(io, activity, ctx, Version::Http1, shared).await,
-        Protocol::Http2 => http::serve(io, activity, ctx, Version::H2, shared).await,
+        // The HTTP clients dial their own (pooled) connections: a connection dialled while
+        // waiting for the first speaker closes now.
+        Protocol::Http1 => {
+            drop(up);
+            http::serve(io, activity, ctx, Version::Http1, shared).await
+        }
+        Protocol::Http2 => {
+            drop(up);
+            http::serve(io, activity, ctx, Version::H2, shared).await
+        }
         Protocol::Tls(hello) => app_tls(io, hello, up, activity, ctx, shared).await,
         Protocol::Opaque(why) => {
             if let Some(r) = why.refusal() {
