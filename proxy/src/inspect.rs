@@ -5,7 +5,8 @@
 //! back* (a path where PHI is refused), it only releases bytes before the scanner's
 //! `releasable()` offset, so no byte of a match can leave before the verdict; once the verdict is
 //! PHI or uninspectable it releases nothing more. Elsewhere bytes pass straight through and the
-//! scanner only watches. [`InspectBody`] wraps an HTTP body with an inspector.
+//! scanner only watches. [`InspectBody`] wraps an HTTP body with an inspector. What is done
+//! about a verdict is not decided here: the gate of the message decides ([`crate::gate`]).
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -18,7 +19,8 @@ use http_body::{Body, Frame, SizeHint};
 use phimesh_detect::{Decoding, Engine, Finding, Limits, Scanner, StreamOptions, Uninspectable};
 
 use crate::config::Bounds;
-use crate::policy::{Unreadable, Verdict};
+use crate::gate::Enforce;
+use crate::policy::{reason, Unreadable, Verdict};
 
 /// Errors a body yields when inspection stops it. Never carries payload bytes.
 #[derive(Debug, thiserror::Error)]
@@ -83,10 +85,7 @@ pub fn content_type(headers: &HeaderMap) -> Result<Option<&str>, Verdict> {
 /// The comma-separated elements of every line of field `name`, in order, trimmed, empty ones
 /// dropped (RFC 9110 §5.3: field lines of a list combine in order). `Err` when a line is not
 /// visible ASCII. Also returns how many lines had an element.
-fn list_elements<'a>(
-    headers: &'a HeaderMap,
-    name: header::HeaderName,
-) -> Result<(Vec<&'a str>, usize), ()> {
+fn list_elements(headers: &HeaderMap, name: header::HeaderName) -> Result<(Vec<&str>, usize), ()> {
     let mut out = Vec::new();
     let mut lines = 0;
     for v in headers.get_all(name).iter() {
@@ -334,28 +333,98 @@ impl Inspector {
     }
 }
 
-/// What an [`InspectBody`] reports when it ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyEnd {
-    /// The whole body went through with this verdict.
-    Complete(Verdict),
-    /// The body was cut (reset) because of this verdict.
-    Reset(Verdict),
+/// Scans header fields as one part: the (percent-decoded by the scanner) target, an extension
+/// method, the target's authority (HTTP/2 `:authority`, forwarded upstream as the app wrote
+/// it) and every field as `name: value`, one a line, so that PHI in a custom field (or gRPC
+/// metadata) name counts as much as PHI in a value. Heads and trailers alike.
+pub fn scan_fields(
+    engine: &Engine,
+    method: Option<&http::Method>,
+    target: Option<&http::Uri>,
+    fields: &HeaderMap,
+) -> Inspector {
+    let opts = StreamOptions {
+        plus_as_space: true,
+        ..StreamOptions::default()
+    };
+    let mut insp = Inspector::new(Some(engine), Ok(opts), false, usize::MAX);
+    let mut sink = VecDeque::new();
+    // One push for the whole head: each push costs a Hyperscan call per database, and pushing
+    // piece by piece made the head scan cost more than a 1 KiB body (`cargo bench --bench proxy`).
+    let mut head = Vec::with_capacity(512);
+    if let Some(t) = target.and_then(|u| u.path_and_query()) {
+        head.extend_from_slice(t.as_str().as_bytes());
+        head.push(b'\n');
+    }
+    // An extension method is any token the app chose, forwarded as is.
+    if let Some(m) = method.filter(|m| !is_standard_method(m)) {
+        head.extend_from_slice(b":method: ");
+        head.extend_from_slice(m.as_str().as_bytes());
+        head.push(b'\n');
+    }
+    if let Some(a) = target.and_then(|u| u.authority()) {
+        head.extend_from_slice(b":authority: ");
+        head.extend_from_slice(a.as_str().as_bytes());
+        head.push(b'\n');
+    }
+    for (name, v) in fields {
+        head.extend_from_slice(name.as_str().as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(v.as_bytes());
+        head.push(b'\n');
+    }
+    insp.push(Bytes::from(head), &mut sink);
+    insp.finish(&mut sink);
+    insp
 }
 
-/// Called once when an [`InspectBody`] ends, with the inspector (for findings) and the ending.
-pub type OnEnd = Box<dyn FnOnce(&Inspector, BodyEnd) + Send>;
+fn is_standard_method(m: &http::Method) -> bool {
+    use http::Method as M;
+    [
+        M::GET,
+        M::POST,
+        M::PUT,
+        M::DELETE,
+        M::HEAD,
+        M::OPTIONS,
+        M::PATCH,
+        M::CONNECT,
+        M::TRACE,
+    ]
+    .contains(m)
+}
 
-/// Called with a body's trailers (gRPC status and metadata, HTTP trailers) before they are
-/// forwarded: returns the trailers to forward (the same, or a replacement) or an error that
-/// resets the stream instead. The body's data has all been forwarded by then.
-pub type TrailerCheck = Box<dyn FnOnce(HeaderMap) -> Result<HeaderMap, InspectError> + Send>;
+/// Why an [`InspectBody`] asks its gate for a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyEnd {
+    /// Its holding inspector's verdict is no longer clean: it releases nothing more.
+    Stopped,
+    /// The whole body went through.
+    Complete,
+    /// The body was dropped before its end (its reader stopped at the declared length, or
+    /// went away).
+    Dropped,
+    /// The inner body failed.
+    Failed,
+}
+
+/// Where an [`InspectBody`] takes its decisions: the gate of its message
+/// ([`crate::gate::Gate`]). The body only scans, holds back and does what it is told.
+pub trait BodyGate: Send {
+    /// The decision on the body's verdict (`insp`), asked once: when it stops, ends, fails or
+    /// is dropped. Anything but [`Enforce::Forward`] ends the body with an error, which makes
+    /// hyper reset the stream (HTTP/2) or close the connection (HTTP/1).
+    fn body(&self, insp: &Inspector, end: BodyEnd) -> Enforce;
+    /// The decision on the trailers, after the whole body went through: forward them,
+    /// replace them, or reset instead.
+    fn trailers(&self, trailers: &HeaderMap) -> Enforce;
+}
 
 pin_project_lite::pin_project! {
-    /// An HTTP body passed through an [`Inspector`]. On a holding inspector a late PHI verdict
-    /// ends the body with [`InspectError::Refused`], which makes hyper reset the stream (HTTP/2)
-    /// or close the connection (HTTP/1) instead of releasing the held bytes.
-    pub struct InspectBody<B> {
+    /// An HTTP body passed through an [`Inspector`], its decisions taken by a [`BodyGate`]. On a
+    /// holding inspector a verdict that is not clean stops the body: the gate is asked, and
+    /// the body ends with [`InspectError::Refused`] instead of releasing the held bytes.
+    pub struct InspectBody<B, G: BodyGate> {
         #[pin]
         inner: B,
         inspector: Inspector,
@@ -364,25 +433,26 @@ pin_project_lite::pin_project! {
         inner_done: bool,
         finished: bool,
         failed: bool,
-        on_end: Option<OnEnd>,
-        trailer_check: Option<TrailerCheck>,
+        gate: G,
+        asked: bool,
     }
 
-    impl<B> PinnedDrop for InspectBody<B> {
+    impl<B, G: BodyGate> PinnedDrop for InspectBody<B, G> {
         fn drop(this: Pin<&mut Self>) {
             // A body whose reader stopped at its declared length (or went away) still gets its
-            // verdict reported once.
+            // decision, once.
             let this = this.project();
-            if let Some(f) = this.on_end.take() {
+            if !*this.asked {
+                *this.asked = true;
                 let mut sink = VecDeque::new();
-                let v = this.inspector.finish(&mut sink);
-                f(this.inspector, BodyEnd::Complete(v));
+                this.inspector.finish(&mut sink);
+                let _ = this.gate.body(this.inspector, BodyEnd::Dropped);
             }
         }
     }
 }
 
-impl<B> InspectBody<B> {
+impl<B, G: BodyGate> InspectBody<B, G> {
     /// Wraps `inner`; `ready` are bytes already released (from a prefetch), `inner_done` says the
     /// inner body already ended (then `trailers` are its trailers).
     pub fn new(
@@ -391,7 +461,7 @@ impl<B> InspectBody<B> {
         ready: VecDeque<Bytes>,
         inner_done: bool,
         trailers: Option<HeaderMap>,
-        on_end: OnEnd,
+        gate: G,
     ) -> Self {
         InspectBody {
             inner,
@@ -401,26 +471,17 @@ impl<B> InspectBody<B> {
             inner_done,
             finished: false,
             failed: false,
-            on_end: Some(on_end),
-            trailer_check: None,
+            gate,
+            asked: false,
         }
     }
-
-    /// Runs `check` on the trailers (if any) before they are forwarded.
-    pub fn with_trailer_check(mut self, check: TrailerCheck) -> Self {
-        self.trailer_check = Some(check);
-        self
-    }
 }
 
-fn refused_label(v: Verdict) -> &'static str {
-    crate::policy::reason(v)
-}
-
-impl<B> Body for InspectBody<B>
+impl<B, G> Body for InspectBody<B, G>
 where
     B: Body<Data = Bytes>,
     B::Error: Into<BoxError>,
+    G: BodyGate,
 {
     type Data = Bytes;
     type Error = InspectError;
@@ -441,33 +502,31 @@ where
                 if !*this.finished {
                     *this.finished = true;
                     let v = this.inspector.finish(this.out);
-                    let holds = this.inspector.holds_back();
-                    if holds && v != Verdict::Clean {
+                    let end = if this.inspector.holds_back() && v != Verdict::Clean {
+                        BodyEnd::Stopped
+                    } else {
+                        BodyEnd::Complete
+                    };
+                    *this.asked = true;
+                    let e = this.gate.body(this.inspector, end);
+                    if end == BodyEnd::Stopped || !matches!(e, Enforce::Forward) {
                         *this.failed = true;
-                        if let Some(f) = this.on_end.take() {
-                            f(this.inspector, BodyEnd::Reset(v));
-                        }
-                        return Poll::Ready(Some(Err(InspectError::Refused(refused_label(v)))));
-                    }
-                    if let Some(f) = this.on_end.take() {
-                        f(this.inspector, BodyEnd::Complete(v));
+                        this.out.clear();
+                        return Poll::Ready(Some(Err(InspectError::Refused(reason(v)))));
                     }
                     continue;
                 }
                 let Some(t) = this.trailers.take() else {
                     return Poll::Ready(None);
                 };
-                let t = match this.trailer_check.take() {
-                    Some(check) => match check(t) {
-                        Ok(t) => t,
-                        Err(e) => {
-                            *this.failed = true;
-                            return Poll::Ready(Some(Err(e)));
-                        }
-                    },
-                    None => t,
+                return match this.gate.trailers(&t) {
+                    Enforce::Forward => Poll::Ready(Some(Ok(Frame::trailers(t)))),
+                    Enforce::Replace(r) => Poll::Ready(Some(Ok(Frame::trailers(r)))),
+                    Enforce::Reset | Enforce::Answer(_) => {
+                        *this.failed = true;
+                        Poll::Ready(Some(Err(InspectError::Refused("trailers"))))
+                    }
                 };
-                return Poll::Ready(Some(Ok(Frame::trailers(t))));
             }
             match ready!(this.inner.as_mut().poll_frame(cx)) {
                 Some(Ok(frame)) => match frame.into_data() {
@@ -479,10 +538,10 @@ where
                         if this.inspector.holds_back() && v != Verdict::Clean {
                             *this.failed = true;
                             this.out.clear();
-                            if let Some(f) = this.on_end.take() {
-                                f(this.inspector, BodyEnd::Reset(v));
-                            }
-                            return Poll::Ready(Some(Err(InspectError::Refused(refused_label(v)))));
+                            *this.asked = true;
+                            // Whatever the gate says, the held bytes cannot go out any more.
+                            let _ = this.gate.body(this.inspector, BodyEnd::Stopped);
+                            return Poll::Ready(Some(Err(InspectError::Refused(reason(v)))));
                         }
                     }
                     Err(frame) => {
@@ -493,8 +552,9 @@ where
                 },
                 Some(Err(e)) => {
                     *this.failed = true;
-                    if let Some(f) = this.on_end.take() {
-                        f(this.inspector, BodyEnd::Reset(Verdict::Clean));
+                    if !*this.asked {
+                        *this.asked = true;
+                        let _ = this.gate.body(this.inspector, BodyEnd::Failed);
                     }
                     return Poll::Ready(Some(Err(InspectError::Body(e.into()))));
                 }
@@ -708,8 +768,34 @@ mod tests {
         );
     }
 
+    /// A gate that records what it was asked and answers as told.
+    #[derive(Clone, Default)]
+    struct MockGate {
+        asked: std::sync::Arc<std::sync::Mutex<Vec<(BodyEnd, Verdict)>>>,
+        trailers: std::sync::Arc<std::sync::Mutex<Vec<HeaderMap>>>,
+        replace: Option<HeaderMap>,
+    }
+
+    impl BodyGate for MockGate {
+        fn body(&self, insp: &Inspector, end: BodyEnd) -> Enforce {
+            self.asked.lock().unwrap().push((end, insp.verdict()));
+            match (end, insp.verdict()) {
+                (_, Verdict::Clean) => Enforce::Forward,
+                _ => Enforce::Reset,
+            }
+        }
+        fn trailers(&self, t: &HeaderMap) -> Enforce {
+            self.trailers.lock().unwrap().push(t.clone());
+            match &self.replace {
+                Some(r) if r.is_empty() => Enforce::Reset,
+                Some(r) => Enforce::Replace(r.clone()),
+                None => Enforce::Forward,
+            }
+        }
+    }
+
     #[tokio::test]
-    async fn inspect_body_resets_on_late_phi_after_releasing_clean_bytes() {
+    async fn inspect_body_stops_on_late_phi_after_releasing_clean_bytes() {
         use http_body_util::BodyExt;
         let e = engine();
         let clean = Bytes::from(vec![b'a'; 200_000]);
@@ -718,15 +804,14 @@ mod tests {
             Ok(Frame::data(Bytes::from_static(SSN_DOC))),
         ];
         let inner = http_body_util::StreamBody::new(futures_util::stream::iter(chunks));
-        let ended = std::sync::Arc::new(std::sync::Mutex::new(None));
-        let e2 = ended.clone();
+        let gate = MockGate::default();
         let mut body = InspectBody::new(
             inner,
             Inspector::new(Some(&e), opts(), true, 1 << 20),
             VecDeque::new(),
             false,
             None,
-            Box::new(move |_, end| *e2.lock().unwrap() = Some(end)),
+            gate.clone(),
         );
         let mut got = Vec::new();
         let mut err = false;
@@ -744,14 +829,19 @@ mod tests {
         assert!(err);
         assert!(got.len() >= 100_000, "clean prefix streamed");
         assert!(!got.windows(11).any(|w| w == b"123-45-6789"));
-        assert_eq!(*ended.lock().unwrap(), Some(BodyEnd::Reset(Verdict::Phi)));
+        drop(body);
+        assert_eq!(
+            *gate.asked.lock().unwrap(),
+            vec![(BodyEnd::Stopped, Verdict::Phi)],
+            "asked once"
+        );
     }
 
     #[tokio::test]
-    async fn trailer_check_sees_the_trailers_after_the_data_and_decides_their_fate() {
+    async fn the_gate_decides_the_fate_of_trailers_after_the_data() {
         use http_body_util::BodyExt;
         let e = engine();
-        let body = |check: TrailerCheck| {
+        let body = |gate: MockGate| {
             let mut t = HeaderMap::new();
             t.insert("x-note", "patient SSN 123-45-6789".parse().unwrap());
             let frames: Vec<Result<Frame<Bytes>, std::convert::Infallible>> = vec![
@@ -765,30 +855,47 @@ mod tests {
                 VecDeque::new(),
                 false,
                 None,
-                Box::new(|_, _| {}),
+                gate,
             )
-            .with_trailer_check(check)
         };
         // Replaced: the data, then the replacement trailers.
-        let mut b = body(Box::new(|t: HeaderMap| {
-            assert_eq!(t["x-note"], "patient SSN 123-45-6789");
-            let mut r = HeaderMap::new();
-            r.insert("grpc-status", "7".parse().unwrap());
-            Ok(r)
-        }));
+        let mut r = HeaderMap::new();
+        r.insert("grpc-status", "7".parse().unwrap());
+        let gate = MockGate {
+            replace: Some(r),
+            ..MockGate::default()
+        };
+        let mut b = body(gate.clone());
         let d = b.frame().await.unwrap().unwrap().into_data().unwrap();
         assert_eq!(&d[..], b"clean");
         let t = b.frame().await.unwrap().unwrap().into_trailers().unwrap();
         assert_eq!(t.len(), 1);
         assert_eq!(t["grpc-status"], "7");
         assert!(b.frame().await.is_none());
-        // Refused: the data, then an error instead of the trailers, then the end.
-        let mut b = body(Box::new(|_| Err(InspectError::Refused("phi"))));
+        assert_eq!(
+            gate.trailers.lock().unwrap()[0]["x-note"],
+            "patient SSN 123-45-6789"
+        );
+        assert_eq!(
+            *gate.asked.lock().unwrap(),
+            vec![(BodyEnd::Complete, Verdict::Clean)]
+        );
+        // Reset: the data, then an error instead of the trailers, then the end.
+        let gate = MockGate {
+            replace: Some(HeaderMap::new()),
+            ..MockGate::default()
+        };
+        let mut b = body(gate);
         assert!(b.frame().await.unwrap().unwrap().is_data());
         assert!(matches!(
             b.frame().await.unwrap(),
-            Err(InspectError::Refused("phi"))
+            Err(InspectError::Refused(_))
         ));
         assert!(b.frame().await.is_none());
+        // Forwarded as they are.
+        let mut b = body(MockGate::default());
+        assert!(b.frame().await.unwrap().unwrap().is_data());
+        let t = b.frame().await.unwrap().unwrap().into_trailers().unwrap();
+        assert_eq!(t["x-note"], "patient SSN 123-45-6789");
     }
 }

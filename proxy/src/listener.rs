@@ -14,10 +14,11 @@ use tokio::sync::Semaphore;
 use crate::config::{InboundMtls, Listen};
 use crate::context::{ConnCtx, Shared};
 use crate::forward::UpstreamIo;
+use crate::gate::{Enforce, Exchange, Stage};
 use crate::http::{self, Version};
 use crate::io::{Activity, Resettable, Tracked};
 use crate::passthrough;
-use crate::policy::{sni_allowed, Action, Direction, Flow, PathKind, Unreadable, Verdict};
+use crate::policy::{sni_allowed, Direction, Flow, PathKind, Unreadable, Verdict};
 use crate::sniff::{sniff, sniff_from, ClientHello, Opaque, Prefixed, Protocol};
 use crate::tcp;
 use crate::tls::Carried;
@@ -221,7 +222,9 @@ async fn dispatch_known<D>(
                 } else {
                     "http1"
                 };
-                if shared.refuse_connection(&ctx, Flow::Request, label, r.into(), false) {
+                let ex = Exchange::stream(&shared, ctx.clone(), label);
+                let e = ex.gate(Flow::Request).connection(Stage::Before, r.into());
+                if let Enforce::Reset = e {
                     io.set_reset_on_close();
                     if let Some(up) = &up {
                         up.set_reset_on_close();
@@ -303,7 +306,7 @@ async fn dial<D: Resettable>(ctx: &mut ConnCtx, shared: &Shared, down: &D) -> Op
 /// App TLS (a ClientHello the proxy does not terminate). To a mesh peer it rides the mTLS
 /// tunnel as opaque bytes. Elsewhere — a path that refuses PHI in one direction — it must be
 /// allowed by the SNI allowlist (outbound) and is relayed only while it is verifiably TLS
-/// ([`passthrough`]).
+/// ([`passthrough`]); the gate decides on a name not allowed and on broken framing.
 async fn app_tls<D>(
     down: D,
     hello: ClientHello,
@@ -317,27 +320,34 @@ async fn app_tls<D>(
     if matches!(ctx.path, PathKind::MeshOutbound | PathKind::MeshInbound) {
         return opaque(down, up, activity, ctx, false, shared).await;
     }
-    let dir = ctx.path.direction();
-    if dir == Direction::Outbound
+    let ex = Exchange::app_tls(&shared, ctx.clone());
+    if ctx.path.direction() == Direction::Outbound
         && !sni_allowed(shared.cfg.sni_allow.as_deref(), hello.sni.as_deref())
     {
-        refuse_sni(&shared, &ctx);
-        down.set_reset_on_close();
-        if let Some(up) = &up {
-            up.set_reset_on_close();
+        let e = ex
+            .gate(Flow::Request)
+            .connection(Stage::Before, Verdict::SniNotAllowed);
+        if let Enforce::Reset = e {
+            down.set_reset_on_close();
+            if let Some(up) = &up {
+                up.set_reset_on_close();
+            }
+            return;
         }
-        return;
     }
     let up = match up {
         Some(up) => up,
         None => match dial(&mut ctx, &shared, &down).await {
             Some(up) => up,
-            None => return count_app_tls(&shared, dir, "error"),
+            None => return ex.finish("error"),
         },
     };
     let on_violation = |side: passthrough::Side, v: passthrough::Violation| {
         tracing::debug!(violation = v.as_str(), "app TLS framing broken");
-        shared.refuse_connection(&ctx, side.flow(), "tls", Unreadable::NotTls.into(), true)
+        let e = ex
+            .gate(side.flow())
+            .connection(Stage::Streaming, Unreadable::NotTls.into());
+        matches!(e, Enforce::Reset)
     };
     let end = passthrough::relay(
         down,
@@ -348,35 +358,11 @@ async fn app_tls<D>(
         &on_violation,
     )
     .await;
-    let action = match end {
+    ex.finish(match end {
         passthrough::End::Closed => "forwarded",
         passthrough::End::Reset => "reset",
         passthrough::End::Aborted => "error",
-    };
-    count_app_tls(&shared, dir, action);
-}
-
-fn count_app_tls(shared: &Shared, dir: Direction, action: &'static str) {
-    shared
-        .metrics
-        .requests
-        .with_label_values(&[dir.as_str(), "tls", "app", action])
-        .inc();
-}
-
-fn refuse_sni(shared: &Shared, ctx: &ConnCtx) {
-    let id = crate::audit::new_request_id();
-    shared.record(
-        ctx,
-        Flow::Request,
-        "tls",
-        &id,
-        Verdict::SniNotAllowed,
-        &[],
-        "connection",
-        Action::Refused,
-    );
-    count_app_tls(shared, ctx.path.direction(), "refused");
+    });
 }
 
 /// Opaque TCP: dials (unless `up` is given) and relays.
@@ -411,19 +397,14 @@ async fn relay_opaque<D, U>(
     D: AsyncRead + AsyncWrite + Resettable + Unpin + Send + 'static,
     U: AsyncRead + AsyncWrite + Resettable + Unpin + Send + 'static,
 {
-    let dir = ctx.path.direction().as_str();
-    let tls = ctx.path.tls_label();
-    let end = tcp::relay(down, up, activity, ctx, inspect, shared.clone()).await;
-    let action = match end {
+    let ex = Exchange::stream(&shared, ctx, "tcp");
+    let idle = shared.cfg.bounds.idle_timeout;
+    let end = tcp::relay(down, up, activity, &ex, inspect, idle).await;
+    ex.finish(match end {
         tcp::RelayEnd::Closed => "forwarded",
         tcp::RelayEnd::Reset => "reset",
         tcp::RelayEnd::Aborted => "error",
-    };
-    shared
-        .metrics
-        .requests
-        .with_label_values(&[dir, "tcp", tls, action])
-        .inc();
+    });
 }
 
 async fn inbound(stream: TcpStream, peer: SocketAddr, target: Target, shared: Arc<Shared>) {

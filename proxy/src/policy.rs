@@ -1,5 +1,7 @@
 //! The policy table of DESIGN.md, in one place: which path refuses PHI, what the refusal looks
 //! like (HTTP 403 JSON, gRPC status 7, TCP reset), and the SNI allowlist of app TLS egress.
+//! This module *decides*; [`crate::gate`] is where each message part's decision is taken,
+//! enforced and recorded.
 //!
 //! | path | PHI in request | PHI in response |
 //! | --- | --- | --- |
@@ -7,15 +9,19 @@
 //! | outbound egress (plaintext, non-mesh) | **refused** | forwarded, audited |
 //! | inbound over mTLS | forwarded, audited | forwarded, audited |
 //! | inbound plaintext (permissive) | forwarded, audited | **refused** |
-//! | app TLS to an external host | not inspectable: passed through (SNI allowlist) | same |
+//! | app TLS to an external host | not inspectable: passed through while verifiably TLS (SNI allowlist) | same |
 //!
 //! "PHI in request/response" covers the target, header values, the body and the trailers (gRPC
 //! status and trailing metadata). Trailers arrive after the body was forwarded: refused trailers
 //! of a gRPC response are replaced by `grpc-status: 7` ([`grpc_refusal_status`]); other refused
-//! trailers reset the stream (see `http::trailer_check`).
+//! trailers reset the stream ([`crate::gate::Stage::Trailers`]).
 //!
-//! Content that cannot be inspected where PHI would be refused is refused with its own reason.
-//! With `--mode audit` nothing is refused: the decision is audited as `audited`.
+//! Content that cannot be inspected where PHI would be refused is refused with its own reason:
+//! the engine's ([`phimesh_detect::Uninspectable`]) or the proxy's ([`Unreadable`]:
+//! `uninspectable`, `malformed`, `not_tls`, `ambiguous`). A connection the proxy cannot vouch
+//! for (not the TLS it began as, a malformed request) is judged by the flow of its path that
+//! refuses PHI ([`Policy::decide_connection`]). With `--mode audit` nothing is refused: the
+//! decision is audited as `audited` (the SNI allowlist, configuration, holds in both modes).
 
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
