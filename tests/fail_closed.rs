@@ -842,13 +842,16 @@ fn clean_traffic_on_every_path_still_arrives_byte_exact() {
 
 // --- Mutation fuzzer ------------------------------------------------------------------------
 
+/// The bytes one connection brought.
+type ConnLog = Arc<Mutex<Vec<u8>>>;
+
 /// The upstream behind the proxy: answers HTTP/1.1 and h2 (`/echo` echoes the request body,
 /// anything else `ok`), and records **every byte that reaches its socket**, per connection —
 /// also after its HTTP parser gave up on them (a ClientHello, garbage), which a recorder inside
 /// the parser would miss.
 struct WireSink {
     addr: SocketAddr,
-    conns: Arc<Mutex<Vec<Arc<Mutex<Vec<u8>>>>>>,
+    conns: Arc<Mutex<Vec<ConnLog>>>,
     _rt: tokio::runtime::Runtime,
 }
 
@@ -865,7 +868,7 @@ impl WireSink {
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .unwrap();
         let addr = l.local_addr().unwrap();
-        let conns: Arc<Mutex<Vec<Arc<Mutex<Vec<u8>>>>>> = Arc::default();
+        let conns: Arc<Mutex<Vec<ConnLog>>> = Arc::default();
         let all = conns.clone();
         rt.spawn(async move {
             loop {
@@ -1586,4 +1589,126 @@ fn mutation_fuzzer_never_lets_a_decodable_ssn_reach_the_sink() {
         "{:?}",
         started.elapsed()
     );
+}
+
+// --- The other refusing path: responses to plaintext inbound clients ------------------------
+
+/// An app that answers each connection from its first bytes: a request for `/ce2`, `/ct2`,
+/// `/te` or `/clean` gets the response of that name; a TLS ClientHello gets a plaintext HTTP
+/// response carrying PHI (an app "speaking TLS" that answers in the clear).
+fn tricky_app() -> SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            std::thread::spawn(move || {
+                s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                let mut got = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !contains(&got, b"\r\n\r\n") && got.first() != Some(&0x16) {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let gz = gzip(PHI_JSON.as_bytes());
+                let mut resp = Vec::new();
+                let path = |p: &str| got.starts_with(format!("GET {p} ").as_bytes());
+                if got[0] == 0x16 || path("/ce2") {
+                    // Two content-encoding lines: `identity, gzip`.
+                    resp.extend_from_slice(
+                        format!(
+                            "HTTP/1.1 200 OK\r\ncontent-encoding: identity\r\ncontent-encoding: gzip\r\n\
+                             content-length: {}\r\nconnection: close\r\n\r\n",
+                            gz.len()
+                        )
+                        .as_bytes(),
+                    );
+                    resp.extend_from_slice(&gz);
+                } else if path("/ct2") {
+                    let frame = grpc_frame(true, &gz);
+                    resp.extend_from_slice(
+                        format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-type: application/grpc\r\n\
+                             grpc-encoding: gzip\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                            frame.len()
+                        )
+                        .as_bytes(),
+                    );
+                    resp.extend_from_slice(&frame);
+                } else if path("/te") {
+                    resp.extend_from_slice(
+                        b"HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, chunked\r\nconnection: close\r\n\r\n",
+                    );
+                    resp.extend(chunked_body(&[&gz]));
+                } else {
+                    resp.extend_from_slice(
+                        format!(
+                            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{CLEAN_JSON}",
+                            CLEAN_JSON.len()
+                        )
+                        .as_bytes(),
+                    );
+                }
+                let _ = s.write_all(&resp);
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn responses_to_plaintext_inbound_clients_get_the_same_rules() {
+    let app = tricky_app();
+    let fwd = app.to_string();
+    let p = ProxyProc::start(&[
+        "--inbound-forward",
+        &fwd,
+        "--inbound-listen",
+        "127.0.0.1:0",
+        "--inbound-mtls",
+        "permissive",
+    ]);
+    let inbound = p.inbound.unwrap();
+    let get = |path: &str| {
+        let req = format!("GET {path} HTTP/1.1\r\nhost: app\r\nconnection: close\r\n\r\n");
+        exchange(inbound, &[req.as_bytes()], Duration::ZERO, false, DEADLINE)
+    };
+    let r = get("/clean");
+    assert_eq!(r, Outcome::Status(200, CLEAN_JSON.as_bytes().to_vec()));
+    let r = get("/ce2");
+    assert_eq!(r.status(), Some(403), "{r:?}");
+    assert_eq!(r.json()["error"], "phi_refused");
+    let r = get("/ct2");
+    assert_eq!(r.status(), Some(403), "{r:?}");
+    assert_eq!(r.json()["reason"], "ambiguous");
+    let r = get("/te");
+    assert_eq!(r.status(), Some(403), "{r:?}");
+    assert_eq!(r.json()["reason"], "uninspectable");
+    // A ClientHello passed through to the app, which answers in plaintext: reset, and not a
+    // byte of its answer reaches the client.
+    let hello = real_client_hello("app.example.com");
+    let mut s = TcpStream::connect(inbound).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(&hello).unwrap();
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    assert!(got.is_empty(), "{:?}", String::from_utf8_lossy(&got));
+    let count = |reason: &str| {
+        counter(
+            &p.metrics(),
+            &format!(r#"phimesh_refusals_total{{direction="inbound",reason="{reason}"}}"#),
+        )
+    };
+    assert_eq!(count("phi"), 1);
+    assert_eq!(count("ambiguous"), 1);
+    assert_eq!(count("uninspectable"), 1);
+    assert_eq!(count("not_tls"), 1);
+    let a = audit_line(&p, "not_tls");
+    assert_eq!(
+        (a["flow"].as_str(), a["action"].as_str(), a["tls"].as_str()),
+        (Some("response"), Some("reset"), Some("app"))
+    );
+    assert_no_value_in_output(&p);
 }
