@@ -1,19 +1,19 @@
 //! What every connection task shares ([`Shared`]) and what one connection knows about itself
-//! ([`ConnCtx`]), plus [`Shared::record`], the one place a PHI decision becomes metrics and an
-//! audit line.
+//! ([`ConnCtx`]). Decisions about PHI, and their metrics and audit lines, are the gate's
+//! ([`crate::gate`]).
 
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use phimesh_detect::{Engine, Finding, Verdict};
+use phimesh_detect::Engine;
 
-use crate::audit::{now_rfc3339, AuditEvent, AuditFinding, AuditSink};
+use crate::audit::AuditSink;
 use crate::config::ProxyConfig;
 use crate::drain::Drain;
 use crate::forward::{h2_client_to, Clients, Dialer, HttpClient};
 use crate::metrics::Metrics;
-use crate::policy::{reason, Action, Direction, Flow, PathKind, Policy};
+use crate::policy::{Direction, Flow, PathKind, Policy};
 use crate::tls::Tls;
 
 /// Shared by every task of one running proxy.
@@ -110,56 +110,5 @@ impl Shared {
     /// Max bytes an inspector may hold back.
     pub fn max_held(&self) -> usize {
         self.cfg.bounds.inspect_buffer.max(1 << 20) * 4
-    }
-
-    /// Records a PHI decision (or a refusal of uninspectable content): metrics and one audit
-    /// line. `part` says where the findings are (`head`, `body`, `stream`).
-    #[allow(clippy::too_many_arguments)]
-    pub fn record(
-        &self,
-        ctx: &ConnCtx,
-        flow: Flow,
-        protocol: &'static str,
-        request_id: &str,
-        verdict: Verdict,
-        findings: &[Finding],
-        part: &'static str,
-        action: Action,
-    ) {
-        let direction = ctx.path.direction().as_str();
-        let mut kinds: Vec<&'static str> = findings.iter().map(|f| f.kind.as_str()).collect();
-        kinds.sort_unstable();
-        kinds.dedup();
-        for k in &kinds {
-            self.metrics
-                .phi_detections
-                .with_label_values(&[direction, k, action.as_str()])
-                .inc();
-        }
-        if matches!(action, Action::Refused | Action::Reset) {
-            self.metrics
-                .refusals
-                .with_label_values(&[direction, reason(verdict)])
-                .inc();
-        }
-        self.audit.emit(&AuditEvent {
-            time: now_rfc3339(),
-            event: "phi_decision",
-            direction,
-            flow: flow.as_str(),
-            source: ctx.source,
-            destination: ctx.destination,
-            peer_identity: ctx.peer_identity.as_deref(),
-            protocol,
-            tls: ctx.path.tls_label(),
-            kinds,
-            findings: findings
-                .iter()
-                .map(|f| AuditFinding::new(part, f))
-                .collect(),
-            action: action.as_str(),
-            reason: reason(verdict),
-            request_id,
-        });
     }
 }

@@ -5,7 +5,8 @@
 //! back* (a path where PHI is refused), it only releases bytes before the scanner's
 //! `releasable()` offset, so no byte of a match can leave before the verdict; once the verdict is
 //! PHI or uninspectable it releases nothing more. Elsewhere bytes pass straight through and the
-//! scanner only watches. [`InspectBody`] wraps an HTTP body with an inspector.
+//! scanner only watches. [`InspectBody`] wraps an HTTP body with an inspector. What is done
+//! about a verdict is not decided here: the gate of the message decides ([`crate::gate`]).
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -13,13 +14,13 @@ use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::HeaderMap;
+use http::{header, HeaderMap};
 use http_body::{Body, Frame, SizeHint};
-use phimesh_detect::{
-    Decoding, Engine, Finding, Limits, Scanner, StreamOptions, Uninspectable, Verdict,
-};
+use phimesh_detect::{Decoding, Engine, Finding, Limits, Scanner, StreamOptions, Uninspectable};
 
 use crate::config::Bounds;
+use crate::gate::Enforce;
+use crate::policy::{reason, Unreadable, Verdict};
 
 /// Errors a body yields when inspection stops it. Never carries payload bytes.
 #[derive(Debug, thiserror::Error)]
@@ -36,32 +37,127 @@ pub enum InspectError {
 /// Boxed error of bodies and services.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// How a message part's content is to be decoded, from its headers.
-pub fn stream_options(headers: &HeaderMap, grpc: bool, bounds: &Bounds) -> Option<StreamOptions> {
+/// The essence of a media type (`type/subtype`, no parameters), lowercased: media types are
+/// compared case-insensitively (RFC 9110 §8.3.1), so `Application/GRPC` is gRPC.
+pub fn media_type(value: &str) -> String {
+    value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// Whether `value` has a comma outside a quoted string: a list where one value belongs.
+fn has_list_comma(value: &str) -> bool {
+    let mut quoted = false;
+    let mut escaped = false;
+    for c in value.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ',' if !quoted => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// The single `content-type` of a message, if it has one that everyone reads the same way.
+/// Two field lines, a list, or bytes that are not visible ASCII are ambiguous: one recipient
+/// may take the first, another the last or the whole.
+pub fn content_type(headers: &HeaderMap) -> Result<Option<&str>, Verdict> {
+    let mut lines = headers.get_all(header::CONTENT_TYPE).iter();
+    let Some(v) = lines.next() else {
+        return Ok(None);
+    };
+    if lines.next().is_some() {
+        return Err(Unreadable::Ambiguous.into());
+    }
+    let v = v.to_str().map_err(|_| Unreadable::Ambiguous)?;
+    if has_list_comma(v) {
+        return Err(Unreadable::Ambiguous.into());
+    }
+    Ok(Some(v))
+}
+
+/// The comma-separated elements of every line of field `name`, in order, trimmed, empty ones
+/// dropped (RFC 9110 §5.3: field lines of a list combine in order). `Err` when a line is not
+/// visible ASCII. Also returns how many lines had an element.
+fn list_elements(headers: &HeaderMap, name: header::HeaderName) -> Result<(Vec<&str>, usize), ()> {
+    let mut out = Vec::new();
+    let mut lines = 0;
+    for v in headers.get_all(name).iter() {
+        let v = v.to_str().map_err(|_| ())?;
+        let before = out.len();
+        out.extend(v.split(',').map(str::trim).filter(|e| !e.is_empty()));
+        if out.len() > before {
+            lines += 1;
+        }
+    }
+    Ok((out, lines))
+}
+
+/// How a message part's content is to be decoded, from its header fields read as RFC 9110
+/// says, or why it cannot be read:
+/// - every `content-encoding` line combined in order, `identity` dropped; one gzip or deflate
+///   layer is decoded; a layer the scanner does not know is `unsupported_encoding`; more than
+///   one layer (which the scanner cannot undo) is `uninspectable` when written as one list and
+///   `ambiguous` when spread over lines that disagree;
+/// - `transfer-encoding` (HTTP/1.1; hyper has undone a final `chunked`): any other transfer
+///   coding is `uninspectable`, `chunked` twice is `malformed`;
+/// - gRPC: one `grpc-encoding` line at most (`ambiguous` otherwise);
+/// - one `content-type` line at most, not a list ([`content_type`]).
+pub fn stream_options(
+    headers: &HeaderMap,
+    grpc: bool,
+    bounds: &Bounds,
+) -> Result<StreamOptions, Verdict> {
     let limits = Limits {
         max_content_bytes: bounds.max_inspect_bytes,
         max_ratio: bounds.max_decode_ratio,
         ..Limits::default()
     };
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .map(|v| v.to_str().ok())
-            .unwrap_or(Some(""))
-    };
+    let unsupported = Verdict::Uninspectable(Uninspectable::UnsupportedEncoding);
+    let (te, _) = list_elements(headers, header::TRANSFER_ENCODING)
+        .map_err(|_| Verdict::from(Unreadable::Malformed))?;
+    let chunked = te
+        .iter()
+        .filter(|c| c.eq_ignore_ascii_case("chunked"))
+        .count();
+    if chunked > 1 {
+        return Err(Unreadable::Malformed.into());
+    }
+    if te.len() > chunked {
+        return Err(Unreadable::Uninspectable.into());
+    }
+    let ct = content_type(headers)?;
     let decoding = if grpc {
-        let enc = header("grpc-encoding")?;
-        Decoding::grpc((!enc.is_empty()).then_some(enc))
+        let mut lines = headers.get_all("grpc-encoding").iter();
+        let enc = match (lines.next(), lines.next()) {
+            (None, _) => None,
+            (Some(v), None) => Some(v.to_str().map_err(|_| unsupported)?),
+            (Some(_), Some(_)) => return Err(Unreadable::Ambiguous.into()),
+        };
+        Decoding::grpc(enc.filter(|e| !e.trim().is_empty()))
     } else {
-        let ce = header("content-encoding")?;
-        // A chain such as `gzip, br` is not readable.
-        Decoding::from_content_encoding(ce)?
+        let (codings, lines) =
+            list_elements(headers, header::CONTENT_ENCODING).map_err(|_| unsupported)?;
+        let layers: Vec<Decoding> = codings
+            .iter()
+            .filter(|c| !c.eq_ignore_ascii_case("identity"))
+            .map(|c| Decoding::from_content_encoding(c).ok_or(unsupported))
+            .collect::<Result<_, _>>()?;
+        match layers.as_slice() {
+            [] => Decoding::Identity,
+            [one] => *one,
+            _ if lines > 1 => return Err(Unreadable::Ambiguous.into()),
+            _ => return Err(Unreadable::Uninspectable.into()),
+        }
     };
-    let form = header("content-type")
-        .unwrap_or("")
-        .to_ascii_lowercase()
-        .starts_with("application/x-www-form-urlencoded");
-    Some(StreamOptions {
+    let form = ct.is_some_and(|v| media_type(v) == "application/x-www-form-urlencoded");
+    Ok(StreamOptions {
         decoding,
         plus_as_space: form,
         limits,
@@ -93,21 +189,19 @@ impl std::fmt::Debug for Inspector {
 }
 
 impl Inspector {
-    /// An inspector for one part. `opts == None` means the content cannot be read (unknown
-    /// encoding); `engine == None` disables inspection (everything clean, nothing held).
+    /// An inspector for one part. `opts == Err(v)` means the content cannot be read (why: `v`,
+    /// see [`stream_options`]); `engine == None` disables inspection (everything clean, nothing
+    /// held).
     pub fn new(
         engine: Option<&Engine>,
-        opts: Option<StreamOptions>,
+        opts: Result<StreamOptions, Verdict>,
         hold: bool,
         max_held: usize,
     ) -> Self {
         let (scanner, fixed) = match (engine, opts) {
             (None, _) => (None, Some(Verdict::Clean)),
-            (Some(_), None) => (
-                None,
-                Some(Verdict::Uninspectable(Uninspectable::UnsupportedEncoding)),
-            ),
-            (Some(e), Some(o)) => match e.scanner(o) {
+            (Some(_), Err(v)) => (None, Some(v)),
+            (Some(e), Ok(o)) => match e.scanner(o) {
                 Ok(s) => (Some(s), None),
                 Err(_) => (
                     None,
@@ -141,7 +235,7 @@ impl Inspector {
         }
         self.scanner
             .as_ref()
-            .map_or(Verdict::Clean, |s| s.verdict())
+            .map_or(Verdict::Clean, |s| s.verdict().into())
     }
 
     /// Findings so far (kinds and offsets only).
@@ -239,28 +333,98 @@ impl Inspector {
     }
 }
 
-/// What an [`InspectBody`] reports when it ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyEnd {
-    /// The whole body went through with this verdict.
-    Complete(Verdict),
-    /// The body was cut (reset) because of this verdict.
-    Reset(Verdict),
+/// Scans header fields as one part: the (percent-decoded by the scanner) target, an extension
+/// method, the target's authority (HTTP/2 `:authority`, forwarded upstream as the app wrote
+/// it) and every field as `name: value`, one a line, so that PHI in a custom field (or gRPC
+/// metadata) name counts as much as PHI in a value. Heads and trailers alike.
+pub fn scan_fields(
+    engine: &Engine,
+    method: Option<&http::Method>,
+    target: Option<&http::Uri>,
+    fields: &HeaderMap,
+) -> Inspector {
+    let opts = StreamOptions {
+        plus_as_space: true,
+        ..StreamOptions::default()
+    };
+    let mut insp = Inspector::new(Some(engine), Ok(opts), false, usize::MAX);
+    let mut sink = VecDeque::new();
+    // One push for the whole head: each push costs a Hyperscan call per database, and pushing
+    // piece by piece made the head scan cost more than a 1 KiB body (`cargo bench --bench proxy`).
+    let mut head = Vec::with_capacity(512);
+    if let Some(t) = target.and_then(|u| u.path_and_query()) {
+        head.extend_from_slice(t.as_str().as_bytes());
+        head.push(b'\n');
+    }
+    // An extension method is any token the app chose, forwarded as is.
+    if let Some(m) = method.filter(|m| !is_standard_method(m)) {
+        head.extend_from_slice(b":method: ");
+        head.extend_from_slice(m.as_str().as_bytes());
+        head.push(b'\n');
+    }
+    if let Some(a) = target.and_then(|u| u.authority()) {
+        head.extend_from_slice(b":authority: ");
+        head.extend_from_slice(a.as_str().as_bytes());
+        head.push(b'\n');
+    }
+    for (name, v) in fields {
+        head.extend_from_slice(name.as_str().as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(v.as_bytes());
+        head.push(b'\n');
+    }
+    insp.push(Bytes::from(head), &mut sink);
+    insp.finish(&mut sink);
+    insp
 }
 
-/// Called once when an [`InspectBody`] ends, with the inspector (for findings) and the ending.
-pub type OnEnd = Box<dyn FnOnce(&Inspector, BodyEnd) + Send>;
+fn is_standard_method(m: &http::Method) -> bool {
+    use http::Method as M;
+    [
+        M::GET,
+        M::POST,
+        M::PUT,
+        M::DELETE,
+        M::HEAD,
+        M::OPTIONS,
+        M::PATCH,
+        M::CONNECT,
+        M::TRACE,
+    ]
+    .contains(m)
+}
 
-/// Called with a body's trailers (gRPC status and metadata, HTTP trailers) before they are
-/// forwarded: returns the trailers to forward (the same, or a replacement) or an error that
-/// resets the stream instead. The body's data has all been forwarded by then.
-pub type TrailerCheck = Box<dyn FnOnce(HeaderMap) -> Result<HeaderMap, InspectError> + Send>;
+/// Why an [`InspectBody`] asks its gate for a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyEnd {
+    /// Its holding inspector's verdict is no longer clean: it releases nothing more.
+    Stopped,
+    /// The whole body went through.
+    Complete,
+    /// The body was dropped before its end (its reader stopped at the declared length, or
+    /// went away).
+    Dropped,
+    /// The inner body failed.
+    Failed,
+}
+
+/// Where an [`InspectBody`] takes its decisions: the gate of its message
+/// ([`crate::gate::Gate`]). The body only scans, holds back and does what it is told.
+pub trait BodyGate: Send {
+    /// The decision on the body's verdict (`insp`), asked once: when it stops, ends, fails or
+    /// is dropped. Anything but [`Enforce::Forward`] ends the body with an error, which makes
+    /// hyper reset the stream (HTTP/2) or close the connection (HTTP/1).
+    fn body(&self, insp: &Inspector, end: BodyEnd) -> Enforce;
+    /// The decision on the trailers, after the whole body went through: forward them,
+    /// replace them, or reset instead.
+    fn trailers(&self, trailers: &HeaderMap) -> Enforce;
+}
 
 pin_project_lite::pin_project! {
-    /// An HTTP body passed through an [`Inspector`]. On a holding inspector a late PHI verdict
-    /// ends the body with [`InspectError::Refused`], which makes hyper reset the stream (HTTP/2)
-    /// or close the connection (HTTP/1) instead of releasing the held bytes.
-    pub struct InspectBody<B> {
+    /// An HTTP body passed through an [`Inspector`], its decisions taken by a [`BodyGate`]. On a
+    /// holding inspector a verdict that is not clean stops the body: the gate is asked, and
+    /// the body ends with [`InspectError::Refused`] instead of releasing the held bytes.
+    pub struct InspectBody<B, G: BodyGate> {
         #[pin]
         inner: B,
         inspector: Inspector,
@@ -269,25 +433,26 @@ pin_project_lite::pin_project! {
         inner_done: bool,
         finished: bool,
         failed: bool,
-        on_end: Option<OnEnd>,
-        trailer_check: Option<TrailerCheck>,
+        gate: G,
+        asked: bool,
     }
 
-    impl<B> PinnedDrop for InspectBody<B> {
+    impl<B, G: BodyGate> PinnedDrop for InspectBody<B, G> {
         fn drop(this: Pin<&mut Self>) {
             // A body whose reader stopped at its declared length (or went away) still gets its
-            // verdict reported once.
+            // decision, once.
             let this = this.project();
-            if let Some(f) = this.on_end.take() {
+            if !*this.asked {
+                *this.asked = true;
                 let mut sink = VecDeque::new();
-                let v = this.inspector.finish(&mut sink);
-                f(this.inspector, BodyEnd::Complete(v));
+                this.inspector.finish(&mut sink);
+                let _ = this.gate.body(this.inspector, BodyEnd::Dropped);
             }
         }
     }
 }
 
-impl<B> InspectBody<B> {
+impl<B, G: BodyGate> InspectBody<B, G> {
     /// Wraps `inner`; `ready` are bytes already released (from a prefetch), `inner_done` says the
     /// inner body already ended (then `trailers` are its trailers).
     pub fn new(
@@ -296,7 +461,7 @@ impl<B> InspectBody<B> {
         ready: VecDeque<Bytes>,
         inner_done: bool,
         trailers: Option<HeaderMap>,
-        on_end: OnEnd,
+        gate: G,
     ) -> Self {
         InspectBody {
             inner,
@@ -306,30 +471,17 @@ impl<B> InspectBody<B> {
             inner_done,
             finished: false,
             failed: false,
-            on_end: Some(on_end),
-            trailer_check: None,
+            gate,
+            asked: false,
         }
     }
-
-    /// Runs `check` on the trailers (if any) before they are forwarded.
-    pub fn with_trailer_check(mut self, check: TrailerCheck) -> Self {
-        self.trailer_check = Some(check);
-        self
-    }
 }
 
-fn refused_label(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Phi => "phi",
-        Verdict::Uninspectable(u) => u.as_str(),
-        Verdict::Clean => "clean",
-    }
-}
-
-impl<B> Body for InspectBody<B>
+impl<B, G> Body for InspectBody<B, G>
 where
     B: Body<Data = Bytes>,
     B::Error: Into<BoxError>,
+    G: BodyGate,
 {
     type Data = Bytes;
     type Error = InspectError;
@@ -350,33 +502,31 @@ where
                 if !*this.finished {
                     *this.finished = true;
                     let v = this.inspector.finish(this.out);
-                    let holds = this.inspector.holds_back();
-                    if holds && v != Verdict::Clean {
+                    let end = if this.inspector.holds_back() && v != Verdict::Clean {
+                        BodyEnd::Stopped
+                    } else {
+                        BodyEnd::Complete
+                    };
+                    *this.asked = true;
+                    let e = this.gate.body(this.inspector, end);
+                    if end == BodyEnd::Stopped || !matches!(e, Enforce::Forward) {
                         *this.failed = true;
-                        if let Some(f) = this.on_end.take() {
-                            f(this.inspector, BodyEnd::Reset(v));
-                        }
-                        return Poll::Ready(Some(Err(InspectError::Refused(refused_label(v)))));
-                    }
-                    if let Some(f) = this.on_end.take() {
-                        f(this.inspector, BodyEnd::Complete(v));
+                        this.out.clear();
+                        return Poll::Ready(Some(Err(InspectError::Refused(reason(v)))));
                     }
                     continue;
                 }
                 let Some(t) = this.trailers.take() else {
                     return Poll::Ready(None);
                 };
-                let t = match this.trailer_check.take() {
-                    Some(check) => match check(t) {
-                        Ok(t) => t,
-                        Err(e) => {
-                            *this.failed = true;
-                            return Poll::Ready(Some(Err(e)));
-                        }
-                    },
-                    None => t,
+                return match this.gate.trailers(&t) {
+                    Enforce::Forward => Poll::Ready(Some(Ok(Frame::trailers(t)))),
+                    Enforce::Replace(r) => Poll::Ready(Some(Ok(Frame::trailers(r)))),
+                    Enforce::Reset | Enforce::Answer(_) => {
+                        *this.failed = true;
+                        Poll::Ready(Some(Err(InspectError::Refused("trailers"))))
+                    }
                 };
-                return Poll::Ready(Some(Ok(Frame::trailers(t))));
             }
             match ready!(this.inner.as_mut().poll_frame(cx)) {
                 Some(Ok(frame)) => match frame.into_data() {
@@ -388,10 +538,10 @@ where
                         if this.inspector.holds_back() && v != Verdict::Clean {
                             *this.failed = true;
                             this.out.clear();
-                            if let Some(f) = this.on_end.take() {
-                                f(this.inspector, BodyEnd::Reset(v));
-                            }
-                            return Poll::Ready(Some(Err(InspectError::Refused(refused_label(v)))));
+                            *this.asked = true;
+                            // Whatever the gate says, the held bytes cannot go out any more.
+                            let _ = this.gate.body(this.inspector, BodyEnd::Stopped);
+                            return Poll::Ready(Some(Err(InspectError::Refused(reason(v)))));
                         }
                     }
                     Err(frame) => {
@@ -402,8 +552,9 @@ where
                 },
                 Some(Err(e)) => {
                     *this.failed = true;
-                    if let Some(f) = this.on_end.take() {
-                        f(this.inspector, BodyEnd::Reset(Verdict::Clean));
+                    if !*this.asked {
+                        *this.asked = true;
+                        let _ = this.gate.body(this.inspector, BodyEnd::Failed);
                     }
                     return Poll::Ready(Some(Err(InspectError::Body(e.into()))));
                 }
@@ -431,7 +582,7 @@ mod tests {
         Engine::new().unwrap()
     }
 
-    fn opts() -> Option<StreamOptions> {
+    fn opts() -> Result<StreamOptions, Verdict> {
         stream_options(&HeaderMap::new(), false, &Bounds::default())
     }
 
@@ -486,13 +637,21 @@ mod tests {
         let e = engine();
         let mut h = HeaderMap::new();
         h.insert("content-encoding", "br".parse().unwrap());
-        assert!(stream_options(&h, false, &Bounds::default()).is_none());
-        let i = Inspector::new(Some(&e), None, true, 1);
+        assert_eq!(
+            stream_options(&h, false, &Bounds::default()).unwrap_err(),
+            Verdict::Uninspectable(Uninspectable::UnsupportedEncoding)
+        );
+        let i = Inspector::new(
+            Some(&e),
+            Err(Verdict::Uninspectable(Uninspectable::UnsupportedEncoding)),
+            true,
+            1,
+        );
         assert_eq!(
             i.verdict(),
             Verdict::Uninspectable(Uninspectable::UnsupportedEncoding)
         );
-        let mut off = Inspector::new(None, None, true, 1);
+        let mut off = Inspector::new(None, opts(), true, 1);
         let mut out = VecDeque::new();
         assert_eq!(
             off.push(Bytes::from_static(SSN_DOC), &mut out),
@@ -501,8 +660,142 @@ mod tests {
         assert_eq!(out.len(), 1);
     }
 
+    fn fields(lines: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in lines {
+            h.append(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn header_fields_are_read_as_rfc_9110_says() {
+        let b = Bounds::default();
+        let read = |lines: &[(&'static str, &'static str)], grpc: bool| {
+            stream_options(&fields(lines), grpc, &b).map(|o| (o.decoding, o.plus_as_space))
+        };
+        let ce = "content-encoding";
+        // Every content-encoding line counts, in order; identity entries drop out.
+        assert_eq!(
+            read(&[(ce, "identity"), (ce, "gzip")], false),
+            Ok((Decoding::Gzip, false))
+        );
+        assert_eq!(
+            read(&[(ce, "gzip"), (ce, "identity")], false),
+            Ok((Decoding::Gzip, false))
+        );
+        assert_eq!(
+            read(&[(ce, "Identity, GZIP")], false),
+            Ok((Decoding::Gzip, false))
+        );
+        assert_eq!(
+            read(&[(ce, ""), (ce, "deflate")], false),
+            Ok((Decoding::Deflate, false))
+        );
+        // More than one layer: the scanner cannot undo a chain.
+        assert_eq!(
+            read(&[(ce, "gzip, deflate")], false),
+            Err(Verdict::Unreadable(Unreadable::Uninspectable))
+        );
+        assert_eq!(
+            read(&[(ce, "gzip"), (ce, "deflate")], false),
+            Err(Verdict::Unreadable(Unreadable::Ambiguous))
+        );
+        assert_eq!(
+            read(&[(ce, "gzip"), (ce, "gzip")], false),
+            Err(Verdict::Unreadable(Unreadable::Ambiguous))
+        );
+        assert_eq!(
+            read(&[(ce, "identity"), (ce, "br")], false),
+            Err(Verdict::Uninspectable(Uninspectable::UnsupportedEncoding))
+        );
+        // Transfer codings: only `chunked` (which hyper undid).
+        let te = "transfer-encoding";
+        assert_eq!(
+            read(&[(te, "chunked")], false),
+            Ok((Decoding::Identity, false))
+        );
+        assert_eq!(
+            read(&[(te, "Chunked")], false),
+            Ok((Decoding::Identity, false))
+        );
+        assert_eq!(
+            read(&[(te, "gzip, chunked")], false),
+            Err(Verdict::Unreadable(Unreadable::Uninspectable))
+        );
+        assert_eq!(
+            read(&[(te, "gzip"), (te, "chunked")], false),
+            Err(Verdict::Unreadable(Unreadable::Uninspectable))
+        );
+        assert_eq!(
+            read(&[(te, "chunked, chunked")], false),
+            Err(Verdict::Unreadable(Unreadable::Malformed))
+        );
+        // Media types: case-insensitive, one line, not a list.
+        let ct = "content-type";
+        assert_eq!(
+            read(
+                &[(ct, "Application/X-WWW-Form-Urlencoded; charset=utf-8")],
+                false
+            ),
+            Ok((Decoding::Identity, true))
+        );
+        assert_eq!(
+            read(&[(ct, "application/json"), (ct, "application/json")], false),
+            Err(Verdict::Unreadable(Unreadable::Ambiguous))
+        );
+        assert_eq!(
+            read(&[(ct, "application/json, application/grpc")], false),
+            Err(Verdict::Unreadable(Unreadable::Ambiguous))
+        );
+        assert_eq!(
+            read(&[(ct, "text/plain; note=\"a, b\"")], false),
+            Ok((Decoding::Identity, false))
+        );
+        // gRPC: one grpc-encoding.
+        let ge = "grpc-encoding";
+        assert_eq!(
+            read(&[(ct, "Application/GRPC"), (ge, "gzip")], true),
+            Ok((Decoding::grpc(Some("gzip")), false))
+        );
+        assert_eq!(
+            read(&[(ge, "identity"), (ge, "gzip")], true),
+            Err(Verdict::Unreadable(Unreadable::Ambiguous))
+        );
+        assert_eq!(
+            media_type(" Application/GRPC+proto ; x=1"),
+            "application/grpc+proto"
+        );
+    }
+
+    /// A gate that records what it was asked and answers as told.
+    #[derive(Clone, Default)]
+    struct MockGate {
+        asked: std::sync::Arc<std::sync::Mutex<Vec<(BodyEnd, Verdict)>>>,
+        trailers: std::sync::Arc<std::sync::Mutex<Vec<HeaderMap>>>,
+        replace: Option<HeaderMap>,
+    }
+
+    impl BodyGate for MockGate {
+        fn body(&self, insp: &Inspector, end: BodyEnd) -> Enforce {
+            self.asked.lock().unwrap().push((end, insp.verdict()));
+            match (end, insp.verdict()) {
+                (_, Verdict::Clean) => Enforce::Forward,
+                _ => Enforce::Reset,
+            }
+        }
+        fn trailers(&self, t: &HeaderMap) -> Enforce {
+            self.trailers.lock().unwrap().push(t.clone());
+            match &self.replace {
+                Some(r) if r.is_empty() => Enforce::Reset,
+                Some(r) => Enforce::Replace(r.clone()),
+                None => Enforce::Forward,
+            }
+        }
+    }
+
     #[tokio::test]
-    async fn inspect_body_resets_on_late_phi_after_releasing_clean_bytes() {
+    async fn inspect_body_stops_on_late_phi_after_releasing_clean_bytes() {
         use http_body_util::BodyExt;
         let e = engine();
         let clean = Bytes::from(vec![b'a'; 200_000]);
@@ -511,15 +804,14 @@ mod tests {
             Ok(Frame::data(Bytes::from_static(SSN_DOC))),
         ];
         let inner = http_body_util::StreamBody::new(futures_util::stream::iter(chunks));
-        let ended = std::sync::Arc::new(std::sync::Mutex::new(None));
-        let e2 = ended.clone();
+        let gate = MockGate::default();
         let mut body = InspectBody::new(
             inner,
             Inspector::new(Some(&e), opts(), true, 1 << 20),
             VecDeque::new(),
             false,
             None,
-            Box::new(move |_, end| *e2.lock().unwrap() = Some(end)),
+            gate.clone(),
         );
         let mut got = Vec::new();
         let mut err = false;
@@ -537,14 +829,19 @@ mod tests {
         assert!(err);
         assert!(got.len() >= 100_000, "clean prefix streamed");
         assert!(!got.windows(11).any(|w| w == b"123-45-6789"));
-        assert_eq!(*ended.lock().unwrap(), Some(BodyEnd::Reset(Verdict::Phi)));
+        drop(body);
+        assert_eq!(
+            *gate.asked.lock().unwrap(),
+            vec![(BodyEnd::Stopped, Verdict::Phi)],
+            "asked once"
+        );
     }
 
     #[tokio::test]
-    async fn trailer_check_sees_the_trailers_after_the_data_and_decides_their_fate() {
+    async fn the_gate_decides_the_fate_of_trailers_after_the_data() {
         use http_body_util::BodyExt;
         let e = engine();
-        let body = |check: TrailerCheck| {
+        let body = |gate: MockGate| {
             let mut t = HeaderMap::new();
             t.insert("x-note", "patient SSN 123-45-6789".parse().unwrap());
             let frames: Vec<Result<Frame<Bytes>, std::convert::Infallible>> = vec![
@@ -558,30 +855,47 @@ mod tests {
                 VecDeque::new(),
                 false,
                 None,
-                Box::new(|_, _| {}),
+                gate,
             )
-            .with_trailer_check(check)
         };
         // Replaced: the data, then the replacement trailers.
-        let mut b = body(Box::new(|t: HeaderMap| {
-            assert_eq!(t["x-note"], "patient SSN 123-45-6789");
-            let mut r = HeaderMap::new();
-            r.insert("grpc-status", "7".parse().unwrap());
-            Ok(r)
-        }));
+        let mut r = HeaderMap::new();
+        r.insert("grpc-status", "7".parse().unwrap());
+        let gate = MockGate {
+            replace: Some(r),
+            ..MockGate::default()
+        };
+        let mut b = body(gate.clone());
         let d = b.frame().await.unwrap().unwrap().into_data().unwrap();
         assert_eq!(&d[..], b"clean");
         let t = b.frame().await.unwrap().unwrap().into_trailers().unwrap();
         assert_eq!(t.len(), 1);
         assert_eq!(t["grpc-status"], "7");
         assert!(b.frame().await.is_none());
-        // Refused: the data, then an error instead of the trailers, then the end.
-        let mut b = body(Box::new(|_| Err(InspectError::Refused("phi"))));
+        assert_eq!(
+            gate.trailers.lock().unwrap()[0]["x-note"],
+            "patient SSN 123-45-6789"
+        );
+        assert_eq!(
+            *gate.asked.lock().unwrap(),
+            vec![(BodyEnd::Complete, Verdict::Clean)]
+        );
+        // Reset: the data, then an error instead of the trailers, then the end.
+        let gate = MockGate {
+            replace: Some(HeaderMap::new()),
+            ..MockGate::default()
+        };
+        let mut b = body(gate);
         assert!(b.frame().await.unwrap().unwrap().is_data());
         assert!(matches!(
             b.frame().await.unwrap(),
-            Err(InspectError::Refused("phi"))
+            Err(InspectError::Refused(_))
         ));
         assert!(b.frame().await.is_none());
+        // Forwarded as they are.
+        let mut b = body(MockGate::default());
+        assert!(b.frame().await.unwrap().unwrap().is_data());
+        let t = b.frame().await.unwrap().unwrap().into_trailers().unwrap();
+        assert_eq!(t["x-note"], "patient SSN 123-45-6789");
     }
 }

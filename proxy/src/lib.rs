@@ -1,10 +1,23 @@
 //! Data plane of phimesh: interception, mTLS, HTTP/gRPC inspection, policy, metrics and audit.
 //!
 //! # The spine
-//! Each connection flows `accept` ([`listener`]) → [`sniff`] → [`tls`] → [`http`] | [`tcp`] →
-//! [`inspect`] → [`policy`] → [`forward`]. "Where is PHI refused" is [`policy`]; the hold-back
-//! rule lives in [`inspect`]. Metrics ([`metrics`]) and audit lines ([`audit`]) are written in one
-//! place, [`context::Shared::record`].
+//! Each connection flows `accept` ([`listener`]) → [`sniff`] → [`tls`] → [`http`] | [`tcp`] |
+//! [`passthrough`] → [`inspect`] → [`gate`] → [`forward`].
+//!
+//! **Where is PHI refused? In [`gate`]**, and only there. Every message part — HTTP/1.1 and
+//! HTTP/2 heads, bodies and trailers, gRPC calls, opaque TCP streams, app TLS passed through,
+//! connections the sniff cannot vouch for — passes its exchange's gate, which decides (the
+//! table of [`policy`]), says how to enforce it (answer, reset, replace trailers) and records it:
+//! the metrics ([`metrics`]) and the one audit line ([`audit`]). [`inspect`] only scans and
+//! holds back (no byte of a match leaves before the verdict); the stages only carry out what
+//! the gate returns.
+//!
+//! On a path that refuses PHI nothing falls back to a less-inspected mode: what the proxy
+//! cannot parse and fully decode within bounds is refused with its own reason
+//! ([`policy::Unreadable`]: `uninspectable`, `malformed`, `not_tls`, `ambiguous`) — a request
+//! line that stalls or is malformed ([`sniff`], hyper's parser), a ClientHello followed by
+//! anything but TLS ([`passthrough`]), header fields recipients may read differently or
+//! codings the scanner cannot undo ([`inspect::stream_options`]).
 //!
 //! # Starting a sidecar in-process (tests, `phimesh demo`)
 //! ```no_run
@@ -35,6 +48,7 @@ pub mod config;
 pub mod context;
 pub mod drain;
 pub mod forward;
+pub mod gate;
 pub mod http;
 pub mod init;
 pub mod inspect;
@@ -42,6 +56,7 @@ pub mod io;
 pub mod listener;
 pub mod metrics;
 pub mod orig_dst;
+pub mod passthrough;
 pub mod policy;
 pub mod sniff;
 pub mod tcp;

@@ -1,20 +1,25 @@
 //! Accept loops and the per-connection dispatch — the start of the spine:
-//! `accept → sniff → tls → http | tcp`, each connection on its own task, bounded by
-//! `max_connections`, counted in `phimesh_connections_open`, and watched by the drain.
+//! `accept → sniff → tls → http | tcp | passthrough`, each connection on its own task, bounded
+//! by `max_connections`, counted in `phimesh_connections_open`, and watched by the drain.
 
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
 use crate::config::{InboundMtls, Listen};
 use crate::context::{ConnCtx, Shared};
+use crate::forward::UpstreamIo;
+use crate::gate::{Enforce, Exchange, Stage};
 use crate::http::{self, Version};
-use crate::io::{Activity, Tracked};
-use crate::policy::{sni_allowed, Direction, PathKind};
-use crate::sniff::{sniff, Prefixed, Protocol};
+use crate::io::{Activity, Resettable, Tracked};
+use crate::passthrough;
+use crate::policy::{sni_allowed, Direction, Flow, PathKind, Unreadable, Verdict};
+use crate::sniff::{sniff, sniff_from, ClientHello, Opaque, Prefixed, Protocol};
 use crate::tcp;
 use crate::tls::Carried;
 
@@ -153,12 +158,11 @@ async fn outbound(stream: TcpStream, peer: SocketAddr, target: Target, shared: A
     };
     let activity = Activity::default();
     let mut io = Tracked::new(stream, activity.clone());
-    let Ok((proto, prefix)) = sniff(&mut io, shared.cfg.bounds.sniff_timeout).await else {
+    let Ok((proto, prefix)) = sniff(&mut io, &shared.cfg.bounds).await else {
         return;
     };
     let io = Prefixed::new(prefix, io);
-    let mesh = shared.cfg.is_mesh(dst);
-    let path = if mesh {
+    let path = if shared.cfg.is_mesh(dst) {
         PathKind::MeshOutbound
     } else {
         PathKind::Egress
@@ -170,55 +174,117 @@ async fn outbound(stream: TcpStream, peer: SocketAddr, target: Target, shared: A
         destination: dst,
         peer_identity: None,
     };
+    dispatch(io, proto, activity, ctx, shared).await;
+}
+
+/// Hands a sniffed (plaintext) stream to the stage of its protocol. A client that said nothing
+/// before the sniff timeout gets [`silent`].
+async fn dispatch<D>(io: D, proto: Protocol, activity: Activity, ctx: ConnCtx, shared: Arc<Shared>)
+where
+    D: AsyncRead + AsyncWrite + Resettable + Unpin + Send + 'static,
+{
     match proto {
-        Protocol::Http1 => http::serve(io, activity, ctx, Version::Http1, shared.clone()).await,
-        Protocol::Http2 => http::serve(io, activity, ctx, Version::H2, shared.clone()).await,
-        Protocol::Tls { sni } if !mesh => {
-            // App TLS to an external host: not inspectable, passed through (SNI allowlist).
-            let action = if sni_allowed(shared.cfg.sni_allow.as_deref(), sni.as_deref()) {
-                "forwarded"
-            } else {
-                "refused"
-            };
-            shared
-                .metrics
-                .requests
-                .with_label_values(&["outbound", "tls", "app", action])
-                .inc();
-            if action == "refused" {
-                shared
-                    .metrics
-                    .refusals
-                    .with_label_values(&["outbound", "sni_not_allowed"])
-                    .inc();
-                crate::io::Resettable::set_reset_on_close(&io);
-                return;
-            }
-            opaque(io, activity, ctx, false, shared.clone()).await;
+        Protocol::Opaque(Opaque::Silent) => silent(io, activity, ctx, shared).await,
+        p => dispatch_known(io, p, None, activity, ctx, shared).await,
+    }
+}
+
+/// [`dispatch`] of a protocol already known, with the upstream connection when one was dialled
+/// while waiting for the first speaker. On a path that refuses PHI nothing falls back to a
+/// less-inspected mode: an opaque stream that began like HTTP or TLS is refused
+/// ([`Opaque::refusal`]), app TLS is relayed only while verifiably TLS ([`passthrough`]).
+async fn dispatch_known<D>(
+    io: D,
+    proto: Protocol,
+    up: Option<UpstreamIo>,
+    activity: Activity,
+    ctx: ConnCtx,
+    shared: Arc<Shared>,
+) where
+    D: AsyncRead + AsyncWrite + Resettable + Unpin + Send + 'static,
+{
+    match proto {
+        // The HTTP clients dial their own (pooled) connections: a connection dialled while
+        // waiting for the first speaker closes now.
+        Protocol::Http1 => {
+            drop(up);
+            http::serve(io, activity, ctx, Version::Http1, shared).await
         }
-        Protocol::Tls { .. } | Protocol::Opaque => {
-            let inspect = !matches!(proto, Protocol::Tls { .. });
-            opaque(io, activity, ctx, inspect, shared.clone()).await;
+        Protocol::Http2 => {
+            drop(up);
+            http::serve(io, activity, ctx, Version::H2, shared).await
+        }
+        Protocol::Tls(hello) => app_tls(io, hello, up, activity, ctx, shared).await,
+        Protocol::Opaque(why) => {
+            if let Some(r) = why.refusal() {
+                let label = if why == Opaque::NotTls {
+                    "tls"
+                } else {
+                    "http1"
+                };
+                let ex = Exchange::stream(&shared, ctx.clone(), label);
+                let e = ex.gate(Flow::Request).connection(Stage::Before, r.into());
+                if let Enforce::Reset = e {
+                    io.set_reset_on_close();
+                    if let Some(up) = &up {
+                        up.set_reset_on_close();
+                    }
+                    return;
+                }
+            }
+            opaque(io, up, activity, ctx, true, shared).await
         }
     }
 }
 
-async fn opaque<D>(
-    down: D,
-    activity: Activity,
-    mut ctx: ConnCtx,
-    inspect: bool,
-    shared: Arc<Shared>,
-) where
-    D: tokio::io::AsyncRead
-        + tokio::io::AsyncWrite
-        + crate::io::Resettable
-        + Unpin
-        + Send
-        + 'static,
+/// A client that said nothing within the sniff timeout: a server-speaks-first protocol, or a
+/// client that is slow to start. Dials the destination and waits for whichever side speaks
+/// first: the server (relayed as opaque TCP, inspected), or the client, whose bytes are sniffed
+/// like any first bytes (an HTTP request after a pause is still HTTP).
+async fn silent<D>(mut down: D, activity: Activity, mut ctx: ConnCtx, shared: Arc<Shared>)
+where
+    D: AsyncRead + AsyncWrite + Resettable + Unpin + Send + 'static,
 {
+    let Some(mut up) = dial(&mut ctx, &shared, &down).await else {
+        return;
+    };
+    let (mut from_client, mut from_server) = (BytesMut::new(), BytesMut::new());
+    let idle = activity.idle(shared.cfg.bounds.idle_timeout);
+    // Both reads are cancel-safe: the one that loses read nothing.
+    let client_first = tokio::select! {
+        r = down.read_buf(&mut from_client) => r.map(|n| n > 0),
+        r = up.read_buf(&mut from_server) => r.map(|_| false),
+        _ = idle => return,
+    };
+    match client_first {
+        Err(_) => {
+            down.set_reset_on_close();
+            up.set_reset_on_close();
+        }
+        Ok(true) => {
+            let Ok((proto, prefix)) = sniff_from(&mut down, from_client, &shared.cfg.bounds).await
+            else {
+                return;
+            };
+            let proto = match proto {
+                Protocol::Opaque(Opaque::Silent) => Protocol::Opaque(Opaque::NotHttp),
+                p => p,
+            };
+            let down = Prefixed::new(prefix, down);
+            dispatch_known(down, proto, Some(up), activity, ctx, shared).await
+        }
+        Ok(false) => {
+            let up = Prefixed::new(from_server.freeze(), up);
+            relay_opaque(down, up, activity, ctx, true, shared).await
+        }
+    }
+}
+
+/// Dials the destination for a relayed connection (mTLS to a mesh peer outbound). On failure
+/// the downstream is reset.
+async fn dial<D: Resettable>(ctx: &mut ConnCtx, shared: &Shared, down: &D) -> Option<UpstreamIo> {
     let mesh_aware = ctx.path.direction() == Direction::Outbound;
-    let up = match shared
+    match shared
         .dialer
         .dial(ctx.destination, Carried::Tcp, mesh_aware)
         .await
@@ -227,27 +293,118 @@ async fn opaque<D>(
             if ctx.path == PathKind::MeshOutbound {
                 ctx.peer_identity = id;
             }
-            up
+            Some(up)
         }
         Err(e) => {
             tracing::debug!(error = %e, "upstream connect failed");
-            crate::io::Resettable::set_reset_on_close(&down);
+            down.set_reset_on_close();
+            None
+        }
+    }
+}
+
+/// App TLS (a ClientHello the proxy does not terminate). To a mesh peer it rides the mTLS
+/// tunnel as opaque bytes. Elsewhere — a path that refuses PHI in one direction — it must be
+/// allowed by the SNI allowlist (outbound) and is relayed only while it is verifiably TLS
+/// ([`passthrough`]); the gate decides on a name not allowed and on broken framing.
+async fn app_tls<D>(
+    down: D,
+    hello: ClientHello,
+    up: Option<UpstreamIo>,
+    activity: Activity,
+    mut ctx: ConnCtx,
+    shared: Arc<Shared>,
+) where
+    D: AsyncRead + AsyncWrite + Resettable + Unpin + Send + 'static,
+{
+    if matches!(ctx.path, PathKind::MeshOutbound | PathKind::MeshInbound) {
+        return opaque(down, up, activity, ctx, false, shared).await;
+    }
+    let ex = Exchange::app_tls(&shared, ctx.clone());
+    if ctx.path.direction() == Direction::Outbound
+        && !sni_allowed(shared.cfg.sni_allow.as_deref(), hello.sni.as_deref())
+    {
+        let e = ex
+            .gate(Flow::Request)
+            .connection(Stage::Before, Verdict::SniNotAllowed);
+        if let Enforce::Reset = e {
+            down.set_reset_on_close();
+            if let Some(up) = &up {
+                up.set_reset_on_close();
+            }
             return;
         }
+    }
+    let up = match up {
+        Some(up) => up,
+        None => match dial(&mut ctx, &shared, &down).await {
+            Some(up) => up,
+            None => return ex.finish("error"),
+        },
     };
-    let dir = ctx.path.direction().as_str();
-    let tls = ctx.path.tls_label();
-    let end = tcp::relay(down, up, activity, ctx, inspect, shared.clone()).await;
-    let action = match end {
+    let on_violation = |side: passthrough::Side, v: passthrough::Violation| {
+        tracing::debug!(violation = v.as_str(), "app TLS framing broken");
+        let e = ex
+            .gate(side.flow())
+            .connection(Stage::Streaming, Unreadable::NotTls.into());
+        matches!(e, Enforce::Reset)
+    };
+    let end = passthrough::relay(
+        down,
+        up,
+        hello.len,
+        activity,
+        shared.cfg.bounds.idle_timeout,
+        &on_violation,
+    )
+    .await;
+    ex.finish(match end {
+        passthrough::End::Closed => "forwarded",
+        passthrough::End::Reset => "reset",
+        passthrough::End::Aborted => "error",
+    });
+}
+
+/// Opaque TCP: dials (unless `up` is given) and relays.
+async fn opaque<D>(
+    down: D,
+    up: Option<UpstreamIo>,
+    activity: Activity,
+    mut ctx: ConnCtx,
+    inspect: bool,
+    shared: Arc<Shared>,
+) where
+    D: AsyncRead + AsyncWrite + Resettable + Unpin + Send + 'static,
+{
+    let up = match up {
+        Some(up) => up,
+        None => match dial(&mut ctx, &shared, &down).await {
+            Some(up) => up,
+            None => return,
+        },
+    };
+    relay_opaque(down, up, activity, ctx, inspect, shared).await
+}
+
+async fn relay_opaque<D, U>(
+    down: D,
+    up: U,
+    activity: Activity,
+    ctx: ConnCtx,
+    inspect: bool,
+    shared: Arc<Shared>,
+) where
+    D: AsyncRead + AsyncWrite + Resettable + Unpin + Send + 'static,
+    U: AsyncRead + AsyncWrite + Resettable + Unpin + Send + 'static,
+{
+    let ex = Exchange::stream(&shared, ctx, "tcp");
+    let idle = shared.cfg.bounds.idle_timeout;
+    let end = tcp::relay(down, up, activity, &ex, inspect, idle).await;
+    ex.finish(match end {
         tcp::RelayEnd::Closed => "forwarded",
         tcp::RelayEnd::Reset => "reset",
         tcp::RelayEnd::Aborted => "error",
-    };
-    shared
-        .metrics
-        .requests
-        .with_label_values(&[dir, "tcp", tls, action])
-        .inc();
+    });
 }
 
 async fn inbound(stream: TcpStream, peer: SocketAddr, target: Target, shared: Arc<Shared>) {
@@ -256,7 +413,7 @@ async fn inbound(stream: TcpStream, peer: SocketAddr, target: Target, shared: Ar
     };
     let activity = Activity::default();
     let mut io = Tracked::new(stream, activity.clone());
-    let Ok((proto, prefix)) = sniff(&mut io, shared.cfg.bounds.sniff_timeout).await else {
+    let Ok((proto, prefix)) = sniff(&mut io, &shared.cfg.bounds).await else {
         return;
     };
     let io = Prefixed::new(prefix, io);
@@ -269,7 +426,7 @@ async fn inbound(stream: TcpStream, peer: SocketAddr, target: Target, shared: Ar
         peer_identity: None,
     };
     match (proto, &shared.tls) {
-        (Protocol::Tls { .. }, Some(tls)) => {
+        (Protocol::Tls(_), Some(tls)) => {
             let r = tls.accept(io, shared.cfg.bounds.handshake_timeout).await;
             let result = if r.is_ok() { "ok" } else { "error" };
             shared
@@ -291,34 +448,20 @@ async fn inbound(stream: TcpStream, peer: SocketAddr, target: Target, shared: Ar
                 Some(Carried::Http1) => {
                     http::serve(s, activity, ctx, Version::Http1, shared.clone()).await
                 }
-                Some(Carried::Tcp) => opaque(s, activity, ctx, true, shared.clone()).await,
+                Some(Carried::Tcp) => opaque(s, None, activity, ctx, true, shared.clone()).await,
                 None => {
                     // TLS without a mesh ALPN (permissive clients): sniff inside.
                     let mut s = s;
-                    let Ok((proto, prefix)) = sniff(&mut s, shared.cfg.bounds.sniff_timeout).await
-                    else {
+                    let Ok((proto, prefix)) = sniff(&mut s, &shared.cfg.bounds).await else {
                         return;
                     };
                     let s = Prefixed::new(prefix, s);
-                    match proto {
-                        Protocol::Http1 => {
-                            http::serve(s, activity, ctx, Version::Http1, shared.clone()).await
-                        }
-                        Protocol::Http2 => {
-                            http::serve(s, activity, ctx, Version::H2, shared.clone()).await
-                        }
-                        _ => opaque(s, activity, ctx, true, shared.clone()).await,
-                    }
+                    dispatch(s, proto, activity, ctx, shared).await
                 }
             }
         }
         _ if !permissive => reject(&shared, Direction::Inbound, "plaintext_in_strict_mode"),
-        (Protocol::Http1, _) => {
-            http::serve(io, activity, ctx, Version::Http1, shared.clone()).await
-        }
-        (Protocol::Http2, _) => http::serve(io, activity, ctx, Version::H2, shared.clone()).await,
-        (Protocol::Tls { .. }, None) => opaque(io, activity, ctx, false, shared.clone()).await,
-        (Protocol::Opaque, _) => opaque(io, activity, ctx, true, shared.clone()).await,
+        (proto, _) => dispatch(io, proto, activity, ctx, shared).await,
     }
 }
 

@@ -1,5 +1,7 @@
 //! The policy table of DESIGN.md, in one place: which path refuses PHI, what the refusal looks
 //! like (HTTP 403 JSON, gRPC status 7, TCP reset), and the SNI allowlist of app TLS egress.
+//! This module *decides*; [`crate::gate`] is where each message part's decision is taken,
+//! enforced and recorded.
 //!
 //! | path | PHI in request | PHI in response |
 //! | --- | --- | --- |
@@ -7,19 +9,23 @@
 //! | outbound egress (plaintext, non-mesh) | **refused** | forwarded, audited |
 //! | inbound over mTLS | forwarded, audited | forwarded, audited |
 //! | inbound plaintext (permissive) | forwarded, audited | **refused** |
-//! | app TLS to an external host | not inspectable: passed through (SNI allowlist) | same |
+//! | app TLS to an external host | not inspectable: passed through while verifiably TLS (SNI allowlist) | same |
 //!
 //! "PHI in request/response" covers the target, header values, the body and the trailers (gRPC
 //! status and trailing metadata). Trailers arrive after the body was forwarded: refused trailers
 //! of a gRPC response are replaced by `grpc-status: 7` ([`grpc_refusal_status`]); other refused
-//! trailers reset the stream (see `http::trailer_check`).
+//! trailers reset the stream ([`crate::gate::Stage::Trailers`]).
 //!
-//! Content that cannot be inspected where PHI would be refused is refused with its own reason.
-//! With `--mode audit` nothing is refused: the decision is audited as `audited`.
+//! Content that cannot be inspected where PHI would be refused is refused with its own reason:
+//! the engine's ([`phimesh_detect::Uninspectable`]) or the proxy's ([`Unreadable`]:
+//! `uninspectable`, `malformed`, `not_tls`, `ambiguous`). A connection the proxy cannot vouch
+//! for (not the TLS it began as, a malformed request) is judged by the flow of its path that
+//! refuses PHI ([`Policy::decide_connection`]). With `--mode audit` nothing is refused: the
+//! decision is audited as `audited` (the SNI allowlist, configuration, holds in both modes).
 
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
-use phimesh_detect::Verdict;
+use phimesh_detect::Uninspectable;
 
 use crate::config::{MeshInspection, Mode};
 
@@ -125,6 +131,70 @@ impl Action {
     }
 }
 
+/// Why the proxy itself cannot vouch for a message part: it could not parse, frame or decode
+/// it within bounds. Where PHI would be refused, such a part is refused with this reason (never
+/// forwarded in a less-inspected mode); elsewhere it is forwarded as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Unreadable {
+    /// Content in a coding the scanner cannot undo: a chain of content codings, a transfer
+    /// coding other than `chunked`.
+    Uninspectable,
+    /// Began like an HTTP request but is not one: a malformed or over-long request line or
+    /// head, or one that stalled or was cut before it was complete.
+    Malformed,
+    /// Began like TLS (or was passed through as app TLS) but its records or handshake are not
+    /// TLS.
+    NotTls,
+    /// Header fields that recipients may read differently: repeated or conflicting
+    /// `content-type`, repeated `content-encoding` lines that disagree, repeated
+    /// `grpc-encoding`.
+    Ambiguous,
+}
+
+impl Unreadable {
+    /// Metric / audit label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unreadable::Uninspectable => "uninspectable",
+            Unreadable::Malformed => "malformed",
+            Unreadable::NotTls => "not_tls",
+            Unreadable::Ambiguous => "ambiguous",
+        }
+    }
+}
+
+/// What is known about a message part: the engine's verdict on its content, or the proxy's
+/// own reason to refuse it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// No PHI found (so far).
+    Clean,
+    /// PHI.
+    Phi,
+    /// The engine could not inspect the content within bounds.
+    Uninspectable(Uninspectable),
+    /// The proxy could not parse, frame or decode the part.
+    Unreadable(Unreadable),
+    /// App TLS to a host the SNI allowlist does not name.
+    SniNotAllowed,
+}
+
+impl From<phimesh_detect::Verdict> for Verdict {
+    fn from(v: phimesh_detect::Verdict) -> Self {
+        match v {
+            phimesh_detect::Verdict::Clean => Verdict::Clean,
+            phimesh_detect::Verdict::Phi => Verdict::Phi,
+            phimesh_detect::Verdict::Uninspectable(u) => Verdict::Uninspectable(u),
+        }
+    }
+}
+
+impl From<Unreadable> for Verdict {
+    fn from(u: Unreadable) -> Self {
+        Verdict::Unreadable(u)
+    }
+}
+
 /// The policy of one running proxy.
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {
@@ -158,7 +228,9 @@ impl Policy {
         let refusing = path.refuses(flow);
         match verdict {
             Verdict::Clean => None,
-            Verdict::Uninspectable(_) if !refusing => None,
+            // The allowlist is configuration, enforced in both modes.
+            Verdict::SniNotAllowed => Some(Action::Refused),
+            Verdict::Uninspectable(_) | Verdict::Unreadable(_) if !refusing => None,
             Verdict::Phi if !refusing => Some(Action::Forwarded),
             _ if self.mode == Mode::Audit => Some(Action::Audited),
             _ => Some(Action::Refused),
@@ -166,11 +238,28 @@ impl Policy {
     }
 }
 
-/// Bounded reason label of a verdict: `phi` or the uninspectable reason.
+impl Policy {
+    /// The decision on a whole connection the proxy cannot vouch for (not TLS, malformed):
+    /// judged as the flow of the path that refuses PHI, if either does (plaintext egress: the
+    /// request; plaintext inbound: the response). `None` on mesh paths.
+    pub fn decide_connection(&self, path: PathKind, verdict: Verdict) -> Option<Action> {
+        let flow = if path.refuses(Flow::Request) {
+            Flow::Request
+        } else {
+            Flow::Response
+        };
+        self.decide(path, flow, verdict)
+    }
+}
+
+/// Bounded reason label of a verdict: `phi`, the engine's uninspectable reason, the proxy's
+/// own ([`Unreadable`]) or `sni_not_allowed`.
 pub fn reason(verdict: Verdict) -> &'static str {
     match verdict {
         Verdict::Phi => "phi",
         Verdict::Uninspectable(u) => u.as_str(),
+        Verdict::Unreadable(u) => u.as_str(),
+        Verdict::SniNotAllowed => "sni_not_allowed",
         Verdict::Clean => "clean",
     }
 }
@@ -198,10 +287,12 @@ pub fn refusal_response(
         return r;
     }
     let body = match verdict {
-        Verdict::Uninspectable(u) => serde_json::json!({
-            "error": error, "reason": u.as_str(), "request_id": request_id,
+        Verdict::Phi | Verdict::Clean => {
+            serde_json::json!({ "error": error, "kinds": kinds, "request_id": request_id })
+        }
+        _ => serde_json::json!({
+            "error": error, "reason": reason(verdict), "request_id": request_id,
         }),
-        _ => serde_json::json!({ "error": error, "kinds": kinds, "request_id": request_id }),
     };
     let mut r = Response::new(Bytes::from(body.to_string()));
     *r.status_mut() = StatusCode::FORBIDDEN;
@@ -230,8 +321,9 @@ pub fn grpc_refusal_status(verdict: Verdict, request_id: &str) -> HeaderMap {
 
 fn refusal_text(verdict: Verdict) -> (&'static str, &'static str) {
     match verdict {
-        Verdict::Uninspectable(_) => ("uninspectable", "content cannot be inspected for PHI"),
-        _ => ("phi_refused", "PHI may not leave the pod in plaintext"),
+        Verdict::Phi | Verdict::Clean => ("phi_refused", "PHI may not leave the pod in plaintext"),
+        Verdict::SniNotAllowed => ("sni_not_allowed", "TLS to this host is not allowed"),
+        _ => ("uninspectable", "content cannot be inspected for PHI"),
     }
 }
 
@@ -256,7 +348,6 @@ pub fn sni_allowed(allow: Option<&[String]>, sni: Option<&str>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use phimesh_detect::Uninspectable;
 
     #[test]
     fn table() {

@@ -1,18 +1,17 @@
 //! Opaque TCP (for example HL7 v2 over MLLP), relayed both ways and inspected as a byte stream
-//! with the same hold-back rule as bodies: on a refusing path PHI resets both connections and the
-//! destination receives none of it.
+//! with the same hold-back rule as bodies: on a refusing path PHI resets both connections (the
+//! decision of the direction's [`Gate`]) and the destination receives none of it.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use phimesh_detect::{Limits, StreamOptions, Verdict};
+use phimesh_detect::{Limits, StreamOptions};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::context::{ConnCtx, Shared};
-use crate::inspect::Inspector;
+use crate::gate::{Enforce, Exchange, Gate, Stage};
 use crate::io::{Activity, Resettable};
-use crate::policy::{Action, Flow};
+use crate::policy::{Flow, Verdict};
 
 /// Read buffer of the relay: starts small, grows to this while the stream keeps it full.
 const MAX_READ_BUF: usize = 64 * 1024;
@@ -29,6 +28,7 @@ pub enum RelayEnd {
     Aborted,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Dir {
     Done,
     Refused,
@@ -42,16 +42,15 @@ const MLLP_END: &[u8] = b"\x1c\r";
 async fn pump<R, W>(
     r: &mut R,
     w: &mut W,
-    mk: impl Fn() -> Inspector,
-    shared: Arc<Shared>,
-    ctx: Arc<ConnCtx>,
-    flow: Flow,
+    gate: Gate,
+    opts: Result<StreamOptions, Verdict>,
+    inspect: bool,
 ) -> std::io::Result<Dir>
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let mut insp = mk();
+    let mut insp = gate.inspector(opts, inspect);
     let mut out = VecDeque::new();
     let mut size = MIN_READ_BUF;
     let result = loop {
@@ -76,10 +75,11 @@ where
         if at_boundary && v == Verdict::Clean {
             v = insp.finish(&mut out);
             if v == Verdict::Clean {
-                report(&shared, &ctx, flow, &insp);
-                insp = mk();
+                gate.scanned(&insp);
+                insp = gate.inspector(opts, inspect);
             }
         }
+        // A holding inspector that is not clean releases nothing more: the gate decides.
         if insp.holds_back() && v != Verdict::Clean {
             break Dir::Refused;
         }
@@ -87,52 +87,24 @@ where
             w.write_all(&b).await?;
         }
     };
-    report(&shared, &ctx, flow, &insp);
-    let v = insp.verdict();
-    let action = match result {
-        Dir::Refused => Some(Action::Reset),
-        Dir::Done => shared.policy.decide(ctx.path, flow, v),
-    };
-    if let Some(action) = action {
-        let id = crate::audit::new_request_id();
-        shared.record(
-            &ctx,
-            flow,
-            "tcp",
-            &id,
-            v,
-            &insp.findings(),
-            "stream",
-            action,
-        );
-    }
-    Ok(result)
-}
-
-fn report(shared: &Shared, ctx: &ConnCtx, _flow: Flow, insp: &Inspector) {
-    if insp.is_active() {
-        let dir = ctx.path.direction().as_str();
-        shared
-            .metrics
-            .inspected_bytes
-            .with_label_values(&[dir])
-            .inc_by(insp.fed());
-        shared
-            .metrics
-            .inspection_duration
-            .observe(insp.scan_time().as_secs_f64());
+    gate.scanned(&insp);
+    // Part of the stream went out: a refusal is a reset.
+    match gate.check(Stage::Streaming, "stream", &insp) {
+        Enforce::Forward if result == Dir::Done => Ok(Dir::Done),
+        _ => Ok(Dir::Refused),
     }
 }
 
-/// Relays `down` ⇄ `up` until both directions end, inspecting each with the policy of `ctx`.
-/// `inspect == false` passes bytes untouched (app TLS). Returns how it ended.
+/// Relays `down` ⇄ `up` until both directions end, each inspected and decided by its gate of
+/// `ex`. `inspect == false` passes bytes untouched (app TLS in a mesh tunnel). Returns how it
+/// ended.
 pub async fn relay<D, U>(
     down: D,
     up: U,
     activity: Activity,
-    ctx: ConnCtx,
+    ex: &Arc<Exchange>,
     inspect: bool,
-    shared: Arc<Shared>,
+    idle: std::time::Duration,
 ) -> RelayEnd
 where
     D: AsyncRead + AsyncWrite + Resettable + Unpin + Send + 'static,
@@ -142,40 +114,17 @@ where
         max_ratio: u64::MAX,
         ..Limits::default()
     };
-    let opts = Some(StreamOptions {
+    let opts = Ok(StreamOptions {
         limits,
         ..StreamOptions::default()
     });
-    let max_held = shared.max_held();
-    let path = ctx.path;
-    let policy = shared.policy;
-    let mk = |flow| {
-        let engine = shared.engine_for(path, flow).filter(|_| inspect);
-        Inspector::new(engine, opts, policy.holds_back(path, flow), max_held)
-    };
-    let (req_insp, resp_insp) = (|| mk(Flow::Request), || mk(Flow::Response));
-    let ctx = Arc::new(ctx);
     let (mut dr, mut dw) = tokio::io::split(down);
     let (mut ur, mut uw) = tokio::io::split(up);
     let end = {
-        let a = pump(
-            &mut dr,
-            &mut uw,
-            req_insp,
-            shared.clone(),
-            ctx.clone(),
-            Flow::Request,
-        );
-        let b = pump(
-            &mut ur,
-            &mut dw,
-            resp_insp,
-            shared.clone(),
-            ctx.clone(),
-            Flow::Response,
-        );
+        let a = pump(&mut dr, &mut uw, ex.gate(Flow::Request), opts, inspect);
+        let b = pump(&mut ur, &mut dw, ex.gate(Flow::Response), opts, inspect);
         tokio::pin!(a, b);
-        let idle = activity.idle(shared.cfg.bounds.idle_timeout);
+        let idle = activity.idle(idle);
         tokio::pin!(idle);
         let (mut a_done, mut b_done) = (false, false);
         let mut end = RelayEnd::Closed;
