@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{header, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpListener;
@@ -298,6 +298,48 @@ async fn handle(req: Request<Incoming>, state: &State, peer: SocketAddr) -> Resp
     }
 }
 
+/// Most bytes of a refused body read and dropped, and for how long (see [`discard`]).
+const DISCARD_MAX: usize = 8 * 1024 * 1024;
+const DISCARD_TIME: Duration = Duration::from_secs(2);
+
+enum ReadError {
+    TooLarge,
+    Body,
+}
+
+/// Reads a body of at most `max` bytes.
+async fn read_bounded(body: &mut Incoming, max: usize) -> Result<Bytes, ReadError> {
+    let mut buf = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(|_| ReadError::Body)?.into_data() else {
+            continue; // trailers
+        };
+        if buf.len() + data.len() > max {
+            return Err(ReadError::TooLarge);
+        }
+        buf.extend_from_slice(&data);
+    }
+    Ok(Bytes::from(buf))
+}
+
+/// Reads and drops, beside the 413, the rest of a refused body (at most [`DISCARD_MAX`] bytes
+/// for [`DISCARD_TIME`]): closing a connection with unread bytes makes the kernel send a reset,
+/// and a client still uploading would see the reset instead of the answer.
+fn discard(mut body: Incoming) {
+    tokio::spawn(async move {
+        let drain = async {
+            let mut seen = 0usize;
+            while let Some(Ok(frame)) = body.frame().await {
+                seen += frame.data_ref().map_or(0, Bytes::len);
+                if seen > DISCARD_MAX {
+                    return;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(DISCARD_TIME, drain).await;
+    });
+}
+
 async fn mutate(
     req: Request<Incoming>,
     state: &State,
@@ -312,6 +354,7 @@ async fn mutate(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max as u64) {
+        discard(req.into_body());
         return reject(
             state,
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -328,9 +371,14 @@ async fn mutate(
             "too many reviews in flight",
         );
     };
-    let body = match tokio::time::timeout_at(deadline, Limited::new(req.into_body(), max).collect())
-        .await
-    {
+    let mut body = req.into_body();
+    let read = read_bounded(&mut body, max);
+    let body = match tokio::time::timeout_at(deadline, read).await.map(|r| {
+        if matches!(r, Err(ReadError::TooLarge)) {
+            discard(body);
+        }
+        r
+    }) {
         Err(_) => {
             return reject(
                 state,
@@ -339,7 +387,7 @@ async fn mutate(
                 "request body not received in time",
             )
         }
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+        Ok(Err(ReadError::TooLarge)) => {
             return reject(
                 state,
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -355,7 +403,7 @@ async fn mutate(
                 "request body could not be read",
             )
         }
-        Ok(Ok(b)) => b.to_bytes(),
+        Ok(Ok(b)) => b,
     };
     let v = admission::review(&body, &state.config, policy);
     state
