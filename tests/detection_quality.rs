@@ -38,6 +38,16 @@ fn tuned_families_keep_their_recall() {
     quality("blind7", "0.98", MAX_FPR);
 }
 
+/// `evasion` (PHI base64-, UTF-16-, HTML-, percent-, quoted-printable-encoded, compressed, in
+/// Unicode look-alikes, nested) was written blind and measured before the engine decoded any of
+/// it: recall 0.169 (seed 1). With the decoders: 0.953 (seed 1), 0.944 (seed 2), 0.956 at this
+/// size; its false positives are the recipient address of a patient letter with masked values
+/// (read as a patient's e-mail). This floor keeps the decoders from regressing.
+#[test]
+fn encoded_phi_is_found() {
+    quality("evasion", "0.93", "0.03");
+}
+
 fn quality(family: &str, min_recall: &str, max_fpr: &str) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let bin = env!("CARGO_BIN_EXE_phimesh");

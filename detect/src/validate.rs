@@ -608,10 +608,24 @@ pub(crate) fn email(b: &[u8]) -> Option<(usize, usize)> {
     let at = v.iter().position(|&c| c == b'@')?;
     let local = std::str::from_utf8(&v[..at]).ok()?.to_ascii_lowercase();
     let domain = std::str::from_utf8(&v[at + 1..]).ok()?.to_ascii_lowercase();
-    if ROLE_MAILBOXES.contains(&local.as_str()) || domain.ends_with("example.invalid") {
+    if ROLE_MAILBOXES.contains(&local.as_str())
+        || domain.ends_with("example.invalid")
+        || machine_local_part(&local)
+    {
         return None;
     }
     Some((s, e))
+}
+
+/// A local part no person has: a UUID or a long hex id (`Message-ID: <uuid@mail.host>`,
+/// `bounce-8f3a...@`), the ids mail servers and trackers generate.
+fn machine_local_part(local: &str) -> bool {
+    let hex = local.bytes().filter(|c| c.is_ascii_hexdigit()).count();
+    let other = local
+        .bytes()
+        .filter(|c| !c.is_ascii_hexdigit() && *c != b'-' && *c != b'.')
+        .count();
+    hex >= 16 && other == 0
 }
 
 /// A NANP phone number: area code and exchange do not start with 0 or 1, no 555-01xx

@@ -112,7 +112,12 @@ fn patient_email_phrasings() {
         ],
     );
     // A clinic's role mailbox is not a patient's address.
-    assert_clean(&["Patient questions: write to appointments@clinic.example.org."]);
+    assert_clean(&[
+        "Patient questions: write to appointments@clinic.example.org.",
+        // A Message-ID or a bounce address: ids a mail server made, not a person's address.
+        "Patient record update\nMessage-ID: <1c688291-7dbc-4794-bc7b-f96f10ffb778@mail.example.org>\n",
+        "patient notice; Return-Path: <8f3a9c0d11e24b7f9a6c5d4e3f2a1b0c@bounce.example.com>",
+    ]);
 }
 
 #[test]
