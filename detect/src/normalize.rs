@@ -408,7 +408,12 @@ impl Stage {
             (true, true) => memchr::memchr2(b'+', b'=', &s[..limit]),
         };
         let limit = extra.unwrap_or(limit);
-        first_non_ascii(&s[..limit]).or(extra).or(ascii)
+        let non_ascii = if s[..limit].is_ascii() {
+            None
+        } else {
+            first_non_ascii(&s[..limit])
+        };
+        non_ascii.or(extra).or(ascii)
     }
 
     fn anchor(&mut self, norm: u64, content: u64) {

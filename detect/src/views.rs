@@ -896,6 +896,17 @@ impl Base64Runs {
                 if s == n {
                     break;
                 }
+                // A run that ends inside this chunk short of MIN_RUN characters is nothing
+                // (unless a space may go on as its `+`): skip it without touching the state.
+                let mut e = from;
+                while e < n && B64[data[e] as usize] < 64 {
+                    e += 1;
+                }
+                if e < n && e - s < MIN_RUN && !(ctx.plus_as_space && data[e] == b' ' && e - s >= 8)
+                {
+                    i = e + 1;
+                    continue;
+                }
                 i = s;
                 self.run_start = Some(start + i as u64);
             }
@@ -1098,8 +1109,47 @@ impl Base64Runs {
     }
 }
 
-/// Index of the first ASCII upper-case letter, eight bytes at a time.
+/// Index of the first ASCII upper-case letter: 32 bytes per compare with AVX2, else eight
+/// bytes at a time.
 fn next_upper(s: &[u8]) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        #[allow(unsafe_code)]
+        return unsafe { next_upper_avx2(s) };
+    }
+    next_upper_swar(s)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(unsafe_code)]
+fn next_upper_avx2(s: &[u8]) -> Option<usize> {
+    use std::arch::x86_64::{
+        __m256i, _mm256_add_epi8, _mm256_cmpgt_epi8, _mm256_loadu_si256, _mm256_movemask_epi8,
+        _mm256_set1_epi8,
+    };
+    const UPPER: (i8, i8) = crate::tokens::signed_range(b'A', 26);
+    let bias = _mm256_set1_epi8(UPPER.0);
+    let limit = _mm256_set1_epi8(UPPER.1);
+    let mut at = 0;
+    while at + 32 <= s.len() {
+        // SAFETY: `at + 32 <= s.len()`, so the unaligned 32-byte load stays inside `s`.
+        let v = unsafe { _mm256_loadu_si256(s.as_ptr().add(at).cast::<__m256i>()) };
+        let m = _mm256_movemask_epi8(_mm256_cmpgt_epi8(limit, _mm256_add_epi8(v, bias))) as u32;
+        if m != 0 {
+            return Some(at + m.trailing_zeros() as usize);
+        }
+        at += 32;
+    }
+    s[at..]
+        .iter()
+        .position(u8::is_ascii_uppercase)
+        .map(|p| at + p)
+}
+
+/// [`next_upper`] eight bytes at a time, on any CPU.
+fn next_upper_swar(s: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let mut chunks = s.chunks_exact(8);
@@ -1155,6 +1205,11 @@ mod tests {
                 v.extend_from_slice(b"zz\xc3\xa9aZ");
                 let want = v.iter().position(u8::is_ascii_uppercase);
                 assert_eq!(next_upper(&v), want, "{pre} {b}");
+                assert_eq!(next_upper_swar(&v), want, "{pre} {b}");
+                let long: Vec<u8> = std::iter::repeat_n(b'a', 40)
+                    .chain(v.iter().copied())
+                    .collect();
+                assert_eq!(next_upper(&long), want.map(|p| p + 40), "{pre} {b}");
             }
         }
     }
