@@ -110,10 +110,9 @@ where
     D: AsyncRead + AsyncWrite + Resettable + Unpin + Send + 'static,
     U: AsyncRead + AsyncWrite + Resettable + Unpin + Send + 'static,
 {
-    let limits = Limits {
-        max_ratio: u64::MAX,
-        ..Limits::default()
-    };
+    // The stream itself is read as it is; the default ratio bounds what the engine inflates
+    // from compressed segments inside it (gzip magic in a raw stream), one budget per stream.
+    let limits = Limits::default();
     let opts = Ok(StreamOptions {
         limits,
         ..StreamOptions::default()
