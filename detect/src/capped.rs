@@ -10,7 +10,7 @@
 //! alternative patterns for one value, found within one hold-back window of each other, so
 //! this touches at most the finding at the cut.
 
-use crate::scanner::Finding;
+use crate::types::Finding;
 
 /// Findings sorted by (start, end, kind), at most `cap` of them.
 #[derive(Debug, Default)]

@@ -10,66 +10,7 @@ use std::io::Write;
 
 use flate2::write::{DeflateDecoder, MultiGzDecoder, ZlibDecoder};
 
-use crate::scanner::Limits;
-
-/// Transfer decoding of a stream.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Decoding {
-    /// Bytes are scanned as they are.
-    #[default]
-    Identity,
-    /// `Content-Encoding: gzip` (or a `.gz` file).
-    Gzip,
-    /// `Content-Encoding: deflate`: zlib-wrapped, or raw deflate as some servers send it.
-    Deflate,
-    /// gRPC length-prefixed messages; compressed messages use `compression` (`grpc-encoding`).
-    Grpc {
-        /// The stream's `grpc-encoding`; `None` means identity or unknown.
-        compression: Option<Compression>,
-        /// True when `grpc-encoding` named something other than gzip/deflate/identity.
-        unknown_compression: bool,
-    },
-}
-
-/// A compression scheme for gRPC messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compression {
-    /// gzip
-    Gzip,
-    /// deflate (zlib or raw)
-    Deflate,
-}
-
-impl Decoding {
-    /// Maps an HTTP `Content-Encoding` value. `None` for encodings the scanner cannot read
-    /// (callers that refuse PHI treat those as uninspectable).
-    pub fn from_content_encoding(value: &str) -> Option<Decoding> {
-        let v = value.trim();
-        if v.is_empty() || v.eq_ignore_ascii_case("identity") {
-            Some(Decoding::Identity)
-        } else if v.eq_ignore_ascii_case("gzip") || v.eq_ignore_ascii_case("x-gzip") {
-            Some(Decoding::Gzip)
-        } else if v.eq_ignore_ascii_case("deflate") {
-            Some(Decoding::Deflate)
-        } else {
-            None
-        }
-    }
-
-    /// gRPC framing with the compression named by a `grpc-encoding` header value (if any).
-    pub fn grpc(grpc_encoding: Option<&str>) -> Decoding {
-        let (compression, unknown_compression) = match grpc_encoding.map(str::trim) {
-            None | Some("") | Some("identity") => (None, false),
-            Some(v) if v.eq_ignore_ascii_case("gzip") => (Some(Compression::Gzip), false),
-            Some(v) if v.eq_ignore_ascii_case("deflate") => (Some(Compression::Deflate), false),
-            Some(_) => (None, true),
-        };
-        Decoding::Grpc {
-            compression,
-            unknown_compression,
-        }
-    }
-}
+use crate::types::{Compression, Decoding, Limits, Uninspectable};
 
 /// Why decoding stopped. Value-free.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -511,4 +452,17 @@ fn check_limits(limits: &Limits, input: u64, content: u64) -> Result<(), DecodeE
         return Err(DecodeError::Ratio);
     }
     Ok(())
+}
+
+impl From<DecodeError> for Uninspectable {
+    fn from(e: DecodeError) -> Self {
+        match e {
+            DecodeError::Corrupt => Uninspectable::CorruptCompression,
+            DecodeError::Truncated => Uninspectable::TruncatedCompression,
+            DecodeError::Ratio => Uninspectable::CompressionRatio,
+            DecodeError::TooLarge => Uninspectable::ContentTooLarge,
+            DecodeError::Grpc => Uninspectable::MalformedGrpc,
+            DecodeError::Unsupported => Uninspectable::UnsupportedEncoding,
+        }
+    }
 }

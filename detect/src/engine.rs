@@ -18,9 +18,9 @@ use hyperscan::ScratchRef;
 pub use crate::plan::BuildError;
 use crate::plan::{self, Compiled};
 use crate::rules::{self, Rule};
-use crate::scanner::{ScanError, Scanner, StreamOptions};
 use crate::shapes::{ShapeRules, ShapeStream};
 use crate::tokens::{TokenRules, TokenStream};
+use crate::types::{RawMatch, ScanError};
 
 /// The built-in detectors compiled at build time (see `detect/build.rs`); empty when the build
 /// could not compile them.
@@ -59,14 +59,6 @@ impl std::fmt::Debug for Engine {
             .field("precompiled", &self.0.precompiled)
             .finish()
     }
-}
-
-/// A raw Hyperscan match: detector index and normalised offsets.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct RawMatch {
-    pub(crate) id: usize,
-    pub(crate) from: u64,
-    pub(crate) to: u64,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -219,11 +211,6 @@ impl Engine {
                 m.iter()
                     .any(|x| rules[x.id].pass == p && hyperscan(&rules[x.id]))
             })
-    }
-
-    /// Opens a scanner for one body in one direction.
-    pub fn scanner(&self, opts: StreamOptions) -> Result<Scanner, ScanError> {
-        Scanner::new(self.clone(), opts)
     }
 
     /// W: how many trailing normalised bytes a caller must hold back (the widest possible match
@@ -408,8 +395,9 @@ impl Engine {
 
 #[cfg(test)]
 mod tests {
+    use crate::types::StreamOptions;
     use super::*;
-    use crate::scanner::Finding;
+    use crate::types::Finding;
 
     fn findings(engine: &Engine, input: &[u8]) -> Vec<Finding> {
         let mut s = engine.scanner(StreamOptions::default()).unwrap();

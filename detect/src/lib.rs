@@ -5,8 +5,16 @@
 //! bytes in whatever chunking the network delivers and reports the same findings, at the same
 //! absolute offsets, as a one-shot scan of the whole body.
 //!
-//! The data flows `input → decode (gzip/deflate/gRPC framing) → normalize (percent, JSON escapes)
-//! → Hyperscan stream → validators → findings → verdict`.
+//! The data flows `input → decode (gzip/deflate/gRPC framing) → normalize (percent, JSON and
+//! HTML escapes, Unicode look-alikes, in two stages) → Hyperscan stream → validators → findings
+//! → verdict`. Beside it, the scanner's *views* (`scanner/views.rs`) decode what is encoded
+//! inside the content whatever the headers say — gzip by its magic, zlib and UTF-16 where a
+//! segment begins, base64 runs, quoted-printable parts — into child scanners whose findings are
+//! the stream's own, under one budget and a depth bound for the whole nest.
+//!
+//! Modules by stage: `types` (the vocabulary: limits, options, findings, verdicts), `rules` and
+//! `validate` (the detectors), `plan` and `engine` (compiled databases), `decode`, `normalize`,
+//! `scanner` (+ `scanner/views`), `shapes`, `tokens`, `csv`, `capped`.
 //!
 //! # Hold-back
 //! A caller that must not let PHI leave (plaintext egress) forwards only the input bytes before
@@ -29,14 +37,14 @@ mod rules;
 mod scanner;
 mod shapes;
 mod tokens;
+mod types;
 mod validate;
-mod views;
 
-pub use decode::Decoding;
 pub use engine::{BuildError, Engine};
 pub use rules::Kind;
-pub use scanner::{
-    Finding, Limits, Report, ScanError, Scanner, StreamOptions, Uninspectable, Verdict,
+pub use scanner::Scanner;
+pub use types::{
+    Decoding, Finding, Limits, Report, ScanError, StreamOptions, Uninspectable, Verdict,
 };
 
 /// The built-in detectors' patterns, for benchmarks that compare other matchers on the same

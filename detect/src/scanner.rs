@@ -6,165 +6,24 @@
 //! findings list, which is capped by [`Limits::max_findings`].
 
 use std::fmt;
-
-use crate::capped::Capped;
-use crate::decode::{DecodeError, Decoder, Decoding};
-use crate::engine::{Engine, RawMatch};
-use crate::normalize::Normalizer;
-use crate::rules::{Kind, Role};
-use crate::views::{Budget, Exported, Gathered, ViewCtx, Views};
 use std::sync::Arc;
 
-/// Bounds applied to one stream. Every limit, when exceeded, makes the stream
-/// [`Verdict::Uninspectable`] (never silently clean).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Most content bytes (after decompression) inspected before the stream is uninspectable.
-    pub max_content_bytes: u64,
-    /// Most decompressed bytes per compressed byte, checked once `ratio_grace_bytes` are out.
-    pub max_ratio: u64,
-    /// Decompressed bytes allowed before the ratio check starts (small bodies compress well).
-    pub ratio_grace_bytes: u64,
-    /// Most findings listed, of those that are PHI alone and again of those that need patient
-    /// context: the ones with the lowest offsets, whatever the chunking (see `capped.rs` for the
-    /// finding at the cut). The rest still count towards the verdict but are not listed.
-    pub max_findings: usize,
-    /// Most bytes of one gRPC message (its length prefix is checked before anything is buffered).
-    pub max_grpc_message: u64,
-}
+use crate::capped::Capped;
+use crate::decode::Decoder;
+use crate::engine::Engine;
+use crate::normalize::Normalizer;
+use crate::rules::{Kind, Role};
+use crate::types::{
+    Finding, Limits, RawMatch, Report, ScanError, StreamOptions, Uninspectable, Verdict,
+};
+use views::{Budget, Exported, Gathered, ViewCtx, Views};
 
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_content_bytes: u64::MAX,
-            max_ratio: 100,
-            ratio_grace_bytes: 1 << 20,
-            max_findings: 1024,
-            max_grpc_message: 4 << 20,
-        }
-    }
-}
+mod views;
 
-/// How a stream's bytes are to be read before scanning.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct StreamOptions {
-    /// Transfer decoding applied first (gzip, deflate, gRPC framing).
-    pub decoding: Decoding,
-    /// Decode `+` as a space (form bodies and URL query strings). Percent-encoding and JSON
-    /// string escapes are always decoded.
-    pub plus_as_space: bool,
-    /// Bounds of this stream.
-    pub limits: Limits,
-}
-
-/// One detected PHI element: its kind and where it is, never its value.
-///
-/// Offsets are absolute, in content coordinates: the bytes after transfer decoding (gzip,
-/// deflate, gRPC message framing), before percent/JSON-escape normalisation. For an uncompressed
-/// body that is the body as it travels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Finding {
-    /// What was found.
-    pub kind: Kind,
-    /// First byte of the match.
-    pub start: u64,
-    /// One past the last byte of the match.
-    pub end: u64,
-}
-
-/// Why a stream could not be inspected. Each reason is a fixed, value-free label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Uninspectable {
-    /// Compressed data that is not valid gzip/deflate.
-    CorruptCompression,
-    /// Compressed data that ended before its end marker.
-    TruncatedCompression,
-    /// Decompression expanded beyond [`Limits::max_ratio`] (a compression bomb).
-    CompressionRatio,
-    /// More content than [`Limits::max_content_bytes`].
-    ContentTooLarge,
-    /// A gRPC message frame that is malformed, truncated or over [`Limits::max_grpc_message`].
-    MalformedGrpc,
-    /// A gRPC message compressed with an encoding the scanner cannot read.
-    UnsupportedEncoding,
-    /// Encoded content nested deeper than the engine decodes (base64 in gzip in base64 ...),
-    /// or more compressed segments open at once than it follows.
-    NestingTooDeep,
-}
-
-impl Uninspectable {
-    /// Stable snake_case label for JSON output, metrics and audit lines.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Uninspectable::CorruptCompression => "corrupt_compression",
-            Uninspectable::TruncatedCompression => "truncated_compression",
-            Uninspectable::CompressionRatio => "compression_ratio",
-            Uninspectable::ContentTooLarge => "content_too_large",
-            Uninspectable::MalformedGrpc => "malformed_grpc",
-            Uninspectable::UnsupportedEncoding => "unsupported_encoding",
-            Uninspectable::NestingTooDeep => "nesting_too_deep",
-        }
-    }
-}
-
-impl fmt::Display for Uninspectable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl From<DecodeError> for Uninspectable {
-    fn from(e: DecodeError) -> Self {
-        match e {
-            DecodeError::Corrupt => Uninspectable::CorruptCompression,
-            DecodeError::Truncated => Uninspectable::TruncatedCompression,
-            DecodeError::Ratio => Uninspectable::CompressionRatio,
-            DecodeError::TooLarge => Uninspectable::ContentTooLarge,
-            DecodeError::Grpc => Uninspectable::MalformedGrpc,
-            DecodeError::Unsupported => Uninspectable::UnsupportedEncoding,
-        }
-    }
-}
-
-/// The decision about a stream so far (or at its end).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// No PHI found (so far).
-    Clean,
-    /// A patient can be identified in the content.
-    Phi,
-    /// The content cannot be inspected within bounds; callers that would refuse PHI refuse this.
-    Uninspectable(Uninspectable),
-}
-
-/// Errors of the scanner itself (not of the content). They carry no input bytes.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ScanError {
-    /// Hyperscan refused to scan (out of memory, bad scratch). Treat the stream as uninspectable.
-    #[error("hyperscan scan failed: {0}")]
-    Engine(String),
-}
-
-/// What a finished stream amounts to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Report {
-    /// The final verdict.
-    pub verdict: Verdict,
-    /// Findings that make the verdict (empty when clean), in order of start offset.
-    pub findings: Vec<Finding>,
-    /// Content bytes inspected.
-    pub content_bytes: u64,
-}
-
-impl Report {
-    /// Distinct kinds among the findings, in a stable order.
-    pub fn kinds(&self) -> Vec<Kind> {
-        let mut k: Vec<Kind> = self.findings.iter().map(|f| f.kind).collect();
-        k.sort();
-        k.dedup();
-        k
+impl Engine {
+    /// Opens a scanner for one body in one direction.
+    pub fn scanner(&self, opts: StreamOptions) -> Result<Scanner, ScanError> {
+        Scanner::new(self.clone(), opts)
     }
 }
 

@@ -17,10 +17,10 @@
 //! boundary then decide, as for any other match. `engine::tests` checks that the findings are
 //! Hyperscan's for the same patterns, in any chunking.
 
-use crate::engine::RawMatch;
 use crate::rules::{self, Rule, SHAPES};
 #[cfg(target_arch = "x86_64")]
 use crate::tokens::{signed_range, DIGIT};
+use crate::types::RawMatch;
 
 /// The shapes; the discriminant indexes [`ShapeRules::ids`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

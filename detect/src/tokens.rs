@@ -11,8 +11,8 @@
 //! the run to the byte after it, or to the end of the stream) and the rule's validator and left
 //! boundary decide, as for any other match.
 
-use crate::engine::RawMatch;
 use crate::rules::{Kind, Rule, TOKENS};
+use crate::types::RawMatch;
 
 /// Longest run length that can still be a candidate.
 const LONGEST: usize = 16;

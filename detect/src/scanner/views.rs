@@ -37,10 +37,10 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use super::Scanner;
 use crate::engine::Engine;
 use crate::rules::{Kind, Role};
-use crate::scanner::{Limits, ScanError, Scanner, StreamOptions, Uninspectable, Verdict};
-use crate::Decoding;
+use crate::types::{Decoding, Limits, ScanError, StreamOptions, Uninspectable, Verdict};
 
 /// Deepest nesting of views (the top stream is depth 0): base64 in gzip in base64 in a body.
 pub(crate) const MAX_DEPTH: u8 = 3;
