@@ -3,21 +3,14 @@
 //! compiler. The engine uses them only when they match its rule set and run on the CPU at hand;
 //! otherwise it compiles at start, as it would without them. Cross builds embed nothing: the
 //! databases are compiled for the machine that builds.
-#![allow(dead_code, unused_imports)]
-
-#[path = "src/plan.rs"]
-mod plan;
-#[path = "src/rules.rs"]
-mod rules;
-#[path = "src/validate.rs"]
-mod validate;
 
 use std::path::PathBuf;
 
+use phimesh_rules::{plan, rules};
+
 fn main() {
-    for f in ["build.rs", "src/plan.rs", "src/rules.rs", "src/validate.rs"] {
-        println!("cargo:rerun-if-changed={f}");
-    }
+    // The rules are a build dependency: Cargo reruns this script when they change.
+    println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=PHIMESH_NO_PRECOMPILE");
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let native = std::env::var("HOST").ok() == std::env::var("TARGET").ok();

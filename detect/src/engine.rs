@@ -395,9 +395,9 @@ impl Engine {
 
 #[cfg(test)]
 mod tests {
-    use crate::types::StreamOptions;
     use super::*;
     use crate::types::Finding;
+    use crate::types::StreamOptions;
 
     fn findings(engine: &Engine, input: &[u8]) -> Vec<Finding> {
         let mut s = engine.scanner(StreamOptions::default()).unwrap();

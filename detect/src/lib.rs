@@ -32,16 +32,16 @@ mod csv;
 mod decode;
 mod engine;
 mod normalize;
-mod plan;
-mod rules;
 mod scanner;
 mod shapes;
 mod tokens;
 mod types;
-mod validate;
 
 pub use engine::{BuildError, Engine};
-pub use rules::Kind;
+pub use phimesh_rules::rules::Kind;
+
+/// The detectors (kinds, roles, patterns, validators), from `phimesh-rules`.
+pub(crate) use phimesh_rules::{plan, rules, validate};
 pub use scanner::Scanner;
 pub use types::{
     Decoding, Finding, Limits, Report, ScanError, StreamOptions, Uninspectable, Verdict,

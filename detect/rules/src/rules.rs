@@ -97,7 +97,7 @@ impl serde::Serialize for Kind {
 
 /// How a finding counts towards the verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Role {
+pub enum Role {
     /// Identifies a patient on its own.
     Strong,
     /// An identifier that is PHI only when the stream also identifies a patient or has
@@ -113,42 +113,42 @@ pub(crate) enum Role {
 }
 
 /// A validator gets the matched bytes and returns the value's span within them, or `None`.
-pub(crate) type Validator = fn(&[u8]) -> Option<(usize, usize)>;
+pub type Validator = fn(&[u8]) -> Option<(usize, usize)>;
 
-pub(crate) struct Rule {
-    pub(crate) kind: Kind,
-    pub(crate) role: Role,
-    pub(crate) pattern: &'static str,
-    pub(crate) validate: Validator,
+pub struct Rule {
+    pub kind: Kind,
+    pub role: Role,
+    pub pattern: &'static str,
+    pub validate: Validator,
     /// Track the start of match in Hyperscan (exact start offsets). Patterns whose start is
     /// ambiguous over long gaps are too costly with it; their validators get the widest
     /// window that can hold the match and find the value from its end.
-    pub(crate) som: bool,
+    pub som: bool,
     /// The match does not count when the byte before it satisfies this (a left boundary,
     /// checked here because a leading class in the pattern would cost Hyperscan its literal
     /// acceleration).
-    pub(crate) not_after: Option<fn(u8) -> bool>,
+    pub not_after: Option<fn(u8) -> bool>,
     /// Bytes before Hyperscan's start of match that belong to the value (found by the
     /// validator); they count towards the hold-back window.
-    pub(crate) lookbehind: usize,
+    pub lookbehind: usize,
     /// The Hyperscan pass (database) the detector runs in. Hyperscan's literal matcher slows
     /// down for everyone when a few detectors with short or weak literals share it; those run in
     /// pass 1, a second small database, so clean traffic goes through two fast passes instead
     /// of one slow one. Chosen by measurement (`engine::partition_search`); speed only, never
     /// what is found.
-    pub(crate) pass: u8,
+    pub pass: u8,
 }
 
 /// [`Rule::pass`] of detectors that Hyperscan does not run: whole tokens found by
 /// `tokens.rs` (their pattern states what they match and sets the hold-back width).
-pub(crate) const TOKENS: u8 = u8::MAX;
+pub const TOKENS: u8 = u8::MAX;
 
 /// [`Rule::pass`] of detectors that Hyperscan does not run: digit groups with separators
 /// found by `shapes.rs`, which knows them by their patterns (the constants below).
-pub(crate) const SHAPES: u8 = u8::MAX - 1;
+pub const SHAPES: u8 = u8::MAX - 1;
 
 /// Whether Hyperscan runs detectors of this pass.
-pub(crate) fn in_hyperscan(pass: u8) -> bool {
+pub fn in_hyperscan(pass: u8) -> bool {
     pass != TOKENS && pass != SHAPES
 }
 
@@ -247,11 +247,11 @@ macro_rules! card_iin {
 }
 
 /// An SSN with separators: `123-45-6789`, `123 45 6789`, `123.45.6789`.
-pub(crate) const SSN_SEPARATED: &str =
+pub const SSN_SEPARATED: &str =
     r"[0-9]{3}(?:-[0-9]{2}-|\x20[0-9]{2}\x20|\.[0-9]{2}\.)[0-9]{4}(?:[^0-9\-]|$)";
 
 /// A dashed MBI: `1EG4-TE5-MK73`.
-pub(crate) const MBI_DASHED: &str = concat!(
+pub const MBI_DASHED: &str = concat!(
     mbi_head!(),
     "-",
     mbi_mid!(),
@@ -261,18 +261,17 @@ pub(crate) const MBI_DASHED: &str = concat!(
 );
 
 /// A card number grouped 4-4-4-4 with dashes; the issuer prefix is the validator's.
-pub(crate) const CARD_DASHED: &str = r"[0-9]{4}-[0-9]{4}-[0-9]{4}-[0-9]{4}(?:[^0-9A-Za-z\-]|$)";
+pub const CARD_DASHED: &str = r"[0-9]{4}-[0-9]{4}-[0-9]{4}-[0-9]{4}(?:[^0-9A-Za-z\-]|$)";
 
 /// A card number grouped 4-4-4-4 with spaces.
-pub(crate) const CARD_SPACED: &str =
-    r"[0-9]{4}\x20[0-9]{4}\x20[0-9]{4}\x20[0-9]{4}(?:[^0-9A-Za-z\-]|$)";
+pub const CARD_SPACED: &str = r"[0-9]{4}\x20[0-9]{4}\x20[0-9]{4}\x20[0-9]{4}(?:[^0-9A-Za-z\-]|$)";
 
 /// An American Express number grouped 4-6-5 with spaces or dashes.
-pub(crate) const CARD_AMEX_GROUPED: &str =
+pub const CARD_AMEX_GROUPED: &str =
     r"[0-9]{4}(?:\x20[0-9]{6}\x20|-[0-9]{6}-)[0-9]{5}(?:[^0-9A-Za-z\-]|$)";
 
 /// A phone number with separators: `555-867-5309`, `555.867.5309`, `(555) 867-5309`.
-pub(crate) const PHONE_SEPARATED: &str =
+pub const PHONE_SEPARATED: &str =
     r"(?:\([0-9]{3}\)\x20?|[0-9]{3}[\-.])[0-9]{3}[\-.][0-9]{4}(?:[^0-9]|$)";
 
 macro_rules! patient_kw {
@@ -315,7 +314,7 @@ macro_rules! name_strict {
 }
 
 /// The built-in detectors.
-pub(crate) fn builtin() -> Vec<Rule> {
+pub fn builtin() -> Vec<Rule> {
     vec![
         // --- SSN ---------------------------------------------------------------------------
         Rule {

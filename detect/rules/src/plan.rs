@@ -37,13 +37,13 @@ pub enum BuildError {
 }
 
 /// The compiled form of a rule set.
-pub(crate) struct Compiled {
+pub struct Compiled {
     /// Maximum match width of each detector, its lookbehind included.
-    pub(crate) widths: Vec<usize>,
+    pub widths: Vec<usize>,
     /// One database per non-empty pass, in pass order. Pattern ids are rule indexes.
-    pub(crate) passes: Vec<StreamingDatabase>,
+    pub passes: Vec<StreamingDatabase>,
     /// Values that count only after their label ([`Role::Keyed`]).
-    pub(crate) keyed: Option<StreamingDatabase>,
+    pub keyed: Option<StreamingDatabase>,
 }
 
 /// Patterns of each database and the widths, before compilation.
@@ -109,7 +109,7 @@ fn build(patterns: Vec<Pattern>) -> Result<StreamingDatabase, BuildError> {
 }
 
 /// Compiles a rule set.
-pub(crate) fn compile(rules: &[Rule]) -> Result<Compiled, BuildError> {
+pub fn compile(rules: &[Rule]) -> Result<Compiled, BuildError> {
     let g = group(rules)?;
     let passes = g
         .passes
@@ -130,7 +130,7 @@ pub(crate) fn compile(rules: &[Rule]) -> Result<Compiled, BuildError> {
 
 /// A fingerprint of everything about a rule set that goes into its databases (FNV-1a, 64 bit):
 /// an embedded database is used only for the rule set it was compiled from.
-pub(crate) fn fingerprint(rules: &[Rule]) -> u64 {
+pub fn fingerprint(rules: &[Rule]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let mut eat = |bytes: &[u8]| {
         for &b in bytes {
@@ -152,7 +152,7 @@ const MAGIC: &[u8; 8] = b"PHMDB\x00\x00\x01";
 /// Serialises compiled databases with the fingerprint of their rule set (used by the build
 /// script and the tests).
 #[cfg_attr(not(test), allow(dead_code))]
-pub(crate) fn encode(c: &Compiled, fingerprint: u64) -> Result<Vec<u8>, BuildError> {
+pub fn encode(c: &Compiled, fingerprint: u64) -> Result<Vec<u8>, BuildError> {
     let mut out = Vec::new();
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&fingerprint.to_le_bytes());
@@ -176,7 +176,7 @@ pub(crate) fn encode(c: &Compiled, fingerprint: u64) -> Result<Vec<u8>, BuildErr
 /// Reads databases written by [`encode`]. `None` when the bytes are empty, damaged, made for
 /// another rule set, or refused by Hyperscan (another version or a CPU without the features
 /// they were compiled for).
-pub(crate) fn decode(bytes: &[u8], fingerprint: u64, rules: usize) -> Option<Compiled> {
+pub fn decode(bytes: &[u8], fingerprint: u64, rules: usize) -> Option<Compiled> {
     let mut r = Reader(bytes);
     if r.take(MAGIC.len())? != MAGIC || r.u64()? != fingerprint {
         return None;

@@ -27,36 +27,36 @@ fn digits(b: &[u8]) -> Vec<u8> {
 }
 
 /// Left-boundary predicates for [`crate::rules::Rule::not_after`].
-pub(crate) fn alnum_or_dash(b: u8) -> bool {
+pub fn alnum_or_dash(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-'
 }
 
 /// A list item, not a column label: the label follows a space or an opening bracket.
-pub(crate) fn space_or_bracket(b: u8) -> bool {
+pub fn space_or_bracket(b: u8) -> bool {
     b == b' ' || b == b'['
 }
 
 /// A list item or a path (`Patient.birthDate`), not a column label that ends a header line.
-pub(crate) fn space_bracket_or_dot(b: u8) -> bool {
+pub fn space_bracket_or_dot(b: u8) -> bool {
     space_or_bracket(b) || b == b'.'
 }
 
 /// A path segment (`/SearchParameter/pat-birthdate`), not a column label.
-pub(crate) fn slash(b: u8) -> bool {
+pub fn slash(b: u8) -> bool {
     b == b'/'
 }
 
-pub(crate) fn is_alpha(b: u8) -> bool {
+pub fn is_alpha(b: u8) -> bool {
     b.is_ascii_alphabetic()
 }
 
-pub(crate) fn alnum_dash_dot(b: u8) -> bool {
+pub fn alnum_dash_dot(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'.'
 }
 
 /// SSN rules: area not 000, 666 or 900-999; group not 00; serial not 0000. Also rejects the
 /// well-known advertising numbers and all-same-digit runs that appear as placeholders.
-pub(crate) fn ssn(b: &[u8]) -> Option<(usize, usize)> {
+pub fn ssn(b: &[u8]) -> Option<(usize, usize)> {
     let (s, e) = trailing_value(b, |c| c.is_ascii_digit());
     let d = digits(&b[s..e]);
     if d.len() != 9 {
@@ -81,14 +81,14 @@ pub(crate) fn ssn(b: &[u8]) -> Option<(usize, usize)> {
 /// A bare 9-digit SSN after its keyword, unless the number is a metric's sample value:
 /// `phi_redactions_total{kind="ssn"} 255410496` or `ssn_lookups_total 255410496` in
 /// Prometheus or OpenMetrics text.
-pub(crate) fn ssn_after_label(b: &[u8]) -> Option<(usize, usize)> {
+pub fn ssn_after_label(b: &[u8]) -> Option<(usize, usize)> {
     let (s, e) = ssn(b)?;
     (!metric_sample(&b[..s])).then_some((s, e))
 }
 
 /// An MRN, member id or account number after its label, unless the number is a metric's
 /// sample value (`phimesh_phi_detections_total{kind="mrn"} 12345`).
-pub(crate) fn id_after_label(b: &[u8]) -> Option<(usize, usize)> {
+pub fn id_after_label(b: &[u8]) -> Option<(usize, usize)> {
     let (s, e) = id_with_digits(b)?;
     (!metric_sample(&b[..s])).then_some((s, e))
 }
@@ -112,7 +112,7 @@ fn metric_sample(before: &[u8]) -> bool {
 const MBI_LETTERS: &[u8] = b"ACDEFGHJKMNPQRTUVWXY";
 
 /// Medicare Beneficiary Identifier: 11 characters, dashes either at both places or none.
-pub(crate) fn mbi(b: &[u8]) -> Option<(usize, usize)> {
+pub fn mbi(b: &[u8]) -> Option<(usize, usize)> {
     let mut e = b.len();
     if e > 0 && !b[e - 1].is_ascii_alphanumeric() {
         e -= 1;
@@ -150,7 +150,7 @@ pub(crate) fn mbi(b: &[u8]) -> Option<(usize, usize)> {
 
 /// An identifier next to its keyword: 4 to 24 characters with at least 4 digits, not a
 /// placeholder, and not a date or a word.
-pub(crate) fn id_with_digits(b: &[u8]) -> Option<(usize, usize)> {
+pub fn id_with_digits(b: &[u8]) -> Option<(usize, usize)> {
     let (s, e) = trailing_token(b);
     let v = &b[s..e];
     let nd = v.iter().filter(|c| c.is_ascii_digit()).count();
@@ -194,7 +194,7 @@ fn trailing_token(b: &[u8]) -> (usize, usize) {
 }
 
 /// A date of birth after its keyword: a real calendar date between 1900 and 2035.
-pub(crate) fn dob(b: &[u8]) -> Option<(usize, usize)> {
+pub fn dob(b: &[u8]) -> Option<(usize, usize)> {
     // The value starts at the first digit or month name after the keyword's gap.
     let mut end = b.len();
     while end > 0 && !b[end - 1].is_ascii_alphanumeric() {
@@ -327,7 +327,7 @@ fn luhn(d: &[u8]) -> bool {
 }
 
 /// A date standing alone (a date-of-birth column): a plausible calendar date.
-pub(crate) fn date_value(b: &[u8]) -> Option<(usize, usize)> {
+pub fn date_value(b: &[u8]) -> Option<(usize, usize)> {
     // A time of day after the date (`1995-07-19 00:00:00`, `1995-07-19T00:00:00Z`, SQL and
     // Cerner exports) is not part of it.
     let cut = b
@@ -365,7 +365,7 @@ fn sas_date(b: &[u8]) -> Option<(usize, usize)> {
 
 /// An identifier filling a labelled column: as [`id_with_digits`], or digit groups with dots
 /// between them (`632.943.718`).
-pub(crate) fn column_id(b: &[u8]) -> Option<(usize, usize)> {
+pub fn column_id(b: &[u8]) -> Option<(usize, usize)> {
     if let Some(r) = id_with_digits(b) {
         return Some(r);
     }
@@ -388,7 +388,7 @@ pub(crate) fn column_id(b: &[u8]) -> Option<(usize, usize)> {
 }
 
 /// A name standing alone (a name column): at least two words of letters.
-pub(crate) fn name_value(b: &[u8]) -> Option<(usize, usize)> {
+pub fn name_value(b: &[u8]) -> Option<(usize, usize)> {
     let (s, e) = name(b)?;
     let words = b[s..e]
         .split(|c| matches!(c, b' ' | b',' | b'^'))
@@ -403,7 +403,7 @@ pub(crate) fn name_value(b: &[u8]) -> Option<(usize, usize)> {
 
 /// Payment card: 15 or 16 digits (the issuer prefix is in the pattern), Luhn-valid, not a
 /// run of one digit, consistent separators.
-pub(crate) fn card(b: &[u8]) -> Option<(usize, usize)> {
+pub fn card(b: &[u8]) -> Option<(usize, usize)> {
     let (s, e) = trailing_value(b, |c| c.is_ascii_digit());
     let d = digits(&b[s..e]);
     if !(15..=19).contains(&d.len()) || !known_issuer(&d) || !luhn(&d) {
@@ -441,7 +441,7 @@ fn known_issuer(d: &[u8]) -> bool {
 }
 
 /// NPI: 10 digits starting 1 or 2, Luhn over the number prefixed with 80840.
-pub(crate) fn npi(b: &[u8]) -> Option<(usize, usize)> {
+pub fn npi(b: &[u8]) -> Option<(usize, usize)> {
     let (s, e) = trailing_value(b, |c| c.is_ascii_digit());
     let d = digits(&b[s..e]);
     if d.len() != 10 {
@@ -453,7 +453,7 @@ pub(crate) fn npi(b: &[u8]) -> Option<(usize, usize)> {
 }
 
 /// DEA number: 2 letters, 7 digits; (d1+d3+d5) + 2*(d2+d4+d6) ends in d7.
-pub(crate) fn dea(b: &[u8]) -> Option<(usize, usize)> {
+pub fn dea(b: &[u8]) -> Option<(usize, usize)> {
     let mut e = b.len();
     if e > 0 && !b[e - 1].is_ascii_alphanumeric() {
         e -= 1;
@@ -473,7 +473,7 @@ pub(crate) fn dea(b: &[u8]) -> Option<(usize, usize)> {
 
 /// HL7 PID: the last field of the match holds an identifier with a digit or a name with
 /// letters (not just component separators).
-pub(crate) fn hl7_pid_field(b: &[u8]) -> Option<(usize, usize)> {
+pub fn hl7_pid_field(b: &[u8]) -> Option<(usize, usize)> {
     let s = b.iter().position(|&c| c == b'P')?;
     let mut e = b.len();
     if matches!(b[e - 1], b'|' | b'\r' | b'\n') {
@@ -486,7 +486,7 @@ pub(crate) fn hl7_pid_field(b: &[u8]) -> Option<(usize, usize)> {
 
 /// HL7 PID with a FAMILY^GIVEN name: the window ends at the name; the segment is the last
 /// `PID|` in it, and the name must be within that segment.
-pub(crate) fn hl7_pid_name(b: &[u8]) -> Option<(usize, usize)> {
+pub fn hl7_pid_name(b: &[u8]) -> Option<(usize, usize)> {
     let s = memchr::memmem::rfind(b, b"PID|")?;
     if b[s..].iter().any(|&c| c == b'\r' || c == b'\n') {
         return None;
@@ -497,7 +497,7 @@ pub(crate) fn hl7_pid_name(b: &[u8]) -> Option<(usize, usize)> {
 }
 
 /// The whole match is the finding (structure markers).
-pub(crate) fn whole(b: &[u8]) -> Option<(usize, usize)> {
+pub fn whole(b: &[u8]) -> Option<(usize, usize)> {
     Some((0, b.len()))
 }
 
@@ -591,7 +591,7 @@ const ROLE_MAILBOXES: &[&str] = &[
     "medicalrecords",
 ];
 
-pub(crate) fn email(b: &[u8]) -> Option<(usize, usize)> {
+pub fn email(b: &[u8]) -> Option<(usize, usize)> {
     let at = b.iter().rposition(|&c| c == b'@')?;
     let mut s = at;
     while s > 0
@@ -630,7 +630,7 @@ fn machine_local_part(local: &str) -> bool {
 
 /// A NANP phone number: area code and exchange do not start with 0 or 1, no 555-01xx
 /// fictional range filter (those still look like real numbers in traffic).
-pub(crate) fn phone(b: &[u8]) -> Option<(usize, usize)> {
+pub fn phone(b: &[u8]) -> Option<(usize, usize)> {
     let (s, e) = trailing_value(b, |c| c.is_ascii_digit());
     // Include an opening parenthesis and a leading "+1".
     let mut start = s;
@@ -656,7 +656,7 @@ pub(crate) fn phone(b: &[u8]) -> Option<(usize, usize)> {
 }
 
 /// A name after a patient keyword: not a phrase of common non-name words.
-pub(crate) fn name(b: &[u8]) -> Option<(usize, usize)> {
+pub fn name(b: &[u8]) -> Option<(usize, usize)> {
     let text = std::str::from_utf8(b).ok()?;
     // Drop the trailing boundary, then the value starts after the last ':', '=', '"', '|'
     // or '{' before it.
@@ -689,7 +689,7 @@ pub(crate) fn name(b: &[u8]) -> Option<(usize, usize)> {
 /// A name at the end of a label written without punctuation ("PATIENT NAME DOE, JANE"): the
 /// value is `Last, First` (from the word before the last comma) or `First M. Last` (the last
 /// three words).
-pub(crate) fn name_tail(b: &[u8]) -> Option<(usize, usize)> {
+pub fn name_tail(b: &[u8]) -> Option<(usize, usize)> {
     let text = std::str::from_utf8(b).ok()?;
     let text = text.trim_end_matches(|c: char| !c.is_ascii_alphabetic());
     let is_word = |c: char| c.is_ascii_alphabetic() || c == '\'' || c == '-';
