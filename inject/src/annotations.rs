@@ -24,10 +24,11 @@
 //! Which of these weaken protection, and what happens to each in opt-in and in PHI namespaces,
 //! is in [`crate::policy`].
 
+use crate::config::InjectorConfig;
+pub(crate) use crate::values::short;
+pub use crate::values::{check_cidr, check_quantity, parse_cidrs, parse_identities, parse_ports};
+use crate::values::{InboundMtls, Mode, Resources, SidecarMode};
 use std::collections::BTreeMap;
-use std::net::IpAddr;
-
-use crate::config::{InboundMtls, InjectorConfig, Mode, Resources, SidecarMode};
 
 /// Label (and annotation) that opts a namespace or pod in (`enabled`) or out (`disabled`).
 pub const INJECT: &str = "phimesh.io/inject";
@@ -207,106 +208,6 @@ impl PodOptions {
             resources,
         })
     }
-}
-
-fn items(v: &str) -> impl Iterator<Item = &str> {
-    v.split(',').map(str::trim).filter(|s| !s.is_empty())
-}
-
-/// Parses `P,P,...` into sorted, deduplicated ports 1–65535.
-pub fn parse_ports(v: &str) -> Result<Vec<u16>, String> {
-    let mut out = Vec::new();
-    for p in items(v) {
-        match p.parse::<u16>() {
-            Ok(n) if n > 0 => out.push(n),
-            _ => return Err(format!("{:?} is not a port (1-65535)", short(p))),
-        }
-    }
-    out.sort_unstable();
-    out.dedup();
-    Ok(out)
-}
-
-/// Parses `CIDR,CIDR,...` (IPv4 or IPv6, prefix required) and returns them as written.
-pub fn parse_cidrs(v: &str) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    for c in items(v) {
-        check_cidr(c)?;
-        if !out.iter().any(|o| o == c) {
-            out.push(c.to_owned());
-        }
-    }
-    Ok(out)
-}
-
-/// Checks one `ADDR/PREFIX`.
-pub fn check_cidr(c: &str) -> Result<(), String> {
-    let bad = || format!("{:?} is not a CIDR (ADDR/PREFIX)", short(c));
-    let (addr, len) = c.split_once('/').ok_or_else(bad)?;
-    let addr: IpAddr = addr.parse().map_err(|_| bad())?;
-    let len: u8 = len.parse().map_err(|_| bad())?;
-    let max = if addr.is_ipv4() { 32 } else { 128 };
-    if len > max {
-        return Err(bad());
-    }
-    Ok(())
-}
-
-/// Parses `spiffe://...,...`.
-pub fn parse_identities(v: &str) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    for id in items(v) {
-        let ok = id.strip_prefix("spiffe://").is_some_and(|rest| {
-            !rest.is_empty()
-                && rest
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-._~/:%".contains(&b))
-        });
-        if !ok {
-            return Err(format!("{:?} is not a SPIFFE ID", short(id)));
-        }
-        out.push(id.to_owned());
-    }
-    if out.is_empty() {
-        return Err("no identity given".into());
-    }
-    Ok(out)
-}
-
-/// Checks a Kubernetes resource quantity in the forms people write for containers:
-/// `100m`, `0.5`, `2`, `128Mi`, `1G`, `1e3`.
-pub fn check_quantity(v: &str) -> Result<(), String> {
-    let bad = || {
-        format!(
-            "{:?} is not a resource quantity (e.g. 100m, 128Mi)",
-            short(v)
-        )
-    };
-    let split = v
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(v.len());
-    let (num, suffix) = v.split_at(split);
-    let num_ok = !num.is_empty()
-        && num != "."
-        && num.matches('.').count() <= 1
-        && !num.starts_with('.')
-        && !num.ends_with('.');
-    let suffix_ok = matches!(
-        suffix,
-        "" | "m" | "k" | "M" | "G" | "T" | "P" | "E" | "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei"
-    ) || suffix
-        .strip_prefix(['e', 'E'])
-        .is_some_and(|e| !e.is_empty() && e.len() <= 3 && e.bytes().all(|b| b.is_ascii_digit()));
-    if num_ok && suffix_ok {
-        Ok(())
-    } else {
-        Err(bad())
-    }
-}
-
-/// At most 64 characters of workload input in a message.
-pub(crate) fn short(s: &str) -> String {
-    s.chars().take(64).collect()
 }
 
 #[cfg(test)]

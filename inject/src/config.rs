@@ -3,10 +3,8 @@
 //! pods in PHI namespaces may still ask for ([`PhiAllowList`]). Shared by `phimesh webhook` and
 //! `phimesh inject`.
 
-use std::fmt;
-use std::str::FromStr;
-
-use crate::annotations;
+use crate::values;
+pub use crate::values::{InboundMtls, Mode, Resources, SidecarMode};
 
 /// Image used when `--image` is not given: the release that matches this binary.
 pub const DEFAULT_IMAGE: &str = concat!("ghcr.io/phimesh/phimesh:", env!("CARGO_PKG_VERSION"));
@@ -26,83 +24,6 @@ pub const INBOUND_PORT: u16 = 15006;
 pub const TOKEN_AUDIENCE: &str = "phimesh-ca";
 /// ConfigMap holding `trust-bundle.pem` in each meshed namespace.
 pub const TRUST_BUNDLE_CONFIGMAP: &str = "phimesh-trust-bundle";
-
-/// Native (init container with `restartPolicy: Always`) or classic (a regular container) sidecar.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SidecarMode {
-    /// Kubernetes ≥ 1.29 (beta, on by default; GA in 1.33): starts before and stops after the app.
-    Native,
-    /// Any Kubernetes: a regular container listed first. Jobs do not complete while it runs.
-    Classic,
-}
-
-/// `PHIMESH_MODE` of the proxy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Refuse PHI on plaintext paths.
-    Enforce,
-    /// Forward and audit (dry run).
-    Audit,
-}
-
-/// `PHIMESH_INBOUND_MTLS` of the proxy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InboundMtls {
-    /// Only mTLS inbound.
-    Strict,
-    /// Plaintext inbound accepted; PHI never answered in plaintext.
-    Permissive,
-}
-
-macro_rules! word_enum {
-    ($t:ty, $what:literal, $($v:ident = $s:literal),+) => {
-        impl $t {
-            /// The word used in flags, annotations and environment variables.
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$v => $s),+ }
-            }
-        }
-        impl FromStr for $t {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
-                $(if s.eq_ignore_ascii_case($s) { return Ok(Self::$v); })+
-                Err(format!(concat!("{:?} is not a ", $what, " (", $($s, " "),+, ")"),
-                    s.chars().take(32).collect::<String>()))
-            }
-        }
-        impl fmt::Display for $t {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-word_enum!(
-    SidecarMode,
-    "sidecar mode",
-    Native = "native",
-    Classic = "classic"
-);
-word_enum!(Mode, "mode", Enforce = "enforce", Audit = "audit");
-word_enum!(
-    InboundMtls,
-    "inbound mTLS setting",
-    Strict = "strict",
-    Permissive = "permissive"
-);
-
-/// Requests and limits of the proxy container (`None`: not set).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Resources {
-    /// CPU request.
-    pub cpu_request: Option<String>,
-    /// Memory request.
-    pub memory_request: Option<String>,
-    /// CPU limit.
-    pub cpu_limit: Option<String>,
-    /// Memory limit.
-    pub memory_limit: Option<String>,
-}
 
 /// Everything the injector needs besides the pod itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -262,7 +183,7 @@ impl InjectorFlags {
                 self.ca_addr
             ));
         }
-        let mesh_networks = annotations::parse_cidrs(&self.mesh_networks)
+        let mesh_networks = values::parse_cidrs(&self.mesh_networks)
             .map_err(|e| format!("--mesh-networks: {e}"))?;
         if mesh_networks.is_empty() {
             return Err("--mesh-networks: give the pod network's CIDRs".into());
@@ -272,7 +193,7 @@ impl InjectorFlags {
             if v.is_empty() {
                 return Ok(None);
             }
-            annotations::check_quantity(&v).map_err(|e| format!("{flag}: {e}"))?;
+            values::check_quantity(&v).map_err(|e| format!("{flag}: {e}"))?;
             Ok(Some(v))
         };
         Ok(InjectorConfig {
@@ -297,18 +218,16 @@ impl InjectorFlags {
                 memory_limit: opt("--proxy-memory-limit", self.proxy_memory_limit)?,
             },
             phi: PhiAllowList {
-                exclude_outbound_cidrs: annotations::parse_cidrs(
+                exclude_outbound_cidrs: values::parse_cidrs(
                     &self.phi_allowed_exclude_outbound_cidrs,
                 )
                 .map_err(|e| format!("--phi-allowed-exclude-outbound-cidrs: {e}"))?,
-                exclude_outbound_ports: annotations::parse_ports(
+                exclude_outbound_ports: values::parse_ports(
                     &self.phi_allowed_exclude_outbound_ports,
                 )
                 .map_err(|e| format!("--phi-allowed-exclude-outbound-ports: {e}"))?,
-                exclude_inbound_ports: annotations::parse_ports(
-                    &self.phi_allowed_exclude_inbound_ports,
-                )
-                .map_err(|e| format!("--phi-allowed-exclude-inbound-ports: {e}"))?,
+                exclude_inbound_ports: values::parse_ports(&self.phi_allowed_exclude_inbound_ports)
+                    .map_err(|e| format!("--phi-allowed-exclude-inbound-ports: {e}"))?,
             },
         })
     }

@@ -50,6 +50,7 @@ pub mod policy;
 pub mod sidecar;
 pub mod tls;
 pub mod trust_sync;
+pub mod values;
 pub mod webhook;
 pub mod yaml_out;
 pub mod yaml_patch;
