@@ -400,6 +400,11 @@ impl Drop for TlsServer {
 
 impl TlsServer {
     fn start() -> TlsServer {
+        Self::start_with(&[])
+    }
+
+    /// An `openssl s_server` with extra arguments (a cipher list, a protocol version).
+    fn start_with(extra: &[&str]) -> TlsServer {
         let dir = tempfile::tempdir().unwrap();
         let st = Command::new("openssl")
             .args([
@@ -426,7 +431,9 @@ impl TlsServer {
             .unwrap();
         assert!(st.success());
         let mut child = Command::new("openssl")
-            .args(["s_server", "-accept", "127.0.0.1:0", "-www", "-cert"])
+            .args(["s_server", "-accept", "127.0.0.1:0", "-www"])
+            .args(extra)
+            .arg("-cert")
             .arg(dir.path().join("cert.pem"))
             .arg("-key")
             .arg(dir.path().join("key.pem"))
@@ -492,6 +499,87 @@ fn real_client_hello(name: &str) -> Vec<u8> {
     let _ = child.kill();
     let _ = child.wait();
     rec
+}
+
+/// `openssl s_client` to `addr` through the proxy with `args`, sending `stdin`; its output.
+fn s_client(addr: SocketAddr, args: &[&str], stdin: &[u8]) -> String {
+    let mut child = Command::new("timeout")
+        .args(["10", "openssl", "s_client", "-connect"])
+        .arg(addr.to_string())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let _ = input.write_all(stdin);
+    std::thread::sleep(Duration::from_millis(500));
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+#[test]
+fn app_tls_with_a_null_cipher_is_reset_as_not_tls() {
+    // A TLS 1.2 session whose suite authenticates but does not encrypt: the records would
+    // carry the request in plaintext.
+    let server = TlsServer::start_with(&["-tls1_2", "-cipher", "ECDHE-ECDSA-NULL-SHA:@SECLEVEL=0"]);
+    let p = egress(server.addr, &[]);
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{PHI_JSON}",
+        PHI_JSON.len()
+    );
+    let out = s_client(
+        p.routes[0],
+        &[
+            "-tls1_2",
+            "-cipher",
+            "ECDHE-ECDSA-NULL-SHA:@SECLEVEL=0",
+            "-servername",
+            "api.example.com",
+            "-ign_eof",
+        ],
+        request.as_bytes(),
+    );
+    assert!(
+        !out.contains("HTTP/1.0 200"),
+        "the request went through: {out}"
+    );
+    assert!(refusals(&p, "not_tls") >= 1, "{out}\n{}", p.metrics());
+    assert_eq!(audit_line(&p, "not_tls")["action"], "reset");
+    // The same client with an encrypting suite still gets through.
+    let server = TlsServer::start_with(&["-tls1_2"]);
+    let p = egress(server.addr, &[]);
+    let out = s_client(
+        p.routes[0],
+        &["-tls1_2", "-servername", "api.example.com", "-ign_eof"],
+        b"GET / HTTP/1.0\r\n\r\n",
+    );
+    assert!(out.contains("HTTP/1.0 200"), "{out}");
+}
+
+#[test]
+fn phi_in_the_server_name_or_alpn_of_app_tls_is_refused() {
+    let server = TlsServer::start();
+    let p = egress(server.addr, &[]);
+    for args in [
+        &["-servername", "ssn-123-45-6789.example.com"][..],
+        &["-servername", "api.example.com", "-alpn", "ssn-123-45-6789"][..],
+    ] {
+        let mut a = args.to_vec();
+        a.push("-ign_eof");
+        let out = s_client(p.routes[0], &a, b"GET / HTTP/1.0\r\n\r\n");
+        assert!(!out.contains("HTTP/1.0 200"), "{args:?}: {out}");
+    }
+    let audits = p.wait_audit(2);
+    assert!(
+        audits
+            .iter()
+            .all(|a| a["action"] == "refused" && a["findings"][0]["part"] == "head"),
+        "{audits:?}"
+    );
+    assert_no_value_in_output(&p);
 }
 
 #[test]

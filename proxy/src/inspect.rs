@@ -337,6 +337,19 @@ impl Inspector {
 /// method, the target's authority (HTTP/2 `:authority`, forwarded upstream as the app wrote
 /// it) and every field as `name: value`, one a line, so that PHI in a custom field (or gRPC
 /// metadata) name counts as much as PHI in a value. Heads and trailers alike.
+/// Scans a few bytes of plaintext metadata whole (the names of a TLS ClientHello), as a head.
+pub fn scan_text(engine: &Engine, text: Vec<u8>) -> Inspector {
+    let opts = StreamOptions {
+        plus_as_space: true,
+        ..StreamOptions::default()
+    };
+    let mut insp = Inspector::new(Some(engine), Ok(opts), false, usize::MAX);
+    let mut sink = VecDeque::new();
+    insp.push(Bytes::from(text), &mut sink);
+    insp.finish(&mut sink);
+    insp
+}
+
 pub fn scan_fields(
     engine: &Engine,
     method: Option<&http::Method>,

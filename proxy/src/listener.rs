@@ -335,6 +335,26 @@ async fn app_tls<D>(
             return;
         }
     }
+    // The names in the ClientHello travel in plaintext: the SNI and the ALPN protocols are
+    // read like a request head (`X-SSN-...` in a host name is PHI in the clear).
+    let gate = ex.gate(Flow::Request);
+    if let Some(engine) = gate.engine() {
+        let mut names = format!("sni: {}\n", hello.sni.as_deref().unwrap_or(""));
+        for p in &hello.alpn {
+            names.push_str("alpn: ");
+            names.push_str(p);
+            names.push('\n');
+        }
+        let insp = crate::inspect::scan_text(engine, names.into_bytes());
+        gate.scanned(&insp);
+        if let Enforce::Reset = gate.check(Stage::Before, "head", &insp) {
+            down.set_reset_on_close();
+            if let Some(up) = &up {
+                up.set_reset_on_close();
+            }
+            return;
+        }
+    }
     let up = match up {
         Some(up) => up,
         None => match dial(&mut ctx, &shared, &down).await {

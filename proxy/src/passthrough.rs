@@ -42,6 +42,13 @@ const HANDSHAKE: u8 = 22;
 const APPLICATION_DATA: u8 = 23;
 const SERVER_HELLO: u8 = 2;
 
+/// Cipher suites that authenticate but do not encrypt (IANA TLS registry: every
+/// `*_WITH_NULL_*` suite, and RFC 9150's `TLS_SHA256_SHA256`, `TLS_SHA384_SHA384`).
+const NULL_SUITES: &[u16] = &[
+    0x0000, 0x0001, 0x0002, 0x002C, 0x002D, 0x002E, 0x003B, 0x00B0, 0x00B1, 0x00B4, 0x00B5, 0x00B8,
+    0x00B9, 0xC001, 0xC006, 0xC00B, 0xC010, 0xC015, 0xC039, 0xC03A, 0xC03B, 0xC0B4, 0xC0B5,
+];
+
 /// What broke the TLS framing. Never carries the bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Violation {
@@ -53,6 +60,9 @@ pub enum Violation {
     Length,
     /// The server's first record is not a ServerHello (or an alert).
     NoServerHello,
+    /// The server chose a cipher suite that does not encrypt (`*_WITH_NULL_*`, the
+    /// integrity-only TLS 1.3 suites of RFC 9150): the records would carry plaintext.
+    NullCipher,
     /// The client sent a record it may not send before the ServerHello (application data,
     /// more handshake after its hello).
     BeforeServerHello,
@@ -66,6 +76,7 @@ impl Violation {
             Violation::Version => "version",
             Violation::Length => "length",
             Violation::NoServerHello => "no_server_hello",
+            Violation::NullCipher => "null_cipher",
             Violation::BeforeServerHello => "before_server_hello",
         }
     }
@@ -186,6 +197,21 @@ impl Framing {
                         };
                         if msg != SERVER_HELLO {
                             return Err(Violation::NoServerHello);
+                        }
+                        // The chosen suite: after the message header (4), the version (2), the
+                        // random (32) and the session id (1 + its length).
+                        let Some(&sid) = h.get(5 + 4 + 2 + 32) else {
+                            return Ok(i);
+                        };
+                        let at = 5 + 4 + 2 + 32 + 1 + usize::from(sid);
+                        if at + 2 > 5 + len {
+                            return Err(Violation::NoServerHello);
+                        }
+                        let Some(suite) = h.get(at..at + 2) else {
+                            return Ok(i);
+                        };
+                        if NULL_SUITES.contains(&u16::from_be_bytes([suite[0], suite[1]])) {
+                            return Err(Violation::NullCipher);
                         }
                         self.hello_seen = true;
                         server_hello.store(true, Ordering::Release);
@@ -374,6 +400,37 @@ mod tests {
         s.writer().write_all(&[b'x'; 40_000]).unwrap();
         move_bytes(&mut c, &mut s);
         (c2s, s2c)
+    }
+
+    #[test]
+    fn a_server_hello_choosing_a_null_cipher_is_refused_at_every_split() {
+        let (_, s2c) = transcript();
+        // The ServerHello's suite: record header 5, message header 4, version 2, random 32,
+        // session id 1 + its length.
+        let sid = usize::from(s2c[5 + 4 + 2 + 32]);
+        let at = 5 + 4 + 2 + 32 + 1 + sid;
+        for suite in [0x003Bu16, 0x0002, 0xC0B4] {
+            let mut bad = s2c.clone();
+            bad[at..at + 2].copy_from_slice(&suite.to_be_bytes());
+            for cut in 0..=at + 2 {
+                let mut f = Framing::server();
+                let flag = AtomicBool::new(false);
+                let first = f.check(&bad[..cut], &flag);
+                let got = match first {
+                    Err(v) => Err(v),
+                    Ok(n) => f.check(&bad[n..], &flag).map(|m| n + m),
+                };
+                assert_eq!(
+                    got,
+                    Err(Violation::NullCipher),
+                    "suite {suite:#06x} cut {cut}"
+                );
+                assert!(!flag.load(Ordering::Acquire), "no ServerHello counted");
+            }
+        }
+        // The real suite passes.
+        let mut f = Framing::server();
+        assert!(f.check(&s2c, &AtomicBool::new(false)).is_ok());
     }
 
     fn hello_len(c2s: &[u8]) -> usize {

@@ -49,6 +49,8 @@ pub fn sniff_limit(bounds: &Bounds) -> usize {
 pub struct ClientHello {
     /// Server name indication (lowercased), if any.
     pub sni: Option<String>,
+    /// The application protocols it offers (ALPN), as the client wrote them (lossy UTF-8).
+    pub alpn: Vec<String>,
     /// Bytes of the handshake records that carry it, from the first byte of the stream.
     pub len: usize,
 }
@@ -287,8 +289,12 @@ fn classify_tls(buf: &[u8], limit: usize) -> Guess {
             return not_tls;
         }
         if msg.len() == hello_len {
-            return match client_hello_sni(&msg[4..]) {
-                Some(sni) => Guess::Is(Protocol::Tls(ClientHello { sni, len: pos })),
+            return match client_hello_names(&msg[4..]) {
+                Some((sni, alpn)) => Guess::Is(Protocol::Tls(ClientHello {
+                    sni,
+                    alpn,
+                    len: pos,
+                })),
                 None => not_tls,
             };
         }
@@ -296,8 +302,9 @@ fn classify_tls(buf: &[u8], limit: usize) -> Guess {
 }
 
 /// Parses a ClientHello body strictly (every length consistent, nothing left over) and returns
-/// its SNI host name, lowercased. `None`: not a well-formed ClientHello.
-fn client_hello_sni(body: &[u8]) -> Option<Option<String>> {
+/// its SNI host name, lowercased, and its ALPN protocol names. `None`: not a well-formed
+/// ClientHello.
+fn client_hello_names(body: &[u8]) -> Option<(Option<String>, Vec<String>)> {
     let mut r = Reader(body);
     let version = r.take(2)?;
     if version[0] != 3 {
@@ -320,17 +327,31 @@ fn client_hello_sni(body: &[u8]) -> Option<Option<String>> {
     }
     r.take(comp)?;
     if r.0.is_empty() {
-        return Some(None);
+        return Some((None, Vec::new()));
     }
     let ext_len = usize::from(r.u16()?);
     if ext_len != r.0.len() {
         return None;
     }
     let mut sni = None;
+    let mut alpn = Vec::new();
     while !r.0.is_empty() {
         let ty = r.u16()?;
         let len = usize::from(r.u16()?);
         let ext = r.take(len)?;
+        if ty == 16 {
+            // application_layer_protocol_negotiation: a u16 list of u8-length names.
+            let mut b = Reader(ext);
+            let list = usize::from(b.u16()?);
+            if list != b.0.len() {
+                return None;
+            }
+            while !b.0.is_empty() {
+                let n = usize::from(b.u8()?);
+                alpn.push(String::from_utf8_lossy(b.take(n)?).into_owned());
+            }
+            continue;
+        }
         if ty != 0 {
             continue;
         }
@@ -351,7 +372,7 @@ fn client_hello_sni(body: &[u8]) -> Option<Option<String>> {
             }
         }
     }
-    Some(sni)
+    Some((sni, alpn))
 }
 
 struct Reader<'a>(&'a [u8]);
@@ -662,6 +683,7 @@ mod tests {
         let hello = client_hello("API.Example.com");
         let want = Protocol::Tls(ClientHello {
             sni: Some("api.example.com".into()),
+            alpn: Vec::new(),
             len: hello.len(),
         });
         assert_eq!(classify(&hello, limit()), Guess::Is(want.clone()));
@@ -693,6 +715,7 @@ mod tests {
             classify(&two, limit()),
             Guess::Is(Protocol::Tls(ClientHello {
                 sni: Some("api.example.com".into()),
+                alpn: Vec::new(),
                 len: two.len()
             }))
         );
@@ -721,6 +744,7 @@ mod tests {
                 classify(&bad, l),
                 Guess::Is(Protocol::Tls(ClientHello {
                     sni: Some("api.example.com".into()),
+                    alpn: Vec::new(),
                     len: hello.len()
                 })),
                 "flip at {i}"
@@ -782,7 +806,7 @@ mod tests {
                 w[2] = 1;
             }
             let _ = classify(&w, 256);
-            let _ = client_hello_sni(&v);
+            let _ = client_hello_names(&v);
         }
     }
 }
