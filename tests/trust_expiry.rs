@@ -295,6 +295,7 @@ fn expired_sidecars_refuse_new_mesh_connections_both_ways_and_are_ready_within_s
     let back = Instant::now();
     assert!(wait_until(Duration::from_secs(15), || ready(&a) && ready(&b)));
     let took = back.elapsed();
+    eprintln!("both sidecars ready {took:?} after the CA came back");
     assert!(
         took <= Duration::from_secs(5),
         "ready {took:?} after the CA came back"
