@@ -83,6 +83,10 @@ struct RunArgs {
     /// Certificates per identity per minute (also the burst).
     #[arg(long, env = "PHIMESH_RATE_LIMIT", default_value_t = 30)]
     rate_limit: u32,
+    /// Failed authentications (401) per client address per minute (also the burst); beyond it the
+    /// address is answered 429 with Retry-After before its token is looked at.
+    #[arg(long, env = "PHIMESH_AUTH_FAILURE_LIMIT", default_value_t = 30)]
+    auth_failure_limit: u32,
     /// Kubernetes API for TokenReview (default: in-cluster, when KUBERNETES_SERVICE_HOST is set).
     #[arg(long, env = "PHIMESH_KUBE_API")]
     kube_api: Option<String>,
@@ -223,6 +227,7 @@ fn serve(args: RunArgs) -> ExitCode {
             args.server_name
         },
         rate_limit_per_minute: args.rate_limit,
+        auth_failures_per_minute: args.auth_failure_limit,
         tick: Duration::from_secs(1),
     };
     runtime.block_on(async move {

@@ -22,28 +22,45 @@
 //!   with up to 10 % jitter (earlier, never later), retries with capped exponential backoff and
 //!   jitter while the current certificate still serves, and refreshes the trust bundle from
 //!   `GET /v1/trust-bundle` every [`IdentityConfig::bundle_refresh`]. Each renewal uses a new key.
+//!   Without a certificate, once it has expired and in the last tenth of its life, retries wait
+//!   at most [`IdentityConfig::retry_urgent_max`] (2 s, with jitter; [`retry_delay`]), so a
+//!   sidecar is ready again within seconds of the CA's return.
 //! * [`Identity::server_config`] / [`Identity::client_config`] are built **once**: a certificate
 //!   resolver hands rustls the current certificate and a verifier reads the current roots at each
 //!   handshake, so a renewal or a root rotation never needs new configs and never touches open
 //!   connections. Mesh mTLS is TLS 1.3 only (the client certificate is then encrypted).
+//! * **A TLS session never outlives what authenticated it**: a resumed TLS 1.3 handshake checks
+//!   no certificate, so each config has its own session store (server: the session storage
+//!   behind rustls's stateful tickets; client: the ticket store) that keeps a session no longer
+//!   than the earliest of [`MAX_SESSION_LIFE`] (1 h), this side's `notAfter` and the peer chain's
+//!   `notAfter`, and drops everything when the certificate or the trust bundle changes
+//!   ([`Identity::generation`]). Both are bounded in size. See `identity/sessions.rs`.
+//! * **An expired certificate is never used**: the resolver hands rustls nothing once the
+//!   certificate has expired, so this side can neither serve (not even a resumption) nor
+//!   authenticate as a client; the refresh task wakes at `notAfter` to log the expiry once and
+//!   set `phimesh_identity_expired` to 1 ([`Identity::check_expired`]).
 //! * Peer verification: the chain must verify against the current trust bundle (webpki, with the
 //!   right EKU), and the peer's only URI SAN must be a SPIFFE ID of our trust domain; on the server
 //!   side it must also be in `allow_identities` when that is set. Host names are not checked: the
 //!   SPIFFE ID is the name. [`peer_identity`] reads the verified ID after the handshake.
 //! * [`Identity::is_ready`] is true only while a certificate that has not expired is installed.
-//! * [`Identity::register_metrics`] adds `phimesh_identity_cert_expiry_timestamp_seconds` and
-//!   `phimesh_identity_fetch_errors_total{reason}` (reasons: [`FETCH_ERROR_REASONS`]).
+//! * [`Identity::register_metrics`] adds `phimesh_identity_cert_expiry_timestamp_seconds` (the
+//!   current certificate's `notAfter`: in the past once it has expired), `phimesh_identity_expired`
+//!   (1 while it has expired) and `phimesh_identity_fetch_errors_total{reason}` (reasons:
+//!   [`FETCH_ERROR_REASONS`]).
 //! * Every failed call to the CA is logged (`tracing` warn, target `phimesh_ca::identity`) with
 //!   its reason, the CA address, the HTTP status and the CA's JSON `error` text when it is one
 //!   of the identity API's own refusal texts (anything else that answered may echo the
 //!   request), and the delay before the next attempt — never the token nor answer text. The capped exponential
 //!   backoff is what bounds the rate of these lines (at most one per attempt, at least
-//!   `retry_max / 2` apart once the backoff is at its cap).
+//!   `retry_max / 2` apart once the backoff is at its cap, `retry_urgent_max / 2` while
+//!   retries are urgent).
 //! * [`Identity::from_static`] skips the CA entirely (tests, the demo).
 //!
 //! The CA itself is found with the roots in [`IdentityConfig::ca_roots`] (re-read on every call)
 //! plus the latest trust bundle, so the sidecar keeps reaching the CA across a root rotation.
 
+mod sessions;
 mod spiffe;
 mod verify;
 
@@ -60,6 +77,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
+pub use sessions::{CLIENT_SERVERS, CLIENT_TICKETS_PER_SERVER, MAX_SESSION_LIFE, SERVER_SESSIONS};
 pub use spiffe::{SpiffeId, SpiffeIdError, MAX_SPIFFE_ID_LEN};
 pub use verify::{peer_identity, peer_identity_from_der, PeerIdentityError};
 
@@ -69,6 +87,9 @@ use crate::tls::provider;
 
 /// Name of the identity client's metric.
 pub const CERT_EXPIRY_METRIC: &str = "phimesh_identity_cert_expiry_timestamp_seconds";
+/// Name of the gauge that is 1 while the current certificate has expired (mesh connections are
+/// refused then), 0 otherwise.
+pub const EXPIRED_METRIC: &str = "phimesh_identity_expired";
 /// Name of the counter of failed calls to the CA, labelled `reason`.
 pub const FETCH_ERRORS_METRIC: &str = "phimesh_identity_fetch_errors_total";
 /// Every value of the `reason` label of [`FETCH_ERRORS_METRIC`] (see [`IdentityError::reason`]).
@@ -113,8 +134,13 @@ pub struct IdentityConfig {
     pub request_timeout: Duration,
     /// First retry delay after a failed call (default 1 s), doubled up to `retry_max`.
     pub retry_initial: Duration,
-    /// Longest retry delay (default 60 s).
+    /// Longest retry delay (default 60 s) while the certificate has more than a tenth of its
+    /// life left.
     pub retry_max: Duration,
+    /// Longest retry delay (default 2 s, with jitter) once there is no certificate, it has
+    /// expired, or it is in the last tenth of its life: the sidecar is not ready, or about to
+    /// stop being ready, so it is ready again within seconds of the CA answering.
+    pub retry_urgent_max: Duration,
 }
 
 impl IdentityConfig {
@@ -136,6 +162,7 @@ impl IdentityConfig {
             request_timeout: Duration::from_secs(10),
             retry_initial: Duration::from_secs(1),
             retry_max: Duration::from_secs(60),
+            retry_urgent_max: Duration::from_secs(2),
         }
     }
 }
@@ -275,11 +302,39 @@ pub(crate) struct Shared {
     pub(crate) allow: Option<Vec<SpiffeId>>,
     pub(crate) cert: RwLock<Option<Arc<CertifiedKey>>>,
     pub(crate) trust: RwLock<Arc<Trust>>,
-    not_after: std::sync::atomic::AtomicI64,
+    pub(crate) not_after: std::sync::atomic::AtomicI64,
+    /// When the current certificate was installed, Unix seconds.
+    installed_at: std::sync::atomic::AtomicI64,
+    /// Bumped whenever the certificate or the trust bundle changes: TLS sessions stored under an
+    /// older generation are never resumed ([`sessions`]).
+    generation: std::sync::atomic::AtomicU64,
+    /// Whether the expiry of the current certificate has been reported.
+    expired: std::sync::atomic::AtomicBool,
     ready_tx: watch::Sender<bool>,
     expiry_gauge: prometheus::Gauge,
+    expired_gauge: prometheus::IntGauge,
     fetch_errors: prometheus::IntCounterVec,
     task: Mutex<Option<tokio::task::AbortHandle>>,
+}
+
+impl Shared {
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn next_generation(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// The current certificate, while it has not expired.
+    pub(crate) fn valid_cert(&self) -> Option<Arc<CertifiedKey>> {
+        let not_after = self.not_after.load(std::sync::atomic::Ordering::Acquire);
+        if not_after <= pki::unix_now() {
+            return None;
+        }
+        self.cert.read().ok().and_then(|c| c.clone())
+    }
 }
 
 impl Drop for Shared {
@@ -318,6 +373,14 @@ fn new_gauge() -> prometheus::Gauge {
     .unwrap_or_else(|_| unreachable_gauge())
 }
 
+fn new_expired_gauge() -> prometheus::IntGauge {
+    prometheus::IntGauge::new(
+        EXPIRED_METRIC,
+        "1 while the sidecar's workload certificate has expired and mesh connections are refused",
+    )
+    .expect("constant metric name is valid")
+}
+
 fn new_fetch_errors() -> prometheus::IntCounterVec {
     let c = prometheus::IntCounterVec::new(
         prometheus::Opts::new(
@@ -350,8 +413,12 @@ impl Identity {
             cert: RwLock::new(None),
             trust: RwLock::new(Arc::new(Trust::empty())),
             not_after: std::sync::atomic::AtomicI64::new(0),
+            installed_at: std::sync::atomic::AtomicI64::new(0),
+            generation: std::sync::atomic::AtomicU64::new(1),
+            expired: std::sync::atomic::AtomicBool::new(false),
             ready_tx,
             expiry_gauge: new_gauge(),
+            expired_gauge: new_expired_gauge(),
             fetch_errors: new_fetch_errors(),
             task: Mutex::new(None),
         })
@@ -455,10 +522,22 @@ impl Identity {
         if let Ok(mut c) = self.shared.cert.write() {
             *c = Some(Arc::new(certified));
         }
+        use std::sync::atomic::Ordering;
+        self.shared
+            .installed_at
+            .store(pki::unix_now(), Ordering::Release);
         self.shared
             .not_after
-            .store(info.not_after, std::sync::atomic::Ordering::Release);
+            .store(info.not_after, Ordering::Release);
+        // A new certificate: sessions made under the previous one are not resumed.
+        self.shared.next_generation();
         self.shared.expiry_gauge.set(info.not_after as f64);
+        if info.not_after > pki::unix_now() && self.shared.expired.swap(false, Ordering::AcqRel) {
+            info!(identity = %self.shared.identity, "workload certificate valid again: mesh connections resume");
+        }
+        self.shared
+            .expired_gauge
+            .set(i64::from(self.shared.expired.load(Ordering::Acquire)));
         self.shared.ready_tx.send_replace(true);
         Ok(())
     }
@@ -467,6 +546,36 @@ impl Identity {
         if let Ok(mut t) = self.shared.trust.write() {
             *t = Arc::new(trust);
         }
+        // A new trust bundle: sessions authenticated under the previous one are not resumed.
+        self.shared.next_generation();
+    }
+
+    /// The generation of this identity's TLS material: it changes whenever the certificate or
+    /// the trust bundle does, and TLS sessions stored under an older one are never resumed.
+    pub fn generation(&self) -> u64 {
+        self.shared.generation()
+    }
+
+    /// Whether a certificate is installed and has expired. The first call that finds it so (the
+    /// refresh task wakes at `notAfter` for this; each refused handshake calls it too) logs it
+    /// and sets `phimesh_identity_expired` to 1; installing a valid certificate sets it back.
+    pub fn check_expired(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        let Some(not_after) = self.cert_expiry_unix() else {
+            return false;
+        };
+        if not_after > pki::unix_now() {
+            return false;
+        }
+        if !self.shared.expired.swap(true, Ordering::AcqRel) {
+            self.shared.expired_gauge.set(1);
+            warn!(
+                identity = %self.shared.identity,
+                not_after,
+                "workload certificate expired: refusing mesh connections in both directions until a new one is installed"
+            );
+        }
+        true
     }
 
     /// The SPIFFE ID this identity holds.
@@ -525,15 +634,21 @@ impl Identity {
         self.shared.fetch_errors.clone()
     }
 
-    /// Registers `phimesh_identity_cert_expiry_timestamp_seconds` and
-    /// `phimesh_identity_fetch_errors_total` on `registry`.
+    /// The gauge `phimesh_identity_expired`.
+    pub fn expired_gauge(&self) -> prometheus::IntGauge {
+        self.shared.expired_gauge.clone()
+    }
+
+    /// Registers `phimesh_identity_cert_expiry_timestamp_seconds`, `phimesh_identity_expired`
+    /// and `phimesh_identity_fetch_errors_total` on `registry`.
     pub fn register_metrics(
         &self,
         registry: &prometheus::Registry,
     ) -> Result<(), prometheus::Error> {
         let gauge = registry.register(Box::new(self.shared.expiry_gauge.clone()));
+        let expired = registry.register(Box::new(self.shared.expired_gauge.clone()));
         let errors = registry.register(Box::new(self.shared.fetch_errors.clone()));
-        gauge.and(errors)
+        gauge.and(expired).and(errors)
     }
 
     /// rustls server config for inbound mTLS: presents the current certificate, verifies client
@@ -555,6 +670,7 @@ impl Identity {
             .with_client_cert_verifier(verifier)
             .with_cert_resolver(Arc::new(verify::CurrentCert(self.shared.clone())));
         cfg.alpn_protocols = alpn;
+        cfg.session_storage = sessions::ServerSessions::new(Arc::downgrade(&self.shared));
         Arc::new(cfg)
     }
 
@@ -572,9 +688,11 @@ impl Identity {
         alpn: Vec<Vec<u8>>,
         expected: Option<Vec<SpiffeId>>,
     ) -> Arc<ClientConfig> {
+        let sessions = sessions::ClientSessions::new(Arc::downgrade(&self.shared));
         let verifier = Arc::new(verify::SpiffeServerVerifier::new(
             Arc::downgrade(&self.shared),
             expected,
+            Some(sessions.clone()),
         ));
         let mut cfg = ClientConfig::builder_with_provider(provider())
             .with_protocol_versions(&[&rustls::version::TLS13])
@@ -583,6 +701,7 @@ impl Identity {
             .with_custom_certificate_verifier(verifier)
             .with_client_cert_resolver(Arc::new(verify::CurrentCert(self.shared.clone())));
         cfg.alpn_protocols = alpn;
+        cfg.resumption = rustls::client::Resumption::store(sessions);
         Arc::new(cfg)
     }
 }
@@ -860,6 +979,62 @@ fn backoff_with_jitter(d: Duration) -> Duration {
     d.mul_f64(rand::thread_rng().gen_range(0.5..=1.0))
 }
 
+/// Fraction of a certificate's life (from its installation to `notAfter`) at the end of which
+/// retries are urgent.
+pub const URGENT_FRACTION: f64 = 0.1;
+
+/// The wait before the next certificate request after a failed one. `backoff` is the capped
+/// exponential backoff; `cert` is `(seconds left, seconds of life)` of the current certificate,
+/// `None` without one. Without a certificate, once it has expired or in the last
+/// [`URGENT_FRACTION`] of its life the wait is at most `urgent_max` (with jitter): the sidecar
+/// is, or is about to be, not ready. Before that, the wait never runs past the start of that
+/// last tenth. Jitter takes up to half off every wait.
+pub fn retry_delay(backoff: Duration, urgent_max: Duration, cert: Option<(f64, f64)>) -> Duration {
+    let urgent = backoff_with_jitter(backoff.min(urgent_max));
+    let Some((left, life)) = cert else {
+        return urgent;
+    };
+    let until_urgent = left - life.max(0.0) * URGENT_FRACTION;
+    if until_urgent <= 0.0 {
+        return urgent;
+    }
+    backoff_with_jitter(backoff).min(Duration::from_secs_f64(until_urgent))
+}
+
+/// Seconds since the Unix epoch, with fractions.
+fn unix_now_f64() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+impl Identity {
+    /// `(seconds left, seconds of life)` of the current certificate.
+    fn cert_life(&self) -> Option<(f64, f64)> {
+        let not_after = self.cert_expiry_unix()? as f64;
+        let installed = self
+            .shared
+            .installed_at
+            .load(std::sync::atomic::Ordering::Acquire) as f64;
+        Some((not_after - unix_now_f64(), not_after - installed))
+    }
+
+    /// When the refresh task must wake to report the expiry: `None` once reported.
+    fn expiry_wake(&self) -> Option<tokio::time::Instant> {
+        if self
+            .shared
+            .expired
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            return None;
+        }
+        let (left, _) = self.cert_life()?;
+        // `notAfter` is a whole second and expiry is checked against whole seconds.
+        Some(tokio::time::Instant::now() + Duration::from_secs_f64(left.max(0.0) + 0.001))
+    }
+}
+
 async fn refresh_loop(weak: Weak<Shared>, cfg: IdentityConfig, ca: HttpsUrl) {
     use tokio::time::Instant;
     let mut file_roots = Vec::new();
@@ -882,7 +1057,7 @@ async fn refresh_loop(weak: Weak<Shared>, cfg: IdentityConfig, ca: HttpsUrl) {
                     debug!(in_secs = delay.as_secs_f64(), "next renewal scheduled");
                 }
                 Err(e) => {
-                    let wait = backoff_with_jitter(backoff);
+                    let wait = retry_delay(backoff, cfg.retry_urgent_max, me.cert_life());
                     failures = failures.saturating_add(1);
                     report_failure(&me, &cfg, "certificate", &e, wait, failures);
                     renew_at = Instant::now() + wait;
@@ -899,7 +1074,11 @@ async fn refresh_loop(weak: Weak<Shared>, cfg: IdentityConfig, ca: HttpsUrl) {
                 }
             }
         }
-        let wake = renew_at.min(bundle_at);
+        me.check_expired();
+        let mut wake = renew_at.min(bundle_at);
+        if let Some(at) = me.expiry_wake() {
+            wake = wake.min(at);
+        }
         drop(me);
         tokio::time::sleep_until(wake).await;
     }
@@ -919,6 +1098,33 @@ mod tests {
             );
         }
         assert_eq!(renew_delay(1000, 900, 0.66), Duration::ZERO);
+    }
+
+    #[test]
+    fn retries_are_urgent_without_a_certificate_when_expired_and_in_the_last_tenth() {
+        let urgent = Duration::from_secs(2);
+        let long = Duration::from_secs(60);
+        for _ in 0..200 {
+            // no certificate, expired, last tenth: at most 2 s (1 to 2 s with jitter)
+            for cert in [
+                None,
+                Some((-30.0, 100.0)),
+                Some((9.0, 100.0)),
+                Some((0.0, 4.0)),
+            ] {
+                let d = retry_delay(long, urgent, cert).as_secs_f64();
+                assert!((1.0..=2.0).contains(&d), "{cert:?}: {d}");
+            }
+            // a short backoff stays short
+            let d = retry_delay(Duration::from_millis(400), urgent, None).as_secs_f64();
+            assert!((0.2..=0.4).contains(&d), "{d}");
+            // plenty of life left: the usual backoff...
+            let d = retry_delay(long, urgent, Some((86_000.0, 86_400.0))).as_secs_f64();
+            assert!((30.0..=60.0).contains(&d), "{d}");
+            // ...but never past the start of the last tenth
+            let d = retry_delay(long, urgent, Some((15.0, 100.0))).as_secs_f64();
+            assert!(d <= 5.0 + 1e-9, "{d}");
+        }
     }
 
     #[test]

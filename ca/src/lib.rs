@@ -5,7 +5,8 @@
 //! * the **CA** (`phimesh ca`): [`state`] keeps roots and issuers in one directory, [`authority`]
 //!   signs leaves and runs the rotation state machine, [`auth`] decides which identity a bearer
 //!   token may have (static token file or Kubernetes TokenReview), [`server`] is the HTTPS identity
-//!   API (`POST /v1/certificates`, `GET /v1/trust-bundle`, `/metrics`, `/ready`);
+//!   API (`POST /v1/certificates`, `GET /v1/trust-bundle`, `/metrics`, `/ready`), [`throttle`]
+//!   slows down addresses that fail authentication;
 //! * the **identity client** ([`identity`]) that each sidecar embeds: it keeps a private key in
 //!   memory, fetches and renews its certificate, refreshes the trust bundle and exposes rustls
 //!   server and client configurations that always use the current certificate and roots.
@@ -28,6 +29,7 @@ pub mod pki;
 pub mod server;
 pub mod state;
 pub mod testing;
+pub mod throttle;
 pub mod tls;
 
 pub use identity::{Identity, IdentityConfig, SpiffeId};

@@ -10,7 +10,10 @@
 //! Refusals, always with a JSON body `{"error": "..."}` whose text names no token or key:
 //! 401 missing/unknown token, 403 a CSR for an identity (or names) the token does not grant,
 //! 400 malformed JSON/PEM/CSR or a bad CSR signature or key type, 413 a body over
-//! [`MAX_BODY`], 429 over the per-identity rate limit, 503 TokenReview unreachable, 404/405.
+//! [`MAX_BODY`], 429 over the per-identity rate limit, 429 with `Retry-After` for an address
+//! that failed authentication too often ([`crate::throttle`], `--auth-failure-limit`: its
+//! token is not even looked at; counted in `phimesh_ca_auth_throttled_total`), 503 TokenReview
+//! unreachable, 404/405.
 //! Each connection has a TLS handshake deadline and a header read deadline; the number of open
 //! connections is capped; bodies are read through a length limit, so no client can make the CA
 //! hold unbounded memory or starve other clients.
@@ -42,6 +45,7 @@ use crate::authority::{rfc3339, Settings, Signer};
 use crate::identity::{CertificateRequest, CertificateResponse, SpiffeId, TrustBundleResponse};
 use crate::pki::{self, CsrError, ValidatedCsr};
 use crate::state::{CaState, StateDir, StateError};
+use crate::throttle::AuthThrottle;
 use crate::tls::provider;
 
 /// Largest request body accepted (a CSR in JSON is about 1 KiB).
@@ -82,6 +86,9 @@ pub struct CaConfig {
     pub server_names: Vec<String>,
     /// `--rate-limit`: certificates per identity per minute (also the burst).
     pub rate_limit_per_minute: u32,
+    /// `--auth-failure-limit`: failed authentications per client address per minute (also the
+    /// burst); beyond it the address is answered 429 until a token is back.
+    pub auth_failures_per_minute: u32,
     /// How often state transitions are checked (1 s).
     pub tick: Duration,
 }
@@ -127,6 +134,7 @@ pub enum ServeError {
 struct Metrics {
     registry: Registry,
     issued: IntCounterVec,
+    throttled: prometheus::IntCounter,
     duration: Histogram,
     root_expiry: Gauge,
     issuer_expiry: Gauge,
@@ -166,12 +174,18 @@ impl Metrics {
         .expect("valid metric");
         let bundle_roots = Gauge::new("phimesh_ca_trust_bundle_roots", "Roots in the trust bundle")
             .expect("valid metric");
+        let throttled = prometheus::IntCounter::new(
+            "phimesh_ca_auth_throttled_total",
+            "Certificate requests answered 429 because their address failed authentication too often",
+        )
+        .expect("valid metric");
         for m in [
             Box::new(issued.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(duration.clone()),
             Box::new(root_expiry.clone()),
             Box::new(issuer_expiry.clone()),
             Box::new(bundle_roots.clone()),
+            Box::new(throttled.clone()),
         ] {
             registry.register(m).expect("unique metric");
         }
@@ -181,6 +195,7 @@ impl Metrics {
         Metrics {
             registry,
             issued,
+            throttled,
             duration,
             root_expiry,
             issuer_expiry,
@@ -204,6 +219,7 @@ pub struct Ca {
     auth: Arc<Authenticator>,
     limiter: Mutex<HashMap<SpiffeId, Bucket>>,
     rate_per_minute: f64,
+    auth_throttle: Mutex<AuthThrottle>,
     metrics: Metrics,
     dns_names: Vec<String>,
     ips: Vec<IpAddr>,
@@ -403,6 +419,7 @@ pub async fn start(cfg: CaConfig, auth: Arc<Authenticator>) -> Result<RunningCa,
         auth,
         limiter: Mutex::new(HashMap::new()),
         rate_per_minute: f64::from(cfg.rate_limit_per_minute.max(1)),
+        auth_throttle: Mutex::new(AuthThrottle::new(cfg.auth_failures_per_minute)),
         metrics: Metrics::new(),
         dns_names,
         ips,
@@ -493,7 +510,7 @@ async fn accept_loop(
             p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
             _ = stop.changed() => return,
         };
-        let (tcp, _peer) = tokio::select! {
+        let (tcp, peer) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(x) => x,
                 Err(e) => {
@@ -513,9 +530,10 @@ async fn accept_loop(
                 Ok(Ok(t)) => t,
                 _ => return,
             };
+            let client = peer.ip();
             let service = hyper::service::service_fn(move |req| {
                 let ca = ca.clone();
-                async move { Ok::<_, Infallible>(handle(&ca, req).await) }
+                async move { Ok::<_, Infallible>(handle(&ca, req, client).await) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -554,6 +572,7 @@ pub fn api_error_texts() -> Vec<String> {
             | ApiError::Json
             | ApiError::TooLarge
             | ApiError::RateLimited
+            | ApiError::Throttled(_)
             | ApiError::Body
             | ApiError::Internal => {}
         }
@@ -589,6 +608,7 @@ pub fn api_error_texts() -> Vec<String> {
         ApiError::Json,
         ApiError::TooLarge,
         ApiError::RateLimited,
+        ApiError::Throttled(Duration::ZERO),
         ApiError::Body,
         ApiError::Internal,
     ]
@@ -615,17 +635,28 @@ fn text_response(status: StatusCode, content_type: &str, body: String) -> Resp {
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
-async fn handle(ca: &Arc<Ca>, req: Request<Incoming>) -> Resp {
+async fn handle(ca: &Arc<Ca>, req: Request<Incoming>, client: IpAddr) -> Resp {
     let path = req.uri().path().to_owned();
     match (req.method(), path.as_str()) {
         (&Method::POST, "/v1/certificates") => {
             let started = Instant::now();
-            let result = issue(ca, req).await;
+            let result = issue(ca, req, client).await;
             ca.metrics.duration.observe(started.elapsed().as_secs_f64());
             match result {
                 Ok(resp) => {
                     ca.metrics.issued.with_label_values(&["issued"]).inc();
                     resp
+                }
+                Err(ApiError::Throttled(wait)) => {
+                    let e = ApiError::Throttled(wait);
+                    ca.metrics.issued.with_label_values(&[e.label()]).inc();
+                    ca.metrics.throttled.inc();
+                    let mut r = error_response(e.status(), &e.to_string());
+                    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+                    if let Ok(v) = http::HeaderValue::from_str(&secs.to_string()) {
+                        r.headers_mut().insert(http::header::RETRY_AFTER, v);
+                    }
+                    r
                 }
                 Err(e) => {
                     ca.metrics.issued.with_label_values(&[e.label()]).inc();
@@ -690,6 +721,8 @@ enum ApiError {
     TooLarge,
     #[error("rate limit exceeded for this identity")]
     RateLimited,
+    #[error("too many failed authentications from this address")]
+    Throttled(Duration),
     #[error("could not read the request body")]
     Body,
     #[error("internal error")]
@@ -704,7 +737,7 @@ impl ApiError {
             ApiError::Csr(e) => StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
             ApiError::Json | ApiError::Body => StatusCode::BAD_REQUEST,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited | ApiError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -845,10 +878,37 @@ async fn admit(ca: &Ca, headers: &http::HeaderMap) -> Result<Grant, ApiError> {
     }
 }
 
-async fn issue(ca: &Arc<Ca>, req: Request<Incoming>) -> Result<Resp, ApiError> {
+impl Ca {
+    /// `Err` when `client` failed authentication too often: refused before its token is read.
+    fn not_throttled(&self, client: IpAddr) -> Result<(), ApiError> {
+        match self.auth_throttle.lock() {
+            Ok(t) => t.check(client, Instant::now()).map_err(ApiError::Throttled),
+            Err(_) => Ok(()),
+        }
+    }
+
+    fn auth_failed(&self, client: IpAddr) {
+        let now_throttled = match self.auth_throttle.lock() {
+            Ok(mut t) => t.failed(client, Instant::now()),
+            Err(_) => false,
+        };
+        if now_throttled {
+            warn!(client = %crate::throttle::address_key(client), "client address throttled after repeated failed authentication");
+        }
+    }
+}
+
+async fn issue(ca: &Arc<Ca>, req: Request<Incoming>, client: IpAddr) -> Result<Resp, ApiError> {
     let (head, body) = req.into_parts();
     let arrived = Instant::now();
-    let grant = match admit(ca, &head.headers).await {
+    let admitted = match ca.not_throttled(client) {
+        Ok(()) => admit(ca, &head.headers).await,
+        Err(e) => Err(e),
+    };
+    if matches!(admitted, Err(ApiError::NoToken | ApiError::BadToken)) {
+        ca.auth_failed(client);
+    }
+    let grant = match admitted {
         Ok(g) => g,
         Err(e) => {
             if body_may_be_coming(&head.headers, arrived.elapsed()) {

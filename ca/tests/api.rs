@@ -25,6 +25,7 @@ async fn start_ca(dir: &std::path::Path, auth: Authenticator) -> RunningCa {
             listen: "127.0.0.1:0".parse().unwrap(),
             server_names: server::default_server_names(),
             rate_limit_per_minute: 30,
+            auth_failures_per_minute: 30,
             tick: Duration::from_secs(1),
         },
         Arc::new(auth),

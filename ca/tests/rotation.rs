@@ -46,6 +46,7 @@ async fn sidecars_keep_talking_through_renewal_issuer_and_root_rotation() {
             listen: "127.0.0.1:0".parse().unwrap(),
             server_names: server::default_server_names(),
             rate_limit_per_minute: 600,
+            auth_failures_per_minute: 30,
             tick: Duration::from_millis(250),
         },
         auth,

@@ -108,6 +108,11 @@ pub struct ProxyArgs {
     /// Deadline to receive an HTTP/1 request head (slowloris).
     #[arg(long, env = "PHIMESH_HEADER_TIMEOUT", default_value = "10s", value_parser = duration_arg)]
     header_timeout: Duration,
+    /// Deadline for an upstream's response head once the request is sent; past it the request
+    /// is answered 504 {"error":"upstream_timeout"} (gRPC: grpc-status 4 DEADLINE_EXCEEDED) and
+    /// the upstream request cancelled. Raise it for long polls and slow-to-answer streams.
+    #[arg(long, env = "PHIMESH_RESPONSE_HEAD_TIMEOUT", default_value = "60s", value_parser = duration_arg)]
+    response_head_timeout: Duration,
     /// Wait for a client's first bytes this long before treating the stream as opaque.
     #[arg(long, env = "PHIMESH_SNIFF_TIMEOUT", default_value = "500ms", value_parser = duration_arg)]
     sniff_timeout: Duration,
@@ -273,6 +278,7 @@ impl ProxyArgs {
                 idle_timeout: self.idle_timeout,
                 handshake_timeout: self.handshake_timeout,
                 header_timeout: self.header_timeout,
+                response_head_timeout: self.response_head_timeout,
                 sniff_timeout: self.sniff_timeout,
                 max_connections: self.max_connections,
                 ..Bounds::default()

@@ -212,6 +212,16 @@ pub struct Bounds {
     pub handshake_timeout: Duration,
     /// Deadline to receive a full HTTP/1 request head (slowloris).
     pub header_timeout: Duration,
+    /// Deadline for an upstream's response head, counted from the moment the request (head and
+    /// body) has been sent (`--response-head-timeout`, 60 s). An upstream that accepts a request
+    /// and never answers would otherwise hold the request, its downstream connection and the
+    /// upstream connection until `idle_timeout`. Past it the request is answered `504` with
+    /// `{"error":"upstream_timeout",...}` (gRPC: trailers-only, `grpc-status: 4`
+    /// DEADLINE_EXCEEDED), the upstream request is cancelled (HTTP/1.1: its connection is
+    /// closed; HTTP/2: its stream is reset) and it counts in `phimesh_requests_total` with
+    /// `action="timeout"`. Raise it for long polls and for gRPC server streams whose server sends
+    /// its headers only with the first message.
+    pub response_head_timeout: Duration,
     /// How long to wait for the client's first bytes before treating the stream as opaque TCP
     /// (server-speaks-first protocols).
     pub sniff_timeout: Duration,
@@ -231,6 +241,7 @@ impl Default for Bounds {
             idle_timeout: Duration::from_secs(300),
             handshake_timeout: Duration::from_secs(10),
             header_timeout: Duration::from_secs(10),
+            response_head_timeout: Duration::from_secs(60),
             sniff_timeout: Duration::from_millis(500),
             max_connections: 10_000,
             max_h2_streams: 256,
@@ -404,6 +415,7 @@ impl ProxyConfig {
             b.idle_timeout,
             b.handshake_timeout,
             b.header_timeout,
+            b.response_head_timeout,
             b.sniff_timeout,
         ] {
             if d.is_zero() {

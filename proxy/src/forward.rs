@@ -205,11 +205,25 @@ impl Dialer {
         if mesh_aware && self.cfg.is_mesh(dst) {
             let tls = self.tls.as_ref().ok_or(ForwardError::NoIdentity)?;
             let r = tls.connect(self.peer_inbound(dst), carried, timeout).await;
+            if let Some(reason) = r.as_ref().err().and_then(TlsError::refusal_reason) {
+                self.metrics
+                    .tls_refused
+                    .with_label_values(&["outbound", reason])
+                    .inc();
+            }
             let result = if r.is_ok() { "ok" } else { "error" };
             self.metrics
                 .tls_handshakes
                 .with_label_values(&["outbound", result])
                 .inc();
+            if r.as_ref()
+                .is_ok_and(|(s, _)| crate::tls::resumed(s.get_ref().1))
+            {
+                self.metrics
+                    .tls_resumptions
+                    .with_label_values(&["outbound"])
+                    .inc();
+            }
             let (s, id) = r?;
             return Ok((UpstreamIo::Tls(Box::new(s)), id));
         }

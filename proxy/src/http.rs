@@ -6,9 +6,17 @@
 //! resets) → the same for the response. Bodies are never buffered beyond the hold-back window
 //! and the prefetch. Every decision on a head, body or trailers is the request's or the
 //! response's [`Gate`]'s; this module carries out what it returns.
+//!
+//! An upstream that takes the request and never answers does not hold it: once the request is
+//! sent, its response head must arrive within `--response-head-timeout`, or the request is
+//! answered `504 {"error":"upstream_timeout"}` (gRPC: `grpc-status: 4`) and cancelled upstream.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode, Uri};
@@ -262,6 +270,93 @@ fn refused(ex: &Exchange, e: Enforce) -> Result<Response<RespBody>, HandleError>
     }
 }
 
+/// A request body that says when it has been sent in full: the sender of `done` is dropped at
+/// its end (or when hyper drops the body, sent or not), which starts the response-head clock.
+struct SignalEnd {
+    inner: crate::forward::ReqBody,
+    done: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl hyper::body::Body for SignalEnd {
+    type Data = Bytes;
+    type Error = InspectError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, InspectError>>> {
+        let r = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(None) = r {
+            self.done.take();
+        }
+        r
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// `sent` (the upstream request), or `None` if its response head has not arrived `limit` after
+/// the request body was sent in full. Dropping `sent` cancels the upstream request: hyper closes
+/// an HTTP/1.1 connection whose response is no longer awaited and resets an HTTP/2 stream.
+async fn within_head_timeout<F: Future>(
+    sent: F,
+    body_sent: tokio::sync::oneshot::Receiver<()>,
+    limit: Duration,
+) -> Option<F::Output> {
+    tokio::pin!(sent);
+    let deadline = async {
+        let _ = body_sent.await;
+        tokio::time::sleep(limit).await;
+    };
+    tokio::select! {
+        r = &mut sent => Some(r),
+        _ = deadline => None,
+    }
+}
+
+/// The answer to a request whose upstream did not send a response head in time: `504` with
+/// `{"error":"upstream_timeout","timeout_seconds":N,"request_id":"..."}`, or for gRPC a
+/// trailers-only response with `grpc-status: 4` (DEADLINE_EXCEEDED).
+fn upstream_timeout(limit: Duration, request_id: &str, grpc: bool) -> Response<RespBody> {
+    let secs = limit.as_secs_f64();
+    if grpc {
+        let mut r = Response::new(full(Bytes::new()));
+        let h = r.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/grpc"),
+        );
+        h.insert("grpc-status", HeaderValue::from_static("4"));
+        if let Ok(v) =
+            HeaderValue::from_str(&format!("upstream_timeout: no response within {secs}s"))
+        {
+            h.insert("grpc-message", v);
+        }
+        if let Ok(v) = HeaderValue::from_str(request_id) {
+            h.insert("x-phimesh-request-id", v);
+        }
+        return r;
+    }
+    let body = serde_json::json!({
+        "error": "upstream_timeout",
+        "timeout_seconds": secs,
+        "request_id": request_id,
+    });
+    let mut r = Response::new(full(Bytes::from(body.to_string())));
+    *r.status_mut() = StatusCode::GATEWAY_TIMEOUT;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
 fn bad_gateway() -> Response<RespBody> {
     let mut r = Response::new(full(Bytes::from_static(
         b"{\"error\":\"upstream_unavailable\"}",
@@ -355,8 +450,12 @@ async fn handle(
         Ok(b) => b,
         Err(e) => return refused(&ex, e),
     };
-    let req_body =
-        InspectBody::new(body, insp, ready, done, trailers, req_gate.clone()).boxed_unsync();
+    let (body_sent_tx, body_sent) = tokio::sync::oneshot::channel();
+    let req_body = SignalEnd {
+        inner: InspectBody::new(body, insp, ready, done, trailers, req_gate.clone()).boxed_unsync(),
+        done: Some(body_sent_tx),
+    }
+    .boxed_unsync();
 
     // Forward.
     strip_hop_by_hop(&mut parts.headers);
@@ -379,7 +478,8 @@ async fn handle(
     let mut upstream_req = Request::from_parts(parts, req_body);
     let mut conn = capture_connection(&mut upstream_req);
     ex.capture(conn.clone());
-    let sent = client.request(upstream_req);
+    let head_limit = shared.cfg.bounds.response_head_timeout;
+    let sent = within_head_timeout(client.request(upstream_req), body_sent, head_limit);
     let sent = match head_pending.take() {
         None => sent.await,
         Some(d) => {
@@ -398,8 +498,16 @@ async fn handle(
         }
     };
     let resp = match sent {
-        Ok(r) => r,
-        Err(e) => {
+        Some(Ok(r)) => r,
+        None => {
+            tracing::debug!(
+                timeout_secs = head_limit.as_secs_f64(),
+                "upstream sent no response head in time"
+            );
+            ex.finish("timeout");
+            return Ok(upstream_timeout(head_limit, ex.request_id(), grpc));
+        }
+        Some(Err(e)) => {
             if req_gate.was_reset() {
                 ex.finish("reset");
                 return Err(HandleError::Reset);
@@ -448,6 +556,42 @@ async fn handle(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_response_head_clock_starts_once_the_request_is_sent() {
+        let limit = Duration::from_millis(200);
+        let (body_sent_tx, body_sent) = tokio::sync::oneshot::channel::<()>();
+        let t = tokio::spawn(within_head_timeout(
+            std::future::pending::<()>(),
+            body_sent,
+            limit,
+        ));
+        // A request still being sent (a slow upload) is not timed out...
+        tokio::time::sleep(limit * 4).await;
+        assert!(!t.is_finished());
+        // ...its end starts the clock.
+        drop(body_sent_tx);
+        let r = tokio::time::timeout(limit * 10, t).await.unwrap().unwrap();
+        assert_eq!(r, None);
+        // An answer in time is passed on.
+        let (_tx, body_sent) = tokio::sync::oneshot::channel::<()>();
+        assert_eq!(
+            within_head_timeout(async { 7 }, body_sent, limit).await,
+            Some(7)
+        );
+    }
+
+    #[test]
+    fn upstream_timeout_answers() {
+        let r = upstream_timeout(Duration::from_secs(60), "req-1", false);
+        assert_eq!(r.status(), StatusCode::GATEWAY_TIMEOUT);
+        assert_eq!(r.headers()[header::CONTENT_TYPE], "application/json");
+        let g = upstream_timeout(Duration::from_millis(1500), "req-2", true);
+        assert_eq!(g.status(), StatusCode::OK);
+        assert_eq!(g.headers()["grpc-status"], "4");
+        assert_eq!(g.headers()["x-phimesh-request-id"], "req-2");
+        assert!(hyper::body::Body::is_end_stream(g.body()), "trailers-only");
+    }
 
     #[test]
     fn hop_by_hop_headers_go() {

@@ -448,6 +448,17 @@ async fn inbound(stream: TcpStream, peer: SocketAddr, target: Target, shared: Ar
     match (proto, &shared.tls) {
         (Protocol::Tls(_), Some(tls)) => {
             let r = tls.accept(io, shared.cfg.bounds.handshake_timeout).await;
+            if let Some(reason) = r
+                .as_ref()
+                .err()
+                .and_then(crate::tls::TlsError::refusal_reason)
+            {
+                shared
+                    .metrics
+                    .tls_refused
+                    .with_label_values(&["inbound", reason])
+                    .inc();
+            }
             let result = if r.is_ok() { "ok" } else { "error" };
             shared
                 .metrics
@@ -455,6 +466,13 @@ async fn inbound(stream: TcpStream, peer: SocketAddr, target: Target, shared: Ar
                 .with_label_values(&["inbound", result])
                 .inc();
             let Ok((s, id, carried)) = r else { return };
+            if crate::tls::resumed(s.get_ref().1) {
+                shared
+                    .metrics
+                    .tls_resumptions
+                    .with_label_values(&["inbound"])
+                    .inc();
+            }
             if id.is_some() {
                 ctx.path = PathKind::MeshInbound;
                 ctx.peer_identity = id;

@@ -30,7 +30,16 @@ pub struct Metrics {
     pub tls_handshakes: IntCounterVec,
     /// `phimesh_connections_rejected_total{direction,reason}`: closed before being served.
     pub connections_rejected: IntCounterVec,
+    /// `phimesh_tls_handshakes_refused_total{direction,reason}`: mesh mTLS this sidecar refused
+    /// to originate or terminate before any handshake (reason: `identity_expired`).
+    pub tls_refused: IntCounterVec,
+    /// `phimesh_tls_resumptions_total{direction}`: mesh handshakes that resumed a TLS session
+    /// (also counted in `phimesh_tls_handshakes_total` as `ok`).
+    pub tls_resumptions: IntCounterVec,
 }
+
+/// Every `reason` of `phimesh_tls_handshakes_refused_total`.
+pub const TLS_REFUSAL_REASONS: &[&str] = &["identity_expired"];
 
 impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -79,6 +88,23 @@ impl Metrics {
             "Connections closed before being served",
             &["direction", "reason"],
         );
+        let tls_refused = cv(
+            "phimesh_tls_handshakes_refused_total",
+            "Mesh mTLS refused before any handshake, by reason",
+            &["direction", "reason"],
+        );
+        let tls_resumptions = cv(
+            "phimesh_tls_resumptions_total",
+            "Mesh TLS handshakes that resumed a session",
+            &["direction"],
+        );
+        // Every series exists from the start, at 0, so an alert needs no special case.
+        for d in ["inbound", "outbound"] {
+            for r in TLS_REFUSAL_REASONS {
+                tls_refused.with_label_values(&[d, r]);
+            }
+            tls_resumptions.with_label_values(&[d]);
+        }
         let buckets = vec![
             0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
             2.5, 5.0, 10.0,
@@ -132,6 +158,8 @@ impl Metrics {
             connections_open,
             tls_handshakes,
             connections_rejected,
+            tls_refused,
+            tls_resumptions,
         }
     }
 

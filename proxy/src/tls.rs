@@ -2,6 +2,13 @@
 //! connection, with ALPN saying what is carried (`h2`, `http/1.1`, or [`ALPN_TCP`] for opaque TCP)
 //! and the peer's SPIFFE ID read after the handshake. Certificates and roots come from
 //! `phimesh_ca::Identity`, which swaps them without touching open connections.
+//!
+//! Fail closed on expiry: once this sidecar's certificate has expired it neither originates nor
+//! terminates mesh mTLS ([`TlsError::IdentityExpired`], counted by the caller in
+//! `phimesh_tls_handshakes_refused_total{direction,reason="identity_expired"}`), and a peer
+//! presenting an expired certificate fails verification. TLS 1.3 resumption, which checks no
+//! certificate, is bounded by the identity's session stores: a session never outlives either
+//! certificate that authenticated it (nor an hour), nor a renewal or a trust bundle change.
 
 use std::io;
 use std::net::SocketAddr;
@@ -62,6 +69,21 @@ pub enum TlsError {
     /// The TCP connection to the peer failed.
     #[error("connect to peer failed: {0}")]
     Connect(#[source] io::Error),
+    /// This sidecar's certificate has expired: no mesh connection is made or served until a
+    /// new one is installed.
+    #[error("workload certificate expired: mesh mTLS refused")]
+    IdentityExpired,
+}
+
+impl TlsError {
+    /// The `reason` label of `phimesh_tls_handshakes_refused_total` when this error is a
+    /// refusal made before any handshake.
+    pub fn refusal_reason(&self) -> Option<&'static str> {
+        match self {
+            TlsError::IdentityExpired => Some("identity_expired"),
+            _ => None,
+        }
+    }
 }
 
 /// The sidecar's TLS side: one client config per carried protocol, one server config.
@@ -76,6 +98,11 @@ impl std::fmt::Debug for Tls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Tls({})", self.identity.spiffe_id())
     }
+}
+
+/// Whether the handshake of `conn` resumed a TLS session.
+pub fn resumed(conn: &rustls::CommonState) -> bool {
+    conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed)
 }
 
 /// A terminated inbound mTLS connection.
@@ -116,6 +143,9 @@ impl Tls {
         carried: Carried,
         timeout: Duration,
     ) -> Result<(ClientStream, Option<String>), TlsError> {
+        if self.identity.check_expired() {
+            return Err(TlsError::IdentityExpired);
+        }
         let cfg = match carried {
             Carried::H2 => &self.clients[0],
             Carried::Http1 => &self.clients[1],
@@ -148,6 +178,9 @@ impl Tls {
     where
         IO: AsyncRead + AsyncWrite + Unpin,
     {
+        if self.identity.check_expired() {
+            return Err(TlsError::IdentityExpired);
+        }
         let acceptor = tokio_rustls::TlsAcceptor::from(self.server.clone());
         let s = tokio::time::timeout(timeout, acceptor.accept(io))
             .await

@@ -194,6 +194,20 @@ impl ProxyProc {
         }
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The value of the sample `series` (`name{labels}` exactly as rendered) in `/metrics`, 0
+    /// when absent.
+    pub fn metric(&self, series: &str) -> f64 {
+        let m = self.metrics();
+        m.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+            .map_or(0.0, |v| v.trim().parse().unwrap())
+    }
+
     /// `/metrics` text.
     pub fn metrics(&self) -> String {
         let (_, body) = curl(&[&format!("http://{}/metrics", self.admin)]);
@@ -254,6 +268,7 @@ pub struct Ca {
     /// The CA's trust bundle file.
     pub roots: PathBuf,
     dir: PathBuf,
+    extra: Vec<String>,
 }
 
 impl Drop for Ca {
@@ -309,6 +324,11 @@ impl Ca {
     /// Starts a CA in `dir` issuing `spiffe://cluster.local/ns/NS/sa/SA` for token `tok-NS-SA`
     /// for each `(ns, sa)`.
     pub fn start(dir: &Path, ids: &[(&str, &str)]) -> Ca {
+        Self::start_with(dir, ids, &[])
+    }
+
+    /// [`start`](Self::start) with more `phimesh ca` flags (`--leaf-ttl 4s`...).
+    pub fn start_with(dir: &Path, ids: &[(&str, &str)], extra: &[&str]) -> Ca {
         let tokens: String = ids
             .iter()
             .map(|(ns, sa)| format!("tok-{ns}-{sa} spiffe://cluster.local/ns/{ns}/sa/{sa}\n"))
@@ -321,11 +341,24 @@ impl Ca {
             )
             .unwrap();
         }
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let (child, url) = Self::spawn(dir, "127.0.0.1:0", &extra);
+        Ca {
+            child,
+            url,
+            roots: dir.join("state").join("trust-bundle.pem"),
+            dir: dir.to_owned(),
+            extra,
+        }
+    }
+
+    fn spawn(dir: &Path, listen: &str, extra: &[String]) -> (Child, String) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_phimesh"))
-            .args(["ca", "--listen", "127.0.0.1:0", "--state-dir"])
+            .args(["ca", "--listen", listen, "--state-dir"])
             .arg(dir.join("state"))
             .arg("--tokens")
             .arg(dir.join("tokens"))
+            .args(extra)
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -338,12 +371,36 @@ impl Ca {
             }
         };
         std::thread::spawn(move || for _ in lines {});
-        Ca {
-            child,
-            url,
-            roots: dir.join("state").join("trust-bundle.pem"),
-            dir: dir.to_owned(),
-        }
+        (child, url)
+    }
+
+    /// The CA's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.url.trim_start_matches("https://").parse().unwrap()
+    }
+
+    /// The CA's state directory.
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.join("state")
+    }
+
+    /// The token file of `(ns, sa)`.
+    pub fn token_file(&self, ns: &str, sa: &str) -> PathBuf {
+        self.dir.join(format!("token-{ns}-{sa}"))
+    }
+
+    /// Kills the CA (its port stays known for [`restart`](Self::restart)).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the CA again on the same address, state and flags; returns once it listens.
+    pub fn restart(&mut self) {
+        self.stop();
+        let (child, url) = Self::spawn(&self.dir, &self.addr().to_string(), &self.extra);
+        assert_eq!(url, self.url);
+        self.child = child;
     }
 
     /// The `--identity ... --ca-addr ... --ca-roots ... --token-file ...` flags for `(ns, sa)`.

@@ -12,6 +12,7 @@ use rustls::{
     CertificateError, DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme,
 };
 
+use super::sessions::{chain_not_after, ClientSessions};
 use super::{Shared, SpiffeId};
 use crate::pki;
 use crate::tls::provider;
@@ -91,7 +92,8 @@ pub(crate) fn verify_chain(
     )
 }
 
-/// Hands rustls the current certificate, on both the server and the client side.
+/// Hands rustls the current certificate, on both the server and the client side, while it has
+/// not expired.
 #[derive(Clone)]
 pub(crate) struct CurrentCert(pub(crate) Arc<Shared>);
 
@@ -102,8 +104,10 @@ impl std::fmt::Debug for CurrentCert {
 }
 
 impl CurrentCert {
+    /// The current certificate; none once it has expired, so that neither side presents it
+    /// (a server then fails even a resumed handshake: rustls resolves the certificate first).
     fn current(&self) -> Option<Arc<CertifiedKey>> {
-        self.0.cert.read().ok().and_then(|c| c.clone())
+        self.0.valid_cert()
     }
 }
 
@@ -206,16 +210,26 @@ impl ClientCertVerifier for SpiffeClientVerifier {
 }
 
 /// Client side: verifies the server's chain against the current roots (no host-name check), then
-/// its SPIFFE ID (trust domain, and the expected identities when given).
+/// its SPIFFE ID (trust domain, and the expected identities when given), and tells the config's
+/// ticket store when the accepted chain expires.
 #[derive(Debug)]
 pub(crate) struct SpiffeServerVerifier {
     shared: Weak<Shared>,
     expected: Option<Vec<SpiffeId>>,
+    sessions: Option<Arc<ClientSessions>>,
 }
 
 impl SpiffeServerVerifier {
-    pub(crate) fn new(shared: Weak<Shared>, expected: Option<Vec<SpiffeId>>) -> Self {
-        SpiffeServerVerifier { shared, expected }
+    pub(crate) fn new(
+        shared: Weak<Shared>,
+        expected: Option<Vec<SpiffeId>>,
+        sessions: Option<Arc<ClientSessions>>,
+    ) -> Self {
+        SpiffeServerVerifier {
+            shared,
+            expected,
+            sessions,
+        }
     }
 }
 
@@ -224,7 +238,7 @@ impl ServerCertVerifier for SpiffeServerVerifier {
         &self,
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
+        server_name: &ServerName<'_>,
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
@@ -250,6 +264,16 @@ impl ServerCertVerifier for SpiffeServerVerifier {
         )?;
         check_identity(end_entity, &shared.trust_domain, self.expected.as_deref())
             .map_err(reject)?;
+        if let Some(sessions) = &self.sessions {
+            let chain: Vec<CertificateDer<'_>> = std::iter::once(end_entity)
+                .chain(intermediates)
+                .map(|c| CertificateDer::from(c.as_ref()))
+                .collect();
+            // Unreadable validity: nothing recorded, so no ticket from this server is kept.
+            if let Some(t) = chain_not_after(&chain) {
+                sessions.verified(server_name, t);
+            }
+        }
         Ok(ServerCertVerified::assertion())
     }
 
