@@ -190,11 +190,38 @@ fn encode_char(v: u32, used: usize) -> Esc {
 fn lookalike(s: &[u8]) -> Option<Option<u8>> {
     let digit = |b: u8, first: u8| Some(Some(b'0' + (b - first)));
     match *s {
-        [0xC2, 0xA0, ..] => Some(Some(b' ')),          // no-break space
-        [0xC2, 0xAD, ..] => Some(None),                // soft hyphen
-        [0xD9, b @ 0xA0..=0xA9, ..] => digit(b, 0xA0), // Arabic-Indic digits
-        [0xDB, b @ 0xB0..=0xB9, ..] => digit(b, 0xB0), // extended Arabic-Indic digits
-        [0xE0, 0xA5, b @ 0xA6..=0xAF, ..] => digit(b, 0xA6), // Devanagari digits
+        [0xC2, 0xA0, ..] => Some(Some(b' ')), // no-break space
+        [0xC2, 0xAD, ..] => Some(None),       // soft hyphen
+        [0xC2, 0xB2, ..] => Some(Some(b'2')), // superscript two
+        [0xC2, 0xB3, ..] => Some(Some(b'3')), // superscript three
+        [0xC2, 0xB9, ..] => Some(Some(b'1')), // superscript one
+        [0xC2, 0xB7, ..] => Some(Some(b'.')), // middle dot
+        [0xCB, 0x97, ..] => Some(Some(b'-')), // modifier letter minus
+        [0xCC, 0x80..=0xBF, ..] | [0xCD, 0x80..=0xAF, ..] => Some(None), // combining marks
+        [0xDF, b @ 0x80..=0x89, ..] => digit(b, 0x80), // NKo digits
+        // Indic digits: Bengali, Gurmukhi, Gujarati, Oriya, Tamil, Telugu, Kannada, Malayalam.
+        [0xE0, 0xA7 | 0xA9 | 0xAB | 0xAD | 0xAF | 0xB1 | 0xB3 | 0xB5, b @ 0xA6..=0xAF, ..] => {
+            digit(b, 0xA6)
+        }
+        [0xE0, 0xB9 | 0xBB, b @ 0x90..=0x99, ..] => digit(b, 0x90), // Thai, Lao digits
+        [0xE0, 0xBC, b @ 0xA0..=0xA9, ..] => digit(b, 0xA0),        // Tibetan digits
+        [0xE1, 0x81, b @ 0x80..=0x89, ..] => digit(b, 0x80),        // Myanmar digits
+        [0xE1, 0x9F, b @ 0xA0..=0xA9, ..] => digit(b, 0xA0),        // Khmer digits
+        [0xE1, 0xA0, b @ 0x90..=0x99, ..] => digit(b, 0x90),        // Mongolian digits
+        [0xE2, 0x81, 0xB0, ..] => Some(Some(b'0')),                 // superscript zero
+        [0xE2, 0x81, b @ 0xB4..=0xB9, ..] => digit(b, 0xB0),        // superscripts 4-9
+        [0xE2, 0x82, b @ 0x80..=0x89, ..] => digit(b, 0x80),        // subscripts
+        [0xE2, 0x91, b @ 0xA0..=0xA8, ..] => digit(b, 0x9F),        // circled 1-9
+        [0xE2, 0x91, b @ 0xB4..=0xBC, ..] => digit(b, 0xB3),        // parenthesised 1-9
+        [0xE2, 0x92, b @ 0x88..=0x90, ..] => digit(b, 0x87),        // digit full stops 1-9
+        [0xE2, 0x93, 0xAA, ..] => Some(Some(b'0')),                 // circled zero
+        [0xE2, 0x9D, b @ 0xB6..=0xBE, ..] => digit(b, 0xB5),        // negative circled 1-9
+        [0xE2, 0x9E, b @ 0x80..=0x88, ..] => digit(b, 0x7F),        // dingbat circled 1-9
+        [0xE2, 0x9E, 0x96, ..] => Some(Some(b'-')),                 // heavy minus
+        [0xE2, 0x80, 0xA7, ..] => Some(Some(b'.')),                 // hyphenation point
+        [0xD9, b @ 0xA0..=0xA9, ..] => digit(b, 0xA0),              // Arabic-Indic digits
+        [0xDB, b @ 0xB0..=0xB9, ..] => digit(b, 0xB0),              // extended Arabic-Indic digits
+        [0xE0, 0xA5, b @ 0xA6..=0xAF, ..] => digit(b, 0xA6),        // Devanagari digits
         [0xE2, 0x80, 0x80..=0x8A, ..] | [0xE2, 0x80, 0xAF, ..] | [0xE2, 0x81, 0x9F, ..] => {
             Some(Some(b' ')) // en/em/figure/thin spaces, narrow no-break, medium math space
         }
@@ -279,8 +306,56 @@ fn decode_escape(s: &[u8], plus_as_space: bool, qp: bool) -> Esc {
             if let Some(c) = simple {
                 return Esc::Decoded([c, 0, 0], 1, 2);
             }
-            if s[1] != b'u' && s[1] != b'U' {
-                return Esc::Literal;
+            match s[1] {
+                // C, JavaScript and Python string escapes: `\x32`, octal `\062`.
+                b'x' => {
+                    return match s.get(2..4) {
+                        None if s[2..].iter().all(|&b| hex(b).is_some()) => Esc::Incomplete,
+                        Some([h, l]) if hex(*h).is_some() && hex(*l).is_some() => Esc::Decoded(
+                            [hex(*h).unwrap_or(0) << 4 | hex(*l).unwrap_or(0), 0, 0],
+                            1,
+                            4,
+                        ),
+                        _ => Esc::Literal,
+                    };
+                }
+                b'0'..=b'3' => {
+                    let octal = |b: &u8| (b'0'..=b'7').contains(b);
+                    return match s.get(1..4) {
+                        None if s[1..].iter().all(octal) => Esc::Incomplete,
+                        Some(d) if d.iter().all(octal) => Esc::Decoded(
+                            [
+                                (d[0] - b'0') << 6 | (d[1] - b'0') << 3 | (d[2] - b'0'),
+                                0,
+                                0,
+                            ],
+                            1,
+                            4,
+                        ),
+                        _ => Esc::Literal,
+                    };
+                }
+                // A line continuation (YAML double quotes, shells): the break and the
+                // indentation after it are not there.
+                b'\n' | b'\r' => {
+                    let mut i = 2;
+                    if s[1] == b'\r' && s.get(2) == Some(&b'\n') {
+                        i = 3;
+                    }
+                    while i < s.len() && i < MAX_CARRY - 1 && matches!(s[i], b' ' | b'\t') {
+                        i += 1;
+                    }
+                    if i == s.len() && i < MAX_CARRY - 1 {
+                        return Esc::Incomplete;
+                    }
+                    return Esc::Decoded([0, 0, 0], 0, i);
+                }
+                // Markdown and regex-style escapes of punctuation: `\-` is `-`.
+                c if c.is_ascii_punctuation() && c != b'%' && c != b'&' => {
+                    return Esc::Decoded([c, 0, 0], 1, 2);
+                }
+                b'u' | b'U' => {}
+                _ => return Esc::Literal,
             }
             if s.len() < 6 {
                 if s[2..].iter().all(|&b| hex(b).is_some()) {
@@ -683,6 +758,14 @@ mod tests {
             ),
             ("٠١٢ ۳ ०\u{a0}x\u{3000}y".as_bytes(), b"012 3 0 x y"),
             ("é ü 中 😀".as_bytes(), "é ü 中 😀".as_bytes()),
+            ("๒๑๙-০৯-৯৯৯৯ ²¹⁹ ②①⑨ ⓪".as_bytes(), b"219-09-9999 219 219 0"),
+            ("2\u{301}1\u{301}9˗09·9999".as_bytes(), b"219-09.9999"),
+            (
+                b"\\x32\\x31\\x39 \\062\\061\\071 219\\-09\\-9999",
+                b"219 219 219-09-9999",
+            ),
+            (b"219-09-\\\n    9999 a\\\r\n\tb", b"219-09-9999 ab"),
+            (b"C:\\data \\q \\8", b"C:\\data \\q \\8"),
             (b"\\u00e9", "é".as_bytes()),
         ];
         for (input, want) in cases {

@@ -481,7 +481,13 @@ impl Scanner {
                             && self
                                 .match_bytes(m.from - 2, m.from - 1, chunk, chunk_start)
                                 .is_some_and(|b| b[0].is_ascii_alphabetic());
-                        if reject(prev[0]) && !label_joint {
+                        // A label glued to its value: `SSN219-09-9999`.
+                        let label_glued = rule.kind == Kind::Ssn
+                            && m.from >= 3
+                            && self
+                                .match_bytes(m.from - 3, m.from, chunk, chunk_start)
+                                .is_some_and(|b| b.eq_ignore_ascii_case(b"ssn"));
+                        if reject(prev[0]) && !label_joint && !label_glued {
                             continue;
                         }
                     }

@@ -159,6 +159,50 @@ fn positives() -> Vec<(&'static str, Vec<u8>)> {
         ("unicode hyphen", "SSN 219\u{2010}09\u{2010}9999".as_bytes().to_vec()),
         ("zero-width space", "SSN 219-0\u{200b}9-9999".as_bytes().to_vec()),
         ("label joined by a dash", b"X-SSN-219-09-9999: 1\n".to_vec()),
+        // Red-team findings: quoted-printable without a part header, an RFC 2047 Q word; other
+        // scripts' digits, superscripts, circled digits, combining marks; C and octal escapes;
+        // markdown escapes; a YAML line continuation; a label glued to its value.
+        ("bare quoted-printable", b"ssn =32=31=39=2D=30=39=2D=39=39=39=39".to_vec()),
+        (
+            "rfc 2047 q word",
+            b"X-Patient: =?utf-8?Q?SSN_=32=31=39=2D=30=39=2D=39=39=39=39?=\r\n".to_vec(),
+        ),
+        ("thai digits", "SSN ๒๑๙-๐๙-๙๙๙๙".as_bytes().to_vec()),
+        ("bengali digits", "SSN ২১৯-০৯-৯৯৯৯".as_bytes().to_vec()),
+        ("superscripts", "SSN ²¹⁹-⁰⁹-⁹⁹⁹⁹".as_bytes().to_vec()),
+        ("circled digits", "SSN ②①⑨-⓪⑨-⑨⑨⑨⑨".as_bytes().to_vec()),
+        ("combining marks", "SSN 2\u{301}19-09-9999".as_bytes().to_vec()),
+        ("c hex escapes", br#"{"ssn":"\x32\x31\x39-09-9999"}"#.to_vec()),
+        ("octal escapes", br#"ssn = "\062\061\071-09-9999""#.to_vec()),
+        ("markdown escapes", b"SSN 219\\-09\\-9999".to_vec()),
+        ("yaml line continuation", b"ssn: \"219-09-\\\n    9999\"\n".to_vec()),
+        ("label glued", br#"{"patient":{"ssn":"SSN219-09-9999"}}"#.to_vec()),
+        // Red-team findings: base64 as a URL path segment, after a short prefix, after a path.
+        (
+            "base64 path segment",
+            format!("GET /api/patients/{} HTTP/1.1\r\n", b64url(b"219-09-9999")).into_bytes(),
+        ),
+        (
+            "base64 after a short prefix",
+            format!(r#"{{"ref":"p/{}"}}"#, b64(RECORD.as_bytes())).into_bytes(),
+        ),
+        (
+            "base64 ending a url",
+            format!(
+                r#"{{"next":"https://records.example/patients/{}"}}"#,
+                b64(b"219-09-9999")
+            )
+            .into_bytes(),
+        ),
+        (
+            "base64 after a long path",
+            format!(
+                "GET /{}/{} HTTP/1.1\r\n",
+                "segment/".repeat(12).trim_end_matches('/'),
+                b64(RECORD.as_bytes())
+            )
+            .into_bytes(),
+        ),
         ("host label", b"Host: ssn-219-09-9999.example\n".to_vec()),
     ]
 }

@@ -545,11 +545,11 @@ impl Views {
             if !out.apply(state) {
                 self.qp = None;
             }
-        } else if let Some(end) = self.qp_seen.find(data) {
+        } else if let Some((kept, from)) = self.qp_seen.find(data) {
             if ctx.depth >= MAX_DEPTH {
                 out.failed.get_or_insert(Uninspectable::NestingTooDeep);
             } else {
-                let at = start + end as u64;
+                let at = start + from as u64 - kept.len() as u64;
                 let mut c = Child::new(
                     ctx.engine,
                     Decoding::Identity,
@@ -557,7 +557,10 @@ impl Views {
                     ctx,
                     Map::new(at, 1, 1),
                 )?;
-                let state = c.feed(&data[end..], ctx.budget)?;
+                let mut state = c.feed(&kept, ctx.budget)?;
+                if matches!(state, ChildState::Open) {
+                    state = c.feed(&data[from..], ctx.budget)?;
+                }
                 out.take_from(&mut c, true, None);
                 if out.apply(state) {
                     self.qp = Some(c);
@@ -764,41 +767,68 @@ struct Trigger {
 const QP_WORD: &[u8] = b"quoted-printable";
 
 impl Trigger {
-    /// End of the first occurrence in `data` (with the kept tail before it), as an offset in
-    /// `data`.
-    fn find(&mut self, data: &[u8]) -> Option<usize> {
-        let found = |hay: &[u8]| {
-            let mut from = 0;
-            while let Some(k) = memchr::memchr2(b'q', b'Q', &hay[from..]) {
-                let p = from + k;
-                if hay.len() - p >= QP_WORD.len()
-                    && hay[p..p + QP_WORD.len()].eq_ignore_ascii_case(QP_WORD)
-                {
-                    return Some(p + QP_WORD.len());
-                }
-                from = p + 1;
-            }
-            None
-        };
+    /// Where quoted-printable content begins, if it does in this chunk (or straddling its
+    /// start): the bytes of it kept from the previous chunk, and the offset in `data` from
+    /// which the rest follows. Signs of it: the words `quoted-printable` (a part header; the
+    /// content follows), an RFC 2047 `?Q?` encoded word, or two `=XX` escapes in a row.
+    fn find(&mut self, data: &[u8]) -> Option<(Vec<u8>, usize)> {
         let t = self.tail.len();
-        if t > 0 {
-            let mut joined = self.tail.clone();
-            joined.extend_from_slice(&data[..data.len().min(QP_WORD.len())]);
-            if let Some(end) = found(&joined) {
-                if end > t {
-                    return Some(end - t);
-                }
-            }
-        }
-        let r = found(data);
+        let mut joined = std::mem::take(&mut self.tail);
+        joined.extend_from_slice(&data[..data.len().min(QP_WORD.len())]);
+        let r = match qp_start(&joined) {
+            Some(p) if p < t => Some((joined[p..t].to_vec(), 0)),
+            Some(p) => Some((Vec::new(), p - t)),
+            None => qp_start(data).map(|p| (Vec::new(), p)),
+        };
         // Keep the last bytes of what was seen (old tail and this chunk) for the next chunk.
-        let mut tail = std::mem::take(&mut self.tail);
-        tail.extend_from_slice(data);
-        let keep = tail.len().min(QP_WORD.len() - 1);
-        tail.drain(..tail.len() - keep);
-        self.tail = tail;
+        joined.truncate(t);
+        joined.extend_from_slice(data);
+        let keep = joined.len().min(QP_WORD.len() - 1);
+        joined.drain(..joined.len() - keep);
+        self.tail = joined;
         r
     }
+}
+
+/// The first place in `hay` from which it reads as quoted-printable (see [`Trigger::find`]).
+fn qp_start(hay: &[u8]) -> Option<usize> {
+    let mut best: Option<usize> = None;
+    let mut from = 0;
+    while let Some(k) = memchr::memchr2(b'q', b'Q', &hay[from..]) {
+        let p = from + k;
+        if hay[p..].len() >= QP_WORD.len()
+            && hay[p..p + QP_WORD.len()].eq_ignore_ascii_case(QP_WORD)
+        {
+            best = Some(p + QP_WORD.len());
+            break;
+        }
+        if p > 0 && hay[p - 1] == b'?' && hay.get(p + 1) == Some(&b'?') {
+            best = Some(p + 2);
+            break;
+        }
+        from = p + 1;
+    }
+    let upper_hex = |b: u8| b.is_ascii_digit() || (b'A'..=b'F').contains(&b);
+    let mut from = 0;
+    while let Some(k) = memchr::memchr(b'=', &hay[from..]) {
+        let p = from + k;
+        if best.is_some_and(|b| b <= p) {
+            break;
+        }
+        if let Some(w) = hay.get(p..p + 6) {
+            if upper_hex(w[1])
+                && upper_hex(w[2])
+                && w[3] == b'='
+                && upper_hex(w[4])
+                && upper_hex(w[5])
+            {
+                best = Some(p);
+                break;
+            }
+        }
+        from = p + 1;
+    }
+    best
 }
 
 /// Base64 alphabet value of a byte (standard and URL-safe), or a class.
@@ -853,11 +883,16 @@ struct Base64Runs {
     child: Option<Child>,
     /// The run was judged not worth decoding.
     rejected: bool,
+    /// Times a rejected run started over after a `/` (a URL path before the payload).
+    restarts: u8,
     /// Partial quantum of a decoded run.
     quantum: u32,
     qlen: u8,
     decoded: Vec<u8>,
 }
+
+/// Restarts after a `/` per rejected run.
+const MAX_RESTARTS: u8 = 4;
 
 /// A run is judged on this many characters (48 decoded bytes).
 const JUDGE_CHARS: usize = JUDGE_BYTES / 3 * 4;
@@ -924,7 +959,7 @@ impl Base64Runs {
                             c.map.anchor(at, start + from as u64);
                         }
                     }
-                    self.chars_in(&data[from..i], ctx, out)?;
+                    self.chars_in(&data[from..i], start + from as u64, ctx, out)?;
                 }
                 if i == n {
                     break;
@@ -935,7 +970,7 @@ impl Base64Runs {
             if data[i] == b' ' && ctx.plus_as_space && self.plus_may_continue() {
                 // Where `+` reads as a space, a space inside a run that already looks like
                 // base64 (eight characters or more, both cases) is its `+`.
-                self.chars_in(b"+", ctx, out)?;
+                self.chars_in(b"+", start + i as u64, ctx, out)?;
                 i += 1;
                 continue;
             }
@@ -970,31 +1005,58 @@ impl Base64Runs {
                 && self.chars.iter().any(u8::is_ascii_lowercase))
     }
 
-    /// Takes in characters of the current run.
+    /// Takes in characters of the current run, the first at normalised offset `at`.
     fn chars_in(
         &mut self,
-        s: &[u8],
+        mut s: &[u8],
+        mut at: u64,
         ctx: &ViewCtx<'_>,
         out: &mut Gathered,
     ) -> Result<(), ScanError> {
         self.run_len += s.len();
         self.line_len += s.len();
-        if self.rejected {
-            return Ok(());
-        }
-        if self.child.is_some() {
-            self.decode(s);
-            return Ok(());
-        }
-        let take = (JUDGE_CHARS - self.chars.len()).min(s.len());
-        self.chars.extend_from_slice(&s[..take]);
-        if self.chars.len() == JUDGE_CHARS {
-            self.judge(ctx, out)?;
+        loop {
             if self.child.is_some() {
-                self.decode(&s[take..]);
+                self.decode(s);
+                return Ok(());
+            }
+            if self.rejected {
+                // A rejected run may still end in a payload after a `/` (a URL path):
+                // start over after the last one (a few times per run).
+                if self.restarts >= MAX_RESTARTS {
+                    return Ok(());
+                }
+                let Some(p) = memchr::memrchr(b'/', s) else {
+                    return Ok(());
+                };
+                self.restart(at + p as u64 + 1);
+                s = &s[p + 1..];
+                at += p as u64 + 1;
+                self.run_len = s.len();
+            }
+            let take = (JUDGE_CHARS - self.chars.len()).min(s.len());
+            self.chars.extend_from_slice(&s[..take]);
+            s = &s[take..];
+            at += take as u64;
+            if self.chars.len() < JUDGE_CHARS {
+                return Ok(());
+            }
+            self.judge(ctx, out)?;
+            if s.is_empty() {
+                return Ok(());
             }
         }
-        Ok(())
+    }
+
+    /// Starts the run over at normalised offset `at` (after a `/`).
+    fn restart(&mut self, at: u64) {
+        self.run_start = Some(at);
+        self.restarts += 1;
+        self.rejected = false;
+        self.chars.clear();
+        self.decoded.clear();
+        self.quantum = 0;
+        self.qlen = 0;
     }
 
     fn decode(&mut self, s: &[u8]) {
@@ -1028,72 +1090,96 @@ impl Base64Runs {
         Ok(())
     }
 
-    /// Decides whether the run is worth decoding, from its first characters.
+    /// Decides whether the run is worth decoding, from its first characters, at each of the
+    /// four alignments (a prefix of one to three base64 characters, `p/` or `id-`, shifts
+    /// every quantum). Worth it: a child from the aligned start, `decoded` and the partial
+    /// quantum set from there.
     fn judge(&mut self, ctx: &ViewCtx<'_>, out: &mut Gathered) -> Result<(), ScanError> {
         let Some(run_start) = self.run_start else {
             return Ok(());
         };
         let chars = std::mem::take(&mut self.chars);
-        let mixed = chars.len() >= MIN_RUN
-            && chars.iter().any(u8::is_ascii_uppercase)
-            && chars.iter().any(u8::is_ascii_lowercase);
-        if mixed {
-            self.decode(&chars);
-        }
-        let worth = mixed && worth_decoding(&self.decoded);
+        let aligned = aligned_start(&chars, &mut self.decoded);
         self.chars = chars;
         self.chars.clear();
-        if !worth {
+        let Some((k, quantum, qlen)) = aligned else {
             self.rejected = true;
             self.decoded.clear();
             self.quantum = 0;
             self.qlen = 0;
             return Ok(());
-        }
+        };
         if ctx.depth >= MAX_DEPTH {
             out.failed.get_or_insert(Uninspectable::NestingTooDeep);
             self.rejected = true;
             self.decoded.clear();
             return Ok(());
         }
+        self.quantum = quantum;
+        self.qlen = qlen;
         self.child = Some(Child::new(
             ctx.engine,
             Decoding::Identity,
             false,
             ctx,
-            Map::new(run_start, 4, 3),
+            Map::new(run_start + k as u64, 4, 3),
         )?);
         Ok(())
     }
 
-    /// Ends the current run (a byte that is not base64, or the end of the stream).
-    fn end_run(&mut self, ctx: &ViewCtx<'_>, out: &mut Gathered) -> Result<(), ScanError> {
-        if self.run_start.is_none() {
-            return Ok(());
+    /// Feeds the last partial quantum (2 characters are one byte, 3 are two) and ends the
+    /// child.
+    fn finish_child(&mut self, ctx: &ViewCtx<'_>, out: &mut Gathered) -> Result<(), ScanError> {
+        let q = self.quantum;
+        match self.qlen {
+            2 => self.decoded.push((q >> 4) as u8),
+            3 => self
+                .decoded
+                .extend_from_slice(&[(q >> 10) as u8, (q >> 2) as u8]),
+            _ => {}
         }
+        self.quantum = 0;
+        self.qlen = 0;
+        self.flush(ctx, out)?;
+        if let Some(mut c) = self.child.take() {
+            let state = c.finish(ctx.budget)?;
+            out.take_from(&mut c, true, None);
+            out.apply(state);
+        }
+        Ok(())
+    }
+
+    /// Ends the current run (a byte that is not base64, or the end of the stream). A short
+    /// run not worth decoding whole is tried segment by segment between its `/`s (a URL path
+    /// whose last segment is the payload).
+    fn end_run(&mut self, ctx: &ViewCtx<'_>, out: &mut Gathered) -> Result<(), ScanError> {
+        let Some(run_start) = self.run_start else {
+            return Ok(());
+        };
         if !self.rejected && self.child.is_none() {
             if self.run_len < MIN_RUN {
                 self.rejected = true;
             } else {
+                let whole = (self.chars.contains(&b'/')).then(|| self.chars.clone());
                 self.judge(ctx, out)?;
+                if let (true, Some(whole)) = (self.rejected, whole) {
+                    let mut off = 0u64;
+                    for seg in whole.split(|&c| c == b'/') {
+                        if seg.len() >= MIN_RUN {
+                            self.rejected = false;
+                            self.run_start = Some(run_start + off);
+                            self.chars.clear();
+                            self.chars.extend_from_slice(seg);
+                            self.judge(ctx, out)?;
+                            self.finish_child(ctx, out)?;
+                        }
+                        off += seg.len() as u64 + 1;
+                    }
+                }
             }
         }
         if self.child.is_some() {
-            // The last partial quantum: 2 characters are one byte, 3 are two.
-            let q = self.quantum;
-            match self.qlen {
-                2 => self.decoded.push((q >> 4) as u8),
-                3 => self
-                    .decoded
-                    .extend_from_slice(&[(q >> 10) as u8, (q >> 2) as u8]),
-                _ => {}
-            }
-            self.flush(ctx, out)?;
-            if let Some(mut c) = self.child.take() {
-                let state = c.finish(ctx.budget)?;
-                out.take_from(&mut c, true, None);
-                out.apply(state);
-            }
+            self.finish_child(ctx, out)?;
         }
         self.run_start = None;
         self.run_len = 0;
@@ -1102,11 +1188,52 @@ impl Base64Runs {
         self.pad = 0;
         self.chars.clear();
         self.rejected = false;
+        self.restarts = 0;
         self.quantum = 0;
         self.qlen = 0;
         self.decoded.clear();
         Ok(())
     }
+}
+
+/// Decodes `chars` (base64 or base64url characters) into `out`, whole quanta only, and
+/// returns the partial quantum left (its bits and how many characters it holds).
+fn decode_into(chars: &[u8], out: &mut Vec<u8>) -> (u32, u8) {
+    let (mut q, mut n) = (0u32, 0u8);
+    for &b in chars {
+        q = q << 6 | u32::from(B64[b as usize]);
+        n += 1;
+        if n == 4 {
+            out.extend_from_slice(&[(q >> 16) as u8, (q >> 8) as u8, q as u8]);
+            q = 0;
+            n = 0;
+        }
+    }
+    (q, n)
+}
+
+/// The alignment (characters to skip, 0 to 3) at which the run's first characters decode to
+/// something worth scanning, with `decoded` set and the partial quantum returned; `None` if
+/// none does (or the run has too few characters, or only one case).
+fn aligned_start(chars: &[u8], decoded: &mut Vec<u8>) -> Option<(usize, u32, u8)> {
+    if chars.len() < MIN_RUN
+        || !chars.iter().any(u8::is_ascii_uppercase)
+        || !chars.iter().any(u8::is_ascii_lowercase)
+    {
+        return None;
+    }
+    for k in 0..4 {
+        if chars.len() - k < MIN_RUN {
+            break;
+        }
+        decoded.clear();
+        let (q, n) = decode_into(&chars[k..], decoded);
+        if worth_decoding(decoded) {
+            return Some((k, q, n));
+        }
+    }
+    decoded.clear();
+    None
 }
 
 /// Index of the first ASCII upper-case letter: 32 bytes per compare with AVX2, else eight
