@@ -880,3 +880,75 @@ fn the_checks_reject_what_they_should() {
         assert!(!out.status.success(), "promtool accepted {bad}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The operator's documentation.
+
+/// GitHub's anchor of a Markdown heading.
+fn slug(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == '-' || *c == '_' || *c == ' ')
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+#[test]
+fn runbook_links_resolve_and_docs_list_every_metric() {
+    let ops = read(&root().join("docs/operations.md"));
+    let anchors: BTreeSet<String> = ops
+        .lines()
+        .filter_map(|l| l.strip_prefix('#'))
+        .map(|h| slug(h.trim_start_matches('#')))
+        .collect();
+    let doc = yaml(&alerting().join("phimesh.rules.yml"));
+    for g in doc["groups"].as_sequence().unwrap() {
+        for r in g["rules"].as_sequence().unwrap() {
+            let link = r["annotations"]["runbook"].as_str().unwrap();
+            let anchor = link.strip_prefix("docs/operations.md#").unwrap_or_else(|| {
+                panic!(
+                    "{}: runbook {link} is not in docs/operations.md",
+                    r["alert"].as_str().unwrap()
+                )
+            });
+            assert!(
+                anchors.contains(anchor),
+                "{}: docs/operations.md has no heading #{anchor} ({anchors:?})",
+                r["alert"].as_str().unwrap()
+            );
+            assert!(
+                ops.contains(&format!("`{}`", r["alert"].as_str().unwrap())),
+                "docs/operations.md's alert table lacks {}",
+                r["alert"].as_str().unwrap()
+            );
+        }
+    }
+
+    // The metrics the docs name exist, and every metric the code exports is in the docs.
+    let named = Regex::new(r"\bphimesh_[a-z0-9_]+\b").unwrap();
+    let mut documented = BTreeSet::new();
+    for f in ["docs/operations.md", "docs/architecture.md", "README.md"] {
+        let text = read(&root().join(f));
+        for m in named.find_iter(&text) {
+            if text[m.end()..].starts_with("::") || m.as_str().starts_with("phimesh_detect") {
+                continue; // a crate path (`phimesh_detect::Uninspectable`)
+            }
+            labels_of(m.as_str()).unwrap_or_else(|e| panic!("{f}: {e}"));
+            if f == "docs/operations.md" {
+                documented.insert(m.as_str().to_owned());
+            }
+        }
+    }
+    for m in code().metrics.keys() {
+        // ca/src/identity.rs's fallback name for a gauge whose constant name is always valid.
+        if m == "phimesh_unnamed" {
+            continue;
+        }
+        assert!(
+            documented.contains(m),
+            "{m} is exported but not in docs/operations.md's metrics tables"
+        );
+    }
+}
