@@ -11,7 +11,7 @@
 //! | the plaintext "external" sink (in this process) | `127.0.0.99:8080`, records every byte it receives |
 //!
 //! The CA and the sidecars are this executable's own `ca` and `proxy` subcommands, run as child
-//! processes with the flags DESIGN.md documents: the demo exercises exactly what a pod runs, and
+//! processes with the flags docs/architecture.md documents: the demo exercises exactly what a pod runs, and
 //! a sidecar that crashes cannot take the demo's bookkeeping with it. The sidecars get their
 //! certificates from the CA over its HTTPS identity API with bearer tokens, like in a cluster.
 //! The mesh is `127.0.0.16/28` (pod B); the sink is outside it, so traffic to it is egress.

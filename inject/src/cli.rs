@@ -1,7 +1,7 @@
 //! `phimesh inject` and `phimesh webhook`: command-line entry points of injection.
 //!
 //! Bad flags or files stop the program at start with one line on stderr and exit code 2, before
-//! any port is bound (DESIGN.md). Every flag also reads `PHIMESH_<FLAG>`.
+//! any port is bound (docs/architecture.md). Every flag also reads `PHIMESH_<FLAG>`.
 
 use std::io::Read;
 use std::net::SocketAddr;

@@ -1,5 +1,6 @@
-//! The policy table of DESIGN.md, in one place: which path refuses PHI, what the refusal looks
-//! like (HTTP 403 JSON, gRPC status 7, TCP reset), and the SNI allowlist of app TLS egress.
+//! The policy table (docs/architecture.md), in one place: which path refuses PHI, what the
+//! refusal looks like (HTTP 403 JSON, gRPC status 7, TCP reset), and the SNI allowlist of app
+//! TLS egress.
 //! This module *decides*; [`crate::gate`] is where each message part's decision is taken,
 //! enforced and recorded.
 //!
