@@ -82,8 +82,8 @@ pub fn so_original_dst<S: AsFd>(s: &S) -> io::Result<SocketAddr> {
         .as_socket()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not an IP socket"))?;
     let addr = match local {
-        SocketAddr::V6(v6) if v6.ip().to_ipv4_mapped().is_none() => sock.original_dst_ipv6()?,
-        _ => sock.original_dst()?,
+        SocketAddr::V6(v6) if v6.ip().to_ipv4_mapped().is_none() => sock.original_dst_v6()?,
+        _ => sock.original_dst_v4()?,
     };
     addr.as_socket().map(unmap).ok_or_else(|| {
         io::Error::new(
