@@ -2,6 +2,8 @@
 //!
 //! This file only parses the command line and hands each subcommand to the crate that owns it.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};

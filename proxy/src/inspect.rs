@@ -333,10 +333,6 @@ impl Inspector {
     }
 }
 
-/// Scans header fields as one part: the (percent-decoded by the scanner) target, an extension
-/// method, the target's authority (HTTP/2 `:authority`, forwarded upstream as the app wrote
-/// it) and every field as `name: value`, one a line, so that PHI in a custom field (or gRPC
-/// metadata) name counts as much as PHI in a value. Heads and trailers alike.
 /// Scans a few bytes of plaintext metadata whole (the names of a TLS ClientHello), as a head.
 pub fn scan_text(engine: &Engine, text: Vec<u8>) -> Inspector {
     let opts = StreamOptions {
@@ -350,6 +346,10 @@ pub fn scan_text(engine: &Engine, text: Vec<u8>) -> Inspector {
     insp
 }
 
+/// Scans header fields as one part: the (percent-decoded by the scanner) target, an extension
+/// method, the target's authority (HTTP/2 `:authority`, forwarded upstream as the app wrote
+/// it) and every field as `name: value`, one a line, so that PHI in a custom field (or gRPC
+/// metadata) name counts as much as PHI in a value. Heads and trailers alike.
 pub fn scan_fields(
     engine: &Engine,
     method: Option<&http::Method>,

@@ -41,6 +41,9 @@
 //! No error, log line, panic message or metric label of this crate contains payload bytes: errors
 //! carry fixed reasons, audit lines carry kinds and offsets, labels are bounded enums.
 
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
 pub mod admin;
 pub mod audit;
 pub mod cli;

@@ -5,6 +5,8 @@
 //!
 //! Not a stable interface: it is `phimesh-detect`'s, split out for its build script.
 
+#![forbid(unsafe_code)]
+
 pub mod plan;
 pub mod rules;
 pub mod validate;
