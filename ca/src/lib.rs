@@ -18,6 +18,7 @@
 //! prints the key.
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod auth;
 pub mod authority;

@@ -37,6 +37,7 @@
 //! request bodies.
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod admission;
 pub mod annotations;

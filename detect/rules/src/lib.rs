@@ -6,6 +6,7 @@
 //! Not a stable interface: it is `phimesh-detect`'s, split out for its build script.
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod plan;
 pub mod rules;

@@ -115,10 +115,15 @@ pub enum Role {
 /// A validator gets the matched bytes and returns the value's span within them, or `None`.
 pub type Validator = fn(&[u8]) -> Option<(usize, usize)>;
 
+/// One detector: what it finds, how that counts, its pattern and its validator.
 pub struct Rule {
+    /// The kind of PHI it finds.
     pub kind: Kind,
+    /// How a finding counts towards the verdict.
     pub role: Role,
+    /// Its Hyperscan pattern (or the shape/token scanner's equivalent).
     pub pattern: &'static str,
+    /// Checks what the pattern cannot and returns the value's span.
     pub validate: Validator,
     /// Track the start of match in Hyperscan (exact start offsets). Patterns whose start is
     /// ambiguous over long gaps are too costly with it; their validators get the widest

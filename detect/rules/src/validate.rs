@@ -46,10 +46,12 @@ pub fn slash(b: u8) -> bool {
     b == b'/'
 }
 
+/// A letter: the value is glued to a word.
 pub fn is_alpha(b: u8) -> bool {
     b.is_ascii_alphabetic()
 }
 
+/// A letter, digit, dash or dot: the value continues a longer token.
 pub fn alnum_dash_dot(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'.'
 }
@@ -591,6 +593,8 @@ const ROLE_MAILBOXES: &[&str] = &[
     "medicalrecords",
 ];
 
+/// An e-mail address that may be a person's: not a role mailbox, a reserved domain or an id a
+/// machine made.
 pub fn email(b: &[u8]) -> Option<(usize, usize)> {
     let at = b.iter().rposition(|&c| c == b'@')?;
     let mut s = at;
