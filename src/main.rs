@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod demo;
+mod logging;
 mod scan;
 
 /// phimesh: a transparent mTLS sidecar that keeps PHI from leaving pods in plaintext.
@@ -39,6 +40,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    logging::init();
     let cli = Cli::parse();
     match cli.command {
         Command::Scan(args) => scan::run(args),

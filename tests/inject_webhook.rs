@@ -71,7 +71,7 @@ impl Webhook {
                 .arg("--mesh-networks=10.244.0.0/16,fd00:10:244::/56")
                 .args(extra)
                 .envs(envs.iter().copied())
-                .env_remove("RUST_LOG")
+                .env_remove("PHIMESH_LOG")
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
                 .spawn()

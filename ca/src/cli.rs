@@ -114,18 +114,8 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PHIMESH_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
 /// Runs `phimesh ca` and returns the process exit code.
 pub fn run(args: CaArgs) -> ExitCode {
-    init_logging();
     match args.command {
         Some(CaCommand::RotateRoot(r)) => rotate_root(r),
         None => serve(args.run),

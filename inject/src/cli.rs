@@ -189,7 +189,6 @@ pub fn run_webhook(args: WebhookArgs) -> ExitCode {
         Some(WebhookCommand::SyncTrustBundle(s)) => return sync_trust_bundle(s),
         None => {}
     }
-    init_logging();
     let (Some(cert), Some(key)) = (args.cert, args.key) else {
         return fail("phimesh webhook: --cert FILE and --key FILE are required");
     };
@@ -261,16 +260,6 @@ pub fn run_webhook(args: WebhookArgs) -> ExitCode {
     })
 }
 
-fn init_logging() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
 /// Parses `https://HOST:PORT` (`[v6]:PORT`).
 fn parse_api(url: &str) -> Option<(String, u16)> {
     let rest = url.strip_prefix("https://")?.trim_end_matches('/');
@@ -285,7 +274,6 @@ fn parse_api(url: &str) -> Option<(String, u16)> {
 
 fn sync_trust_bundle(args: SyncArgs) -> ExitCode {
     use crate::trust_sync::{self, KubeApi};
-    init_logging();
     let url =
         match args.kube_api.clone() {
             Some(u) => u,

@@ -292,38 +292,8 @@ impl ProxyArgs {
 }
 
 /// Log lines (identity fetch failures, IPv6 fallback, ...) go to stderr, filtered by
-/// `PHIMESH_LOG` (`tracing` env-filter syntax; by default `info`, with rustls's per-handshake
-/// alerts left to the `phimesh_tls_handshakes_total` counter); audit lines keep stdout.
-/// The HTTP/2 and HTTP libraries are held at `warn` whatever `PHIMESH_LOG` says: their trace
-/// events quote traffic (h2 logs a `te` header's value, a GOAWAY's debug data, an extended
-/// CONNECT's `:protocol`), and no log line may carry a value from traffic.
-fn init_logging() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(log_filter(std::env::var("PHIMESH_LOG").ok().as_deref()))
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .try_init();
-}
-
-/// Targets whose events may quote traffic, and the most they may log.
-const TRAFFIC_QUOTING_TARGETS: &[&str] = &["h2=warn", "hyper=warn", "hyper_util=warn"];
-
-fn log_filter(env: Option<&str>) -> tracing_subscriber::EnvFilter {
-    use tracing_subscriber::EnvFilter;
-    let mut f = env
-        .and_then(|s| EnvFilter::try_new(s).ok())
-        .unwrap_or_else(|| EnvFilter::new("info,rustls=error"));
-    for d in TRAFFIC_QUOTING_TARGETS {
-        if let Ok(d) = d.parse() {
-            f = f.add_directive(d);
-        }
-    }
-    f
-}
-
 /// Runs `phimesh proxy` and returns the process exit code.
 pub fn run_proxy(args: ProxyArgs) -> ExitCode {
-    init_logging();
     let cfg = match args.into_config() {
         Ok(c) => c,
         Err(e) => {
@@ -399,32 +369,6 @@ pub fn run_proxy(args: ProxyArgs) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn enabled(env: Option<&str>) -> (bool, bool, bool) {
-        let sub = tracing_subscriber::fmt()
-            .with_env_filter(log_filter(env))
-            .with_writer(std::io::sink)
-            .finish();
-        tracing::subscriber::with_default(sub, || {
-            (
-                tracing::enabled!(target: "h2::frame::headers", tracing::Level::TRACE),
-                tracing::enabled!(target: "hyper::proto", tracing::Level::DEBUG),
-                tracing::enabled!(target: "phimesh_proxy::http", tracing::Level::TRACE),
-            )
-        })
-    }
-
-    #[test]
-    fn http_libraries_never_log_below_warn() {
-        // h2's trace events quote header values; PHIMESH_LOG cannot turn them on.
-        assert_eq!(enabled(Some("trace")), (false, false, true));
-        assert_eq!(
-            enabled(Some("info,h2=trace,hyper=trace")),
-            (false, false, false)
-        );
-        assert_eq!(enabled(None), (false, false, false));
-        assert_eq!(enabled(Some("not a [filter")), (false, false, false));
-    }
 
     #[test]
     fn one_of_a_few_words() {
