@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use crate::https::{self, HttpsUrl};
-use crate::identity::SpiffeId;
+use crate::spiffe::SpiffeId;
 
 /// The audience sidecar tokens are minted for.
 pub const AUDIENCE: &str = "phimesh-ca";

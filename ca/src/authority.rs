@@ -23,8 +23,8 @@ use std::time::Duration;
 use rcgen::{Issuer, KeyPair};
 use rustls_pki_types::CertificateDer;
 
-use crate::identity::SpiffeId;
 use crate::pki::{self, CertAndKey, IssuedLeaf, LeafNames, PkiError, ValidatedCsr};
+use crate::spiffe::SpiffeId;
 use crate::state::{CaState, IssuerEntry, PendingRotation, RootEntry, StateError, STATE_VERSION};
 
 /// Timings of the CA.

@@ -61,7 +61,6 @@
 //! plus the latest trust bundle, so the sidecar keeps reaching the CA across a root rotation.
 
 mod sessions;
-mod spiffe;
 mod verify;
 
 use std::path::PathBuf;
@@ -73,12 +72,13 @@ use rcgen::PublicKeyData;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
+pub use crate::api::{CertificateRequest, CertificateResponse, TrustBundleResponse};
+pub use crate::spiffe::{SpiffeId, SpiffeIdError, MAX_SPIFFE_ID_LEN};
 pub use sessions::{CLIENT_SERVERS, CLIENT_TICKETS_PER_SERVER, MAX_SESSION_LIFE, SERVER_SESSIONS};
-pub use spiffe::{SpiffeId, SpiffeIdError, MAX_SPIFFE_ID_LEN};
 pub use verify::{peer_identity, peer_identity_from_der, PeerIdentityError};
 
 use crate::https::{self, HttpsError, HttpsUrl};
@@ -232,31 +232,6 @@ impl IdentityError {
             _ => None,
         }
     }
-}
-
-/// Body of `POST /v1/certificates`.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct CertificateRequest {
-    /// PEM `CERTIFICATE REQUEST`.
-    pub csr: String,
-}
-
-/// Answer of `POST /v1/certificates`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CertificateResponse {
-    /// PEM chain: leaf first, then the issuer.
-    pub certificate_chain: String,
-    /// PEM roots currently trusted.
-    pub trust_bundle: String,
-    /// The leaf's `notAfter`, RFC 3339.
-    pub not_after: String,
-}
-
-/// Answer of `GET /v1/trust-bundle`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TrustBundleResponse {
-    /// PEM roots currently trusted.
-    pub trust_bundle: String,
 }
 
 /// The roots in force, and what is derived from them once per change.
@@ -767,7 +742,7 @@ fn ca_client_config(
 }
 
 /// The CA's JSON `error` text when it is one of the identity API's own refusal texts
-/// ([`crate::server::api_error_texts`]; it goes into log lines). Any other text, and a body
+/// ([`crate::api::api_error_texts`]; it goes into log lines). Any other text, and a body
 /// that is not the CA's JSON, is not repeated, only measured: whatever answered (a gateway, a
 /// proxy, a wrong address) may echo the request, and the request carries the token.
 fn error_message(body: &[u8]) -> String {
@@ -776,7 +751,7 @@ fn error_message(body: &[u8]) -> String {
         error: String,
     }
     static KNOWN: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    let known = KNOWN.get_or_init(crate::server::api_error_texts);
+    let known = KNOWN.get_or_init(crate::api::api_error_texts);
     match serde_json::from_slice::<E>(body) {
         Ok(e) if known.contains(&e.error) => e.error,
         Ok(e) => format!(
@@ -1134,7 +1109,7 @@ mod tests {
             "unknown or invalid token"
         );
         // Every refusal text of the identity API is repeated.
-        for t in crate::server::api_error_texts() {
+        for t in crate::api::api_error_texts() {
             let body = serde_json::to_vec(&serde_json::json!({ "error": t })).unwrap();
             assert_eq!(error_message(&body), t);
         }

@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod auth;
 pub mod authority;
 pub mod cli;
@@ -28,6 +29,7 @@ pub mod https;
 pub mod identity;
 pub mod pki;
 pub mod server;
+pub mod spiffe;
 pub mod state;
 pub mod testing;
 pub mod throttle;

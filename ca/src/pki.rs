@@ -16,7 +16,7 @@ use rustls_pki_types::{CertificateDer, CertificateSigningRequestDer};
 use time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, GeneralName, ParsedExtension, X509Certificate};
 
-use crate::identity::SpiffeId;
+use crate::spiffe::SpiffeId;
 
 /// How far back `notBefore` is set on issued certificates, so that a peer whose clock is a little
 /// behind the CA's still accepts a certificate issued "now".

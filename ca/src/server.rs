@@ -40,16 +40,18 @@ use serde::Serialize;
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
+pub use crate::api::api_error_texts;
+use crate::api::{
+    ApiError, CertificateRequest, CertificateResponse, TrustBundleResponse, MAX_BODY, ROUTE_ERRORS,
+};
 use crate::auth::{AuthError, Authenticator, Grant};
 use crate::authority::{rfc3339, Settings, Signer};
-use crate::identity::{CertificateRequest, CertificateResponse, SpiffeId, TrustBundleResponse};
-use crate::pki::{self, CsrError, ValidatedCsr};
+use crate::pki::{self, ValidatedCsr};
+use crate::spiffe::SpiffeId;
 use crate::state::{CaState, StateDir, StateError};
 use crate::throttle::AuthThrottle;
 use crate::tls::provider;
 
-/// Largest request body accepted (a CSR in JSON is about 1 KiB).
-pub const MAX_BODY: usize = 64 * 1024;
 /// Most connections served at once; more wait in the kernel's accept queue.
 pub const MAX_CONNECTIONS: usize = 2048;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -557,72 +559,6 @@ fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Resp {
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
-/// Every `error` text of the identity API's refusals. The identity client repeats a CA's error
-/// text in its log lines only when it is one of these: whatever else answered (a gateway, a
-/// proxy, a misconfigured address) may echo the request, and the request carries the token.
-pub fn api_error_texts() -> Vec<String> {
-    use crate::pki::CsrError;
-    // Exhaustive matches: a new refusal does not compile until it is listed below.
-    fn _every_api_error(e: &ApiError) {
-        match e {
-            ApiError::NoToken
-            | ApiError::BadToken
-            | ApiError::Unavailable
-            | ApiError::Csr(_)
-            | ApiError::Json
-            | ApiError::TooLarge
-            | ApiError::RateLimited
-            | ApiError::Throttled(_)
-            | ApiError::Body
-            | ApiError::Internal => {}
-        }
-    }
-    fn _every_csr_error(e: &CsrError) {
-        match e {
-            CsrError::Pem
-            | CsrError::TooLarge
-            | CsrError::Der
-            | CsrError::Signature
-            | CsrError::KeyType
-            | CsrError::NoIdentity
-            | CsrError::BadIdentity
-            | CsrError::WrongIdentity
-            | CsrError::ExtraNames => {}
-        }
-    }
-    let csr = [
-        CsrError::Pem,
-        CsrError::TooLarge,
-        CsrError::Der,
-        CsrError::Signature,
-        CsrError::KeyType,
-        CsrError::NoIdentity,
-        CsrError::BadIdentity,
-        CsrError::WrongIdentity,
-        CsrError::ExtraNames,
-    ];
-    let mut v: Vec<String> = [
-        ApiError::NoToken,
-        ApiError::BadToken,
-        ApiError::Unavailable,
-        ApiError::Json,
-        ApiError::TooLarge,
-        ApiError::RateLimited,
-        ApiError::Throttled(Duration::ZERO),
-        ApiError::Body,
-        ApiError::Internal,
-    ]
-    .iter()
-    .map(ToString::to_string)
-    .collect();
-    v.extend(csr.into_iter().map(|e| ApiError::Csr(e).to_string()));
-    v.extend(ROUTE_ERRORS.iter().map(|s| s.to_string()));
-    v
-}
-
-/// The `error` texts of the routes' own refusals (see [`api_error_texts`]).
-const ROUTE_ERRORS: [&str; 3] = ["not ready", "method not allowed", "not found"];
-
 fn error_response(status: StatusCode, msg: &str) -> Resp {
     json_response(status, &serde_json::json!({ "error": msg }))
 }
@@ -701,57 +637,6 @@ async fn handle(ca: &Arc<Ca>, req: Request<Incoming>, client: IpAddr) -> Resp {
             error_response(StatusCode::METHOD_NOT_ALLOWED, ROUTE_ERRORS[1])
         }
         _ => error_response(StatusCode::NOT_FOUND, ROUTE_ERRORS[2]),
-    }
-}
-
-/// Why a certificate request is refused.
-#[derive(Debug, thiserror::Error)]
-enum ApiError {
-    #[error("missing bearer token")]
-    NoToken,
-    #[error("unknown or invalid token")]
-    BadToken,
-    #[error("token review unavailable")]
-    Unavailable,
-    #[error("{0}")]
-    Csr(CsrError),
-    #[error("request body is not JSON {{\"csr\": \"<PEM>\"}}")]
-    Json,
-    #[error("request body over {MAX_BODY} bytes")]
-    TooLarge,
-    #[error("rate limit exceeded for this identity")]
-    RateLimited,
-    #[error("too many failed authentications from this address")]
-    Throttled(Duration),
-    #[error("could not read the request body")]
-    Body,
-    #[error("internal error")]
-    Internal,
-}
-
-impl ApiError {
-    fn status(&self) -> StatusCode {
-        match self {
-            ApiError::NoToken | ApiError::BadToken => StatusCode::UNAUTHORIZED,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Csr(e) => StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
-            ApiError::Json | ApiError::Body => StatusCode::BAD_REQUEST,
-            ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::RateLimited | ApiError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn label(&self) -> &'static str {
-        match self.status() {
-            StatusCode::UNAUTHORIZED => "unauthenticated",
-            StatusCode::FORBIDDEN => "forbidden",
-            StatusCode::BAD_REQUEST => "bad_request",
-            StatusCode::PAYLOAD_TOO_LARGE => "too_large",
-            StatusCode::TOO_MANY_REQUESTS => "rate_limited",
-            StatusCode::SERVICE_UNAVAILABLE => "unavailable",
-            _ => "error",
-        }
     }
 }
 

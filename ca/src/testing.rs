@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use rcgen::{Issuer, KeyPair};
 
-use crate::identity::{Identity, SpiffeId};
+use crate::identity::Identity;
 use crate::pki::{self, CertAndKey, LeafNames};
+use crate::spiffe::SpiffeId;
 
 /// A root and an issuer under it, kept in memory.
 pub struct TestPki {
