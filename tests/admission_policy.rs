@@ -187,8 +187,12 @@ fn app_pod(annotations: Value, labels: Value) -> Value {
                      "labels": labels, "annotations": annotations},
         "spec": {
             "serviceAccountName": "records",
-            "initContainers": [{"name": "migrate", "image": "registry.example/migrate:1"}],
+            // What a PHI namespace asks of app containers: non-root, no privilege escalation.
+            "securityContext": {"runAsNonRoot": true},
+            "initContainers": [{"name": "migrate", "image": "registry.example/migrate:1",
+                                "securityContext": {"allowPrivilegeEscalation": false}}],
             "containers": [{"name": "records", "image": "registry.example/records:1",
+                            "securityContext": {"allowPrivilegeEscalation": false},
                             "ports": [{"name": "http", "containerPort": 8080}],
                             "volumeMounts": [{"name": "kube-api-access", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "readOnly": true}]}],
             "volumes": [{"name": "kube-api-access", "projected": {"sources": [{"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}}]}}]

@@ -55,3 +55,32 @@ pub mod values;
 pub mod webhook;
 pub mod yaml_out;
 pub mod yaml_patch;
+
+/// Pods for the crate's tests.
+#[cfg(test)]
+pub(crate) mod test_pods {
+    use serde_json::{json, Value};
+
+    /// `spec` (a PodSpec as JSON) with the settings a PHI namespace asks of app containers
+    /// (`runAsNonRoot` for the pod, `allowPrivilegeEscalation: false` for each container), where
+    /// the spec does not set them itself.
+    pub(crate) fn harden(mut spec: Value) -> Value {
+        if spec.get("securityContext").is_none() {
+            spec["securityContext"] = json!({"runAsNonRoot": true});
+        }
+        for list in ["initContainers", "containers"] {
+            if let Some(cs) = spec.get_mut(list).and_then(Value::as_array_mut) {
+                for c in cs {
+                    if c.get("securityContext").is_none() {
+                        c["securityContext"] = json!({});
+                    }
+                    let sc = &mut c["securityContext"];
+                    if sc.get("allowPrivilegeEscalation").is_none() {
+                        sc["allowPrivilegeEscalation"] = json!(false);
+                    }
+                }
+            }
+        }
+        spec
+    }
+}

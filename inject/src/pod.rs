@@ -569,6 +569,7 @@ mod tests {
     }
 
     fn pod(spec: Value) -> Value {
+        let spec = crate::test_pods::harden(spec);
         json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "ns"}, "spec": spec})
     }
 

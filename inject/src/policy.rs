@@ -38,7 +38,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Container, PodSpec};
+use k8s_openapi::api::core::v1::{Container, PodSecurityContext, PodSpec, SecurityContext};
 
 use crate::annotations::{self, short, PodOptions};
 use crate::config::{InboundMtls, InjectorConfig, Mode, PhiAllowList, TOKEN_AUDIENCE};
@@ -128,6 +128,125 @@ fn privileged(c: &Container) -> Option<String> {
         DANGEROUS_CAPS.iter().any(|d| d.eq_ignore_ascii_case(a))
     })?;
     Some(format!("adds capability {}", quoted(cap)))
+}
+
+/// Capabilities an app container in a PHI namespace may add (binding a low port needs nothing
+/// more).
+const PHI_ALLOWED_CAPS: [&str; 1] = ["NET_BIND_SERVICE"];
+
+/// Why an app container could leave the redirect or reach the sidecar's identity, if it could.
+/// The redirect exempts the proxy's user (UID 1337): a process that runs as root, or can become
+/// root through a setuid binary, can switch to that user; a packet socket (`NET_RAW` and the
+/// like) skips iptables; the host's process, IPC or file namespaces reach other pods' tokens and
+/// keys. So in a PHI namespace an app container runs as a non-root user (`runAsNonRoot` or a
+/// non-zero `runAsUser`, pod or container level), with `allowPrivilegeEscalation: false`, adds
+/// no capability but `NET_BIND_SERVICE`, keeps the default seccomp and `/proc` masking.
+fn container_escape(
+    c: Option<&SecurityContext>,
+    pod: Option<&PodSecurityContext>,
+) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let user = c
+        .and_then(|s| s.run_as_user)
+        .or(pod.and_then(|p| p.run_as_user));
+    let non_root = c
+        .and_then(|s| s.run_as_non_root)
+        .or(pod.and_then(|p| p.run_as_non_root));
+    let runs_as_non_root = match user {
+        Some(0) => false,
+        Some(_) => true,
+        None => non_root == Some(true),
+    };
+    if !runs_as_non_root {
+        out.push("may run as root (set runAsNonRoot: true or a non-zero runAsUser)");
+    }
+    if c.and_then(|s| s.allow_privilege_escalation) != Some(false) {
+        out.push(
+            "may gain privileges through setuid binaries (set allowPrivilegeEscalation: false)",
+        );
+    }
+    let adds = c
+        .and_then(|s| s.capabilities.as_ref())
+        .and_then(|k| k.add.as_ref())
+        .is_some_and(|add| {
+            add.iter().any(|a| {
+                let a = a.trim();
+                let a = a
+                    .get(..4)
+                    .filter(|p| p.eq_ignore_ascii_case("CAP_"))
+                    .map_or(a, |_| &a[4..]);
+                // The ones that could rewrite the rules are reported as such (`privileged`).
+                !PHI_ALLOWED_CAPS
+                    .iter()
+                    .chain(DANGEROUS_CAPS.iter())
+                    .any(|k| k.eq_ignore_ascii_case(a))
+            })
+        });
+    if adds {
+        out.push("adds a capability other than NET_BIND_SERVICE");
+    }
+    let unconfined = |t: Option<&str>| t.is_some_and(|t| t.eq_ignore_ascii_case("Unconfined"));
+    if unconfined(
+        c.and_then(|s| s.seccomp_profile.as_ref())
+            .map(|p| p.type_.as_str()),
+    ) || unconfined(
+        pod.and_then(|p| p.seccomp_profile.as_ref())
+            .map(|p| p.type_.as_str()),
+    ) {
+        out.push("runs without seccomp (Unconfined)");
+    }
+    if c.and_then(|s| s.proc_mount.as_deref())
+        .is_some_and(|m| m.eq_ignore_ascii_case("Unmasked"))
+    {
+        out.push("unmasks /proc");
+    }
+    out
+}
+
+/// What lets an app leave the mesh in a PHI namespace beyond its annotations: the host's
+/// namespaces, a shared process namespace, hostPath volumes, and containers that could become the
+/// proxy's user ([`container_escape`]).
+fn escapes(spec: &PodSpec) -> Vec<String> {
+    let mut out = Vec::new();
+    let why = "the app could reach the sidecar's token and key, or other pods'";
+    if spec.host_pid == Some(true) {
+        out.push(format!("hostPID: {why}"));
+    }
+    if spec.host_ipc == Some(true) {
+        out.push(format!("hostIPC: {why}"));
+    }
+    if spec.share_process_namespace == Some(true) {
+        out.push(format!("shareProcessNamespace: {why} through /proc"));
+    }
+    for v in spec
+        .volumes
+        .iter()
+        .flatten()
+        .filter(|v| v.host_path.is_some())
+    {
+        out.push(format!(
+            "volume {} is a hostPath: {why} on the node",
+            quoted(&v.name)
+        ));
+    }
+    let pod = spec.security_context.as_ref();
+    let named = app_containers(spec)
+        .map(|c| (c.name.as_str(), c.security_context.as_ref()))
+        .chain(
+            spec.ephemeral_containers
+                .iter()
+                .flatten()
+                .map(|c| (c.name.as_str(), c.security_context.as_ref())),
+        );
+    for (name, sc) in named {
+        for problem in container_escape(sc, pod) {
+            out.push(format!(
+                "container {} {problem}: it could leave the redirect as the proxy's user",
+                quoted(name)
+            ));
+        }
+    }
+    out
 }
 
 /// Names of the pod's volumes that hold a projected service-account token for the CA's audience.
@@ -283,6 +402,7 @@ pub fn phi_violations(
             ));
         }
     }
+    out.extend(escapes(spec));
     if out.len() > MAX_PROBLEMS {
         let more = out.len() - MAX_PROBLEMS;
         out.truncate(MAX_PROBLEMS);
@@ -377,7 +497,7 @@ mod tests {
     }
 
     fn spec(v: serde_json::Value) -> PodSpec {
-        serde_json::from_value(v).unwrap()
+        serde_json::from_value(crate::test_pods::harden(v)).unwrap()
     }
 
     fn violations(labels: &[(&str, &str)], ann: &[(&str, &str)], s: PodSpec) -> Vec<String> {
@@ -538,10 +658,91 @@ mod tests {
             assert_eq!(v.len(), 1, "{s}: {v:?}");
             assert!(v[0].starts_with(want), "{want}: {v:?}");
         }
-        // The default service-account token (no audience) and NET_RAW are fine.
+        // The default service-account token (no audience) and NET_BIND_SERVICE are fine
+        // (NET_RAW is not: a packet socket skips iptables).
         let ok = spec(
-            json!({"containers": [{"name": "a", "securityContext": {"capabilities": {"add": ["NET_RAW"]}}}],
+            json!({"containers": [{"name": "a", "securityContext": {"capabilities": {"add": ["NET_BIND_SERVICE"]}}}],
             "volumes": [{"name": "kube-api-access", "projected": {"sources": [{"serviceAccountToken": {"path": "token"}}]}}]}),
+        );
+        assert!(violations(&[], &[], ok).is_empty());
+    }
+
+    #[test]
+    fn containers_that_could_become_the_proxys_user_are_denied() {
+        let raw = |v: serde_json::Value| -> PodSpec { serde_json::from_value(v).unwrap() };
+        let has = |s: PodSpec, needle: &str| {
+            let v = violations(&[], &[], s);
+            assert!(v.iter().any(|m| m.contains(needle)), "{needle}: {v:?}");
+        };
+        // Root: no user at all, an explicit 0 over runAsNonRoot, in an init container.
+        has(
+            raw(
+                json!({"containers": [{"name": "a", "securityContext": {"allowPrivilegeEscalation": false}}]}),
+            ),
+            "may run as root",
+        );
+        has(
+            raw(
+                json!({"securityContext": {"runAsNonRoot": true}, "containers": [{"name": "a", "securityContext": {"runAsUser": 0, "allowPrivilegeEscalation": false}}]}),
+            ),
+            "may run as root",
+        );
+        has(
+            raw(
+                json!({"securityContext": {"runAsNonRoot": true}, "initContainers": [{"name": "i"}], "containers": [{"name": "a", "securityContext": {"allowPrivilegeEscalation": false}}]}),
+            ),
+            "container \"i\" may gain privileges",
+        );
+        // Setuid binaries, capabilities, seccomp, /proc.
+        has(
+            raw(json!({"securityContext": {"runAsUser": 1000}, "containers": [{"name": "a"}]})),
+            "may gain privileges",
+        );
+        for cap in ["NET_RAW", "SYS_MODULE", "BPF", "SYS_PTRACE", "SETUID"] {
+            has(
+                spec(
+                    json!({"containers": [{"name": "a", "securityContext": {"capabilities": {"add": [cap]}}}]}),
+                ),
+                "adds a capability other than NET_BIND_SERVICE",
+            );
+        }
+        has(
+            spec(
+                json!({"securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "Unconfined"}}, "containers": [{"name": "a"}]}),
+            ),
+            "seccomp",
+        );
+        has(
+            spec(
+                json!({"containers": [{"name": "a", "securityContext": {"procMount": "Unmasked"}}]}),
+            ),
+            "unmasks /proc",
+        );
+        // The host's namespaces, a shared process namespace, hostPath, a debug container.
+        for (field, needle) in [
+            ("hostPID", "hostPID"),
+            ("hostIPC", "hostIPC"),
+            ("shareProcessNamespace", "shareProcessNamespace"),
+        ] {
+            let mut s = json!({"containers": [{"name": "a"}]});
+            s[field] = json!(true);
+            has(spec(s), needle);
+        }
+        has(
+            spec(
+                json!({"containers": [{"name": "a"}], "volumes": [{"name": "pods", "hostPath": {"path": "/var/lib/kubelet/pods"}}]}),
+            ),
+            "hostPath",
+        );
+        has(
+            spec(
+                json!({"containers": [{"name": "a"}], "ephemeralContainers": [{"name": "dbg", "image": "busybox"}]}),
+            ),
+            "container \"dbg\" may",
+        );
+        // A non-root, non-escalating container with NET_BIND_SERVICE passes.
+        let ok = raw(
+            json!({"securityContext": {"runAsNonRoot": true}, "containers": [{"name": "a", "securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"add": ["NET_BIND_SERVICE"], "drop": ["ALL"]}}}]}),
         );
         assert!(violations(&[], &[], ok).is_empty());
     }

@@ -419,7 +419,7 @@ async fn mutate(
     match v.action {
         "error" => tracing::warn!(%peer, reason = v.reason, "malformed admission request"),
         _ => {
-            tracing::info!(pod = %v.pod, policy = policy.as_str(), action = v.action, reason = v.reason, "admission review")
+            tracing::info!(pod = %v.pod.escape_debug(), policy = policy.as_str(), action = v.action, reason = v.reason, "admission review")
         }
     }
     json(
