@@ -139,6 +139,24 @@ impl Scanner {
         self.export.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
+    /// Runs `f` on the views with this scanner's context, then records what they gathered.
+    fn with_views(
+        &mut self,
+        f: impl FnOnce(&mut Views, &ViewCtx<'_>, &mut Gathered) -> Result<(), ScanError>,
+    ) -> Result<(), ScanError> {
+        let mut g = Gathered::default();
+        let ctx = ViewCtx {
+            engine: &self.engine,
+            depth: self.depth,
+            budget: &self.budget,
+            limits: self.limits,
+            plus_as_space: self.plus_as_space,
+        };
+        let r = f(&mut self.views, &ctx, &mut g);
+        self.absorb(g);
+        r
+    }
+
     /// Records what the views gathered.
     fn absorb(&mut self, g: Gathered) {
         if g.patient_context {
@@ -204,17 +222,7 @@ impl Scanner {
             let tail = self.normalizer.finish();
             self.scan_normalized(&tail)?;
         }
-        let mut g = Gathered::default();
-        let ctx = ViewCtx {
-            engine: &self.engine,
-            depth: self.depth,
-            budget: &self.budget,
-            limits: self.limits,
-            plus_as_space: self.plus_as_space,
-        };
-        let r = self.views.finish(&ctx, &mut g);
-        self.absorb(g);
-        r?;
+        self.with_views(|v, ctx, g| v.finish(ctx, g))?;
         self.finished = true;
         let mut found = std::mem::take(&mut self.csv_found);
         self.csv.finish(self.normalizer.output_len(), &mut found);
@@ -323,17 +331,7 @@ impl Scanner {
         }
         let start = self.content_seen;
         self.content_seen += content.len() as u64;
-        let mut g = Gathered::default();
-        let ctx = ViewCtx {
-            engine: &self.engine,
-            depth: self.depth,
-            budget: &self.budget,
-            limits: self.limits,
-            plus_as_space: self.plus_as_space,
-        };
-        let r = self.views.on_content(content, start, &ctx, &mut g);
-        self.absorb(g);
-        r?;
+        self.with_views(|v, ctx, g| v.on_content(content, start, ctx, g))?;
         let mut norm = std::mem::take(&mut self.norm_buf);
         let r = match self.normalizer.push(content, &mut norm) {
             None => self.scan_normalized(content),
@@ -403,16 +401,7 @@ impl Scanner {
             }
         }
         self.normalizer.prune(self.hist_start);
-        let mut g = Gathered::default();
-        let ctx = ViewCtx {
-            engine: &self.engine,
-            depth: self.depth,
-            budget: &self.budget,
-            limits: self.limits,
-            plus_as_space: self.plus_as_space,
-        };
-        let v = self.views.on_normalized(data, chunk_start, &ctx, &mut g);
-        self.absorb(g);
+        let v = self.with_views(|v, ctx, g| v.on_normalized(data, chunk_start, ctx, g));
         r.and(keyed_result).and(v)
     }
 
