@@ -224,10 +224,14 @@ fn records_pod(annotations: Value, labels: Value) -> Value {
         },
         "spec": {
             "serviceAccountName": "records",
-            "initContainers": [{"name": "migrate", "image": "registry.example/records-migrate:1.4.2"}],
+            // What a PHI namespace asks of app containers: non-root, no privilege escalation.
+            "securityContext": {"runAsNonRoot": true},
+            "initContainers": [{"name": "migrate", "image": "registry.example/records-migrate:1.4.2",
+                                "securityContext": {"allowPrivilegeEscalation": false}}],
             "containers": [{
                 "name": "records",
                 "image": "registry.example/records:1.4.2",
+                "securityContext": {"allowPrivilegeEscalation": false},
                 "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}],
                 "resources": {},
                 "terminationMessagePath": "/dev/termination-log",
