@@ -244,6 +244,14 @@ fn openssl_csr_curl_issue_and_openssl_verify() {
         "{metrics}"
     );
     assert!(metrics.contains("phimesh_ca_issue_duration_seconds_count 1"));
+    // The standard process metrics an operator's dashboards expect.
+    for m in [
+        "process_resident_memory_bytes",
+        "process_cpu_seconds_total",
+        "process_open_fds",
+    ] {
+        assert!(metrics.contains(m), "{m} missing");
+    }
     assert!(metrics.contains("phimesh_ca_root_expiry_timestamp_seconds "));
     assert!(metrics.contains("phimesh_ca_issuer_expiry_timestamp_seconds "));
     assert_eq!(ca.curl(&[&ca.url("/ready")]).0, 200);

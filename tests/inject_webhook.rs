@@ -556,6 +556,14 @@ fn injects_a_native_sidecar_with_every_field() {
     let (code, metrics) = w.curl_get("/metrics");
     assert_eq!(code, 200);
     let metrics = String::from_utf8(metrics).unwrap();
+    // The standard process metrics an operator's dashboards expect.
+    for m in [
+        "process_resident_memory_bytes",
+        "process_cpu_seconds_total",
+        "process_open_fds",
+    ] {
+        assert!(metrics.contains(m), "{m} missing");
+    }
     assert!(
         metrics.contains(r#"phimesh_webhook_reviews_total{action="injected",reason="injected"} 1"#),
         "{metrics}"

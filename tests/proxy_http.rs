@@ -82,6 +82,14 @@ fn clean_egress_is_delivered_and_phi_egress_is_refused_with_403_json() {
 
     let m = p.metrics();
     assert!(m.contains(r#"phimesh_requests_total{action="refused",direction="outbound",protocol="http1",tls="none"} 3"#), "{m}");
+    // The standard process metrics an operator's dashboards expect.
+    for m in [
+        "process_resident_memory_bytes",
+        "process_cpu_seconds_total",
+        "process_open_fds",
+    ] {
+        assert!(m.contains(m), "{m} missing");
+    }
     assert!(m.contains(r#"phimesh_requests_total{action="forwarded",direction="outbound",protocol="http2",tls="none"} 1"#), "{m}");
     assert!(m.contains(
         r#"phimesh_phi_detections_total{action="refused",direction="outbound",kind="ssn"}"#

@@ -146,6 +146,11 @@ struct Metrics {
 impl Metrics {
     fn new() -> Self {
         let registry = Registry::new();
+        // The standard process_* metrics (RSS, CPU seconds, open file descriptors), as every
+        // Prometheus exporter has them.
+        let _ = registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ));
         let issued = IntCounterVec::new(
             Opts::new(
                 "phimesh_ca_certificates_issued_total",

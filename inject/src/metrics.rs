@@ -21,6 +21,11 @@ impl Metrics {
     /// A fresh registry with every metric registered.
     pub fn new() -> Self {
         let registry = Registry::new();
+        // The standard process_* metrics (RSS, CPU seconds, open file descriptors), as every
+        // Prometheus exporter has them.
+        let _ = registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ));
         let reviews = IntCounterVec::new(
             Opts::new(
                 "phimesh_webhook_reviews_total",

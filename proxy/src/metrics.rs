@@ -51,6 +51,11 @@ impl Metrics {
     /// Builds and registers every metric (and `phimesh_build_info`).
     pub fn new() -> Metrics {
         let registry = Registry::new();
+        // The standard process_* metrics (RSS, CPU seconds, open file descriptors), as every
+        // Prometheus exporter has them.
+        let _ = registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ));
         let cv = |name: &str, help: &str, labels: &[&str]| {
             let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
             registry
