@@ -257,6 +257,8 @@ const PRIVILEGED: &str = "is privileged or adds NET_ADMIN";
 const IDENTITY: &str = "only phimesh-proxy may mount the mesh identity";
 const EPHEMERAL: &str = "an ephemeral (debug) container";
 const HOST: &str = "hostNetwork";
+const NON_ROOT: &str = "app containers run as a non-root user";
+const HOST_NS: &str = "hostPID, hostIPC, shareProcessNamespace and hostPath";
 const OPT_OUT: &str = "phimesh.io/inject: pods cannot opt out";
 const MODE: &str = "phimesh.io/mode: only enforce";
 const MTLS: &str = "phimesh.io/inbound-mtls: only strict";
@@ -365,10 +367,11 @@ fn pods_injected_on_the_phi_path_pass() {
     let mut legacy = plain.clone();
     legacy["metadata"]["labels"]["team"] = json!("records");
     assert!(vap.check(&params, &legacy, Some(&plain)).is_empty());
-    // A harmless debug container on a meshed pod.
+    // A harmless debug container on a meshed pod: non-root, no privilege escalation.
     let mut debug = meshed.clone();
-    debug["spec"]["ephemeralContainers"] =
-        json!([{"name": "debugger-x7", "image": "busybox", "targetContainerName": "records"}]);
+    debug["spec"]["ephemeralContainers"] = json!([{"name": "debugger-x7", "image": "busybox",
+        "targetContainerName": "records",
+        "securityContext": {"runAsUser": 1000, "allowPrivilegeEscalation": false}}]);
     assert!(vap.check(&params, &debug, Some(&meshed)).is_empty());
 }
 
@@ -789,6 +792,55 @@ fn tampered_copies_of_a_genuine_pod_are_rejected() {
             IDENTITY,
         ),
         ("host network", set("/spec/hostNetwork", json!(true)), HOST),
+        // Red-team findings: an app that can become the proxy's user, or reach its token.
+        (
+            "app as root",
+            set(
+                "/spec/containers/0/securityContext",
+                json!({"runAsUser": 0, "allowPrivilegeEscalation": false}),
+            ),
+            NON_ROOT,
+        ),
+        (
+            "pod may run as root",
+            set("/spec/securityContext", json!({})),
+            NON_ROOT,
+        ),
+        (
+            "app may escalate",
+            set("/spec/containers/0/securityContext", json!({})),
+            NON_ROOT,
+        ),
+        (
+            "app adds NET_RAW",
+            set(
+                "/spec/containers/0/securityContext",
+                json!({"allowPrivilegeEscalation": false, "capabilities": {"add": ["NET_RAW"]}}),
+            ),
+            NON_ROOT,
+        ),
+        (
+            "root debug container",
+            set(
+                "/spec/ephemeralContainers",
+                json!([{"name": "dbg", "image": "busybox", "targetContainerName": "phimesh-proxy"}]),
+            ),
+            NON_ROOT,
+        ),
+        ("host pid", set("/spec/hostPID", json!(true)), HOST_NS),
+        (
+            "shared process namespace",
+            set("/spec/shareProcessNamespace", json!(true)),
+            HOST_NS,
+        ),
+        (
+            "host path",
+            push(
+                "/spec/volumes",
+                json!({"name": "pods", "hostPath": {"path": "/var/lib/kubelet/pods"}}),
+            ),
+            HOST_NS,
+        ),
         (
             "opt-out label",
             set("/metadata/labels/phimesh.io~1inject", json!("disabled")),
