@@ -188,7 +188,7 @@ fn app_pod(annotations: Value, labels: Value) -> Value {
         "spec": {
             "serviceAccountName": "records",
             // What a PHI namespace asks of app containers: non-root, no privilege escalation.
-            "securityContext": {"runAsNonRoot": true},
+            "securityContext": {"runAsUser": 1000, "runAsNonRoot": true},
             "initContainers": [{"name": "migrate", "image": "registry.example/migrate:1",
                                 "securityContext": {"allowPrivilegeEscalation": false}}],
             "containers": [{"name": "records", "image": "registry.example/records:1",
@@ -257,7 +257,7 @@ const PRIVILEGED: &str = "is privileged or adds NET_ADMIN";
 const IDENTITY: &str = "only phimesh-proxy may mount the mesh identity";
 const EPHEMERAL: &str = "an ephemeral (debug) container";
 const HOST: &str = "hostNetwork";
-const NON_ROOT: &str = "app containers run as a non-root user";
+const NON_ROOT: &str = "app containers run as an explicit non-root runAsUser";
 const HOST_NS: &str = "hostPID, hostIPC, shareProcessNamespace and hostPath";
 const OPT_OUT: &str = "phimesh.io/inject: pods cannot opt out";
 const MODE: &str = "phimesh.io/mode: only enforce";
@@ -804,6 +804,11 @@ fn tampered_copies_of_a_genuine_pod_are_rejected() {
         (
             "pod may run as root",
             set("/spec/securityContext", json!({})),
+            NON_ROOT,
+        ),
+        (
+            "the image's own user",
+            set("/spec/securityContext", json!({"runAsNonRoot": true})),
             NON_ROOT,
         ),
         (

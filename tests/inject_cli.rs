@@ -387,7 +387,7 @@ fn phi_flag_stops_a_manifest_the_phi_webhook_would_deny_and_opt_in_warns() {
         );
     }
     // The allowed exclusion passes with --phi.
-    let allowed = b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: records\n  annotations: {phimesh.io/exclude-outbound-cidrs: 169.254.169.254/32}\nspec:\n  securityContext: {runAsNonRoot: true}\n  containers: [{name: records, image: records, securityContext: {allowPrivilegeEscalation: false}}]\n";
+    let allowed = b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: records\n  annotations: {phimesh.io/exclude-outbound-cidrs: 169.254.169.254/32}\nspec:\n  securityContext: {runAsUser: 1000, runAsNonRoot: true}\n  containers: [{name: records, image: records, securityContext: {allowPrivilegeEscalation: false}}]\n";
     let out = inject(
         "-",
         Some(allowed),

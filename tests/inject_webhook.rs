@@ -225,7 +225,7 @@ fn records_pod(annotations: Value, labels: Value) -> Value {
         "spec": {
             "serviceAccountName": "records",
             // What a PHI namespace asks of app containers: non-root, no privilege escalation.
-            "securityContext": {"runAsNonRoot": true},
+            "securityContext": {"runAsUser": 1000, "runAsNonRoot": true},
             "initContainers": [{"name": "migrate", "image": "registry.example/records-migrate:1.4.2",
                                 "securityContext": {"allowPrivilegeEscalation": false}}],
             "containers": [{

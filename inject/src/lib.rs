@@ -62,11 +62,11 @@ pub(crate) mod test_pods {
     use serde_json::{json, Value};
 
     /// `spec` (a PodSpec as JSON) with the settings a PHI namespace asks of app containers
-    /// (`runAsNonRoot` for the pod, `allowPrivilegeEscalation: false` for each container), where
+    /// (a non-root `runAsUser` for the pod, `allowPrivilegeEscalation: false` for each container), where
     /// the spec does not set them itself.
     pub(crate) fn harden(mut spec: Value) -> Value {
         if spec.get("securityContext").is_none() {
-            spec["securityContext"] = json!({"runAsNonRoot": true});
+            spec["securityContext"] = json!({"runAsUser": 1000, "runAsNonRoot": true});
         }
         for list in ["initContainers", "containers"] {
             if let Some(cs) = spec.get_mut(list).and_then(Value::as_array_mut) {

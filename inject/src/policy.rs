@@ -138,27 +138,24 @@ const PHI_ALLOWED_CAPS: [&str; 1] = ["NET_BIND_SERVICE"];
 /// The redirect exempts the proxy's user (UID 1337): a process that runs as root, or can become
 /// root through a setuid binary, can switch to that user; a packet socket (`NET_RAW` and the
 /// like) skips iptables; the host's process, IPC or file namespaces reach other pods' tokens and
-/// keys. So in a PHI namespace an app container runs as a non-root user (`runAsNonRoot` or a
-/// non-zero `runAsUser`, pod or container level), with `allowPrivilegeEscalation: false`, adds
+/// keys. So in a PHI namespace an app container runs as an explicit non-zero `runAsUser` (pod
+/// or container level: the image's own user is not visible here), with
+/// `allowPrivilegeEscalation: false`, adds
 /// no capability but `NET_BIND_SERVICE`, keeps the default seccomp and `/proc` masking.
 fn container_escape(
     c: Option<&SecurityContext>,
     pod: Option<&PodSecurityContext>,
 ) -> Vec<&'static str> {
     let mut out = Vec::new();
+    // An explicit user: without one the image's own USER decides, and it may be root or the
+    // proxy's 1337 (refused on its own when explicit), which admission cannot see.
     let user = c
         .and_then(|s| s.run_as_user)
         .or(pod.and_then(|p| p.run_as_user));
-    let non_root = c
-        .and_then(|s| s.run_as_non_root)
-        .or(pod.and_then(|p| p.run_as_non_root));
-    let runs_as_non_root = match user {
-        Some(0) => false,
-        Some(_) => true,
-        None => non_root == Some(true),
-    };
-    if !runs_as_non_root {
-        out.push("may run as root (set runAsNonRoot: true or a non-zero runAsUser)");
+    match user {
+        Some(0) => out.push("runs as root (set a non-zero runAsUser)"),
+        None => out.push("sets no runAsUser: the image's own user may be root or the proxy's"),
+        Some(_) => {}
     }
     if c.and_then(|s| s.allow_privilege_escalation) != Some(false) {
         out.push(
@@ -674,22 +671,28 @@ mod tests {
             let v = violations(&[], &[], s);
             assert!(v.iter().any(|m| m.contains(needle)), "{needle}: {v:?}");
         };
-        // Root: no user at all, an explicit 0 over runAsNonRoot, in an init container.
+        // Root, or no user at all (the image's own, even under runAsNonRoot).
         has(
             raw(
                 json!({"containers": [{"name": "a", "securityContext": {"allowPrivilegeEscalation": false}}]}),
             ),
-            "may run as root",
+            "sets no runAsUser",
         );
         has(
             raw(
-                json!({"securityContext": {"runAsNonRoot": true}, "containers": [{"name": "a", "securityContext": {"runAsUser": 0, "allowPrivilegeEscalation": false}}]}),
+                json!({"securityContext": {"runAsNonRoot": true}, "containers": [{"name": "a", "securityContext": {"allowPrivilegeEscalation": false}}]}),
             ),
-            "may run as root",
+            "sets no runAsUser",
         );
         has(
             raw(
-                json!({"securityContext": {"runAsNonRoot": true}, "initContainers": [{"name": "i"}], "containers": [{"name": "a", "securityContext": {"allowPrivilegeEscalation": false}}]}),
+                json!({"securityContext": {"runAsUser": 1000}, "containers": [{"name": "a", "securityContext": {"runAsUser": 0, "allowPrivilegeEscalation": false}}]}),
+            ),
+            "runs as root",
+        );
+        has(
+            raw(
+                json!({"securityContext": {"runAsUser": 1000}, "initContainers": [{"name": "i"}], "containers": [{"name": "a", "securityContext": {"allowPrivilegeEscalation": false}}]}),
             ),
             "container \"i\" may gain privileges",
         );
@@ -708,7 +711,7 @@ mod tests {
         }
         has(
             spec(
-                json!({"securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "Unconfined"}}, "containers": [{"name": "a"}]}),
+                json!({"securityContext": {"runAsUser": 1000, "seccompProfile": {"type": "Unconfined"}}, "containers": [{"name": "a"}]}),
             ),
             "seccomp",
         );
@@ -742,7 +745,7 @@ mod tests {
         );
         // A non-root, non-escalating container with NET_BIND_SERVICE passes.
         let ok = raw(
-            json!({"securityContext": {"runAsNonRoot": true}, "containers": [{"name": "a", "securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"add": ["NET_BIND_SERVICE"], "drop": ["ALL"]}}}]}),
+            json!({"securityContext": {"runAsUser": 1000}, "containers": [{"name": "a", "securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"add": ["NET_BIND_SERVICE"], "drop": ["ALL"]}}}]}),
         );
         assert!(violations(&[], &[], ok).is_empty());
     }
