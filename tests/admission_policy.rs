@@ -257,6 +257,7 @@ const PRIVILEGED: &str = "is privileged or adds NET_ADMIN";
 const IDENTITY: &str = "only phimesh-proxy may mount the mesh identity";
 const EPHEMERAL: &str = "an ephemeral (debug) container";
 const HOST: &str = "hostNetwork";
+const TRUST: &str = "phimesh-proxy's trust is not the operator's";
 const NON_ROOT: &str = "app containers run as an explicit non-root runAsUser";
 const HOST_NS: &str = "hostPID, hostIPC, shareProcessNamespace and hostPath";
 const OPT_OUT: &str = "phimesh.io/inject: pods cannot opt out";
@@ -629,6 +630,64 @@ fn tampered_copies_of_a_genuine_pod_are_rejected() {
             "proxy audit",
             set("/spec/initContainers/1/env/9/value", json!("audit")),
             PROXY_GENUINE,
+        ),
+        // Red-team findings: a hand-built sidecar that trusts another CA or reads its trust from
+        // where the app can write.
+        (
+            "proxy CA address",
+            set(
+                "/spec/initContainers/1/env/5/value",
+                json!("https://ca.attacker.example:15012"),
+            ),
+            TRUST,
+        ),
+        (
+            "proxy CA roots",
+            set(
+                "/spec/initContainers/1/env/6/value",
+                json!("/tmp/roots.pem"),
+            ),
+            TRUST,
+        ),
+        (
+            "proxy mesh networks",
+            set("/spec/initContainers/1/env/8/value", json!("0.0.0.0/0")),
+            TRUST,
+        ),
+        (
+            "proxy variable twice",
+            push(
+                "/spec/initContainers/1/env",
+                json!({"name": "PHIMESH_CA_ADDR", "value": "https://ca.attacker.example:15012"}),
+            ),
+            TRUST,
+        ),
+        (
+            "proxy privileged",
+            set(
+                "/spec/initContainers/1/securityContext/privileged",
+                json!(true),
+            ),
+            TRUST,
+        ),
+        (
+            "proxy extra mount",
+            push(
+                "/spec/initContainers/1/volumeMounts",
+                json!({"name": "kube-api-access", "mountPath": "/var/run/phimesh/trust/x"}),
+            ),
+            TRUST,
+        ),
+        (
+            "trust volume the app writes",
+            Box::new(|p: &mut Value| {
+                for v in p["spec"]["volumes"].as_array_mut().unwrap() {
+                    if v["name"] == "phimesh-trust" {
+                        *v = json!({"name": "phimesh-trust", "emptyDir": {}});
+                    }
+                }
+            }),
+            TRUST,
         ),
         (
             "proxy audit twice",
