@@ -780,11 +780,18 @@ impl Trigger {
             Some(p) => Some((Vec::new(), p - t)),
             None => qp_start(data).map(|p| (Vec::new(), p)),
         };
-        // Keep the last bytes of what was seen (old tail and this chunk) for the next chunk.
-        joined.truncate(t);
-        joined.extend_from_slice(data);
-        let keep = joined.len().min(QP_WORD.len() - 1);
-        joined.drain(..joined.len() - keep);
+        // Keep the last bytes of what was seen (old tail and this chunk) for the next chunk,
+        // without copying the chunk.
+        let keep = QP_WORD.len() - 1;
+        if data.len() >= keep {
+            joined.clear();
+            joined.extend_from_slice(&data[data.len() - keep..]);
+        } else {
+            joined.truncate(t);
+            joined.extend_from_slice(data);
+            let drop = joined.len().saturating_sub(keep);
+            joined.drain(..drop);
+        }
         self.tail = joined;
         r
     }
