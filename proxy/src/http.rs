@@ -256,6 +256,39 @@ async fn start_body(
     Ok(Ok(b))
 }
 
+/// How long, and how many bytes of, the rest of a refused HTTP/1.1 request body are read and
+/// dropped beside the refusal.
+const DISCARD_TIME: Duration = Duration::from_secs(2);
+const DISCARD_MAX: usize = 8 << 20;
+
+/// Reads and drops, beside a refusal, the rest of a refused HTTP/1.1 request body, for at most
+/// [`DISCARD_TIME`] and [`DISCARD_MAX`] bytes; nothing of it goes anywhere. A server that closes
+/// a connection with unread bytes in its receive buffer makes the kernel send a reset, which
+/// can reach a client still sending before the refusal does. Past either bound the connection
+/// closes anyway: a client cannot hold it by sending on. HTTP/2 needs none of this (the stream
+/// is reset, the connection stays), and a client that sent `Expect: 100-continue` has sent no
+/// body: reading would invite it.
+fn discard(mut body: Incoming, version: Version, headers: &HeaderMap) {
+    let expects = headers
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    if version != Version::Http1 || expects || hyper::body::Body::is_end_stream(&body) {
+        return;
+    }
+    tokio::spawn(async move {
+        let drain = async {
+            let mut seen = 0usize;
+            while let Some(Ok(frame)) = body.frame().await {
+                seen += frame.data_ref().map_or(0, Bytes::len);
+                if seen > DISCARD_MAX {
+                    return;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(DISCARD_TIME, drain).await;
+    });
+}
+
 /// Carries out a gate's refusal of a part that had not gone out: its answer, or a reset.
 fn refused(ex: &Exchange, e: Enforce) -> Result<Response<RespBody>, HandleError> {
     match e {
@@ -416,7 +449,10 @@ async fn handle(
     if let Some(insp) = req_gate.scan_fields(Some(&parts.method), Some(&parts.uri), &parts.headers)
     {
         match req_gate.decide("head", &insp) {
-            Some(d) if d.refuses() => return refused(&ex, req_gate.enforce(d, Stage::Before)),
+            Some(d) if d.refuses() => {
+                discard(body, version, &parts.headers);
+                return refused(&ex, req_gate.enforce(d, Stage::Before));
+            }
             d => head_pending = d,
         }
     }
@@ -448,7 +484,10 @@ async fn handle(
         trailers,
     } = match start_body(&req_gate, opts, &mut body, limit).await? {
         Ok(b) => b,
-        Err(e) => return refused(&ex, e),
+        Err(e) => {
+            discard(body, version, &parts.headers);
+            return refused(&ex, e);
+        }
     };
     let (body_sent_tx, body_sent) = tokio::sync::oneshot::channel();
     let req_body = SignalEnd {
