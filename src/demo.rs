@@ -96,7 +96,7 @@ pub struct DemoArgs {
 }
 
 /// Runs `phimesh demo`.
-pub fn run(args: DemoArgs) -> ExitCode {
+pub fn run(args: DemoArgs, shutdown: phimesh_plumbing::Shutdown) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -108,10 +108,10 @@ pub fn run(args: DemoArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    rt.block_on(demo(args))
+    rt.block_on(demo(args, shutdown))
 }
 
-async fn demo(args: DemoArgs) -> ExitCode {
+async fn demo(args: DemoArgs, shutdown: phimesh_plumbing::Shutdown) -> ExitCode {
     let world = match World::start().await {
         Ok(w) => w,
         Err(e) => {
@@ -148,18 +148,10 @@ async fn demo(args: DemoArgs) -> ExitCode {
     };
     if args.serve {
         world.print_try_commands();
-        wait_for_stop().await;
+        shutdown.wait().await;
     }
     world.stop().await;
     code
-}
-
-async fn wait_for_stop() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
