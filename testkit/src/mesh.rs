@@ -12,6 +12,37 @@ use crate::process::ChildProc;
 /// How long a CA or a sidecar may take to start.
 pub const START_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// A `phimesh` executable and the environment its subcommands get.
+#[derive(Debug, Clone)]
+pub struct Phimesh {
+    exe: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl Phimesh {
+    /// The executable at `exe`, run with this process's environment.
+    pub fn new(exe: impl Into<PathBuf>) -> Phimesh {
+        Phimesh {
+            exe: exe.into(),
+            env: Vec::new(),
+        }
+    }
+
+    /// Sets `key` to `value` in the subcommands' environment.
+    pub fn env(mut self, key: &str, value: &str) -> Phimesh {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// `phimesh SUBCOMMAND`, to add flags to.
+    pub fn command(&self, subcommand: &str) -> Command {
+        let mut cmd = Command::new(&self.exe);
+        cmd.arg(subcommand)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        cmd
+    }
+}
+
 /// The SPIFFE ID the test CA issues for `(ns, sa)`.
 pub fn spiffe_id(ns: &str, sa: &str) -> String {
     format!("spiffe://cluster.local/ns/{ns}/sa/{sa}")
@@ -21,7 +52,7 @@ pub fn spiffe_id(ns: &str, sa: &str) -> String {
 /// for each identity `(ns, sa)` it issues, its state in `state/`.
 pub struct Ca {
     proc: ChildProc,
-    exe: PathBuf,
+    phimesh: Phimesh,
     /// `https://ADDR`.
     pub url: String,
     /// The CA's trust bundle file.
@@ -31,11 +62,11 @@ pub struct Ca {
 }
 
 impl Ca {
-    /// Starts `exe ca` listening on `listen` (`127.0.0.1:0`) with its files in `dir`, issuing
+    /// Starts `phimesh ca` listening on `listen` (`127.0.0.1:0`) with its files in `dir`, issuing
     /// [`spiffe_id`]`(ns, sa)` for each of `ids`, with more `phimesh ca` flags `extra`; returns
     /// once it listens.
     pub fn start(
-        exe: &Path,
+        phimesh: &Phimesh,
         dir: &Path,
         listen: &str,
         ids: &[(&str, &str)],
@@ -56,10 +87,10 @@ impl Ca {
             )?;
         }
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-        let (proc, url) = Self::spawn(exe, dir, listen, &extra)?;
+        let (proc, url) = Self::spawn(phimesh, dir, listen, &extra)?;
         Ok(Ca {
             proc,
-            exe: exe.to_owned(),
+            phimesh: phimesh.clone(),
             url,
             roots: dir.join("state").join("trust-bundle.pem"),
             dir: dir.to_owned(),
@@ -68,13 +99,13 @@ impl Ca {
     }
 
     fn spawn(
-        exe: &Path,
+        phimesh: &Phimesh,
         dir: &Path,
         listen: &str,
         extra: &[String],
     ) -> Result<(ChildProc, String), String> {
-        let mut cmd = Command::new(exe);
-        cmd.args(["ca", "--listen", listen, "--state-dir"])
+        let mut cmd = phimesh.command("ca");
+        cmd.args(["--listen", listen, "--state-dir"])
             .arg(dir.join("state"))
             .arg("--tokens")
             .arg(dir.join("tokens"))
@@ -125,7 +156,7 @@ impl Ca {
     /// Starts a sidecar (`phimesh proxy`, [`ProxyProc::start`]) with the flags `args`, from the
     /// same executable as the CA.
     pub fn sidecar(&self, name: &str, args: &[String]) -> Result<ProxyProc, String> {
-        ProxyProc::start(&self.exe, name, args)
+        ProxyProc::start(&self.phimesh, name, args)
     }
 
     /// The CA process.
@@ -146,7 +177,12 @@ impl Ca {
     /// Starts the CA again on the same address, state and flags; returns once it listens.
     pub fn restart(&mut self) -> Result<(), String> {
         self.stop();
-        let (proc, url) = Self::spawn(&self.exe, &self.dir, &self.addr().to_string(), &self.extra)?;
+        let (proc, url) = Self::spawn(
+            &self.phimesh,
+            &self.dir,
+            &self.addr().to_string(),
+            &self.extra,
+        )?;
         if url != self.url {
             return Err(format!("the CA came back on {url}, not {}", self.url));
         }
@@ -182,12 +218,12 @@ fn addr_of(line: &str) -> Option<SocketAddr> {
 }
 
 impl ProxyProc {
-    /// Starts `exe proxy ARGS` (the flags include an `--admin-listen`) and waits until it
+    /// Starts `phimesh proxy ARGS` (the flags include an `--admin-listen`) and waits until it
     /// says it is ready: identity from the CA, every listener bound. `name` is what errors call
     /// it.
-    pub fn start(exe: &Path, name: &str, args: &[String]) -> Result<ProxyProc, String> {
-        let mut cmd = Command::new(exe);
-        cmd.arg("proxy").args(args);
+    pub fn start(phimesh: &Phimesh, name: &str, args: &[String]) -> Result<ProxyProc, String> {
+        let mut cmd = phimesh.command("proxy");
+        cmd.args(args);
         let proc = ChildProc::spawn(name, cmd)?;
         let (mut routes, mut outbound, mut inbound, mut admin) = (Vec::new(), None, None, None);
         proc.wait_stderr(START_TIMEOUT, |line| {

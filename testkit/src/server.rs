@@ -1,7 +1,6 @@
 //! In-process apps and upstreams: HTTP/1.1 and h2 on one listener, optionally recording every
 //! byte read off their connections.
 
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -110,6 +109,8 @@ pub use blocking::{RecordingServer, Sink, CLEAN_JSON, PHI_JSON, SSN};
 
 #[cfg(feature = "tests")]
 mod blocking {
+    use std::net::SocketAddr;
+
     use bytes::Bytes;
     use http_body_util::{BodyExt, Full};
 
