@@ -17,43 +17,32 @@ use tokio::task::JoinHandle;
 
 use super::{patient_json, PHI_NEEDLES};
 
-/// Binds `addr` for `what`, with the hint a busy demo address needs.
-async fn bind(addr: SocketAddr, what: &str) -> Result<(TcpListener, SocketAddr), String> {
+/// An in-process app: answers requests, and may see every byte read off its connections.
+pub(super) trait App: Send + Sync + 'static {
+    /// The answer to `req`.
+    fn handle(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+    ) -> impl std::future::Future<Output = Response<Full<Bytes>>> + Send;
+    /// What sees every byte read off a connection, before HTTP parsing.
+    fn tap(self: &Arc<Self>) -> Option<WireTap> {
+        None
+    }
+}
+
+/// Serves `app` (the `what`) on `addr`; returns where, and the task.
+pub(super) async fn serve_app<A: App>(
+    addr: SocketAddr,
+    what: &str,
+    app: Arc<A>,
+) -> Result<(SocketAddr, JoinHandle<()>), String> {
     let l = TcpListener::bind(addr).await.map_err(|e| {
         format!("cannot bind the {what} on {addr}: {e} (is another phimesh demo running?)")
     })?;
     let bound = l.local_addr().map_err(|e| e.to_string())?;
-    Ok((l, bound))
-}
-
-/// Serves the patient service on `addr`; returns where, and the task.
-pub(super) async fn serve_patients(
-    addr: SocketAddr,
-    svc: Arc<PatientService>,
-) -> Result<(SocketAddr, JoinHandle<()>), String> {
-    let (l, bound) = bind(addr, "patient service").await?;
-    let task = serve(l, None, move |req| {
-        let svc = svc.clone();
-        async move { Ok::<_, Infallible>(svc.handle(req).await) }
-    });
-    Ok((bound, task))
-}
-
-/// Serves the external sink on `addr`, recording every byte read; returns where, and the task.
-pub(super) async fn serve_sink(
-    addr: SocketAddr,
-    sink: Arc<Sink>,
-) -> Result<(SocketAddr, JoinHandle<()>), String> {
-    let (l, bound) = bind(addr, "external sink").await?;
-    let wire = sink.clone();
-    let tap: WireTap = Arc::new(move |b: &[u8]| {
-        if let Ok(mut v) = wire.wire.lock() {
-            v.extend_from_slice(b);
-        }
-    });
-    let task = serve(l, Some(tap), move |req| {
-        let sink = sink.clone();
-        async move { Ok::<_, Infallible>(sink.handle(req).await) }
+    let task = serve(l, app.tap(), move |req| {
+        let app = app.clone();
+        async move { Ok::<_, Infallible>(app.handle(req).await) }
     });
     Ok((bound, task))
 }
@@ -68,8 +57,10 @@ impl PatientService {
     pub(super) fn received(&self) -> usize {
         self.received.load(Ordering::SeqCst)
     }
+}
 
-    async fn handle(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
+impl App for PatientService {
+    async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Full<Bytes>> {
         let (parts, body) = req.into_parts();
         let body = body
             .collect()
@@ -148,8 +139,19 @@ impl Sink {
         }
         (bodies.len(), phi)
     }
+}
 
-    async fn handle(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
+impl App for Sink {
+    fn tap(self: &Arc<Self>) -> Option<WireTap> {
+        let sink = self.clone();
+        Some(Arc::new(move |b: &[u8]| {
+            if let Ok(mut v) = sink.wire.lock() {
+                v.extend_from_slice(b);
+            }
+        }))
+    }
+
+    async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Full<Bytes>> {
         let grpc = req
             .headers()
             .get("content-type")
@@ -197,7 +199,7 @@ pub(super) fn phi_bytes(hay: &[u8]) -> usize {
 mod tests {
     use phimesh_testkit::codec::{grpc_frame, gzip};
 
-    use super::super::clients::{get, grpc, http1, http1_chunked, post};
+    use super::super::clients::{get, grpc, http1, http1_chunked, post, split_in_ssn};
     use super::super::{MRN, SSN};
     use super::*;
 
@@ -222,7 +224,7 @@ mod tests {
     #[tokio::test]
     async fn the_sink_counts_phi_that_reaches_it_in_every_form() {
         let sink = Arc::new(Sink::default());
-        let (addr, task) = serve_sink("127.0.0.1:0".parse().unwrap(), sink.clone())
+        let (addr, task) = serve_app("127.0.0.1:0".parse().unwrap(), "sink", sink.clone())
             .await
             .unwrap();
         let phi = patient_json();
@@ -250,17 +252,7 @@ mod tests {
         assert_eq!(sink.since(m), (gz.len(), full));
 
         let m = sink.mark();
-        let cut = phi.find(SSN).unwrap() + 5;
-        http1_chunked(
-            addr,
-            "/c",
-            vec![
-                Bytes::from(phi[..cut].to_string()),
-                Bytes::from(phi[cut..].to_string()),
-            ],
-        )
-        .await
-        .unwrap();
+        http1_chunked(addr, "/c", split_in_ssn(&phi)).await.unwrap();
         // On the wire the SSN is split by the chunk framing; the decoded body has it whole.
         let (body, phi_seen) = sink.since(m);
         assert_eq!((body, phi_seen), (phi.len(), full));
@@ -284,7 +276,7 @@ mod tests {
     #[tokio::test]
     async fn patient_service_serves_and_stores_records() {
         let svc = Arc::new(PatientService::default());
-        let (addr, task) = serve_patients("127.0.0.1:0".parse().unwrap(), svc.clone())
+        let (addr, task) = serve_app("127.0.0.1:0".parse().unwrap(), "patients", svc.clone())
             .await
             .unwrap();
         let r = http1(addr, get("/patients/4711")).await.unwrap();

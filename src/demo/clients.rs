@@ -11,7 +11,7 @@ use phimesh_testkit::client::{
 };
 use phimesh_testkit::codec::protobuf_bytes;
 
-use super::REQUEST_TIMEOUT;
+use super::{REQUEST_TIMEOUT, SSN};
 
 /// The pause between the chunks of a chunked body.
 const CHUNK_PAUSE: Duration = Duration::from_millis(100);
@@ -43,6 +43,15 @@ pub(super) async fn http1_chunked(
         chunked(chunks, CHUNK_PAUSE),
     );
     http1(addr, req).await
+}
+
+/// `record` in two chunks, cut inside the patient's SSN.
+pub(super) fn split_in_ssn(record: &str) -> Vec<Bytes> {
+    let cut = record.find(SSN).map_or(record.len() / 2, |i| i + 5);
+    vec![
+        Bytes::from(record[..cut].to_string()),
+        Bytes::from(record[cut..].to_string()),
+    ]
 }
 
 /// One unary gRPC call over HTTP/2 (prior knowledge); the message is a protobuf with the record

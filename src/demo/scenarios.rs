@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use phimesh_testkit::codec::gzip;
 
-use super::clients::{get, grpc, http1, http1_chunked, post, summary};
+use super::clients::{get, grpc, http1, http1_chunked, post, split_in_ssn, summary};
 use super::world::World;
 use super::{patient_json, APP_PORT, EGRESS_PORT, POD_A, SSN};
 
@@ -188,18 +188,7 @@ pub(super) async fn play(world: &World, s: &Scenario) -> Outcome {
             )
             .await
         }
-        Kind::EgressChunked => {
-            let cut = phi.find(SSN).unwrap() + 5;
-            http1_chunked(
-                egress,
-                "/collect",
-                vec![
-                    Bytes::from(phi[..cut].to_string()),
-                    Bytes::from(phi[cut..].to_string()),
-                ],
-            )
-            .await
-        }
+        Kind::EgressChunked => http1_chunked(egress, "/collect", split_in_ssn(&phi)).await,
         Kind::EgressGrpc => grpc(egress, &phi).await,
     };
     // Let late bytes (a leak after a reset, audit lines) arrive before counting.

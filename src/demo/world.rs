@@ -46,8 +46,12 @@ impl World {
         let p_addr: SocketAddr = format!("{POD_B}:{APP_PORT}").parse().unwrap();
         let s_addr: SocketAddr = format!("{EXTERNAL}:{APP_PORT}").parse().unwrap();
         let tasks = vec![
-            apps::serve_patients(p_addr, patients.clone()).await?.1,
-            apps::serve_sink(s_addr, sink.clone()).await?.1,
+            apps::serve_app(p_addr, "patient service", patients.clone())
+                .await?
+                .1,
+            apps::serve_app(s_addr, "external sink", sink.clone())
+                .await?
+                .1,
         ];
 
         // The CA with a token per sidecar, then the sidecars; the waits for "listening" and
