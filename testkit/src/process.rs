@@ -105,9 +105,9 @@ impl ChildProc {
             let ended = self.err.ended.load(Ordering::SeqCst);
             if ended || now >= deadline {
                 let why = if ended {
-                    "exited"
+                    "exited (its stderr ended) before it was ready".to_owned()
                 } else {
-                    "did not get there in time"
+                    format!("was not ready within {within:?}")
                 };
                 drop(guard);
                 return Err(format!("{} {why}: {}", self.name, self.stderr_tail(5)));
@@ -207,5 +207,50 @@ impl ChildProc {
 impl Drop for ChildProc {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str) -> ChildProc {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", script]);
+        ChildProc::spawn("sh", cmd).unwrap()
+    }
+
+    #[test]
+    fn waits_for_a_line_collects_output_and_terminates() {
+        let mut p = sh(
+            "echo audit-1; echo 'listening on 127.0.0.1:9' >&2; echo audit-2; \
+                        trap 'exit 0' TERM; while :; do sleep 0.05; done",
+        );
+        let addr = p
+            .wait_stderr(Duration::from_secs(10), |l| {
+                l.strip_prefix("listening on ").map(str::to_owned)
+            })
+            .unwrap();
+        assert_eq!(addr, "127.0.0.1:9");
+        assert_eq!(p.wait_stdout_lines(2, Duration::from_secs(10)), 2);
+        assert_eq!(p.stdout_since(1), ["audit-2"]);
+        let st = p
+            .terminate(Duration::from_secs(10))
+            .expect("exits on SIGTERM");
+        assert!(st.success(), "{st}");
+    }
+
+    #[test]
+    fn a_process_that_exits_first_is_an_error_with_its_last_words() {
+        let p = sh("echo 'bad flag --x' >&2; exit 2");
+        let e = p
+            .wait_stderr(Duration::from_secs(10), |l| {
+                l.starts_with("ready").then_some(())
+            })
+            .unwrap_err();
+        assert!(
+            e.contains("before it was ready") && e.contains("bad flag --x"),
+            "{e}"
+        );
     }
 }
