@@ -42,13 +42,17 @@ enum Command {
 fn main() -> ExitCode {
     logging::init();
     let cli = Cli::parse();
+    // SIGTERM and SIGINT, for every subcommand that serves: it stops (the sidecar drains) when
+    // this fires. The handlers are installed in the subcommand's runtime once it waits, so the
+    // one-shot subcommands keep the signals' default action.
+    let shutdown = phimesh_plumbing::Shutdown::new();
     match cli.command {
         Command::Scan(args) => scan::run(args),
-        Command::Ca(args) => phimesh_ca::cli::run(args),
-        Command::Proxy(args) => phimesh_proxy::cli::run_proxy(args),
+        Command::Ca(args) => phimesh_ca::cli::run(args, shutdown),
+        Command::Proxy(args) => phimesh_proxy::cli::run_proxy(args, shutdown),
         Command::Init(args) => phimesh_proxy::cli::run_init(args),
         Command::Inject(args) => phimesh_inject::cli::run_inject(args),
-        Command::Webhook(args) => phimesh_inject::cli::run_webhook(args),
-        Command::Demo(args) => demo::run(args),
+        Command::Webhook(args) => phimesh_inject::cli::run_webhook(args, shutdown),
+        Command::Demo(args) => demo::run(args, shutdown),
     }
 }

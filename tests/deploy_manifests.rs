@@ -223,8 +223,18 @@ fn kustomizations_build_and_pass_the_schema_validator() {
             assert_eq!(d["metadata"]["namespace"], "patients");
         }
     }
-    // Monitoring builds (CRDs are not in the validator's schemas; checked field by field above).
-    assert_eq!(docs(&kustomize(&deploy().join("monitoring"))).len(), 2);
+    // Monitoring builds (CRDs are not in the validator's schemas; checked field by field above):
+    // the two PodMonitors, and alerting/'s PrometheusRule and dashboard ConfigMap with them.
+    let mut kinds: Vec<String> = docs(&kustomize(&deploy().join("monitoring")))
+        .iter()
+        .map(|d| d["kind"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        ["ConfigMap", "PodMonitor", "PodMonitor", "PrometheusRule"],
+        "deploy/monitoring builds the scraping and the alerting"
+    );
 
     // The validator is real: it rejects a misspelt field.
     let out = kubernetes_validate(

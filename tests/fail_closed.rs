@@ -17,6 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use phimesh_testkit::codec::{grpc_frame, gzip};
 use support_proxy::{contains, curl, ProxyProc, CLEAN_JSON, PHI_JSON, SSN};
 
 fn egress(to: SocketAddr, extra: &[&str]) -> ProxyProc {
@@ -24,12 +25,6 @@ fn egress(to: SocketAddr, extra: &[&str]) -> ProxyProc {
     let mut args = vec!["--route", &route];
     args.extend_from_slice(extra);
     ProxyProc::start(&args)
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
 }
 
 /// curl with `args`; returns (status, response head, body bytes exactly as received).
@@ -757,14 +752,6 @@ fn two_content_encoding_lines_mean_both_on_http1_and_h2() {
     assert_eq!(refusals(&p, "phi"), 2);
     assert_eq!(refusals(&p, "ambiguous"), 2);
     assert_no_value_in_output(&p);
-}
-
-/// A gRPC message frame: compressed flag, big-endian length, payload.
-fn grpc_frame(compressed: bool, payload: &[u8]) -> Vec<u8> {
-    let mut f = vec![u8::from(compressed)];
-    f.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-    f.extend_from_slice(payload);
-    f
 }
 
 #[test]

@@ -16,35 +16,10 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use base64::Engine as _;
+use phimesh_testkit::codec::{b64, b64url, gzip, utf16};
 use support_proxy::{contains, curl, ProxyProc, Sink, SSN};
 
 const RECORD: &str = r#"{"patient":{"name":"Jane Roe","ssn":"123-45-6789"}}"#;
-
-fn b64(d: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(d)
-}
-
-fn b64url(d: &[u8]) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(d)
-}
-
-fn gzip(d: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(d).unwrap();
-    e.finish().unwrap()
-}
-
-fn utf16(s: &str, le: bool, bom: bool) -> Vec<u8> {
-    let mut v = Vec::new();
-    if bom {
-        v.extend_from_slice(if le { &[0xff, 0xfe] } else { &[0xfe, 0xff] });
-    }
-    for u in s.encode_utf16() {
-        v.extend_from_slice(&if le { u.to_le_bytes() } else { u.to_be_bytes() });
-    }
-    v
-}
 
 /// A request to send: body, content type, extra curl arguments, the path and query.
 struct Case {

@@ -192,19 +192,15 @@ fn holding_server(parties: usize) -> RecordingServer {
     })
 }
 
+/// An h2 (prior knowledge) connection to `addr`, the test kit's client.
 async fn h2_connect(
     addr: std::net::SocketAddr,
-) -> hyper::client::conn::http2::SendRequest<
-    http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>,
-> {
-    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (send, conn) =
-        hyper::client::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
-            .handshake(hyper_util::rt::TokioIo::new(tcp))
-            .await
-            .unwrap();
-    tokio::spawn(conn);
-    send
+) -> hyper::client::conn::http2::SendRequest<phimesh_testkit::client::ReqBody> {
+    use phimesh_testkit::client::{Conn, Proto};
+    match Conn::connect(addr, Proto::H2).await.unwrap() {
+        Conn::H2(send) => send,
+        Conn::H1(_) => unreachable!("asked for h2"),
+    }
 }
 
 #[test]

@@ -114,11 +114,12 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// Runs `phimesh ca` and returns the process exit code.
-pub fn run(args: CaArgs) -> ExitCode {
+/// Runs `phimesh ca` (serving until `shutdown` fires: SIGTERM, SIGINT) and returns the process
+/// exit code.
+pub fn run(args: CaArgs, shutdown: phimesh_plumbing::Shutdown) -> ExitCode {
     match args.command {
         Some(CaCommand::RotateRoot(r)) => rotate_root(r),
-        None => serve(args.run),
+        None => serve(args.run, shutdown),
     }
 }
 
@@ -153,7 +154,7 @@ fn rotate_root(args: RotateArgs) -> ExitCode {
     }
 }
 
-fn serve(args: RunArgs) -> ExitCode {
+fn serve(args: RunArgs, shutdown: phimesh_plumbing::Shutdown) -> ExitCode {
     let Some(state_dir) = args.state_dir else {
         return fail("--state-dir is required");
     };
@@ -228,12 +229,7 @@ fn serve(args: RunArgs) -> ExitCode {
         tracing::info!(addr = %running.addr, provider = crate::tls::PROVIDER_NAME, "CA serving");
         eprintln!("phimesh ca: listening on https://{}", running.addr);
         let signals = async {
-            use tokio::signal::unix::{signal, SignalKind};
-            let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (
-                signal(SignalKind::hangup()),
-                signal(SignalKind::terminate()),
-                signal(SignalKind::interrupt()),
-            ) else {
+            let (Ok(mut hup), Ok(())) = (phimesh_plumbing::hangups(), shutdown.listen()) else {
                 return;
             };
             loop {
@@ -242,8 +238,7 @@ fn serve(args: RunArgs) -> ExitCode {
                         Ok(n) => tracing::info!(tokens = n, "token file reloaded"),
                         Err(e) => tracing::error!(error = %e, "token file reload failed; keeping the previous tokens"),
                     },
-                    _ = term.recv() => return,
-                    _ = int.recv() => return,
+                    _ = shutdown.wait() => return,
                 }
             }
         };

@@ -58,9 +58,6 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Deadline for a whole request body, once its head is in.
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
-/// Bounds on reading the rest of a refused body ([`discard`]).
-const DISCARD_TIME: Duration = Duration::from_secs(2);
-const DISCARD_MAX: usize = 8 * 1024 * 1024;
 /// Shortest wait after which a client that asked for `100 Continue` may send its body anyway.
 const EXPECT_WAIT: Duration = Duration::from_millis(900);
 /// Results of `phimesh_ca_certificates_issued_total`.
@@ -691,7 +688,8 @@ struct AuditLine<'a> {
 }
 
 /// Reads a request body of at most [`MAX_BODY`] bytes within [`BODY_TIMEOUT`]. A longer one is
-/// refused, and the rest of it read and dropped beside the refusal (see [`discard`]).
+/// refused, and the rest of it read and dropped beside the refusal (see
+/// [`phimesh_plumbing::discard`]).
 async fn read_body(mut body: Incoming) -> Result<Bytes, ApiError> {
     let read = async {
         let mut buf = Vec::new();
@@ -710,39 +708,16 @@ async fn read_body(mut body: Incoming) -> Result<Bytes, ApiError> {
         .await
         .unwrap_or(Err(ApiError::Body));
     if matches!(r, Err(ApiError::TooLarge)) {
-        discard(body);
+        phimesh_plumbing::discard(body);
     }
     r
-}
-
-/// Reads and drops, beside the refusal, the rest of a body that is refused, for at most
-/// [`DISCARD_TIME`] and [`DISCARD_MAX`] bytes. A server that closes a connection with unread
-/// bytes in its receive buffer makes the kernel send a reset, and a client still sending then
-/// sees the reset, not the refusal. Past either bound the connection is closed anyway: a client
-/// cannot hold it by sending on.
-fn discard(mut body: Incoming) {
-    tokio::spawn(async move {
-        let drain = async {
-            let mut seen = 0usize;
-            while let Some(Ok(frame)) = body.frame().await {
-                seen += frame.data_ref().map_or(0, Bytes::len);
-                if seen > DISCARD_MAX {
-                    return;
-                }
-            }
-        };
-        let _ = tokio::time::timeout(DISCARD_TIME, drain).await;
-    });
 }
 
 /// Whether a body refused `waited` after its head arrived may be on its way. A client that sent
 /// `Expect: 100-continue` sends no body until told to (hyper tells it once the body is read), or
 /// until it tires of waiting: curl after 1 s. Reading such a body early would invite it.
 fn body_may_be_coming(headers: &http::HeaderMap, waited: Duration) -> bool {
-    let expects = headers
-        .get(http::header::EXPECT)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-    !expects || waited >= EXPECT_WAIT
+    !phimesh_plumbing::expects_continue(headers) || waited >= EXPECT_WAIT
 }
 
 /// The grant of a request's token, or why the request is refused before its body is read: no
@@ -802,7 +777,7 @@ async fn issue(ca: &Arc<Ca>, req: Request<Incoming>, client: IpAddr) -> Result<R
         Ok(g) => g,
         Err(e) => {
             if body_may_be_coming(&head.headers, arrived.elapsed()) {
-                discard(body);
+                phimesh_plumbing::discard(body);
             }
             return Err(e);
         }

@@ -3,10 +3,11 @@
 //! references, repeated percent-encoding, Unicode look-alikes), in any chunking, and the
 //! hold-back never lets a byte of an encoded value out before its verdict.
 
-use std::io::{Read, Write};
+use std::io::Read;
 
 use base64::Engine as _;
 use phimesh_detect::{Engine, Report, StreamOptions, Uninspectable, Verdict};
+use phimesh_testkit::codec::{b64, b64url, gzip, mime_lines, utf16, zlib};
 
 fn engine() -> &'static Engine {
     static E: std::sync::OnceLock<Engine> = std::sync::OnceLock::new();
@@ -19,45 +20,6 @@ fn scan(chunks: &[&[u8]]) -> Report {
         s.feed(c).unwrap();
     }
     s.finish().unwrap()
-}
-
-fn b64(d: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(d)
-}
-
-fn b64url(d: &[u8]) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(d)
-}
-
-fn gzip(d: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(d).unwrap();
-    e.finish().unwrap()
-}
-
-fn zlib(d: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(d).unwrap();
-    e.finish().unwrap()
-}
-
-fn utf16(s: &str, le: bool, bom: bool) -> Vec<u8> {
-    let mut v = Vec::new();
-    if bom {
-        v.extend_from_slice(if le { &[0xff, 0xfe] } else { &[0xfe, 0xff] });
-    }
-    for u in s.encode_utf16() {
-        v.extend_from_slice(&if le { u.to_le_bytes() } else { u.to_be_bytes() });
-    }
-    v
-}
-
-fn mime_lines(s: &str) -> String {
-    s.as_bytes()
-        .chunks(76)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect::<Vec<_>>()
-        .join("\r\n")
 }
 
 const RECORD: &str =

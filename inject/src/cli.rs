@@ -182,11 +182,12 @@ pub fn run_inject(args: InjectArgs) -> ExitCode {
     }
 }
 
-/// Runs `phimesh webhook` and returns the process exit code.
-pub fn run_webhook(args: WebhookArgs) -> ExitCode {
+/// Runs `phimesh webhook` (serving until `shutdown` fires: SIGTERM, SIGINT) and returns the
+/// process exit code.
+pub fn run_webhook(args: WebhookArgs, shutdown: phimesh_plumbing::Shutdown) -> ExitCode {
     match args.command {
         Some(WebhookCommand::GenCerts(g)) => return gen_certs(g),
-        Some(WebhookCommand::SyncTrustBundle(s)) => return sync_trust_bundle(s),
+        Some(WebhookCommand::SyncTrustBundle(s)) => return sync_trust_bundle(s, shutdown),
         None => {}
     }
     let (Some(cert), Some(key)) = (args.cert, args.key) else {
@@ -255,7 +256,7 @@ pub fn run_webhook(args: WebhookArgs) -> ExitCode {
                 "pods in PHI namespaces get mode enforce and strict inbound mTLS regardless of these defaults"
             );
         }
-        webhook::serve(listener, cert, state, shutdown_signal()).await;
+        webhook::serve(listener, cert, state, shutdown.wait()).await;
         ExitCode::SUCCESS
     })
 }
@@ -272,7 +273,7 @@ fn parse_api(url: &str) -> Option<(String, u16)> {
     Some((h.to_owned(), p.parse().ok()?))
 }
 
-fn sync_trust_bundle(args: SyncArgs) -> ExitCode {
+fn sync_trust_bundle(args: SyncArgs, shutdown: phimesh_plumbing::Shutdown) -> ExitCode {
     use crate::trust_sync::{self, KubeApi};
     let url =
         match args.kube_api.clone() {
@@ -334,26 +335,10 @@ fn sync_trust_bundle(args: SyncArgs) -> ExitCode {
     runtime.block_on(async {
         tokio::select! {
             _ = trust_sync::run(api, args.bundle, std::time::Duration::from_secs(args.interval_seconds)) => {}
-            _ = shutdown_signal() => {}
+            _ = shutdown.wait() => {}
         }
     });
     ExitCode::SUCCESS
-}
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let term = signal(SignalKind::terminate());
-    match term {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = term.recv() => {},
-                _ = tokio::signal::ctrl_c() => {},
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
 }
 
 fn gen_certs(args: GenCertsArgs) -> ExitCode {

@@ -298,10 +298,6 @@ async fn handle(req: Request<Incoming>, state: &State, peer: SocketAddr) -> Resp
     }
 }
 
-/// Most bytes of a refused body read and dropped, and for how long (see [`discard`]).
-const DISCARD_MAX: usize = 8 * 1024 * 1024;
-const DISCARD_TIME: Duration = Duration::from_secs(2);
-
 enum ReadError {
     TooLarge,
     Body,
@@ -322,24 +318,6 @@ async fn read_bounded(body: &mut Incoming, max: usize) -> Result<Bytes, ReadErro
     Ok(Bytes::from(buf))
 }
 
-/// Reads and drops, beside the 413, the rest of a refused body (at most [`DISCARD_MAX`] bytes
-/// for [`DISCARD_TIME`]): closing a connection with unread bytes makes the kernel send a reset,
-/// and a client still uploading would see the reset instead of the answer.
-fn discard(mut body: Incoming) {
-    tokio::spawn(async move {
-        let drain = async {
-            let mut seen = 0usize;
-            while let Some(Ok(frame)) = body.frame().await {
-                seen += frame.data_ref().map_or(0, Bytes::len);
-                if seen > DISCARD_MAX {
-                    return;
-                }
-            }
-        };
-        let _ = tokio::time::timeout(DISCARD_TIME, drain).await;
-    });
-}
-
 async fn mutate(
     req: Request<Incoming>,
     state: &State,
@@ -354,7 +332,7 @@ async fn mutate(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max as u64) {
-        discard(req.into_body());
+        phimesh_plumbing::discard(req.into_body());
         return reject(
             state,
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -375,7 +353,7 @@ async fn mutate(
     let read = read_bounded(&mut body, max);
     let body = match tokio::time::timeout_at(deadline, read).await.map(|r| {
         if matches!(r, Err(ReadError::TooLarge)) {
-            discard(body);
+            phimesh_plumbing::discard(body);
         }
         r
     }) {

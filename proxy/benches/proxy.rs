@@ -42,35 +42,27 @@
 //! * without `--bench` (`cargo test --all-targets` runs it that way) — a smoke test: a few
 //!   requests on every path and a 1 MiB stream, failing on any error.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full, StreamBody};
-use hyper::body::{Frame, Incoming};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use phimesh_ca::testing::TestPki;
 use phimesh_detect::{Engine, StreamOptions, Verdict};
 use phimesh_proxy::audit::AuditSink;
 use phimesh_proxy::config::{IdentitySource, MeshInspection, ProxyConfig, Route};
 use phimesh_proxy::{Proxy, RunningProxy};
-use tokio::net::{TcpListener, TcpStream};
+use phimesh_testkit::client::{chunked, full, request, Conn, Proto, ReqBody};
+use tokio::net::TcpListener;
 use tokio::runtime::Handle;
-
-type Body = BoxBody<Bytes, Infallible>;
 
 /// Request and answer size of the latency runs.
 const SMALL: usize = 1024;
 /// Chunk size of the streamed body.
 const CHUNK: usize = 64 << 10;
-/// h2 windows of the app and the load generator: the same as the sidecars' (`http.rs`,
-/// `forward.rs`), so the direct path is not held back by smaller ones.
-const STREAM_WINDOW: u32 = 1 << 20;
-const CONN_WINDOW: u32 = 4 << 20;
 
 #[derive(Debug, Clone)]
 struct Settings {
@@ -223,7 +215,7 @@ fn small_scan(engine: &Engine, msg: &Bytes, n: u32) -> f64 {
 // ---------------------------------------------------------------------------------------------
 // The app: answers `/api` with 1 KiB of JSON after reading the request, drains `/sink`.
 
-async fn app(req: Request<Incoming>, answer: Bytes) -> Result<Response<Body>, hyper::Error> {
+async fn app(req: Request<Incoming>, answer: Bytes) -> Result<Response<Full<Bytes>>, hyper::Error> {
     let sink = req.uri().path() == "/sink";
     let mut body = req.into_body();
     let mut n = 0u64;
@@ -239,28 +231,15 @@ async fn app(req: Request<Incoming>, answer: Bytes) -> Result<Response<Body>, hy
     };
     Ok(Response::builder()
         .header("content-type", "application/json")
-        .body(Full::new(out).boxed())
+        .body(Full::new(out))
         .expect("response"))
 }
 
+/// The app (HTTP/1.1 and h2, the sidecars' h2 windows) on 127.0.0.1.
 async fn start_app(answer: Bytes) -> SocketAddr {
     let l = TcpListener::bind("127.0.0.1:0").await.expect("bind app");
     let addr = l.local_addr().expect("app addr");
-    tokio::spawn(async move {
-        while let Ok((s, _)) = l.accept().await {
-            let _ = s.set_nodelay(true);
-            let answer = answer.clone();
-            tokio::spawn(async move {
-                let svc = hyper::service::service_fn(move |req| app(req, answer.clone()));
-                let mut b = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-                b.http2()
-                    .initial_stream_window_size(STREAM_WINDOW)
-                    .initial_connection_window_size(CONN_WINDOW)
-                    .max_concurrent_streams(256);
-                let _ = b.serve_connection(TokioIo::new(s), svc).await;
-            });
-        }
-    });
+    phimesh_testkit::server::serve(l, None, move |req| app(req, answer.clone()));
     addr
 }
 
@@ -338,114 +317,46 @@ async fn start_pair(pki: &TestPki, app: SocketAddr, inspection: Inspection, role
 // ---------------------------------------------------------------------------------------------
 // The load generator.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Proto {
-    H1,
-    H2,
-}
-
-impl Proto {
-    fn name(self) -> &'static str {
-        match self {
-            Proto::H1 => "HTTP/1.1",
-            Proto::H2 => "h2",
-        }
-    }
-    fn key(self) -> &'static str {
-        match self {
-            Proto::H1 => "h1",
-            Proto::H2 => "h2",
-        }
-    }
-}
-
-enum Sender {
-    H1(hyper::client::conn::http1::SendRequest<Body>),
-    H2(hyper::client::conn::http2::SendRequest<Body>),
-}
-
-async fn connect(addr: SocketAddr, proto: Proto) -> Sender {
-    let s = TcpStream::connect(addr).await.expect("connect");
-    let _ = s.set_nodelay(true);
-    let io = TokioIo::new(s);
+/// A protocol's name for `--only`.
+fn key(proto: Proto) -> &'static str {
     match proto {
-        Proto::H1 => {
-            let (tx, conn) = hyper::client::conn::http1::handshake(io)
-                .await
-                .expect("h1 handshake");
-            tokio::spawn(conn);
-            Sender::H1(tx)
-        }
-        Proto::H2 => {
-            let (tx, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
-                .initial_stream_window_size(STREAM_WINDOW)
-                .initial_connection_window_size(CONN_WINDOW)
-                .handshake(io)
-                .await
-                .expect("h2 handshake");
-            tokio::spawn(conn);
-            Sender::H2(tx)
-        }
+        Proto::H1 => "h1",
+        Proto::H2 => "h2",
     }
 }
 
-impl Sender {
-    fn h2_clone(&self) -> Option<Sender> {
-        match self {
-            Sender::H2(tx) => Some(Sender::H2(tx.clone())),
-            Sender::H1(_) => None,
-        }
-    }
+async fn connect(addr: SocketAddr, proto: Proto) -> Conn {
+    Conn::connect(addr, proto).await.expect("connect")
+}
 
-    /// One exchange; returns the answer's body. An error is a short reason.
-    async fn post(&mut self, addr: SocketAddr, path: &str, body: Body) -> Result<Bytes, String> {
-        let req = Request::post(match self {
-            Sender::H1(_) => path.to_owned(),
-            Sender::H2(_) => format!("http://{addr}{path}"),
-        })
-        .header("host", addr.to_string())
-        .header("content-type", "application/x-ndjson")
-        .body(body)
-        .map_err(|e| e.to_string())?;
-        let resp = match self {
-            Sender::H1(tx) => {
-                tx.ready().await.map_err(|e| e.to_string())?;
-                tx.send_request(req).await
-            }
-            Sender::H2(tx) => {
-                let mut req = req;
-                req.headers_mut().remove("host");
-                tx.ready().await.map_err(|e| e.to_string())?;
-                tx.send_request(req).await
-            }
-        }
-        .map_err(|e| e.to_string())?;
-        let status = resp.status();
-        let body = resp
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| e.to_string())?
-            .to_bytes();
-        if status != StatusCode::OK {
-            return Err(format!("status {status}"));
-        }
-        Ok(body)
+/// One exchange; returns the answer's body. An error is a short reason.
+async fn post(tx: &mut Conn, addr: SocketAddr, path: &str, body: ReqBody) -> Result<Bytes, String> {
+    let uri = match tx {
+        Conn::H1(_) => path.to_owned(),
+        Conn::H2(_) => format!("http://{addr}{path}"),
+    };
+    let host = addr.to_string();
+    let headers = [
+        ("host", host.as_str()),
+        ("content-type", "application/x-ndjson"),
+    ];
+    let r = tx.send(request("POST", &uri, &headers, body)).await?;
+    if r.status != StatusCode::OK {
+        return Err(format!("status {}", r.status));
     }
+    Ok(r.body)
+}
 
-    async fn post_small(&mut self, addr: SocketAddr, payload: &Bytes) -> Result<(), String> {
-        let b = self
-            .post(addr, "/api", Full::new(payload.clone()).boxed())
-            .await?;
-        if b.len() != SMALL {
-            return Err(format!("answer of {} bytes", b.len()));
-        }
-        Ok(())
+async fn post_small(tx: &mut Conn, addr: SocketAddr, payload: &Bytes) -> Result<(), String> {
+    let b = post(tx, addr, "/api", full(payload.clone())).await?;
+    if b.len() != SMALL {
+        return Err(format!("answer of {} bytes", b.len()));
     }
+    Ok(())
 }
 
 /// The clients of one load run: 8 HTTP/1.1 connections or 8 handles on one h2 connection.
-async fn clients(addr: SocketAddr, proto: Proto, n: usize) -> Vec<Sender> {
+async fn clients(addr: SocketAddr, proto: Proto, n: usize) -> Vec<Conn> {
     match proto {
         Proto::H1 => {
             let mut v = Vec::with_capacity(n);
@@ -456,7 +367,7 @@ async fn clients(addr: SocketAddr, proto: Proto, n: usize) -> Vec<Sender> {
         }
         Proto::H2 => {
             let first = connect(addr, proto).await;
-            let mut v: Vec<Sender> = (1..n).filter_map(|_| first.h2_clone()).collect();
+            let mut v: Vec<Conn> = (1..n).filter_map(|_| first.h2_clone()).collect();
             v.push(first);
             v
         }
@@ -540,7 +451,7 @@ async fn closed_loop(addr: SocketAddr, proto: Proto, s: &Settings, payload: &Byt
             let mut l = Load::default();
             while Instant::now() < to {
                 let start = Instant::now();
-                let r = tx.post_small(addr, &payload).await;
+                let r = post_small(&mut tx, addr, &payload).await;
                 let end = Instant::now();
                 if end < from || end >= to {
                     continue;
@@ -613,7 +524,7 @@ async fn fixed_rate(addr: SocketAddr, proto: Proto, s: &Settings, payload: &Byte
                         } else {
                             at // behind schedule: the wait counts
                         };
-                        let r = tx.post_small(addr, &payload).await;
+                        let r = post_small(&mut tx, addr, &payload).await;
                         record(&mut l, from, at, start, r);
                     }
                     l
@@ -635,7 +546,7 @@ async fn fixed_rate(addr: SocketAddr, proto: Proto, s: &Settings, payload: &Byte
                 let payload = payload.clone();
                 tasks.spawn(async move {
                     let mut l = Load::default();
-                    let r = tx.post_small(addr, &payload).await;
+                    let r = post_small(&mut tx, addr, &payload).await;
                     record(&mut l, from, at, start, r);
                     l
                 });
@@ -653,18 +564,13 @@ async fn fixed_rate(addr: SocketAddr, proto: Proto, s: &Settings, payload: &Byte
 /// CPU seconds per GB (10^9 bytes).
 async fn stream_once(addr: SocketAddr, proto: Proto, data: &Bytes) -> Result<(f64, f64), String> {
     let mut tx = connect(addr, proto).await;
-    let d = data.clone();
     let n = data.len().div_ceil(CHUNK);
-    let chunks = futures_util::stream::iter((0..n).map(move |i| {
-        Ok::<_, Infallible>(Frame::data(
-            d.slice(i * CHUNK..((i + 1) * CHUNK).min(d.len())),
-        ))
-    }));
+    let chunks = (0..n)
+        .map(|i| data.slice(i * CHUNK..((i + 1) * CHUNK).min(data.len())))
+        .collect();
     let start = Instant::now();
     let cpu0 = cpu_time();
-    let answer = tx
-        .post(addr, "/sink", StreamBody::new(chunks).boxed())
-        .await?;
+    let answer = post(&mut tx, addr, "/sink", chunked(chunks, Duration::ZERO)).await?;
     let secs = start.elapsed().as_secs_f64();
     let cpu = cpu_time().saturating_sub(cpu0).as_secs_f64();
     let want = format!("{{\"received\":{}}}", data.len());
@@ -835,7 +741,7 @@ async fn bench(s: Settings, workers: usize, roles: Roles) {
                 && wanted(&s.only, PATH_KEYS[k], &PATH_KEYS)
         };
         for (pi, &proto) in protos.iter().enumerate() {
-            if !wanted(&s.only, proto.key(), &["h1", "h2"]) {
+            if !wanted(&s.only, key(proto), &["h1", "h2"]) {
                 continue;
             }
             for (k, &addr) in entries.iter().enumerate() {

@@ -291,9 +291,9 @@ impl ProxyArgs {
     }
 }
 
-/// Log lines (identity fetch failures, IPv6 fallback, ...) go to stderr, filtered by
-/// Runs `phimesh proxy` and returns the process exit code.
-pub fn run_proxy(args: ProxyArgs) -> ExitCode {
+/// Runs `phimesh proxy` until `shutdown` fires (SIGTERM, SIGINT), then drains; returns the
+/// process exit code.
+pub fn run_proxy(args: ProxyArgs, shutdown: phimesh_plumbing::Shutdown) -> ExitCode {
     let cfg = match args.into_config() {
         Ok(c) => c,
         Err(e) => {
@@ -312,14 +312,10 @@ pub fn run_proxy(args: ProxyArgs) -> ExitCode {
         }
     };
     rt.block_on(async move {
-        use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
+        if shutdown.listen().is_err() {
             eprintln!("phimesh proxy: cannot install signal handlers");
             return ExitCode::from(1);
-        };
+        }
         let grace = cfg.drain_timeout;
         if cfg.identity.is_some() {
             eprintln!("phimesh proxy: waiting for identity");
@@ -335,8 +331,7 @@ pub fn run_proxy(args: ProxyArgs) -> ExitCode {
                     return ExitCode::from(2);
                 }
             },
-            _ = term.recv() => return ExitCode::SUCCESS,
-            _ = int.recv() => return ExitCode::SUCCESS,
+            _ = shutdown.wait() => return ExitCode::SUCCESS,
         };
         for (l, u) in &running.routes {
             eprintln!("phimesh proxy: listening role=route addr={l} upstream={u}");
@@ -348,10 +343,7 @@ pub fn run_proxy(args: ProxyArgs) -> ExitCode {
             eprintln!("phimesh proxy: listening role=inbound addr={a}");
         }
         eprintln!("phimesh proxy: ready");
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
+        shutdown.wait().await;
         eprintln!("phimesh proxy: draining (up to {}s)", grace.as_secs());
         let clean = running.shutdown(grace).await;
         eprintln!(

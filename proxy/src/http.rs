@@ -256,37 +256,19 @@ async fn start_body(
     Ok(Ok(b))
 }
 
-/// How long, and how many bytes of, the rest of a refused HTTP/1.1 request body are read and
-/// dropped beside the refusal.
-const DISCARD_TIME: Duration = Duration::from_secs(2);
-const DISCARD_MAX: usize = 8 << 20;
-
-/// Reads and drops, beside a refusal, the rest of a refused HTTP/1.1 request body, for at most
-/// [`DISCARD_TIME`] and [`DISCARD_MAX`] bytes; nothing of it goes anywhere. A server that closes
-/// a connection with unread bytes in its receive buffer makes the kernel send a reset, which
-/// can reach a client still sending before the refusal does. Past either bound the connection
-/// closes anyway: a client cannot hold it by sending on. HTTP/2 needs none of this (the stream
-/// is reset, the connection stays), and a client that sent `Expect: 100-continue` has sent no
-/// body: reading would invite it.
-fn discard(mut body: Incoming, version: Version, headers: &HeaderMap) {
-    let expects = headers
-        .get(header::EXPECT)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-    if version != Version::Http1 || expects || hyper::body::Body::is_end_stream(&body) {
+/// Reads and drops, beside a refusal, the rest of a refused HTTP/1.1 request body
+/// ([`phimesh_plumbing::discard`]: bounded in time and bytes, nothing of it goes anywhere), so a
+/// client still sending gets the refusal, not the kernel's reset. HTTP/2 needs none of this (the
+/// stream is reset, the connection stays), and a client that sent `Expect: 100-continue` has
+/// sent no body: reading would invite it.
+fn discard(body: Incoming, version: Version, headers: &HeaderMap) {
+    if version != Version::Http1
+        || phimesh_plumbing::expects_continue(headers)
+        || hyper::body::Body::is_end_stream(&body)
+    {
         return;
     }
-    tokio::spawn(async move {
-        let drain = async {
-            let mut seen = 0usize;
-            while let Some(Ok(frame)) = body.frame().await {
-                seen += frame.data_ref().map_or(0, Bytes::len);
-                if seen > DISCARD_MAX {
-                    return;
-                }
-            }
-        };
-        let _ = tokio::time::timeout(DISCARD_TIME, drain).await;
-    });
+    phimesh_plumbing::discard(body);
 }
 
 /// Carries out a gate's refusal of a part that had not gone out: its answer, or a reset.
