@@ -98,6 +98,8 @@ pub struct CaConfig {
 }
 
 /// Where the CA keeps its state.
+// One value per process: the size difference between the variants does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum StateConfig {
     /// `--state-backend directory`: one directory (`--state-dir`), one CA process.
@@ -247,6 +249,8 @@ struct Bucket {
 }
 
 /// The state backend of a running CA.
+// One value per process: the size difference between the variants does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Backend {
     Dir(StateDir),
     Kube(KubeBackend),
