@@ -462,6 +462,11 @@ async fn a_killed_leader_hands_over_without_a_failed_issuance_or_a_lost_write() 
     for l in load {
         l.await.unwrap();
     }
+    eprintln!(
+        "hand-over {gap:.2} s after the last renewal; {} issuances at the survivor, {} failed",
+        issued.load(Ordering::SeqCst),
+        failed.load(Ordering::SeqCst)
+    );
     assert_eq!(
         failed.load(Ordering::SeqCst),
         0,
@@ -472,6 +477,48 @@ async fn a_killed_leader_hands_over_without_a_failed_issuance_or_a_lost_write() 
         Some(1.0)
     );
     env.assert_no_lost_write();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_leader_releases_the_lease_for_its_successor() {
+    let env = Env::new().await;
+    let a = env.start_ca("ca-a", &[]).await;
+    eventually(10, "ca-a leads", || {
+        env.lease_holder().as_deref() == Some("ca-a")
+    })
+    .await;
+    let b = env.start_ca("ca-b", &[]).await;
+    let mut a = a;
+    let status = Command::new("kill")
+        .args(["-TERM", &a.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || {
+        let s = a.child.wait().unwrap();
+        (a, s)
+    });
+    let (_a, exit) = tokio::time::timeout(Duration::from_secs(20), exit)
+        .await
+        .expect("ca-a stops on SIGTERM")
+        .unwrap();
+    assert_eq!(exit.code(), Some(0));
+    // Its last Lease write gave the Lease up (no holder, 1 s duration)...
+    let released = env
+        .api
+        .writes_of(&lease_ref())
+        .into_iter()
+        .filter(|w| w.status == 200)
+        .filter_map(|w| w.stored)
+        .any(|l| l["spec"]["holderIdentity"].is_null() && l["spec"]["leaseDurationSeconds"] == 1);
+    assert!(released, "the stopping leader did not release the Lease");
+    // ...and the other replica takes it.
+    eventually(10, "ca-b leads", || {
+        env.lease_holder().as_deref() == Some("ca-b")
+    })
+    .await;
+    let tls = tls_for(&env.stored_bundle());
+    assert_eq!(b.issue(tls).await, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
