@@ -578,6 +578,44 @@ async fn a_conflicting_write_is_retried_and_overwrites_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_secret_is_written_again_from_memory_with_the_same_root() {
+    let env = Env::new().await;
+    let a = env.start_ca("ca-a", &[]).await;
+    eventually(10, "ca-a leads", || {
+        env.lease_holder().as_deref() == Some("ca-a")
+    })
+    .await;
+    let b = env.start_ca("ca-b", &[]).await;
+    let before = env.stored_state();
+    assert!(env.api.delete(&secret_ref()));
+    eventually(10, "the Secret written again", || {
+        env.api.get(&secret_ref()).is_some()
+    })
+    .await;
+    let after = env.stored_state();
+    assert_eq!(
+        after["roots"], before["roots"],
+        "the same root, not a new CA"
+    );
+    assert_eq!(after["issuers"], before["issuers"]);
+    assert!(after["generation"].as_u64() > before["generation"].as_u64());
+    // Both replicas still issue, and a later rotation builds on the rewritten Secret.
+    let tls = tls_for(&env.stored_bundle());
+    assert_eq!(a.issue(tls.clone()).await, 200);
+    assert_eq!(b.issue(tls.clone()).await, 200);
+    env.rotate_root();
+    let mut followed = false;
+    for _ in 0..200 {
+        if certs_in(&b.bundle(tls.clone()).await) == 2 {
+            followed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(followed, "the follower did not adopt the rotation");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_corrupt_secret_stops_the_ca_with_exit_2_and_is_left_alone() {
     let env = Env::new().await;
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);

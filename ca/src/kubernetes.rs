@@ -7,7 +7,8 @@
 //!   `resourceVersion` it read: a `409 Conflict` re-reads the Secret, adopts it (the newer
 //!   write wins) and applies the change again on top of it, so no write is ever lost or
 //!   overwritten blindly. A Secret that does not parse or hold together stops the CA at start
-//!   (exit 2) and is never written to.
+//!   (exit 2) and is never written to. A Secret deleted while the CA runs is written again by the
+//!   leader from the state in memory, so an accidental delete does not replace the root.
 //! * [`leader`]: the `coordination.k8s.io/v1` Lease `phimesh-ca`, acquired and renewed with the
 //!   same compare-and-swap; `holderIdentity` is the pod name. Only the leader advances the
 //!   rotation state machine and writes the Secret; every replica signs leaves from the state it

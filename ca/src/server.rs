@@ -263,6 +263,9 @@ struct KubeBackend {
     resource_version: Mutex<String>,
     leader: watch::Receiver<bool>,
     leader_tx: Mutex<Option<watch::Sender<bool>>>,
+    /// Set when the watch saw the Secret deleted (or a write found it gone): the leader writes
+    /// it again from memory.
+    missing: std::sync::atomic::AtomicBool,
 }
 
 /// Whether `candidate` is a later resourceVersion than `current`. Kubernetes' versions are
@@ -481,9 +484,37 @@ impl Ca {
     /// One pass of the state loop on Kubernetes: the leader applies due transitions and writes
     /// them; a conflict re-reads the Secret and applies them again on top of the newer state.
     async fn kube_tick(&self, kb: &KubeBackend, now: i64) {
+        use std::sync::atomic::Ordering;
         let leading = *kb.leader.borrow();
         self.metrics.leader.set(i64::from(leading));
         if !leading {
+            return;
+        }
+        if kb.missing.load(Ordering::SeqCst) {
+            // The newest state this replica knows is the one in memory: the CA's root must not
+            // change because an object was deleted by accident.
+            let mut state = self
+                .state
+                .lock()
+                .map(|s| s.clone())
+                .unwrap_or_else(|p| p.into_inner().clone());
+            match kb.store.create(&mut state, now).await {
+                Ok(resource_version) => {
+                    warn!(secret = %kb.store.describe(), "the CA state Secret was deleted; wrote it again from memory");
+                    kb.missing.store(false, Ordering::SeqCst);
+                    self.adopt(
+                        kb,
+                        Versioned {
+                            state,
+                            resource_version,
+                        },
+                        now,
+                    );
+                }
+                // Someone else created it: the watch brings it in, the next write builds on it.
+                Err(WriteError::Conflict) => kb.missing.store(false, Ordering::SeqCst),
+                Err(e) => error!(error = %e, "cannot write the deleted CA state Secret again"),
+            }
             return;
         }
         let current = Versioned {
@@ -518,6 +549,9 @@ impl Ca {
             }
             Err((e, conflicts)) => {
                 self.metrics.write_conflicts.inc_by(u64::from(conflicts));
+                if matches!(e, StateError::MissingSecret(_)) {
+                    kb.missing.store(true, Ordering::SeqCst);
+                }
                 error!(error = %e, "CA state update failed; still serving with the state in memory");
             }
         }
@@ -565,6 +599,7 @@ async fn kube_load_or_create(
             Some(v) => check(v),
             None => Err(StateError::MissingSecret(store.describe())),
         },
+        Err(WriteError::Missing) => Err(StateError::MissingSecret(store.describe())),
         Err(WriteError::State(e)) => Err(e),
     }
 }
@@ -579,6 +614,7 @@ async fn follow_secret(ca: Arc<Ca>, mut stop: watch::Receiver<bool>) {
     let by_name = format!("metadata.name={}", kb.store.name());
     let handle = |secret: &k8s_openapi::api::core::v1::Secret| match kb.store.parse(secret) {
         Ok(v) => {
+            kb.missing.store(false, std::sync::atomic::Ordering::SeqCst);
             ca.adopt(kb, v, pki::unix_now());
         }
         Err(e) => {
@@ -633,7 +669,8 @@ async fn follow_secret(ca: Arc<Ca>, mut stop: watch::Receiver<bool>) {
                         if let Some(v) = &s.metadata.resource_version {
                             version = v.clone();
                         }
-                        error!(secret = %kb.store.describe(), "the CA state Secret was deleted; serving with the state in memory (restart the CA to create it again)");
+                        kb.missing.store(true, std::sync::atomic::Ordering::SeqCst);
+                        error!(secret = %kb.store.describe(), "the CA state Secret was deleted; the leader writes it again from memory");
                     }
                     Some(Ok(WatchEvent::Bookmark(b))) => version = b.metadata.resource_version,
                     Some(Ok(WatchEvent::Error(e))) => {
@@ -717,6 +754,7 @@ pub async fn start(cfg: CaConfig, auth: Arc<Authenticator>) -> Result<RunningCa,
                     resource_version: Mutex::new(v.resource_version),
                     leader,
                     leader_tx: Mutex::new(Some(leader_tx)),
+                    missing: std::sync::atomic::AtomicBool::new(false),
                 }),
                 v.state,
             )

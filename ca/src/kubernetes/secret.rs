@@ -42,6 +42,9 @@ pub enum WriteError {
     /// Someone else wrote first (`409`): re-read and try again.
     #[error("the state Secret changed since it was read")]
     Conflict,
+    /// The Secret is gone (`404` on replace).
+    #[error("the state Secret does not exist")]
+    Missing,
     /// Anything else.
     #[error(transparent)]
     State(#[from] StateError),
@@ -186,6 +189,7 @@ impl SecretStore {
                 Ok(s.metadata.resource_version.unwrap_or_default())
             }
             Err(e) if e.is_conflict() => Err(WriteError::Conflict),
+            Err(e) if e.is_not_found() => Err(WriteError::Missing),
             Err(e) => Err(api_error(e).into()),
         }
     }
@@ -245,13 +249,13 @@ impl SecretStore {
                     current = match self.load().await {
                         Ok(Some(v)) => v,
                         Ok(None) => {
-                            return Err((
-                                StateError::Api(format!("Secret {} was deleted", self.describe())),
-                                conflicts,
-                            ))
+                            return Err((StateError::MissingSecret(self.describe()), conflicts))
                         }
                         Err(e) => return Err((e, conflicts)),
                     };
+                }
+                Err(WriteError::Missing) => {
+                    return Err((StateError::MissingSecret(self.describe()), conflicts))
                 }
                 Err(WriteError::State(e)) => return Err((e, conflicts)),
             }
