@@ -333,6 +333,17 @@ async fn first_start_creates_the_secret_and_a_root_rotation_survives_a_restart()
     }
     assert!(followed, "the CA did not adopt the rotation");
     let rotated = env.stored_state();
+    // A second rotation while one is pending is refused, and writes nothing.
+    let writes = env.api.writes_of(&secret_ref()).len();
+    let out = env
+        .phimesh()
+        .args(["ca", "rotate-root", "--state-backend", "kubernetes"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("already in progress"), "{err}");
+    assert_eq!(env.api.writes_of(&secret_ref()).len(), writes);
 
     // Restart: the same roots, the rotation still pending, no new Secret.
     drop(ca);
