@@ -75,10 +75,16 @@ impl Env {
         c
     }
 
-    /// Starts a CA replica named `name`; returns once it listens.
+    /// Starts a CA replica named `name`, with a token of its own (so the API server's write
+    /// history says which replica wrote); returns once it listens.
     async fn start_ca(&self, name: &str, extra: &[&str]) -> Replica {
+        let token = format!("token-{name}");
+        self.api.add_token(&token, &replica_user(name), &[]);
+        let kubeconfig = self.dir.path().join(format!("kubeconfig-{name}"));
+        self.api.write_kubeconfig(&kubeconfig, &token, NS).unwrap();
         let mut child = self
             .phimesh()
+            .env("KUBECONFIG", &kubeconfig)
             .args(["ca", "--state-backend", "kubernetes", "--tokens"])
             .arg(self.dir.path().join("tokens"))
             .args(["--listen", "127.0.0.1:0", "--pod-name", name])
@@ -197,6 +203,11 @@ impl Env {
             assert_eq!(generation(&pair[1]), generation(&pair[0]) + 1);
         }
     }
+}
+
+/// The API user of replica `name` in these tests.
+fn replica_user(name: &str) -> String {
+    format!("system:serviceaccount:phimesh-system:{name}")
 }
 
 struct Replica {
@@ -439,6 +450,7 @@ async fn a_killed_leader_hands_over_without_a_failed_issuance_or_a_lost_write() 
     let mut leader = leader;
     leader.child.kill().unwrap(); // SIGKILL: no release of the Lease
     leader.child.wait().unwrap();
+    let writes_at_kill = env.api.writes_of(&secret_ref()).len();
     let at_kill = issued.load(Ordering::SeqCst);
     eventually(20, "the survivor takes the Lease", || {
         env.lease_holder().as_deref() == Some(survivor.name.as_str())
@@ -488,6 +500,28 @@ async fn a_killed_leader_hands_over_without_a_failed_issuance_or_a_lost_write() 
         Some(1.0)
     );
     env.assert_no_lost_write();
+    // Only the leader of the moment wrote the state: the first leader until it died, then the
+    // survivor; the survivor never wrote while it followed.
+    let updates: Vec<(usize, String)> = env
+        .api
+        .writes_of(&secret_ref())
+        .into_iter()
+        .enumerate()
+        .filter(|(_, w)| w.verb == Verb::Update)
+        .map(|(i, w)| (i, w.user))
+        .collect();
+    assert!(!updates.is_empty());
+    for (i, user) in updates {
+        let want = if i < writes_at_kill {
+            replica_user(&leader.name)
+        } else {
+            replica_user(&survivor.name)
+        };
+        assert_eq!(
+            user, want,
+            "state write #{i} by a replica that did not lead"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -169,6 +169,8 @@ pub struct WriteRecord {
     pub forced: bool,
     /// The object as stored after a successful create/update/patch.
     pub stored: Option<Value>,
+    /// Who wrote: the username of the caller's token (see [`FakeApiServer::add_token`]).
+    pub user: String,
 }
 
 /// One request as the server saw it (for asserting what a client asked).
@@ -182,6 +184,8 @@ pub struct RequestRecord {
     pub query: String,
     /// HTTP status answered (200 for watches, whatever they stream).
     pub status: u16,
+    /// The username of the caller's token, empty when it had none the server knows.
+    pub user: String,
 }
 
 /// What a token in the token table is.
@@ -694,7 +698,8 @@ impl FakeApiServer {
     }
 
     /// Adds a token: it authenticates requests to this server and TokenReviews answer it as
-    /// `username` (uid and groups filled in), valid for `audiences` (any audience when empty).
+    /// `username` (uid and groups filled in; it must not be empty), valid for `audiences` (any
+    /// audience when empty). Writes and requests record the username of the token they carried.
     pub fn add_token(&self, token: &str, username: &str, audiences: &[&str]) {
         let mut st = self.store();
         let uid = format!("uid-{}", st.tokens.len() + 1);
@@ -878,23 +883,36 @@ fn make_certs() -> Result<
     ))
 }
 
+fn caller(shared: &Shared, headers: &http::HeaderMap) -> Option<String> {
+    let token = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))?
+        .trim()
+        .to_owned();
+    let st = shared.store.lock().ok()?;
+    st.tokens.get(&token).map(|e| e.username.clone())
+}
+
 async fn handle(shared: &Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or("").to_owned();
-    let resp = handle_inner(shared, req).await;
+    let user = caller(shared, req.headers()).unwrap_or_default();
+    let resp = handle_inner(shared, req, &user).await;
     if let Ok(mut st) = shared.store.lock() {
         st.requests.push(RequestRecord {
             method: method.to_string(),
             path,
             query,
             status: resp.status().as_u16(),
+            user,
         });
     }
     resp
 }
 
-async fn handle_inner(shared: &Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
+async fn handle_inner(shared: &Arc<Shared>, req: Request<Incoming>, user: &str) -> Response<Body> {
     if shared.unavailable.load(Ordering::SeqCst) {
         return failure_response(&Failure::new(
             503,
@@ -902,19 +920,7 @@ async fn handle_inner(shared: &Arc<Shared>, req: Request<Incoming>) -> Response<
             "the server is currently unable to handle the request",
         ));
     }
-    let token = req
-        .headers()
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| t.trim().to_owned());
-    let authed = token.is_some_and(|t| {
-        shared
-            .store
-            .lock()
-            .map(|st| st.tokens.contains_key(&t))
-            .unwrap_or(false)
-    });
+    let authed = !user.is_empty();
     if !authed {
         return failure_response(&Failure::new(401, "Unauthorized", "Unauthorized"));
     }
@@ -1010,12 +1016,12 @@ async fn handle_inner(shared: &Arc<Shared>, req: Request<Incoming>) -> Response<
                     "create needs a namespace",
                 ))
             } else {
-                create(shared, &t, &ty, &body)
+                create(shared, &t, &ty, &body, user)
             }
         }
-        (&Method::PUT, Some(name)) => update(shared, &t, &ty, name, &body),
-        (&Method::PATCH, Some(name)) => patch(shared, &t, &ty, name, &body, &content_type),
-        (&Method::DELETE, Some(name)) => delete(shared, &t, name),
+        (&Method::PUT, Some(name)) => update(shared, &t, &ty, name, &body, user),
+        (&Method::PATCH, Some(name)) => patch(shared, &t, &ty, name, &body, &content_type, user),
+        (&Method::DELETE, Some(name)) => delete(shared, &t, name, user),
         _ => Err(Failure::new(
             405,
             "MethodNotAllowed",
@@ -1270,6 +1276,7 @@ fn record(
     precondition: Option<String>,
     result: &Result<(u16, Value), Failure>,
     forced: bool,
+    user: &str,
 ) {
     let (status, rv, stored) = match result {
         Ok((code, v)) => (
@@ -1289,6 +1296,7 @@ fn record(
         resource_version: rv,
         forced,
         stored,
+        user: user.to_owned(),
     });
 }
 
@@ -1297,6 +1305,7 @@ fn create(
     t: &Target,
     ty: &ResourceType,
     body: &[u8],
+    user: &str,
 ) -> Result<(u16, Value), Failure> {
     let obj = parse_body(body)?;
     let meta_ns = obj
@@ -1343,7 +1352,7 @@ fn create(
         let r = Err(Failure::bad_request(
             "resourceVersion should not be set on objects to be created",
         ));
-        record(&mut st, Verb::Create, &key, None, &r, false);
+        record(&mut st, Verb::Create, &key, None, &r, false, user);
         return r;
     }
     let result = if st.objects.contains_key(&key) {
@@ -1362,7 +1371,7 @@ fn create(
             (201, o)
         })
     };
-    record(&mut st, Verb::Create, &key, None, &result, false);
+    record(&mut st, Verb::Create, &key, None, &result, false, user);
     result
 }
 
@@ -1373,23 +1382,24 @@ fn write_existing(
     key: &ObjectRef,
     ty: &ResourceType,
     precondition: Option<String>,
+    user: &str,
     make: impl FnOnce(&Value) -> Result<Value, Failure>,
 ) -> Result<(u16, Value), Failure> {
     let Some(current) = st.objects.get(key).cloned() else {
         let r = Err(Failure::not_found(key));
-        record(st, verb, key, precondition, &r, false);
+        record(st, verb, key, precondition, &r, false, user);
         return r;
     };
     if let Some(n) = st.forced.get_mut(key).filter(|n| **n > 0) {
         *n -= 1;
         let r = Err(Failure::conflict(key));
-        record(st, verb, key, precondition, &r, true);
+        record(st, verb, key, precondition, &r, true, user);
         return r;
     }
     let current_rv = precondition_of(&current);
     if precondition.is_some() && precondition != current_rv {
         let r = Err(Failure::conflict(key));
-        record(st, verb, key, precondition, &r, false);
+        record(st, verb, key, precondition, &r, false, user);
         return r;
     }
     let result = make(&current)
@@ -1406,7 +1416,7 @@ fn write_existing(
             st.emit("MODIFIED", key, &o, rv);
             Ok((200, o))
         });
-    record(st, verb, key, precondition, &result, false);
+    record(st, verb, key, precondition, &result, false, user);
     result
 }
 
@@ -1416,6 +1426,7 @@ fn update(
     ty: &ResourceType,
     name: &str,
     body: &[u8],
+    user: &str,
 ) -> Result<(u16, Value), Failure> {
     let obj = parse_body(body)?;
     let key = ObjectRef {
@@ -1433,7 +1444,7 @@ fn update(
     }
     let mut st = shared.store.lock().unwrap_or_else(|p| p.into_inner());
     let pre = precondition_of(&obj);
-    write_existing(&mut st, Verb::Update, &key, ty, pre, |_| Ok(obj))
+    write_existing(&mut st, Verb::Update, &key, ty, pre, user, |_| Ok(obj))
 }
 
 fn patch(
@@ -1443,6 +1454,7 @@ fn patch(
     name: &str,
     body: &[u8],
     content_type: &str,
+    user: &str,
 ) -> Result<(u16, Value), Failure> {
     let key = ObjectRef {
         group: t.group.clone(),
@@ -1475,7 +1487,7 @@ fn patch(
         Kind::Json(_) => None,
     };
     let mut st = shared.store.lock().unwrap_or_else(|p| p.into_inner());
-    write_existing(&mut st, Verb::Patch, &key, ty, pre, move |current| {
+    write_existing(&mut st, Verb::Patch, &key, ty, pre, user, move |current| {
         let mut doc = current.clone();
         match kind {
             Kind::Merge => json_patch::merge(&mut doc, &patch_doc),
@@ -1486,7 +1498,12 @@ fn patch(
     })
 }
 
-fn delete(shared: &Arc<Shared>, t: &Target, name: &str) -> Result<(u16, Value), Failure> {
+fn delete(
+    shared: &Arc<Shared>,
+    t: &Target,
+    name: &str,
+    user: &str,
+) -> Result<(u16, Value), Failure> {
     let key = ObjectRef {
         group: t.group.clone(),
         plural: t.plural.clone(),
@@ -1497,7 +1514,7 @@ fn delete(shared: &Arc<Shared>, t: &Target, name: &str) -> Result<(u16, Value), 
     let result = if let Some(n) = st.forced.get_mut(&key).filter(|n| **n > 0) {
         *n -= 1;
         let r = Err(Failure::conflict(&key));
-        record(&mut st, Verb::Delete, &key, None, &r, true);
+        record(&mut st, Verb::Delete, &key, None, &r, true, user);
         return r;
     } else {
         match st.objects.remove(&key) {
@@ -1510,7 +1527,7 @@ fn delete(shared: &Arc<Shared>, t: &Target, name: &str) -> Result<(u16, Value), 
             None => Err(Failure::not_found(&key)),
         }
     };
-    record(&mut st, Verb::Delete, &key, None, &result, false);
+    record(&mut st, Verb::Delete, &key, None, &result, false, user);
     result
 }
 

@@ -105,6 +105,7 @@ async fn crud_with_optimistic_concurrency() {
     assert_eq!(status_code(&cms.get("a").await.unwrap_err()), 404);
 
     let writes = api.writes_of(&ObjectRef::core("configmaps", Some("team"), "a"));
+    assert!(writes.iter().all(|w| w.user == "admin"));
     let verbs: Vec<(Verb, u16)> = writes.iter().map(|w| (w.verb, w.status)).collect();
     assert_eq!(
         verbs,
