@@ -27,6 +27,7 @@ pub mod cli;
 pub mod duration;
 pub mod https;
 pub mod identity;
+pub mod kubernetes;
 pub mod pki;
 pub mod server;
 pub mod spiffe;
