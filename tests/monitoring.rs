@@ -942,7 +942,7 @@ fn runbook_links_resolve_and_docs_list_every_metric() {
         }
     }
     for m in code().metrics.keys() {
-        // ca/src/identity.rs's fallback name for a gauge whose constant name is always valid.
+        // identity/src/identity.rs's fallback name for a gauge whose constant name is always valid.
         if m == "phimesh_unnamed" {
             continue;
         }

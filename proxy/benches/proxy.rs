@@ -53,8 +53,8 @@ use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use phimesh_ca::testing::TestPki;
 use phimesh_detect::{Engine, StreamOptions, Verdict};
+use phimesh_identity::testing::TestPki;
 use phimesh_proxy::audit::AuditSink;
 use phimesh_proxy::config::{IdentitySource, MeshInspection, ProxyConfig, Route};
 use phimesh_proxy::{Proxy, RunningProxy};
@@ -822,7 +822,7 @@ async fn bench(s: Settings, workers: usize, roles: Roles) {
             "a runtime per role (load generator, app, sidecar A, sidecar B)"
         },
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        phimesh_ca::tls::PROVIDER_NAME,
+        phimesh_identity::tls::PROVIDER_NAME,
     );
 
     // results[run][proto][path]

@@ -14,8 +14,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use phimesh_ca::duration::parse_duration;
-use phimesh_ca::identity::{IdentityConfig, SpiffeId};
+use phimesh_identity::duration::parse_duration;
+use phimesh_identity::identity::{IdentityConfig, SpiffeId};
 
 use crate::config::{
     parse_pair, Bounds, Cidr, ConfigError, IdentitySource, InboundMtls, Listen, MeshInspection,

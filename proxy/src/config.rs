@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use phimesh_ca::identity::{Identity, IdentityConfig, SpiffeId};
+use phimesh_identity::identity::{Identity, IdentityConfig, SpiffeId};
 
 use crate::orig_dst::OriginalDst;
 
@@ -181,7 +181,7 @@ pub enum IdentitySource {
     /// The CA's identity API (`--identity`, `--ca-addr`, `--ca-roots`, `--token-file`).
     Ca(Box<IdentityConfig>),
     /// An identity built in code (tests, `phimesh demo`): [`Identity::from_static`] or
-    /// `phimesh_ca::testing::TestPki`.
+    /// `phimesh_identity::testing::TestPki`.
     Static(Identity),
 }
 

@@ -24,7 +24,7 @@
 //! # async fn demo() -> Result<(), phimesh_proxy::StartError> {
 //! use phimesh_proxy::config::{IdentitySource, ProxyConfig, Route};
 //! use phimesh_proxy::Proxy;
-//! let pki = phimesh_ca::testing::TestPki::new("cluster.local");
+//! let pki = phimesh_identity::testing::TestPki::new("cluster.local");
 //! let mut cfg = ProxyConfig::default();
 //! cfg.identity = Some(IdentitySource::Static(pki.identity("spiffe://cluster.local/ns/a/sa/web")));
 //! cfg.mesh_networks = vec!["127.0.0.2/32".parse().unwrap()];
@@ -149,7 +149,7 @@ impl Proxy {
             None => None,
             Some(IdentitySource::Static(i)) => Some(i.clone()),
             Some(IdentitySource::Ca(c)) => Some(
-                phimesh_ca::identity::Identity::start((**c).clone())
+                phimesh_identity::identity::Identity::start((**c).clone())
                     .map_err(|e| StartError::Identity(e.to_string()))?,
             ),
         };

@@ -1,7 +1,7 @@
 //! Mesh mTLS: origination towards a peer's inbound listener and termination of a peer's
 //! connection, with ALPN saying what is carried (`h2`, `http/1.1`, or [`ALPN_TCP`] for opaque TCP)
 //! and the peer's SPIFFE ID read after the handshake. Certificates and roots come from
-//! `phimesh_ca::Identity`, which swaps them without touching open connections.
+//! `phimesh_identity::Identity`, which swaps them without touching open connections.
 //!
 //! Fail closed on expiry: once this sidecar's certificate has expired it neither originates nor
 //! terminates mesh mTLS ([`TlsError::IdentityExpired`], counted by the caller in
@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use phimesh_ca::identity::{peer_identity, Identity};
+use phimesh_identity::identity::{peer_identity, Identity};
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -196,7 +196,7 @@ impl Tls {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use phimesh_ca::testing::TestPki;
+    use phimesh_identity::testing::TestPki;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     #[tokio::test]

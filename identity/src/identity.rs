@@ -4,8 +4,8 @@
 //! # How the proxy uses it
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), phimesh_ca::identity::IdentityError> {
-//! use phimesh_ca::identity::{Identity, IdentityConfig, SpiffeId};
+//! # async fn demo() -> Result<(), phimesh_identity::identity::IdentityError> {
+//! use phimesh_identity::identity::{Identity, IdentityConfig, SpiffeId};
 //! let id: SpiffeId = "spiffe://cluster.local/ns/default/sa/web".parse().unwrap();
 //! let cfg = IdentityConfig::new(id, "https://127.0.0.1:15012", "/etc/phimesh/ca.pem", "/var/run/secrets/phimesh/token");
 //! let identity = Identity::start(cfg)?;       // spawns the one refresh task
@@ -48,7 +48,7 @@
 //!   current certificate's `notAfter`: in the past once it has expired), `phimesh_identity_expired`
 //!   (1 while it has expired) and `phimesh_identity_fetch_errors_total{reason}` (reasons:
 //!   [`FETCH_ERROR_REASONS`]).
-//! * Every failed call to the CA is logged (`tracing` warn, target `phimesh_ca::identity`) with
+//! * Every failed call to the CA is logged (`tracing` warn, target `phimesh_identity::identity`) with
 //!   its reason, the CA address, the HTTP status and the CA's JSON `error` text when it is one
 //!   of the identity API's own refusal texts (anything else that answered may echo the
 //!   request), and the delay before the next attempt — never the token nor answer text. The capped exponential
