@@ -540,12 +540,21 @@ fn control_plane_is_least_privilege_and_pod_security_restricted() {
         Some(false)
     );
 
-    // RBAC: TokenReview create, and the CA's own Secret by name. Nothing else.
+    // RBAC: TokenReview create, pods list/watch, and the CA's own Secret by name. Nothing else.
     let cr: ClusterRole = strict(&base["ClusterRole/phimesh-ca-tokenreview"], "cr");
     let rules = cr.rules.unwrap();
     assert_eq!(rules.len(), 1);
     assert_eq!(rules[0].resources.clone().unwrap(), ["tokenreviews"]);
     assert_eq!(rules[0].verbs, ["create"]);
+    // Mesh discovery: pods, read-only (list and watch).
+    let cr: ClusterRole = strict(&base["ClusterRole/phimesh-ca-discovery"], "cr");
+    let rules = cr.rules.unwrap();
+    assert_eq!(rules.len(), 1);
+    assert_eq!(rules[0].resources.clone().unwrap(), ["pods"]);
+    assert_eq!(rules[0].verbs, ["list", "watch"]);
+    let crb: ClusterRoleBinding = strict(&base["ClusterRoleBinding/phimesh-ca-discovery"], "crb");
+    assert_eq!(crb.role_ref.name, "phimesh-ca-discovery");
+    assert_eq!(crb.subjects.unwrap()[0].name, "phimesh-ca");
     let role: Role = strict(&base["Role/phimesh-ca-state"], "role");
     let rules = role.rules.unwrap();
     assert_eq!(rules.len(), 1);

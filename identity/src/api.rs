@@ -37,6 +37,34 @@ pub struct TrustBundleResponse {
     pub trust_bundle: String,
 }
 
+/// Answer of `GET /v1/mesh` (mesh discovery): the pod IPs that have a sidecar, each with the
+/// SPIFFE ID its sidecar holds. An address of the pod network that is not listed has no sidecar.
+/// The answer carries an `ETag`; a request with `If-None-Match` of the current one is answered
+/// `304 Not Modified` without a body.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeshResponse {
+    /// The meshed workloads, sorted by address, at most one entry per address.
+    pub workloads: Vec<MeshWorkload>,
+}
+
+/// One meshed address of [`MeshResponse`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct MeshWorkload {
+    /// The pod IP.
+    pub ip: std::net::IpAddr,
+    /// The SPIFFE ID of the pod's sidecar (`spiffe://<td>/ns/<ns>/sa/<sa>`).
+    pub identity: String,
+}
+
+/// Most workloads one `GET /v1/mesh` answer lists; a source with more serves none (and says
+/// so in its log), rather than a partial list.
+pub const MAX_MESH_WORKLOADS: usize = 65_536;
+
+/// Largest `GET /v1/mesh` body: [`MAX_MESH_WORKLOADS`] entries of an IPv6 address and a SPIFFE
+/// ID of a Kubernetes namespace and service account (at most 63 and 253 bytes) fit. The CA
+/// refuses to serve a larger one and a client does not read past it.
+pub const MAX_MESH_BODY: usize = 32 * 1024 * 1024;
+
 /// Why a certificate request is refused (the CA answers with its text as JSON `error`).
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {

@@ -105,6 +105,8 @@ impl HttpsUrl {
 pub struct Response {
     /// HTTP status code.
     pub status: u16,
+    /// The response's header fields.
+    pub headers: http::HeaderMap,
     /// The body (at most the limit given).
     pub body: Bytes,
 }
@@ -185,6 +187,7 @@ async fn request_inner(
             .await
             .map_err(|e| HttpsError::Http(e.to_string()))?;
         let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
         let body = Limited::new(resp.into_body(), max_body)
             .collect()
             .await
@@ -196,7 +199,11 @@ async fn request_inner(
                 }
             })?
             .to_bytes();
-        Ok(Response { status, body })
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
     }
     .await;
     conn_task.abort();

@@ -681,6 +681,57 @@ impl Identity {
     }
 }
 
+impl Identity {
+    /// An authenticated `GET` of the CA's API at `path` (such as `/v1/mesh`), the way the
+    /// certificate calls are made: the token of `cfg.token_file` (re-read now) as bearer token,
+    /// the CA verified with `cfg.ca_roots` plus the current trust bundle, `cfg.request_timeout`
+    /// for the whole call, and at most `max_body` bytes of answer. Any status is returned; the
+    /// caller reads it. Errors never contain the token.
+    pub async fn ca_get(
+        &self,
+        cfg: &IdentityConfig,
+        path: &str,
+        headers: &[(&str, &str)],
+        max_body: usize,
+    ) -> Result<https::Response, IdentityError> {
+        let ca = HttpsUrl::parse(&cfg.ca_addr).map_err(|e| IdentityError::Config(e.to_string()))?;
+        let token = read_token(cfg)?;
+        let tls = ca_client_config(cfg, &self.current_trust(), &mut Vec::new())?;
+        let auth = format!("Bearer {token}");
+        let mut all = vec![("authorization", auth.as_str())];
+        all.extend_from_slice(headers);
+        Ok(https::request(
+            &ca,
+            tls,
+            http::Method::GET,
+            path,
+            &all,
+            None,
+            https::Limits {
+                timeout: cfg.request_timeout,
+                max_body,
+            },
+        )
+        .await?)
+    }
+}
+
+fn read_token(cfg: &IdentityConfig) -> Result<String, IdentityError> {
+    let token =
+        read_bounded(&cfg.token_file, MAX_TOKEN_BYTES).map_err(|message| IdentityError::File {
+            path: cfg.token_file.clone(),
+            message,
+        })?;
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(IdentityError::File {
+            path: cfg.token_file.clone(),
+            message: "token file is empty".into(),
+        });
+    }
+    Ok(token.to_owned())
+}
+
 fn check_allow(identity: &SpiffeId, allow: Option<&[SpiffeId]>) -> Result<(), IdentityError> {
     if let Some(list) = allow {
         if let Some(other) = list
@@ -835,18 +886,7 @@ async fn fetch_certificate(
     ca: &HttpsUrl,
     file_roots: &mut Vec<CertificateDer<'static>>,
 ) -> Result<i64, IdentityError> {
-    let token =
-        read_bounded(&cfg.token_file, MAX_TOKEN_BYTES).map_err(|message| IdentityError::File {
-            path: cfg.token_file.clone(),
-            message,
-        })?;
-    let token = token.trim();
-    if token.is_empty() {
-        return Err(IdentityError::File {
-            path: cfg.token_file.clone(),
-            message: "token file is empty".into(),
-        });
-    }
+    let token = read_token(cfg)?;
     let key = pki::generate_key(KeyAlgorithm::EcdsaP256)
         .map_err(|e| IdentityError::Pem(e.to_string()))?;
     let csr =

@@ -464,7 +464,10 @@ async fn handle(
         _ => ex.ctx().destination.to_string(),
     };
     let client = match (ex.ctx().path.direction(), version) {
-        (crate::policy::Direction::Outbound, Version::Http1) => &shared.clients.out_h1,
+        (crate::policy::Direction::Outbound, Version::Http1) => match ex.ctx().upstream() {
+            crate::forward::Upstream::Mesh => &shared.clients.out_h1,
+            crate::forward::Upstream::Plain => &shared.clients.egress_h1,
+        },
         (crate::policy::Direction::Inbound, Version::Http1) => &shared.clients.in_h1,
         (_, Version::H2) => match ctx.h2_client(&shared, &authority) {
             Some(c) => c,

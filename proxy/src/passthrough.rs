@@ -645,6 +645,7 @@ mod tests {
                 front_addr,
                 crate::tls::Carried::Tcp,
                 std::time::Duration::from_secs(5),
+                None,
             )
             .await
             .unwrap();
