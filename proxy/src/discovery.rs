@@ -71,6 +71,7 @@ struct State {
     map: HashMap<IpAddr, SpiffeId>,
     etag: Option<String>,
     confirmed: Option<Instant>,
+    generation: u64,
 }
 
 /// The address → identity map, shared by the poller and the connections. Cloning shares it.
@@ -107,9 +108,8 @@ impl MeshMap {
         let Ok(st) = self.state.read() else {
             return Lookup::Unknown;
         };
-        match st.confirmed {
-            Some(t) if now.saturating_duration_since(t) <= self.max_age => {}
-            _ => return Lookup::Unknown,
+        if self.stale_at(&st, now) {
+            return Lookup::Unknown;
         }
         match st.map.get(&canonical(ip)) {
             Some(id) => Lookup::Meshed(id.clone()),
@@ -119,14 +119,21 @@ impl MeshMap {
 
     /// Whether lookups fall back ([`Lookup::Unknown`] for every address) now.
     pub fn is_stale(&self) -> bool {
-        self.state.read().map_or(true, |st| {
-            st.confirmed.is_none_or(|t| t.elapsed() > self.max_age)
-        })
+        self.state
+            .read()
+            .map_or(true, |st| self.stale_at(&st, Instant::now()))
     }
 
     /// The `ETag` of the installed map.
     pub fn etag(&self) -> Option<String> {
         self.state.read().ok().and_then(|st| st.etag.clone())
+    }
+
+    /// Bumped whenever a connection verified under the map before may no longer be reused: an
+    /// address's identity changed or the address left the list, or the map became current
+    /// again after a fallback (when any identity of the trust domain was accepted).
+    pub fn generation(&self) -> u64 {
+        self.state.read().map_or(0, |st| st.generation)
     }
 
     /// Addresses in the map.
@@ -159,10 +166,14 @@ impl MeshMap {
         }
         let n = map.len();
         if let Ok(mut st) = self.state.write() {
+            let invalidates = self.stale_at(&st, Instant::now())
+                || st.map.iter().any(|(ip, id)| map.get(ip) != Some(id));
+            let generation = st.generation + u64::from(invalidates);
             *st = State {
                 map,
                 etag,
                 confirmed: Some(Instant::now()),
+                generation,
             };
         }
         Ok(n)
@@ -171,8 +182,17 @@ impl MeshMap {
     /// A `304`: the installed map is still current.
     pub fn confirm(&self) {
         if let Ok(mut st) = self.state.write() {
-            st.confirmed = Some(Instant::now());
+            let now = Instant::now();
+            if self.stale_at(&st, now) {
+                st.generation += 1;
+            }
+            st.confirmed = Some(now);
         }
+    }
+
+    fn stale_at(&self, st: &State, now: Instant) -> bool {
+        st.confirmed
+            .is_none_or(|t| now.saturating_duration_since(t) > self.max_age)
     }
 }
 
@@ -430,6 +450,41 @@ mod tests {
             map.lookup_at(ip, t2 + Duration::from_millis(1)),
             Lookup::Unknown
         );
+    }
+
+    #[test]
+    fn pooled_connections_are_dropped_when_an_identity_changes_or_goes() {
+        const DB: &str = "spiffe://cluster.local/ns/shop/sa/db";
+        let map = MeshMap::new(Duration::from_secs(60));
+        let g0 = map.generation();
+        let t = |s: &str| Some(format!("\"{s}\""));
+        map.install(answer(&[("10.1.0.5", WEB)]), t("1"), "cluster.local")
+            .unwrap();
+        let g1 = map.generation();
+        assert!(g1 > g0, "current after a fallback: its connections go");
+        map.install(
+            answer(&[("10.1.0.5", WEB), ("10.1.0.6", DB)]),
+            t("2"),
+            "cluster.local",
+        )
+        .unwrap();
+        map.confirm();
+        assert_eq!(
+            map.generation(),
+            g1,
+            "an address added, a 304: nothing to drop"
+        );
+        map.install(
+            answer(&[("10.1.0.5", DB), ("10.1.0.6", DB)]),
+            t("3"),
+            "cluster.local",
+        )
+        .unwrap();
+        let g2 = map.generation();
+        assert!(g2 > g1, "an identity changed");
+        map.install(answer(&[("10.1.0.6", DB)]), t("4"), "cluster.local")
+            .unwrap();
+        assert!(map.generation() > g2, "an address left");
     }
 
     #[test]

@@ -357,15 +357,14 @@ impl tower_service::Service<Uri> for Connector {
 /// A pooled upstream HTTP client.
 pub type HttpClient = Client<Connector, ReqBody>;
 
-/// The pooled clients: outbound to mesh peers (HTTP/1.1, HTTP/2), outbound egress (HTTP/1.1;
-/// HTTP/2 egress has a client per connection, [`h2_client_to`]) and inbound to the app
-/// (HTTP/1.1, HTTP/2).
+/// The pooled clients: outbound HTTP/1.1 to mesh peers ([`Clients::mesh_h1`]) and egress, and
+/// inbound to the app (HTTP/1.1, HTTP/2). Outbound HTTP/2 has a client per downstream
+/// connection ([`h2_client_to`]).
 #[derive(Clone, Debug)]
 pub struct Clients {
-    /// Outbound HTTP/1.1 to mesh peers (mTLS).
-    pub out_h1: HttpClient,
-    /// Outbound HTTP/2 to mesh peers (mTLS).
-    pub out_h2: HttpClient,
+    mesh_h1: Arc<std::sync::RwLock<(u64, HttpClient)>>,
+    dialer: Dialer,
+    max_header_bytes: usize,
     /// Outbound HTTP/1.1 egress (plain).
     pub egress_h1: HttpClient,
     /// Inbound HTTP/1.1 (to the app, plain).
@@ -424,11 +423,41 @@ impl Clients {
     pub fn new(dialer: Dialer, max_header_bytes: usize) -> Clients {
         let build = |carried, upstream| client(&dialer, max_header_bytes, carried, upstream, None);
         Clients {
-            out_h1: build(Carried::Http1, Upstream::Mesh),
-            out_h2: build(Carried::H2, Upstream::Mesh),
+            mesh_h1: Arc::new(std::sync::RwLock::new((
+                dialer.mesh.generation(),
+                build(Carried::Http1, Upstream::Mesh),
+            ))),
             egress_h1: build(Carried::Http1, Upstream::Plain),
             in_h1: build(Carried::Http1, Upstream::Plain),
             in_h2: build(Carried::H2, Upstream::Plain),
+            dialer: dialer.clone(),
+            max_header_bytes,
         }
+    }
+
+    /// The pooled outbound HTTP/1.1 client to mesh peers (mTLS). Its pooled connections were
+    /// verified against the identities discovery listed when they were made, so the pool is
+    /// replaced (idle connections closed, requests in flight unaffected) whenever a listed
+    /// identity changed or went, or the list became current again after a fallback
+    /// ([`MeshMap::generation`]): a new request never rides a connection to an identity the
+    /// list no longer names for its address.
+    pub fn mesh_h1(&self) -> HttpClient {
+        let generation = self.dialer.mesh.generation();
+        if let Ok(c) = self.mesh_h1.read() {
+            if c.0 == generation {
+                return c.1.clone();
+            }
+        }
+        let fresh = client(
+            &self.dialer,
+            self.max_header_bytes,
+            Carried::Http1,
+            Upstream::Mesh,
+            None,
+        );
+        if let Ok(mut c) = self.mesh_h1.write() {
+            *c = (generation, fresh.clone());
+        }
+        fresh
     }
 }
