@@ -98,7 +98,14 @@ struct Code {
 
 /// The crates whose sources are searched: those that export metrics and those whose words
 /// become label values (the engine's uninspectable reasons).
-const SOURCE_DIRS: &[&str] = &["src", "detect/src", "proxy/src", "ca/src", "inject/src"];
+const SOURCE_DIRS: &[&str] = &[
+    "src",
+    "detect/src",
+    "proxy/src",
+    "identity/src",
+    "ca/src",
+    "inject/src",
+];
 
 /// Labels Prometheus adds when it scrapes a target (PodMonitor / pod service discovery).
 const TARGET_LABELS: &[&str] = &[
