@@ -483,11 +483,7 @@ fn control_plane_is_least_privilege_and_pod_security_restricted() {
     assert_eq!(labels["pod-security.kubernetes.io/enforce"], "restricted");
     assert_eq!(labels["phimesh.io/inject"], "disabled");
 
-    for name in [
-        "Deployment/phimesh-ca",
-        "Deployment/phimesh-webhook",
-        "Deployment/phimesh-trust-sync",
-    ] {
+    for name in ["Deployment/phimesh-ca", "Deployment/phimesh-webhook"] {
         let spec = pod_spec(&base[name]);
         let psc = spec.security_context.clone().unwrap();
         assert_eq!(psc.run_as_non_root, Some(true), "{name}");
@@ -540,39 +536,170 @@ fn control_plane_is_least_privilege_and_pod_security_restricted() {
         Some(false)
     );
 
-    // RBAC: TokenReview create, pods list/watch, and the CA's own Secret by name. Nothing else.
-    let cr: ClusterRole = strict(&base["ClusterRole/phimesh-ca-tokenreview"], "cr");
-    let rules = cr.rules.unwrap();
-    assert_eq!(rules.len(), 1);
-    assert_eq!(rules[0].resources.clone().unwrap(), ["tokenreviews"]);
-    assert_eq!(rules[0].verbs, ["create"]);
-    // Mesh discovery: pods, read-only (list and watch).
-    let cr: ClusterRole = strict(&base["ClusterRole/phimesh-ca-discovery"], "cr");
-    let rules = cr.rules.unwrap();
-    assert_eq!(rules.len(), 1);
-    assert_eq!(rules[0].resources.clone().unwrap(), ["pods"]);
-    assert_eq!(rules[0].verbs, ["list", "watch"]);
-    let crb: ClusterRoleBinding = strict(&base["ClusterRoleBinding/phimesh-ca-discovery"], "crb");
-    assert_eq!(crb.role_ref.name, "phimesh-ca-discovery");
-    assert_eq!(crb.subjects.unwrap()[0].name, "phimesh-ca");
-    let role: Role = strict(&base["Role/phimesh-ca-state"], "role");
-    let rules = role.rules.unwrap();
-    assert_eq!(rules.len(), 1);
-    assert_eq!(rules[0].resources.clone().unwrap(), ["secrets"]);
-    assert_eq!(
-        rules[0].resource_names.clone().unwrap(),
-        ["phimesh-ca-state"]
-    );
-    for v in &rules[0].verbs {
-        assert!(["get", "update", "patch"].contains(&v.as_str()), "verb {v}");
-    }
     let ca = pod_spec(&base["Deployment/phimesh-ca"]);
     assert_eq!(ca.service_account_name.as_deref(), Some("phimesh-ca"));
-    let ca_dep: Deployment = strict(&base["Deployment/phimesh-ca"], "ca");
+}
+
+/// One RBAC rule, flattened for comparison: (apiGroup, resource, resourceNames, verbs).
+type Rule = (String, String, Vec<String>, Vec<String>);
+
+fn rules_of(rules: Vec<k8s_openapi::api::rbac::v1::PolicyRule>) -> Vec<Rule> {
+    let mut out = Vec::new();
+    for r in rules {
+        assert!(r.non_resource_urls.is_none());
+        for g in r.api_groups.clone().unwrap() {
+            for res in r.resources.clone().unwrap() {
+                out.push((
+                    g.clone(),
+                    res,
+                    r.resource_names.clone().unwrap_or_default(),
+                    r.verbs.clone(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn rule(group: &str, res: &str, names: &[&str], verbs: &[&str]) -> Rule {
+    (
+        group.into(),
+        res.into(),
+        names.iter().map(|s| s.to_string()).collect(),
+        verbs.iter().map(|s| s.to_string()).collect(),
+    )
+}
+
+#[test]
+fn ca_rbac_is_exactly_what_the_kubernetes_backend_needs() {
+    let base = base();
+    // Every grant to the CA's service account, by binding.
+    let mut cluster = Vec::new();
+    let mut namespaced = Vec::new();
+    for (key, doc) in &base {
+        if key.starts_with("ClusterRoleBinding/") {
+            let b: ClusterRoleBinding = strict(doc, key);
+            if b.subjects.iter().flatten().any(|s| s.name == "phimesh-ca") {
+                let cr: ClusterRole =
+                    strict(&base[&format!("ClusterRole/{}", b.role_ref.name)], key);
+                cluster.extend(rules_of(cr.rules.unwrap()));
+            }
+        }
+        if key.starts_with("RoleBinding/") {
+            let b: RoleBinding = strict(doc, key);
+            if b.subjects.iter().flatten().any(|s| s.name == "phimesh-ca") {
+                assert_eq!(
+                    b.role_ref.kind, "Role",
+                    "{key}: no ClusterRole in a RoleBinding"
+                );
+                let role: Role = strict(&base[&format!("Role/{}", b.role_ref.name)], key);
+                assert_eq!(role.metadata.namespace.as_deref(), Some("phimesh-system"));
+                namespaced.extend(rules_of(role.rules.unwrap()));
+            }
+        }
+    }
+    cluster.sort();
+    namespaced.sort();
+    let mut want_cluster = vec![
+        rule("authentication.k8s.io", "tokenreviews", &[], &["create"]),
+        rule("", "pods", &[], &["list", "watch"]),
+        rule("", "configmaps", &[], &["create"]),
+        rule(
+            "",
+            "configmaps",
+            &["phimesh-trust-bundle"],
+            &["get", "update"],
+        ),
+    ];
+    want_cluster.sort();
+    assert_eq!(cluster, want_cluster, "cluster-wide grants of phimesh-ca");
+    let mut want_ns = vec![
+        rule("", "secrets", &[], &["create"]),
+        rule(
+            "",
+            "secrets",
+            &["phimesh-ca-state"],
+            &["get", "update", "list", "watch"],
+        ),
+        rule("coordination.k8s.io", "leases", &[], &["create"]),
+        rule(
+            "coordination.k8s.io",
+            "leases",
+            &["phimesh-ca"],
+            &["get", "update"],
+        ),
+    ];
+    want_ns.sort();
+    assert_eq!(namespaced, want_ns, "phimesh-system grants of phimesh-ca");
+    // The old trust-sync loop is gone.
+    assert!(
+        base.keys().all(|k| !k.contains("trust-sync")),
+        "{:?}",
+        base.keys()
+    );
+}
+
+#[test]
+fn ca_runs_replicated_on_the_kubernetes_backend_with_no_hand_made_state() {
+    let base = base();
+    let dep: Deployment = strict(&base["Deployment/phimesh-ca"], "ca");
+    let spec = dep.spec.clone().unwrap();
+    assert_eq!(spec.replicas, Some(2), "replicas elect a leader");
+    let pod = spec.template.spec.unwrap();
+    let c = &pod.containers[0];
+    let args = c.args.clone().unwrap();
+    assert!(
+        args.contains(&"--state-backend=kubernetes".to_owned()),
+        "{args:?}"
+    );
+    assert!(
+        args.iter().all(|a| !a.starts_with("--state-dir")),
+        "{args:?}"
+    );
+    // Lease holder = pod name, namespace = its own, both from the downward API.
+    let env: BTreeMap<_, _> = c
+        .env
+        .clone()
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.name.clone(), e))
+        .collect();
+    let field = |n: &str| {
+        env[n]
+            .value_from
+            .as_ref()
+            .and_then(|v| v.field_ref.as_ref())
+            .map(|f| f.field_path.clone())
+    };
+    assert_eq!(field("PHIMESH_POD_NAME").as_deref(), Some("metadata.name"));
     assert_eq!(
-        ca_dep.spec.unwrap().replicas,
-        Some(1),
-        "one writer of the CA state"
+        field("PHIMESH_NAMESPACE").as_deref(),
+        Some("metadata.namespace")
+    );
+    // No state volume: nothing to seed or copy by hand.
+    for v in pod.volumes.iter().flatten() {
+        assert!(
+            v.empty_dir.is_none(),
+            "{}: state belongs in the Secret",
+            v.name
+        );
+        if let Some(s) = &v.secret {
+            assert_ne!(s.secret_name.as_deref(), Some("phimesh-ca-state"));
+        }
+    }
+    assert!(pod.init_containers.is_none());
+    assert_ne!(
+        pod.automount_service_account_token,
+        Some(false),
+        "the CA talks to the API"
+    );
+    let pdb: PodDisruptionBudget = strict(&base["PodDisruptionBudget/phimesh-ca"], "pdb");
+    let pdb = pdb.spec.unwrap();
+    assert_eq!(pdb.min_available, Some(IntOrString::Int(1)));
+    assert_eq!(
+        pdb.selector.unwrap().match_labels.unwrap()["app.kubernetes.io/name"],
+        "phimesh-ca"
     );
 }
 
@@ -707,11 +834,7 @@ fn dockerfile_builds_a_small_non_root_image_of_the_one_binary() {
 #[test]
 fn container_args_are_flags_the_binary_accepts() {
     let base = base();
-    for name in [
-        "Deployment/phimesh-ca",
-        "Deployment/phimesh-webhook",
-        "Deployment/phimesh-trust-sync",
-    ] {
+    for name in ["Deployment/phimesh-ca", "Deployment/phimesh-webhook"] {
         let spec = pod_spec(&base[name]);
         let args = spec.containers[0].args.clone().unwrap();
         let split = args.iter().position(|a| a.starts_with("--")).unwrap();
@@ -727,26 +850,4 @@ fn container_args_are_flags_the_binary_accepts() {
             );
         }
     }
-}
-
-#[test]
-fn trust_sync_rbac_is_limited_to_its_configmap() {
-    let base = base();
-    let cr: ClusterRole = strict(&base["ClusterRole/phimesh-trust-sync"], "cr");
-    for r in cr.rules.unwrap() {
-        let res = r.resources.clone().unwrap();
-        match res[0].as_str() {
-            "namespaces" => assert_eq!(r.verbs, ["list"]),
-            "configmaps" if r.verbs == ["create"] => assert!(r.resource_names.is_none()),
-            "configmaps" => {
-                assert_eq!(r.resource_names.unwrap(), ["phimesh-trust-bundle"]);
-                assert_eq!(r.verbs, ["get", "update"]);
-            }
-            other => panic!("unexpected resource {other}"),
-        }
-    }
-    // It mounts the bundle from phimesh-system's ConfigMap, the same name the sidecars mount.
-    let spec = pod_spec(&base["Deployment/phimesh-trust-sync"]);
-    let vol = spec.volumes.unwrap()[0].config_map.clone().unwrap();
-    assert_eq!(vol.name, "phimesh-trust-bundle");
 }

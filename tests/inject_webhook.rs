@@ -886,48 +886,6 @@ fn sigterm_stops_the_webhook_cleanly() {
     assert!(err.contains("shutting down"), "{err}");
 }
 
-#[test]
-fn sync_trust_bundle_refuses_bad_setup_with_one_line_and_exit_2() {
-    let dir = tempfile::tempdir().unwrap();
-    gen_certs(dir.path());
-    let not_pem = dir.path().join("not.pem");
-    std::fs::write(&not_pem, "hello").unwrap();
-    let ca = dir.path().join("ca.crt");
-    let cases: Vec<(Vec<String>, &str)> = vec![
-        (
-            vec![
-                format!("--bundle={}", not_pem.display()),
-                "--kube-api=https://127.0.0.1:6443".into(),
-            ],
-            "no PEM certificate",
-        ),
-        (
-            vec![
-                format!("--bundle={}", ca.display()),
-                "--kube-api=http://127.0.0.1:6443".into(),
-            ],
-            "--kube-api",
-        ),
-        (
-            vec![format!("--bundle={}", ca.display())],
-            "--kube-api is required",
-        ),
-    ];
-    for (args, expect) in cases {
-        let out = Command::new(BIN)
-            .args(["webhook", "sync-trust-bundle", "--once"])
-            .args(&args)
-            .env_remove("KUBERNETES_SERVICE_HOST")
-            .env_remove("PHIMESH_KUBE_API")
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert_eq!(err.trim().lines().count(), 1, "{err}");
-        assert!(err.contains(expect), "{args:?}: {err}");
-    }
-}
-
 fn warnings(r: &Value) -> Vec<String> {
     r["warnings"]
         .as_array()

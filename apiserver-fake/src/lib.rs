@@ -226,10 +226,13 @@ struct Store {
 struct Shared {
     store: Mutex<Store>,
     close_watches: watch::Sender<u64>,
+    /// Turns true when the server is dropped: every connection closes.
+    stopped: watch::Sender<bool>,
     unavailable: AtomicBool,
 }
 
-/// The running fake API server. Dropping it stops it.
+/// The running fake API server. Dropping it stops it: the listener closes and so does every
+/// open connection (a client then sees the server gone, not a kept-alive connection).
 pub struct FakeApiServer {
     addr: SocketAddr,
     ca_pem: String,
@@ -249,6 +252,7 @@ impl Drop for FakeApiServer {
     fn drop(&mut self) {
         self.task.abort();
         let _ = self.shared.close_watches.send(u64::MAX);
+        let _ = self.shared.stopped.send(true);
     }
 }
 
@@ -604,6 +608,7 @@ impl FakeApiServer {
                 events,
             }),
             close_watches: watch::channel(0).0,
+            stopped: watch::channel(false).0,
             unavailable: AtomicBool::new(false),
         });
         let s = shared.clone();
@@ -615,17 +620,22 @@ impl FakeApiServer {
                 };
                 let acceptor = acceptor.clone();
                 let s = s.clone();
+                let mut stopped = s.stopped.subscribe();
                 tokio::spawn(async move {
                     let Ok(tls) = acceptor.accept(tcp).await else {
                         return;
                     };
+                    let serve_state = s.clone();
                     let service = hyper::service::service_fn(move |req| {
-                        let s = s.clone();
+                        let s = serve_state.clone();
                         async move { Ok::<_, Infallible>(handle(&s, req).await) }
                     });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(tls), service)
-                        .await;
+                    let conn = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(tls), service);
+                    tokio::select! {
+                        _ = conn => {}
+                        _ = stopped.wait_for(|s| *s) => {}
+                    }
                 });
             }
         });

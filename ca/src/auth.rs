@@ -9,8 +9,10 @@
 //!    and never logged.
 //! 2. **Kubernetes TokenReview** (`--kube-api`, or in-cluster config when
 //!    `KUBERNETES_SERVICE_HOST` is set): the token is sent to
-//!    `POST /apis/authentication.k8s.io/v1/tokenreviews` with audience `phimesh-ca`, authenticated
-//!    with the CA's own service-account token. An authenticated
+//!    `POST /apis/authentication.k8s.io/v1/tokenreviews` with audience `phimesh-ca` through a
+//!    `kube` client, authenticated with the CA's own service-account token (its file is re-read
+//!    for each review, as the kubelet rotates it, and the client rebuilt when it changed). The
+//!    API server's roots and the token file are read at start: a missing one stops the CA. An authenticated
 //!    `system:serviceaccount:NS:SA` becomes `spiffe://<trust-domain>/ns/NS/sa/SA`. Positive answers
 //!    are cached for a minute (bounded), so a restart storm does not flood the API server. In
 //!    this repository the TokenReview path is tested against a small fake API server written to
@@ -21,14 +23,15 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
+use k8s_openapi::api::authentication::v1::{TokenReview, TokenReviewSpec};
+use kube::api::{Api, PostParams};
 
-use crate::https::{self, HttpsUrl};
 use crate::spiffe::SpiffeId;
 
 /// The audience sidecar tokens are minted for.
 pub const AUDIENCE: &str = "phimesh-ca";
-const TOKEN_REVIEW_PATH: &str = "/apis/authentication.k8s.io/v1/tokenreviews";
+/// Deadline of one TokenReview.
+const REVIEW_TIMEOUT: Duration = Duration::from_secs(5);
 const CACHE_TTL: Duration = Duration::from_secs(60);
 const CACHE_MAX: usize = 10_000;
 const MAX_TOKEN_LEN: usize = 16 * 1024;
@@ -55,6 +58,9 @@ pub enum AuthError {
     /// TokenReview could not be asked (API server down, bad answer).
     #[error("token review unavailable: {0}")]
     Unavailable(String),
+    /// The TokenReview client cannot be set up (bad `--kube-api`, unreadable roots or token).
+    #[error("TokenReview client: {0}")]
+    Kube(String),
     /// The token file is unusable.
     #[error("token file {path}: {reason}")]
     File {
@@ -161,7 +167,7 @@ pub struct KubeConfig {
     pub api: String,
     /// PEM roots of the API server.
     pub ca_file: PathBuf,
-    /// The CA's own service-account token (re-read for each review: it rotates).
+    /// The CA's own service-account token (re-read by the client as it rotates).
     pub token_file: PathBuf,
     /// Audience required of sidecar tokens.
     pub audience: String,
@@ -187,29 +193,66 @@ impl KubeConfig {
 }
 
 struct TokenReviewer {
-    url: HttpsUrl,
+    /// The client and the (trimmed) token it authenticates with.
+    client: Mutex<(String, kube::Client)>,
+    roots: Vec<Vec<u8>>,
     cfg: KubeConfig,
     trust_domain: String,
     cache: Mutex<HashMap<Digest, (Grant, Instant)>>,
     in_flight: tokio::sync::Semaphore,
 }
 
-#[derive(Deserialize)]
-struct ReviewAnswer {
-    status: Option<ReviewStatus>,
+/// The API server's roots, DER, from `cfg.ca_file`.
+fn review_roots(cfg: &KubeConfig) -> Result<Vec<Vec<u8>>, AuthError> {
+    let pem = std::fs::read_to_string(&cfg.ca_file)
+        .map_err(|e| AuthError::Kube(format!("{}: {e}", cfg.ca_file.display())))?;
+    Ok(crate::pki::parse_certs_pem(&pem)
+        .map_err(|e| AuthError::Kube(format!("{}: {e}", cfg.ca_file.display())))?
+        .into_iter()
+        .map(|c| c.as_ref().to_vec())
+        .collect())
 }
 
-#[derive(Deserialize)]
-struct ReviewStatus {
-    #[serde(default)]
-    authenticated: bool,
-    user: Option<ReviewUser>,
-    audiences: Option<Vec<String>>,
+/// The CA's own token, trimmed (a file written with a trailing newline still works).
+fn own_token(cfg: &KubeConfig) -> Result<String, String> {
+    let t = std::fs::read_to_string(&cfg.token_file)
+        .map_err(|e| format!("{}: {e}", cfg.token_file.display()))?;
+    let t = t.trim();
+    if t.is_empty() {
+        return Err(format!("{}: empty", cfg.token_file.display()));
+    }
+    Ok(t.to_owned())
 }
 
-#[derive(Deserialize)]
-struct ReviewUser {
-    username: Option<String>,
+/// A `kube` client for `cfg` that sends `token`. Needs a tokio runtime.
+fn review_client(
+    cfg: &KubeConfig,
+    roots: &[Vec<u8>],
+    token: &str,
+) -> Result<kube::Client, AuthError> {
+    let uri: http::Uri = cfg
+        .api
+        .parse()
+        .map_err(|_| AuthError::Kube(format!("--kube-api {:?} is not a URL", cfg.api)))?;
+    if uri.scheme_str() != Some("https") || uri.host().is_none() {
+        return Err(AuthError::Kube(format!(
+            "--kube-api {:?} is not https://HOST[:PORT]",
+            cfg.api
+        )));
+    }
+    let mut bearer = http::HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+        AuthError::Kube(format!(
+            "{}: not a valid bearer token",
+            cfg.token_file.display()
+        ))
+    })?;
+    bearer.set_sensitive(true);
+    let mut config = kube::Config::new(uri);
+    config.root_cert = Some(roots.to_vec());
+    config.headers = vec![(http::header::AUTHORIZATION, bearer)];
+    config.connect_timeout = Some(REVIEW_TIMEOUT);
+    config.read_timeout = Some(REVIEW_TIMEOUT);
+    kube::Client::try_from(config).map_err(|e| AuthError::Kube(e.to_string()))
 }
 
 impl TokenReviewer {
@@ -227,57 +270,44 @@ impl TokenReviewer {
             .acquire()
             .await
             .map_err(|_| AuthError::Unavailable("shutting down".into()))?;
-        let own_token = std::fs::read_to_string(&self.cfg.token_file).map_err(|e| {
-            AuthError::Unavailable(format!("{}: {e}", self.cfg.token_file.display()))
-        })?;
-        let roots =
-            crate::pki::parse_certs_pem(&std::fs::read_to_string(&self.cfg.ca_file).map_err(
-                |e| AuthError::Unavailable(format!("{}: {e}", self.cfg.ca_file.display())),
-            )?)
-            .map_err(|e| AuthError::Unavailable(e.to_string()))?;
-        let mut store = rustls::RootCertStore::empty();
-        for r in roots {
-            let _ = store.add(r);
-        }
-        let tls = rustls::ClientConfig::builder_with_provider(crate::tls::provider())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| AuthError::Unavailable(e.to_string()))?
-            .with_root_certificates(store)
-            .with_no_client_auth();
-        let body = serde_json::json!({
-            "apiVersion": "authentication.k8s.io/v1",
-            "kind": "TokenReview",
-            "spec": { "token": token, "audiences": [self.cfg.audience] },
-        });
-        let auth = format!("Bearer {}", own_token.trim());
-        let resp = https::request(
-            &self.url,
-            Arc::new(tls),
-            http::Method::POST,
-            TOKEN_REVIEW_PATH,
-            &[
-                ("authorization", &auth),
-                ("content-type", "application/json"),
-                ("accept", "application/json"),
-            ],
-            Some(body.to_string().into_bytes()),
-            https::Limits {
-                timeout: Duration::from_secs(5),
-                max_body: 256 * 1024,
+        let review = TokenReview {
+            spec: TokenReviewSpec {
+                token: Some(token.to_owned()),
+                audiences: Some(vec![self.cfg.audience.clone()]),
             },
-        )
-        .await
-        .map_err(|e| AuthError::Unavailable(e.to_string()))?;
-        if resp.status != 200 && resp.status != 201 {
-            return Err(AuthError::Unavailable(format!(
-                "API server answered {}",
-                resp.status
-            )));
-        }
-        let answer: ReviewAnswer = serde_json::from_slice(&resp.body)
-            .map_err(|e| AuthError::Unavailable(format!("not a TokenReview: {e}")))?;
+            ..Default::default()
+        };
+        let token_now = own_token(&self.cfg).map_err(AuthError::Unavailable)?;
+        let client = {
+            let mut c = self
+                .client
+                .lock()
+                .map_err(|_| AuthError::Unavailable("client lock poisoned".into()))?;
+            if c.0 != token_now {
+                let fresh = review_client(&self.cfg, &self.roots, &token_now)
+                    .map_err(|e| AuthError::Unavailable(e.to_string()))?;
+                *c = (token_now, fresh);
+            }
+            c.1.clone()
+        };
+        let api: Api<TokenReview> = Api::all(client);
+        // Errors name the status or the transport failure, never the request (the token).
+        let answer =
+            match tokio::time::timeout(REVIEW_TIMEOUT, api.create(&PostParams::default(), &review))
+                .await
+            {
+                Ok(Ok(a)) => a,
+                Ok(Err(kube::Error::Api(s))) => {
+                    return Err(AuthError::Unavailable(format!(
+                        "API server answered {} {}",
+                        s.code, s.reason
+                    )))
+                }
+                Ok(Err(e)) => return Err(AuthError::Unavailable(e.to_string())),
+                Err(_) => return Err(AuthError::Unavailable("TokenReview timed out".into())),
+            };
         let status = answer.status.ok_or(AuthError::Unknown)?;
-        if !status.authenticated {
+        if status.authenticated != Some(true) {
             return Err(AuthError::Unknown);
         }
         if let Some(auds) = &status.audiences {
@@ -331,7 +361,8 @@ impl std::fmt::Debug for Authenticator {
 }
 
 impl Authenticator {
-    /// Loads the token file (if any) and sets up TokenReview (if configured).
+    /// Loads the token file (if any) and sets up TokenReview (if configured; needs a tokio
+    /// runtime).
     pub fn new(
         trust_domain: &str,
         tokens_path: Option<PathBuf>,
@@ -342,16 +373,19 @@ impl Authenticator {
             None => TokenFile::default(),
         };
         let reviewer = match kube {
-            Some(cfg) => Some(TokenReviewer {
-                url: HttpsUrl::parse(&cfg.api).map_err(|e| AuthError::File {
-                    path: PathBuf::from("--kube-api"),
-                    reason: e.to_string(),
-                })?,
-                cfg,
-                trust_domain: trust_domain.to_owned(),
-                cache: Mutex::new(HashMap::new()),
-                in_flight: tokio::sync::Semaphore::new(32),
-            }),
+            Some(cfg) => {
+                let roots = review_roots(&cfg)?;
+                let token = own_token(&cfg).map_err(AuthError::Kube)?;
+                let client = review_client(&cfg, &roots, &token)?;
+                Some(TokenReviewer {
+                    client: Mutex::new((token, client)),
+                    roots,
+                    cfg,
+                    trust_domain: trust_domain.to_owned(),
+                    cache: Mutex::new(HashMap::new()),
+                    in_flight: tokio::sync::Semaphore::new(32),
+                })
+            }
             None => None,
         };
         Ok(Authenticator {

@@ -14,7 +14,8 @@ use std::time::Duration;
 use crate::auth::{Authenticator, KubeConfig, AUDIENCE};
 use crate::authority::{rfc3339, Settings};
 use crate::duration::parse_duration;
-use crate::server::{self, CaConfig};
+use crate::kubernetes::{self, KubeSettings};
+use crate::server::{self, CaConfig, StateConfig};
 use crate::state::{StateDir, StateError};
 
 fn duration_arg(s: &str) -> Result<Duration, String> {
@@ -38,11 +39,43 @@ enum CaCommand {
     RotateRoot(RotateArgs),
 }
 
+/// Where the CA keeps its state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Backend {
+    /// One directory (`--state-dir`) and one CA process: local use, the demo, tests.
+    Directory,
+    /// The Secret `--state-secret` in `--namespace`; any number of replicas, one leader.
+    Kubernetes,
+}
+
+/// Where the state Secret is (`--state-backend kubernetes`).
+#[derive(Debug, clap::Args)]
+struct SecretArgs {
+    /// Namespace of the state Secret, the Lease and the CA's own trust ConfigMap (default: the
+    /// client configuration's, in a pod its own).
+    #[arg(long, env = "PHIMESH_NAMESPACE")]
+    namespace: Option<String>,
+    /// Name of the state Secret.
+    #[arg(long, env = "PHIMESH_STATE_SECRET", default_value = kubernetes::STATE_SECRET)]
+    state_secret: String,
+}
+
 #[derive(Debug, clap::Args)]
 struct RotateArgs {
+    /// Where the state is: `directory` (--state-dir) or `kubernetes` (a Secret; the client
+    /// configuration comes from KUBECONFIG or the pod's service account).
+    #[arg(
+        long,
+        env = "PHIMESH_STATE_BACKEND",
+        value_enum,
+        default_value = "directory"
+    )]
+    state_backend: Backend,
     /// The CA's state directory.
     #[arg(long, env = "PHIMESH_STATE_DIR")]
-    state_dir: PathBuf,
+    state_dir: Option<PathBuf>,
+    #[command(flatten)]
+    secret: SecretArgs,
     /// How long the new root is distributed before signing moves to it.
     #[arg(long, env = "PHIMESH_PROPAGATION_DELAY", default_value = "1h", value_parser = duration_arg)]
     propagation_delay: Duration,
@@ -53,9 +86,38 @@ struct RotateArgs {
 
 #[derive(Debug, clap::Args)]
 struct RunArgs {
+    /// Where the state is: `directory` (--state-dir, one process) or `kubernetes` (a Secret,
+    /// replicas with one leader elected on a Lease, trust ConfigMaps distributed; the client
+    /// configuration comes from KUBECONFIG or the pod's service account).
+    #[arg(
+        long,
+        env = "PHIMESH_STATE_BACKEND",
+        value_enum,
+        default_value = "directory"
+    )]
+    state_backend: Backend,
     /// Directory of the CA's state (roots, issuers; created on first start).
     #[arg(long, env = "PHIMESH_STATE_DIR")]
     state_dir: Option<PathBuf>,
+    #[command(flatten)]
+    secret: SecretArgs,
+    /// Name of the leader Lease (kubernetes backend).
+    #[arg(long, env = "PHIMESH_LEASE_NAME", default_value = kubernetes::LEASE)]
+    lease_name: String,
+    /// This replica's identity in the Lease (default: the host name, which is the pod name).
+    #[arg(long, env = "PHIMESH_POD_NAME")]
+    pod_name: Option<String>,
+    /// How long a leader's Lease holds without renewal: the longest a dead leader's rotations
+    /// wait for a successor.
+    #[arg(long, env = "PHIMESH_LEASE_DURATION", default_value = "15s", value_parser = duration_arg)]
+    lease_duration: Duration,
+    /// How long a leader keeps failing to renew before it stops leading (less than
+    /// --lease-duration).
+    #[arg(long, env = "PHIMESH_RENEW_DEADLINE", default_value = "10s", value_parser = duration_arg)]
+    renew_deadline: Duration,
+    /// How often the Lease is tried (less than --renew-deadline).
+    #[arg(long, env = "PHIMESH_LEASE_RETRY_PERIOD", default_value = "2s", value_parser = duration_arg)]
+    lease_retry_period: Duration,
     /// Static token file: `TOKEN SPIFFE_ID [DNS_NAME...]` a line. Optional only with TokenReview.
     #[arg(long, env = "PHIMESH_TOKENS")]
     tokens: Option<PathBuf>,
@@ -129,10 +191,16 @@ pub fn run(args: CaArgs) -> ExitCode {
 }
 
 fn rotate_root(args: RotateArgs) -> ExitCode {
-    if !args.state_dir.join(crate::state::STATE_FILE).exists() {
-        return fail(StateError::Missing(args.state_dir));
+    if args.state_backend == Backend::Kubernetes {
+        return rotate_root_kube(args);
     }
-    let dir = match StateDir::open(&args.state_dir) {
+    let Some(state_dir) = args.state_dir else {
+        return fail("--state-dir is required");
+    };
+    if !state_dir.join(crate::state::STATE_FILE).exists() {
+        return fail(StateError::Missing(state_dir));
+    }
+    let dir = match StateDir::open(&state_dir) {
         Ok(d) => d,
         Err(e) => return fail(e),
     };
@@ -159,10 +227,86 @@ fn rotate_root(args: RotateArgs) -> ExitCode {
     }
 }
 
-fn serve(args: RunArgs) -> ExitCode {
-    let Some(state_dir) = args.state_dir else {
-        return fail("--state-dir is required");
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| fail(format!("cannot start runtime: {e}")))
+}
+
+/// A client from KUBECONFIG or the pod's service account, and the namespace to use.
+async fn kube_client(args: &SecretArgs) -> Result<(kube::Client, String), ExitCode> {
+    let (client, default_ns) = kubernetes::infer_client().await.map_err(fail)?;
+    Ok((client, args.namespace.clone().unwrap_or(default_ns)))
+}
+
+fn rotate_root_kube(args: RotateArgs) -> ExitCode {
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
     };
+    runtime.block_on(async move {
+        let (client, namespace) = match kube_client(&args.secret).await {
+            Ok(c) => c,
+            Err(code) => return code,
+        };
+        let store =
+            kubernetes::secret::SecretStore::new(client, &namespace, &args.secret.state_secret);
+        let now = crate::pki::unix_now();
+        let current = match store.load().await {
+            Ok(Some(v)) => v,
+            Ok(None) => return fail(StateError::MissingSecret(store.describe())),
+            Err(e) => return fail(e),
+        };
+        let mut settings = Settings::new(current.state.trust_domain.clone());
+        settings.root_ttl = args.root_ttl;
+        let delay = args.propagation_delay;
+        let mut new_root = String::new();
+        let result = store
+            .update(current, now, 10, |s| {
+                new_root = s.start_root_rotation(&settings, now, delay)?.id.clone();
+                Ok(true)
+            })
+            .await;
+        match result {
+            Ok(_) => {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "event": "root_rotation_started",
+                        "new_root": new_root,
+                        "signing_moves_at": rfc3339(now + delay.as_secs() as i64),
+                        "state_secret": store.describe(),
+                    })
+                );
+                ExitCode::SUCCESS
+            }
+            Err((e, _)) => fail(e),
+        }
+    })
+}
+
+fn serve(args: RunArgs) -> ExitCode {
+    let state_dir = match (args.state_backend, args.state_dir) {
+        (Backend::Directory, Some(d)) => Some(d),
+        (Backend::Directory, None) => return fail("--state-dir is required"),
+        (Backend::Kubernetes, Some(_)) => {
+            return fail("--state-dir is for --state-backend directory only")
+        }
+        (Backend::Kubernetes, None) => None,
+    };
+    if args.state_backend == Backend::Kubernetes {
+        if args.lease_duration < Duration::from_secs(1) {
+            return fail("--lease-duration must be at least 1s");
+        }
+        if args.renew_deadline >= args.lease_duration {
+            return fail("--renew-deadline must be shorter than --lease-duration");
+        }
+        if args.lease_retry_period.is_zero() || args.lease_retry_period >= args.renew_deadline {
+            return fail("--lease-retry-period must be shorter than --renew-deadline");
+        }
+    }
     if SpiffeIdCheck::trust_domain(&args.trust_domain).is_err() {
         return fail(format!("invalid --trust-domain {:?}", args.trust_domain));
     }
@@ -195,13 +339,9 @@ fn serve(args: RunArgs) -> ExitCode {
     if args.tokens.is_none() && kube.is_none() {
         return fail("--tokens is required (or --kube-api / in-cluster TokenReview)");
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(r) => r,
-        Err(e) => return fail(format!("cannot start runtime: {e}")),
+        Err(code) => return code,
     };
     let _guard = runtime.enter();
     let auth = match Authenticator::new(&args.trust_domain, args.tokens, kube) {
@@ -213,9 +353,28 @@ fn serve(args: RunArgs) -> ExitCode {
     settings.root_ttl = args.root_ttl;
     settings.issuer_rotation = args.issuer_rotation;
     settings.propagation_delay = args.propagation_delay;
+    let state = match state_dir {
+        Some(d) => StateConfig::Directory(d),
+        None => {
+            let (client, namespace) = match runtime.block_on(kube_client(&args.secret)) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            StateConfig::Kubernetes(KubeSettings {
+                client,
+                namespace,
+                secret: args.secret.state_secret,
+                lease: args.lease_name,
+                identity: args.pod_name.unwrap_or_else(kubernetes::hostname),
+                lease_duration: args.lease_duration,
+                renew_deadline: args.renew_deadline,
+                retry_period: args.lease_retry_period,
+            })
+        }
+    };
     let cfg = CaConfig {
         settings,
-        state_dir,
+        state,
         listen: args.listen,
         server_names: if args.server_name.is_empty() {
             server::default_server_names()

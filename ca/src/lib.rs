@@ -23,6 +23,7 @@ pub mod auth;
 pub mod authority;
 pub mod cli;
 pub mod discovery;
+pub mod kubernetes;
 pub mod server;
 pub mod state;
 pub mod throttle;

@@ -47,6 +47,8 @@ use crate::api::{
 };
 use crate::auth::{AuthError, Authenticator, Grant};
 use crate::authority::{rfc3339, Settings, Signer};
+use crate::kubernetes::secret::{SecretStore, Versioned, WriteError};
+use crate::kubernetes::KubeSettings;
 use crate::pki::{self, ValidatedCsr};
 use crate::spiffe::SpiffeId;
 use crate::state::{CaState, StateDir, StateError};
@@ -84,8 +86,8 @@ pub const RESULTS: [&str; 8] = [
 pub struct CaConfig {
     /// Lifetimes and trust domain.
     pub settings: Settings,
-    /// `--state-dir`.
-    pub state_dir: PathBuf,
+    /// Where the state lives (`--state-backend`).
+    pub state: StateConfig,
     /// `--listen`.
     pub listen: SocketAddr,
     /// `--server-name`: DNS names and IPs of the serving certificate.
@@ -98,6 +100,20 @@ pub struct CaConfig {
     /// How often state transitions are checked (1 s).
     pub tick: Duration,
 }
+
+/// Where the CA keeps its state.
+// One value per process: the size difference between the variants does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum StateConfig {
+    /// `--state-backend directory`: one directory (`--state-dir`), one CA process.
+    Directory(PathBuf),
+    /// `--state-backend kubernetes`: a Secret, any number of replicas, one leader.
+    Kubernetes(KubeSettings),
+}
+
+/// Conflicting writes in a row after which a state write gives up until the next tick.
+const WRITE_ATTEMPTS: u32 = 5;
 
 /// The default `--server-name` list.
 pub fn default_server_names() -> Vec<String> {
@@ -145,6 +161,8 @@ struct Metrics {
     root_expiry: Gauge,
     issuer_expiry: Gauge,
     bundle_roots: Gauge,
+    leader: prometheus::IntGauge,
+    write_conflicts: prometheus::IntCounter,
 }
 
 impl Metrics {
@@ -190,8 +208,20 @@ impl Metrics {
             "Certificate requests answered 429 because their address failed authentication too often",
         )
         .expect("valid metric");
+        let leader = prometheus::IntGauge::new(
+            "phimesh_ca_leader",
+            "1 while this replica leads (rotates and writes the CA state), else 0",
+        )
+        .expect("valid metric");
+        let write_conflicts = prometheus::IntCounter::new(
+            "phimesh_ca_state_write_conflicts_total",
+            "CA state writes that met a newer write (409 Conflict) and were re-applied on top of it",
+        )
+        .expect("valid metric");
         for m in [
             Box::new(issued.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(leader.clone()),
+            Box::new(write_conflicts.clone()),
             Box::new(duration.clone()),
             Box::new(root_expiry.clone()),
             Box::new(issuer_expiry.clone()),
@@ -211,6 +241,8 @@ impl Metrics {
             root_expiry,
             issuer_expiry,
             bundle_roots,
+            leader,
+            write_conflicts,
         }
     }
 }
@@ -220,10 +252,39 @@ struct Bucket {
     at: Instant,
 }
 
+/// The state backend of a running CA.
+// One value per process: the size difference between the variants does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Backend {
+    Dir(StateDir),
+    Kube(KubeBackend),
+}
+
+struct KubeBackend {
+    settings: KubeSettings,
+    store: SecretStore,
+    /// The Secret's resourceVersion the in-memory state was read or written at.
+    resource_version: Mutex<String>,
+    leader: watch::Receiver<bool>,
+    leader_tx: Mutex<Option<watch::Sender<bool>>>,
+}
+
+/// Whether `candidate` is a later resourceVersion than `current`. Kubernetes' versions are
+/// etcd revisions (integers) in every release; should one not parse, any difference counts as
+/// newer. Only used to keep a watch event that is older than a write this replica made itself
+/// from rolling the state back.
+fn newer_version(candidate: &str, current: &str) -> bool {
+    match (candidate.parse::<u64>(), current.parse::<u64>()) {
+        (Ok(a), Ok(b)) => a > b,
+        _ => candidate != current,
+    }
+}
+
 /// The running CA, shared by every connection.
 pub struct Ca {
     settings: Settings,
-    dir: StateDir,
+    backend: Backend,
+    bundle_tx: watch::Sender<String>,
     state: Mutex<CaState>,
     signer: RwLock<Arc<Signer>>,
     serving: RwLock<Option<(Arc<CertifiedKey>, i64, u64)>>,
@@ -241,7 +302,11 @@ pub struct Ca {
 
 impl std::fmt::Debug for Ca {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ca").field("dir", &self.dir).finish()
+        let backend = match &self.backend {
+            Backend::Dir(d) => format!("{:?}", d.path()),
+            Backend::Kube(k) => k.store.describe(),
+        };
+        f.debug_struct("Ca").field("state", &backend).finish()
     }
 }
 
@@ -302,6 +367,14 @@ impl Ca {
 
     fn install_signer(&self, signer: Signer) {
         self.update_metrics(&signer);
+        self.bundle_tx.send_if_modified(|b| {
+            if *b != signer.bundle_pem {
+                b.clone_from(&signer.bundle_pem);
+                true
+            } else {
+                false
+            }
+        });
         if let Ok(mut s) = self.signer.write() {
             *s = Arc::new(signer);
         }
@@ -329,15 +402,15 @@ impl Ca {
     }
 
     /// One pass of the state loop: adopt another process's write, apply due transitions, store.
-    fn tick_blocking(&self, now: i64) -> Result<bool, StateError> {
-        let lock = self.dir.lock()?;
+    fn tick_blocking(&self, dir: &StateDir, now: i64) -> Result<bool, StateError> {
+        let lock = dir.lock()?;
         let mut state = self
             .state
             .lock()
             .map(|s| s.clone())
             .unwrap_or_else(|p| p.into_inner().clone());
         let mut changed = false;
-        if let Some(on_disk) = self.dir.load(&lock)? {
+        if let Some(on_disk) = dir.load(&lock)? {
             if on_disk.generation != state.generation {
                 info!(
                     generation = on_disk.generation,
@@ -348,7 +421,7 @@ impl Ca {
             }
         }
         if state.advance(&self.settings, now)? {
-            self.dir.store(&lock, &mut state, now)?;
+            dir.store(&lock, &mut state, now)?;
             changed = true;
         }
         drop(lock);
@@ -360,6 +433,232 @@ impl Ca {
             }
         }
         Ok(changed)
+    }
+}
+
+impl Ca {
+    /// Whether this replica leads (always true with the directory backend).
+    pub fn is_leader(&self) -> bool {
+        match &self.backend {
+            Backend::Dir(_) => true,
+            Backend::Kube(k) => *k.leader.borrow(),
+        }
+    }
+
+    /// The generation of the state in memory.
+    pub fn state_generation(&self) -> u64 {
+        self.state
+            .lock()
+            .map(|s| s.generation)
+            .unwrap_or_else(|p| p.into_inner().generation)
+    }
+
+    /// Installs a state read from (or written to) the Secret at `v.resource_version`, unless
+    /// the one in memory is newer. Whether it was installed.
+    fn adopt(&self, kb: &KubeBackend, v: Versioned, now: i64) -> bool {
+        let Ok(mut rv) = kb.resource_version.lock() else {
+            return false;
+        };
+        if !newer_version(&v.resource_version, &rv) {
+            return false;
+        }
+        let signer = match v.state.signer(&self.settings, now) {
+            Ok(s) => s,
+            Err(e) => {
+                error!(error = %e, "cannot sign with the CA state read from the Secret; keeping the previous one");
+                return false;
+            }
+        };
+        if let Ok(mut s) = self.state.lock() {
+            if s.generation != v.state.generation {
+                info!(
+                    generation = v.state.generation,
+                    "CA state changed in the Secret; adopting it"
+                );
+            }
+            *s = v.state;
+        }
+        *rv = v.resource_version;
+        drop(rv);
+        self.install_signer(signer);
+        true
+    }
+
+    /// One pass of the state loop on Kubernetes: the leader applies due transitions and writes
+    /// them; a conflict re-reads the Secret and applies them again on top of the newer state.
+    async fn kube_tick(&self, kb: &KubeBackend, now: i64) {
+        let leading = *kb.leader.borrow();
+        self.metrics.leader.set(i64::from(leading));
+        if !leading {
+            return;
+        }
+        let current = Versioned {
+            state: self
+                .state
+                .lock()
+                .map(|s| s.clone())
+                .unwrap_or_else(|p| p.into_inner().clone()),
+            resource_version: kb
+                .resource_version
+                .lock()
+                .map(|r| r.clone())
+                .unwrap_or_default(),
+        };
+        let settings = self.settings.clone();
+        let result = kb
+            .store
+            .update(current, now, WRITE_ATTEMPTS, |s| s.advance(&settings, now))
+            .await;
+        match result {
+            Ok((v, changed, conflicts)) => {
+                self.metrics.write_conflicts.inc_by(u64::from(conflicts));
+                if changed || conflicts > 0 {
+                    if changed {
+                        info!(
+                            generation = v.state.generation,
+                            "CA state written to the Secret"
+                        );
+                    }
+                    self.adopt(kb, v, now);
+                }
+            }
+            Err((e, conflicts)) => {
+                self.metrics.write_conflicts.inc_by(u64::from(conflicts));
+                error!(error = %e, "CA state update failed; still serving with the state in memory");
+            }
+        }
+    }
+}
+
+/// Reads the state Secret, or creates it with a new CA; a create that loses the race to
+/// another replica reads the winner's.
+async fn kube_load_or_create(
+    store: &SecretStore,
+    settings: &Settings,
+    now: i64,
+) -> Result<Versioned, StateError> {
+    let check = |v: Versioned| {
+        if v.state.trust_domain != settings.trust_domain {
+            return Err(StateError::CorruptSecret {
+                secret: store.describe(),
+                reason: format!(
+                    "state is for trust domain {} but --trust-domain is {}",
+                    v.state.trust_domain, settings.trust_domain
+                ),
+            });
+        }
+        info!(
+            secret = %store.describe(),
+            roots = v.state.roots.len(),
+            issuers = v.state.issuers.len(),
+            "CA state loaded"
+        );
+        Ok(v)
+    };
+    if let Some(v) = store.load().await? {
+        return check(v);
+    }
+    let mut state = CaState::create(settings, now)?;
+    match store.create(&mut state, now).await {
+        Ok(resource_version) => {
+            info!(secret = %store.describe(), "no CA state found: created a new root and issuer");
+            Ok(Versioned {
+                state,
+                resource_version,
+            })
+        }
+        Err(WriteError::Conflict) => match store.load().await? {
+            Some(v) => check(v),
+            None => Err(StateError::MissingSecret(store.describe())),
+        },
+        Err(WriteError::State(e)) => Err(e),
+    }
+}
+
+/// Follows the state Secret with a list and a watch (by name); every newer state is adopted.
+async fn follow_secret(ca: Arc<Ca>, mut stop: watch::Receiver<bool>) {
+    use futures_util::StreamExt;
+    use kube::api::{ListParams, WatchEvent, WatchParams};
+    let Backend::Kube(kb) = &ca.backend else {
+        return;
+    };
+    let by_name = format!("metadata.name={}", kb.store.name());
+    let handle = |secret: &k8s_openapi::api::core::v1::Secret| match kb.store.parse(secret) {
+        Ok(v) => {
+            ca.adopt(kb, v, pki::unix_now());
+        }
+        Err(e) => {
+            error!(error = %e, "the CA state Secret changed to something unusable; keeping the state in memory and not writing over it")
+        }
+    };
+    let by_name_params = ListParams::default().fields(&by_name);
+    loop {
+        let list = tokio::select! {
+            l = crate::kubernetes::call(kb.store.api().list(&by_name_params)) => l,
+            _ = stop.changed() => return,
+        };
+        let list = match list {
+            Ok(l) => l,
+            Err(e) => {
+                warn!(error = %e, "cannot read the CA state Secret; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                    _ = stop.changed() => return,
+                }
+            }
+        };
+        for s in &list.items {
+            handle(s);
+        }
+        let mut version = list.metadata.resource_version.unwrap_or_default();
+        'watch: loop {
+            let params = WatchParams::default().fields(&by_name).timeout(290);
+            let stream = match kb.store.api().watch(&params, &version).await {
+                Ok(s) => s,
+                Err(e) => {
+                    warn!(error = %e, "cannot watch the CA state Secret; reading it again");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    break 'watch;
+                }
+            };
+            let mut stream = std::pin::pin!(stream);
+            loop {
+                let ev = tokio::select! {
+                    ev = stream.next() => ev,
+                    _ = stop.changed() => return,
+                };
+                match ev {
+                    None => continue 'watch,
+                    Some(Ok(WatchEvent::Added(s))) | Some(Ok(WatchEvent::Modified(s))) => {
+                        if let Some(v) = &s.metadata.resource_version {
+                            version = v.clone();
+                        }
+                        handle(&s);
+                    }
+                    Some(Ok(WatchEvent::Deleted(s))) => {
+                        if let Some(v) = &s.metadata.resource_version {
+                            version = v.clone();
+                        }
+                        error!(secret = %kb.store.describe(), "the CA state Secret was deleted; serving with the state in memory (restart the CA to create it again)");
+                    }
+                    Some(Ok(WatchEvent::Bookmark(b))) => version = b.metadata.resource_version,
+                    Some(Ok(WatchEvent::Error(e))) => {
+                        if e.code != 410 {
+                            warn!(
+                                code = e.code,
+                                "CA state Secret watch error; reading it again"
+                            );
+                        }
+                        break 'watch;
+                    }
+                    Some(Err(e)) => {
+                        warn!(error = %e, "CA state Secret watch broke; reading it again");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        break 'watch;
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -396,18 +695,38 @@ fn load_or_create(dir: &StateDir, settings: &Settings, now: i64) -> Result<CaSta
 
 /// Loads (or creates) the state, binds `cfg.listen` and serves until [`RunningCa::shutdown`].
 pub async fn start(cfg: CaConfig, auth: Arc<Authenticator>) -> Result<RunningCa, ServeError> {
-    let dir = StateDir::open(&cfg.state_dir)?;
     let now = pki::unix_now();
     let settings = cfg.settings.clone();
-    let state = {
-        let dir = dir.clone();
-        let settings = settings.clone();
-        tokio::task::spawn_blocking(move || load_or_create(&dir, &settings, now))
-            .await
-            .map_err(|e| StateError::Io {
-                path: cfg.state_dir.clone(),
-                source: std::io::Error::other(e),
-            })??
+    let (backend, state) = match &cfg.state {
+        StateConfig::Directory(path) => {
+            let dir = StateDir::open(path)?;
+            let state = {
+                let dir = dir.clone();
+                let settings = settings.clone();
+                tokio::task::spawn_blocking(move || load_or_create(&dir, &settings, now))
+                    .await
+                    .map_err(|e| StateError::Io {
+                        path: path.clone(),
+                        source: std::io::Error::other(e),
+                    })??
+            };
+            (Backend::Dir(dir), state)
+        }
+        StateConfig::Kubernetes(ks) => {
+            let store = SecretStore::new(ks.client.clone(), &ks.namespace, &ks.secret);
+            let v = kube_load_or_create(&store, &settings, now).await?;
+            let (leader_tx, leader) = watch::channel(false);
+            (
+                Backend::Kube(KubeBackend {
+                    settings: ks.clone(),
+                    store,
+                    resource_version: Mutex::new(v.resource_version),
+                    leader,
+                    leader_tx: Mutex::new(Some(leader_tx)),
+                }),
+                v.state,
+            )
+        }
     };
     let signer = state.signer(&settings, now)?;
     let mut dns_names = Vec::new();
@@ -423,9 +742,11 @@ pub async fn start(cfg: CaConfig, auth: Arc<Authenticator>) -> Result<RunningCa,
     }
     let self_id = SpiffeId::new(&settings.trust_domain, "phimesh-system", "phimesh-ca")
         .map_err(|_| ServeError::ServerName(settings.trust_domain.clone()))?;
+    let (bundle_tx, _) = watch::channel(signer.bundle_pem.clone());
     let ca = Arc::new(Ca {
         settings,
-        dir,
+        backend,
+        bundle_tx,
         state: Mutex::new(state),
         signer: RwLock::new(Arc::new(signer)),
         serving: RwLock::new(None),
@@ -441,6 +762,7 @@ pub async fn start(cfg: CaConfig, auth: Arc<Authenticator>) -> Result<RunningCa,
         mesh_metrics: Default::default(),
     });
     ca.update_metrics(&ca.current_signer());
+    ca.metrics.leader.set(i64::from(ca.is_leader()));
     ca.refresh_serving(now)?;
 
     let listener = tokio::net::TcpListener::bind(cfg.listen)
@@ -457,12 +779,28 @@ pub async fn start(cfg: CaConfig, auth: Arc<Authenticator>) -> Result<RunningCa,
 
     let tls = tls_config(ca.clone());
     let accept = tokio::spawn(accept_loop(listener, tls, ca.clone(), stop_rx.clone()));
-    let ticker = tokio::spawn(tick_loop(ca.clone(), cfg.tick, stop_rx));
+    let ticker = tokio::spawn(tick_loop(ca.clone(), cfg.tick, stop_rx.clone()));
+    let mut tasks = vec![accept, ticker];
+    if let Backend::Kube(kb) = &ca.backend {
+        let leader_tx = kb.leader_tx.lock().ok().and_then(|mut t| t.take());
+        if let Some(leader_tx) = leader_tx {
+            let elector = crate::kubernetes::leader::Elector::new(&kb.settings);
+            tasks.push(tokio::spawn(elector.run(leader_tx, stop_rx.clone())));
+        }
+        tasks.push(tokio::spawn(follow_secret(ca.clone(), stop_rx.clone())));
+        tasks.push(tokio::spawn(crate::kubernetes::trust::run(
+            kb.settings.client.clone(),
+            kb.settings.namespace.clone(),
+            ca.bundle_tx.subscribe(),
+            kb.leader.clone(),
+            stop_rx,
+        )));
+    }
     Ok(RunningCa {
         addr,
         ca,
         stop,
-        tasks: vec![accept, ticker],
+        tasks,
     })
 }
 
@@ -498,13 +836,19 @@ async fn tick_loop(ca: Arc<Ca>, tick: Duration, mut stop: watch::Receiver<bool>)
             _ = stop.changed() => return,
         }
         let now = pki::unix_now();
-        let ca2 = ca.clone();
-        match tokio::task::spawn_blocking(move || ca2.tick_blocking(now)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => {
-                error!(error = %e, "CA state update failed; still serving with the state in memory")
+        match &ca.backend {
+            Backend::Dir(dir) => {
+                let ca2 = ca.clone();
+                let dir = dir.clone();
+                match tokio::task::spawn_blocking(move || ca2.tick_blocking(&dir, now)).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => {
+                        error!(error = %e, "CA state update failed; still serving with the state in memory")
+                    }
+                    Err(e) => error!(error = %e, "CA state task failed"),
+                }
             }
-            Err(e) => error!(error = %e, "CA state task failed"),
+            Backend::Kube(kb) => ca.kube_tick(kb, now).await,
         }
         if let Err(e) = ca.refresh_serving(now) {
             error!(error = %e, "serving certificate refresh failed");

@@ -53,6 +53,20 @@ pub enum StateError {
         /// what is wrong
         reason: String,
     },
+    /// The state Secret exists but is unreadable or inconsistent. It is left untouched.
+    #[error("corrupt CA state in Secret {secret}: {reason} (refusing to start; restore the Secret from a backup, or delete it to start a new CA)")]
+    CorruptSecret {
+        /// `namespace/name`
+        secret: String,
+        /// what is wrong
+        reason: String,
+    },
+    /// The Kubernetes API failed (unreachable, refused, ...).
+    #[error("{0}")]
+    Api(String),
+    /// There is no state Secret (for commands that need one).
+    #[error("no CA state in Secret {0} (start `phimesh ca --state-backend kubernetes` once to create it)")]
+    MissingSecret(String),
     /// There is no state in the directory (for commands that need one).
     #[error("no CA state in {0} (start `phimesh ca` once to create it)")]
     Missing(PathBuf),

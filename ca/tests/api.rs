@@ -1,27 +1,24 @@
 //! The identity API in process: 200 concurrent issuances, and the Kubernetes TokenReview path
-//! against a fake API server written to the published `authentication.k8s.io/v1` TokenReview API
-//! (real HTTPS with its own CA, real JSON). There is no real API server here.
+//! (a `kube` client) against the fake API server of `apiserver-fake/`, written to the published
+//! `authentication.k8s.io/v1` TokenReview API (real HTTPS with its own CA, real JSON). There is
+//! no real API server here.
 
-use std::convert::Infallible;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
 use phimesh_ca::auth::{Authenticator, KubeConfig};
 use phimesh_ca::authority::Settings;
 use phimesh_ca::https::{self, HttpsUrl, Limits};
 use phimesh_ca::identity::{Identity, IdentityConfig, SpiffeId};
-use phimesh_ca::pki::{self, KeyAlgorithm, LeafNames};
+use phimesh_ca::pki::{self, KeyAlgorithm};
 use phimesh_ca::server::{self, CaConfig, RunningCa};
+use phimesh_fake_apiserver::FakeApiServer;
 
 async fn start_ca(dir: &std::path::Path, auth: Authenticator) -> RunningCa {
     server::start(
         CaConfig {
             settings: Settings::new("cluster.local"),
-            state_dir: dir.join("state"),
+            state: server::StateConfig::Directory(dir.join("state")),
             listen: "127.0.0.1:0".parse().unwrap(),
             server_names: server::default_server_names(),
             rate_limit_per_minute: 30,
@@ -104,129 +101,52 @@ async fn two_hundred_concurrent_issuances_all_succeed() {
         .contains("phimesh_ca_certificates_issued_total{result=\"issued\"} 200"));
 }
 
-struct FakeApi {
-    addr: std::net::SocketAddr,
-    ca_pem: String,
-    reviews: Arc<AtomicUsize>,
-    task: tokio::task::JoinHandle<()>,
+fn reviews(api: &FakeApiServer) -> usize {
+    api.requests()
+        .iter()
+        .filter(|r| r.path == "/apis/authentication.k8s.io/v1/tokenreviews" && r.status == 201)
+        .count()
 }
 
-/// A fake kube-apiserver answering `POST /apis/authentication.k8s.io/v1/tokenreviews` as the
-/// published API does: it requires the caller's bearer token, echoes `apiVersion`/`kind`, and
-/// fills `status` (authenticated, user.username, audiences).
-async fn fake_api() -> FakeApi {
-    let now = pki::unix_now();
-    let root = pki::make_root("kube", now, Duration::from_secs(3600)).unwrap();
-    let issuer = pki::load_issuer(&root).unwrap();
-    let ips = ["127.0.0.1".parse().unwrap()];
-    let names = LeafNames {
-        identity: None,
-        dns_names: &[],
-        ip_addrs: &ips,
-    };
-    let (leaf, key) = pki::make_leaf_with_key(&names, &issuer, now, now + 3600).unwrap();
-    let cfg = rustls::ServerConfig::builder_with_provider(phimesh_ca::tls::provider())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![leaf.der.clone()],
-            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-        )
-        .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let reviews = Arc::new(AtomicUsize::new(0));
-    let counter = reviews.clone();
-    let task = tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                return;
-            };
-            let acceptor = acceptor.clone();
-            let counter = counter.clone();
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let svc = hyper::service::service_fn(
-                    move |req: http::Request<hyper::body::Incoming>| {
-                        let counter = counter.clone();
-                        async move {
-                            let ok_path = req.method() == http::Method::POST
-                                && req.uri().path()
-                                    == "/apis/authentication.k8s.io/v1/tokenreviews";
-                            let authed = req
-                                .headers()
-                                .get("authorization")
-                                .and_then(|v| v.to_str().ok())
-                                == Some("Bearer ca-sa-token");
-                            let body = req.into_body().collect().await.unwrap().to_bytes();
-                            let (status, out) = if !ok_path {
-                                (404, serde_json::json!({"kind": "Status", "code": 404}))
-                            } else if !authed {
-                                (401, serde_json::json!({"kind": "Status", "code": 401}))
-                            } else {
-                                counter.fetch_add(1, Ordering::SeqCst);
-                                let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-                                assert_eq!(v["apiVersion"], "authentication.k8s.io/v1");
-                                assert_eq!(v["kind"], "TokenReview");
-                                assert_eq!(v["spec"]["audiences"][0], "phimesh-ca");
-                                let status = match v["spec"]["token"].as_str().unwrap() {
-                                    "k8s-good" => {
-                                        serde_json::json!({"authenticated": true, "user": {"username": "system:serviceaccount:billing:api", "uid": "u1", "groups": ["system:serviceaccounts"]}, "audiences": ["phimesh-ca"]})
-                                    }
-                                    "k8s-wrong-aud" => {
-                                        serde_json::json!({"authenticated": true, "user": {"username": "system:serviceaccount:billing:api"}, "audiences": ["other"]})
-                                    }
-                                    "k8s-node" => {
-                                        serde_json::json!({"authenticated": true, "user": {"username": "system:node:n1"}, "audiences": ["phimesh-ca"]})
-                                    }
-                                    _ => {
-                                        serde_json::json!({"authenticated": false, "error": "invalid bearer token"})
-                                    }
-                                };
-                                (
-                                    201,
-                                    serde_json::json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "metadata": {"creationTimestamp": null}, "spec": v["spec"], "status": status}),
-                                )
-                            };
-                            Ok::<_, Infallible>(
-                                http::Response::builder()
-                                    .status(status)
-                                    .header("content-type", "application/json")
-                                    .body(Full::new(Bytes::from(out.to_string())))
-                                    .unwrap(),
-                            )
-                        }
-                    },
-                );
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(tls), svc)
-                    .await;
-            });
-        }
-    });
-    FakeApi {
-        addr,
-        ca_pem: root.cert_pem,
-        reviews,
-        task,
-    }
+/// The fake API server (`apiserver-fake/`) with the CA's own token (trailing newline in its
+/// file, as an operator might write it) and the sidecar tokens of the test.
+async fn fake_api() -> FakeApiServer {
+    let api = FakeApiServer::start().await.unwrap();
+    api.add_token(
+        "ca-sa-token",
+        "system:serviceaccount:phimesh-system:phimesh-ca",
+        &[],
+    );
+    api.add_token(
+        "k8s-good",
+        "system:serviceaccount:billing:api",
+        &["phimesh-ca"],
+    );
+    api.add_token(
+        "k8s-wrong-aud",
+        "system:serviceaccount:billing:api",
+        &["other"],
+    );
+    api.add_token("k8s-node", "system:node:n1", &["phimesh-ca"]);
+    api.add_token(
+        "k8s-new",
+        "system:serviceaccount:billing:api",
+        &["phimesh-ca"],
+    );
+    api
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_review_maps_service_accounts_and_refuses_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let api = fake_api().await;
-    std::fs::write(dir.path().join("kube-ca.pem"), &api.ca_pem).unwrap();
+    std::fs::write(dir.path().join("kube-ca.pem"), api.ca_pem()).unwrap();
     std::fs::write(dir.path().join("ca-sa-token"), "ca-sa-token\n").unwrap();
     let auth = Authenticator::new(
         "cluster.local",
         None,
         Some(KubeConfig {
-            api: format!("https://127.0.0.1:{}", api.addr.port()),
+            api: api.url(),
             ca_file: dir.path().join("kube-ca.pem"),
             token_file: dir.path().join("ca-sa-token"),
             audience: "phimesh-ca".into(),
@@ -249,12 +169,12 @@ async fn token_review_maps_service_accounts_and_refuses_the_rest() {
         .await
         .unwrap();
     assert!(identity.is_ready());
-    assert_eq!(api.reviews.load(Ordering::SeqCst), 1);
+    assert_eq!(reviews(&api), 1);
 
     // a second request with the same token is served from the cache
     let (status, _) = post_csr(&ca, "k8s-good", &billing).await;
     assert_eq!(status, 200);
-    assert_eq!(api.reviews.load(Ordering::SeqCst), 1);
+    assert_eq!(reviews(&api), 1);
 
     // the token grants billing/api only
     let other: SpiffeId = "spiffe://cluster.local/ns/billing/sa/admin"
@@ -268,8 +188,7 @@ async fn token_review_maps_service_accounts_and_refuses_the_rest() {
     }
 
     // the API server going away is a 503, not a 401
-    api.task.abort();
-    let _ = api.task.await;
+    drop(api);
     let (status, body) = post_csr(&ca, "k8s-new", &billing).await;
     assert_eq!(status, 503, "{body}");
     ca.shutdown().await;

@@ -24,7 +24,7 @@ async fn start_ca(dir: &std::path::Path) -> RunningCa {
     server::start(
         CaConfig {
             settings: Settings::new("cluster.local"),
-            state_dir: dir.join("state"),
+            state: server::StateConfig::Directory(dir.join("state")),
             listen: "127.0.0.1:0".parse().unwrap(),
             server_names: server::default_server_names(),
             rate_limit_per_minute: 30,

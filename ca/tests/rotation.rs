@@ -42,7 +42,7 @@ async fn sidecars_keep_talking_through_renewal_issuer_and_root_rotation() {
     let ca = server::start(
         CaConfig {
             settings,
-            state_dir: state_dir.clone(),
+            state: server::StateConfig::Directory(state_dir.clone()),
             listen: "127.0.0.1:0".parse().unwrap(),
             server_names: server::default_server_names(),
             rate_limit_per_minute: 600,

@@ -1,8 +1,9 @@
-//! A small HTTPS/1.1 client (hyper 1 over tokio-rustls) for the two calls the control plane makes:
-//! the identity client to the CA, and the CA to the Kubernetes TokenReview API.
+//! A small HTTPS/1.1 client (hyper 1 over tokio-rustls) for the identity client's calls to the CA
+//! (the CA's own calls to the Kubernetes API go through `kube`).
 //!
-//! One request per connection: both calls are rare (a renewal every few hours, a review per
-//! token that is not cached), so a pool would only add state. Every call has a deadline and a cap
+//! One request per connection: the calls are rare (a renewal every few hours, a bundle refresh
+//! every few minutes, a mesh discovery poll every few seconds, mostly answered 304), so a pool
+//! would only add state. Every call has a deadline and a cap
 //! on the response body.
 
 use std::sync::Arc;

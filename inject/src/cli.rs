@@ -70,40 +70,6 @@ pub struct WebhookArgs {
 pub enum WebhookCommand {
     /// Write a private CA and the webhook's serving certificate (for clusters without cert-manager).
     GenCerts(GenCertsArgs),
-    /// Copy the trust bundle into ConfigMap phimesh-trust-bundle of every namespace.
-    SyncTrustBundle(SyncArgs),
-}
-
-/// Arguments of `phimesh webhook sync-trust-bundle`.
-#[derive(Debug, clap::Args)]
-pub struct SyncArgs {
-    /// The trust bundle to distribute (PEM), re-read on every pass.
-    #[arg(long, env = "PHIMESH_BUNDLE", value_name = "FILE")]
-    pub bundle: PathBuf,
-    /// Seconds between passes.
-    #[arg(long, env = "PHIMESH_INTERVAL_SECONDS", default_value_t = 60,
-          value_parser = clap::value_parser!(u64).range(1..=86400))]
-    pub interval_seconds: u64,
-    /// One pass, then exit (0: every namespace synced, 1: some failed).
-    #[arg(long)]
-    pub once: bool,
-    /// `https://HOST:PORT` of the API server (default: in-cluster, from KUBERNETES_SERVICE_HOST).
-    #[arg(long, env = "PHIMESH_KUBE_API")]
-    pub kube_api: Option<String>,
-    /// PEM roots of the API server.
-    #[arg(
-        long,
-        env = "PHIMESH_KUBE_CA_FILE",
-        default_value = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
-    )]
-    pub kube_ca_file: PathBuf,
-    /// Bearer token file for the API server.
-    #[arg(
-        long,
-        env = "PHIMESH_KUBE_TOKEN_FILE",
-        default_value = "/var/run/secrets/kubernetes.io/serviceaccount/token"
-    )]
-    pub kube_token_file: PathBuf,
 }
 
 /// Arguments of `phimesh webhook gen-certs`.
@@ -186,7 +152,6 @@ pub fn run_inject(args: InjectArgs) -> ExitCode {
 pub fn run_webhook(args: WebhookArgs) -> ExitCode {
     match args.command {
         Some(WebhookCommand::GenCerts(g)) => return gen_certs(g),
-        Some(WebhookCommand::SyncTrustBundle(s)) => return sync_trust_bundle(s),
         None => {}
     }
     let (Some(cert), Some(key)) = (args.cert, args.key) else {
@@ -258,86 +223,6 @@ pub fn run_webhook(args: WebhookArgs) -> ExitCode {
         webhook::serve(listener, cert, state, shutdown_signal()).await;
         ExitCode::SUCCESS
     })
-}
-
-/// Parses `https://HOST:PORT` (`[v6]:PORT`).
-fn parse_api(url: &str) -> Option<(String, u16)> {
-    let rest = url.strip_prefix("https://")?.trim_end_matches('/');
-    if let Some(v6) = rest.strip_prefix('[') {
-        let (h, p) = v6.split_once("]:")?;
-        return Some((h.to_owned(), p.parse().ok()?));
-    }
-    let (h, p) = rest.rsplit_once(':')?;
-    (!h.is_empty() && !h.contains('/')).then_some(())?;
-    Some((h.to_owned(), p.parse().ok()?))
-}
-
-fn sync_trust_bundle(args: SyncArgs) -> ExitCode {
-    use crate::trust_sync::{self, KubeApi};
-    let url =
-        match args.kube_api.clone() {
-            Some(u) => u,
-            None => match std::env::var("KUBERNETES_SERVICE_HOST") {
-                Ok(h) => {
-                    let port =
-                        std::env::var("KUBERNETES_SERVICE_PORT").unwrap_or_else(|_| "443".into());
-                    let h = if h.contains(':') { format!("[{h}]") } else { h };
-                    format!("https://{h}:{port}")
-                }
-                Err(_) => return fail(
-                    "phimesh webhook sync-trust-bundle: --kube-api is required outside a cluster",
-                ),
-            },
-        };
-    let Some((host, port)) = parse_api(&url) else {
-        return fail(format!(
-            "phimesh webhook sync-trust-bundle: --kube-api: {url:?} is not https://HOST:PORT"
-        ));
-    };
-    if let Err(e) = trust_sync::read_bundle(&args.bundle) {
-        return fail(format!("phimesh webhook sync-trust-bundle: {e}"));
-    }
-    let api = KubeApi {
-        host,
-        port,
-        ca_file: args.kube_ca_file,
-        token_file: args.kube_token_file,
-    };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => return fail(format!("phimesh webhook sync-trust-bundle: {e}")),
-    };
-    if args.once {
-        return runtime.block_on(async {
-            let bundle = match trust_sync::read_bundle(&args.bundle) {
-                Ok(b) => b,
-                Err(e) => return fail(format!("phimesh webhook sync-trust-bundle: {e}")),
-            };
-            match trust_sync::sync_once(&api, &bundle).await {
-                Ok(r) => {
-                    eprintln!(
-                        "phimesh webhook sync-trust-bundle: created {}, updated {}, unchanged {}, failed {}",
-                        r.created, r.updated, r.unchanged, r.failed
-                    );
-                    if r.failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
-                }
-                Err(e) => {
-                    eprintln!("phimesh webhook sync-trust-bundle: {e}");
-                    ExitCode::from(1)
-                }
-            }
-        });
-    }
-    runtime.block_on(async {
-        tokio::select! {
-            _ = trust_sync::run(api, args.bundle, std::time::Duration::from_secs(args.interval_seconds)) => {}
-            _ = shutdown_signal() => {}
-        }
-    });
-    ExitCode::SUCCESS
 }
 
 async fn shutdown_signal() {

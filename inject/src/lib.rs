@@ -27,10 +27,10 @@
 //! `ObjectMeta`/`PodSpec` for decisions but are never re-serialised from those types, so fields
 //! newer than the compiled API version survive untouched.
 //!
-//! Two helpers run from the same binary: [`certs`] (`phimesh webhook gen-certs`) makes the
-//! webhook's serving certificate and `caBundle` for clusters without cert-manager, and
-//! [`trust_sync`] (`phimesh webhook sync-trust-bundle`) copies the mesh trust bundle into the
-//! `phimesh-trust-bundle` ConfigMap of every namespace, where the sidecars mount it.
+//! A helper runs from the same binary: [`certs`] (`phimesh webhook gen-certs`) makes the
+//! webhook's serving certificate and `caBundle` for clusters without cert-manager. The trust
+//! bundle the sidecars mount (ConfigMap `phimesh-trust-bundle`) is kept in each namespace with
+//! injected pods by the CA itself (`phimesh ca --state-backend kubernetes`).
 //!
 //! Annotations are documented in [`annotations`]; the whole picture for operators is in
 //! `deploy/README.md`. Logs and errors name pods and namespaces, never environment values or
@@ -50,7 +50,6 @@ pub mod pod;
 pub mod policy;
 pub mod sidecar;
 pub mod tls;
-pub mod trust_sync;
 pub mod values;
 pub mod webhook;
 pub mod yaml_out;

@@ -325,7 +325,7 @@ fn luhn(d: &[u8]) -> bool {
         }
         sum += v;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// A date standing alone (a date-of-birth column): a plausible calendar date.

@@ -657,7 +657,9 @@ enum Signature {
 
 fn signature(h: &[u8]) -> Signature {
     match h {
-        [0x78, b, ..] if (0x7800u16 | u16::from(*b)) % 31 == 0 && b & 0x20 == 0 => Signature::Zlib,
+        [0x78, b, ..] if (0x7800u16 | u16::from(*b)).is_multiple_of(31) && b & 0x20 == 0 => {
+            Signature::Zlib
+        }
         [0xff, 0xfe, ..] => Signature::Utf16(true),
         [0xfe, 0xff, ..] => Signature::Utf16(false),
         _ if h.len() >= 8 => {
@@ -988,7 +990,7 @@ impl Base64Runs {
             }
             if v == B64_BREAK
                 && self.pad == 0
-                && (self.at_break || (self.line_len >= 16 && self.line_len % 4 == 0))
+                && (self.at_break || (self.line_len >= 16 && self.line_len.is_multiple_of(4)))
             {
                 self.at_break = true;
                 i += 1;
