@@ -98,7 +98,14 @@ struct Code {
 
 /// The crates whose sources are searched: those that export metrics and those whose words
 /// become label values (the engine's uninspectable reasons).
-const SOURCE_DIRS: &[&str] = &["src", "detect/src", "proxy/src", "ca/src", "inject/src"];
+const SOURCE_DIRS: &[&str] = &[
+    "src",
+    "detect/src",
+    "proxy/src",
+    "identity/src",
+    "ca/src",
+    "inject/src",
+];
 
 /// Labels Prometheus adds when it scrapes a target (PodMonitor / pod service discovery).
 const TARGET_LABELS: &[&str] = &[
@@ -942,7 +949,7 @@ fn runbook_links_resolve_and_docs_list_every_metric() {
         }
     }
     for m in code().metrics.keys() {
-        // ca/src/identity.rs's fallback name for a gauge whose constant name is always valid.
+        // identity/src/identity.rs's fallback name for a gauge whose constant name is always valid.
         if m == "phimesh_unnamed" {
             continue;
         }

@@ -169,6 +169,12 @@ struct RunArgs {
     /// Audience sidecar tokens must carry.
     #[arg(long, env = "PHIMESH_TOKEN_AUDIENCE", default_value = AUDIENCE)]
     token_audience: String,
+    /// Source of the mesh discovery list served at GET /v1/mesh: `kubernetes` (list+watch pods
+    /// marked by the injector; kubeconfig from KUBECONFIG or in-cluster), `file:PATH` (`IP
+    /// SPIFFE_ID` a line, re-read when it changes) or `off`. Default: `kubernetes` in a cluster
+    /// (KUBERNETES_SERVICE_HOST set), else `off`.
+    #[arg(long, env = "PHIMESH_MESH_SOURCE")]
+    mesh_source: Option<String>,
 }
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
@@ -380,11 +386,22 @@ fn serve(args: RunArgs, shutdown: phimesh_plumbing::Shutdown) -> ExitCode {
         auth_failures_per_minute: args.auth_failure_limit,
         tick: Duration::from_secs(1),
     };
+    let trust_domain = cfg.settings.trust_domain.clone();
     runtime.block_on(async move {
+        let mesh_source = match crate::discovery::source_from_flag(
+            args.mesh_source.as_deref(),
+            &trust_domain,
+        )
+        .await
+        {
+            Ok(s) => s,
+            Err(e) => return fail(e),
+        };
         let running = match server::start(cfg, auth.clone()).await {
             Ok(r) => r,
             Err(e) => return fail(e),
         };
+        let mesh_task = mesh_source.map(|s| running.ca.start_mesh_source(s));
         tracing::info!(addr = %running.addr, provider = crate::tls::PROVIDER_NAME, "CA serving");
         eprintln!("phimesh ca: listening on https://{}", running.addr);
         let signals = async {
@@ -403,6 +420,9 @@ fn serve(args: RunArgs, shutdown: phimesh_plumbing::Shutdown) -> ExitCode {
         };
         signals.await;
         tracing::info!("shutting down");
+        if let Some(t) = mesh_task {
+            t.abort();
+        }
         running.shutdown().await;
         ExitCode::SUCCESS
     })

@@ -1,15 +1,14 @@
-//! Control plane of phimesh: the rotating CA, its identity API and the workload identity client.
+//! Control plane of phimesh: the rotating CA and its identity API.
 //!
-//! The crate has two halves that share one certificate vocabulary ([`pki`], [`identity::SpiffeId`]):
+//! The workload identity client that each sidecar embeds is its own crate, `phimesh-identity`,
+//! which also holds the vocabulary both sides share ([`pki`], [`spiffe`], [`api`]); they are
+//! re-exported here under their old paths.
 //!
-//! * the **CA** (`phimesh ca`): [`state`] keeps roots and issuers in one directory, [`authority`]
+//! The **CA** (`phimesh ca`): [`state`] keeps roots and issuers in one directory, [`authority`]
 //!   signs leaves and runs the rotation state machine, [`auth`] decides which identity a bearer
 //!   token may have (static token file or Kubernetes TokenReview), [`server`] is the HTTPS identity
 //!   API (`POST /v1/certificates`, `GET /v1/trust-bundle`, `/metrics`, `/ready`), [`throttle`]
-//!   slows down addresses that fail authentication;
-//! * the **identity client** ([`identity`]) that each sidecar embeds: it keeps a private key in
-//!   memory, fetches and renews its certificate, refreshes the trust bundle and exposes rustls
-//!   server and client configurations that always use the current certificate and roots.
+//!   slows down addresses that fail authentication.
 //!
 //! Every TLS object in this crate uses rustls with the *ring* provider ([`tls::provider`]).
 //!
@@ -20,20 +19,16 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod api;
 pub mod auth;
 pub mod authority;
 pub mod cli;
-pub mod duration;
-pub mod https;
-pub mod identity;
+pub mod discovery;
 pub mod kubernetes;
-pub mod pki;
 pub mod server;
-pub mod spiffe;
 pub mod state;
-pub mod testing;
 pub mod throttle;
-pub mod tls;
 
-pub use identity::{Identity, IdentityConfig, SpiffeId};
+// The vocabulary shared with the identity client lives in `phimesh-identity`; these paths are
+// kept so `phimesh_ca::pki` and `crate::pki` keep naming the same modules.
+pub use phimesh_identity::{api, duration, https, identity, pki, spiffe, testing, tls};
+pub use phimesh_identity::{Identity, IdentityConfig, SpiffeId};

@@ -4,6 +4,7 @@
 //! | --- | --- |
 //! | `POST /v1/certificates` | `Authorization: Bearer TOKEN`, `{"csr": PEM}` → `{"certificate_chain", "trust_bundle", "not_after"}` |
 //! | `GET /v1/trust-bundle` | `{"trust_bundle": PEM}`; raw PEM with `Accept: application/x-pem-file` |
+//! | `GET /v1/mesh` | `Authorization: Bearer TOKEN` → `{"workloads": [{"ip", "identity"}]}` with an `ETag` (mesh discovery, [`mesh`]) |
 //! | `GET /metrics` | Prometheus text |
 //! | `GET /ready`, `GET /live` | 200 once a signer and serving certificate are loaded |
 //!
@@ -53,6 +54,9 @@ use crate::spiffe::SpiffeId;
 use crate::state::{CaState, StateDir, StateError};
 use crate::throttle::AuthThrottle;
 use crate::tls::provider;
+
+mod mesh;
+pub use mesh::MESH_RESULTS;
 
 /// Most connections served at once; more wait in the kernel's accept queue.
 pub const MAX_CONNECTIONS: usize = 2048;
@@ -292,6 +296,8 @@ pub struct Ca {
     dns_names: Vec<String>,
     ips: Vec<IpAddr>,
     self_id: SpiffeId,
+    mesh: crate::discovery::MeshView,
+    mesh_metrics: std::sync::OnceLock<mesh::MeshMetrics>,
 }
 
 impl std::fmt::Debug for Ca {
@@ -787,6 +793,8 @@ pub async fn start(cfg: CaConfig, auth: Arc<Authenticator>) -> Result<RunningCa,
         dns_names,
         ips,
         self_id,
+        mesh: Default::default(),
+        mesh_metrics: Default::default(),
     });
     ca.update_metrics(&ca.current_signer());
     ca.metrics.leader.set(i64::from(ca.is_leader()));
@@ -1002,6 +1010,7 @@ async fn handle(ca: &Arc<Ca>, req: Request<Incoming>, client: IpAddr) -> Resp {
                 )
             }
         }
+        (&Method::GET, "/v1/mesh") => mesh::serve(ca, req, client).await,
         (&Method::GET, "/metrics") => text_response(
             StatusCode::OK,
             "text/plain; version=0.0.4",
@@ -1017,9 +1026,10 @@ async fn handle(ca: &Arc<Ca>, req: Request<Incoming>, client: IpAddr) -> Resp {
                 error_response(StatusCode::SERVICE_UNAVAILABLE, ROUTE_ERRORS[0])
             }
         }
-        (_, "/v1/certificates" | "/v1/trust-bundle" | "/metrics" | "/ready" | "/live") => {
-            error_response(StatusCode::METHOD_NOT_ALLOWED, ROUTE_ERRORS[1])
-        }
+        (
+            _,
+            "/v1/certificates" | "/v1/trust-bundle" | "/v1/mesh" | "/metrics" | "/ready" | "/live",
+        ) => error_response(StatusCode::METHOD_NOT_ALLOWED, ROUTE_ERRORS[1]),
         _ => error_response(StatusCode::NOT_FOUND, ROUTE_ERRORS[2]),
     }
 }

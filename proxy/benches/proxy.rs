@@ -50,8 +50,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
-use phimesh_ca::testing::TestPki;
 use phimesh_detect::{Engine, StreamOptions, Verdict};
+use phimesh_identity::testing::TestPki;
 use phimesh_proxy::audit::AuditSink;
 use phimesh_proxy::config::{IdentitySource, MeshInspection, ProxyConfig, Route};
 use phimesh_proxy::{Proxy, RunningProxy};
@@ -728,7 +728,7 @@ async fn bench(s: Settings, workers: usize, roles: Roles) {
             "a runtime per role (load generator, app, sidecar A, sidecar B)"
         },
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        phimesh_ca::tls::PROVIDER_NAME,
+        phimesh_identity::tls::PROVIDER_NAME,
     );
 
     // results[run][proto][path]

@@ -27,6 +27,11 @@ impl AuditSink {
 
     /// Writes one event.
     pub fn emit(&self, event: &AuditEvent<'_>) {
+        self.emit_value(event)
+    }
+
+    /// Writes one event of another kind (a JSON object with `time` and `event`).
+    pub fn emit_value<T: Serialize>(&self, event: &T) {
         let Ok(line) = serde_json::to_string(event) else {
             return;
         };

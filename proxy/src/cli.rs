@@ -14,8 +14,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use phimesh_ca::duration::parse_duration;
-use phimesh_ca::identity::{IdentityConfig, SpiffeId};
+use phimesh_identity::duration::parse_duration;
+use phimesh_identity::identity::{IdentityConfig, SpiffeId};
+
+use crate::discovery::DiscoveryConfig;
 
 use crate::config::{
     parse_pair, Bounds, Cidr, ConfigError, IdentitySource, InboundMtls, Listen, MeshInspection,
@@ -43,9 +45,22 @@ pub struct ProxyArgs {
     /// File holding the bearer token for the CA.
     #[arg(long, env = "PHIMESH_TOKEN_FILE")]
     token_file: Option<PathBuf>,
-    /// Networks whose addresses are mesh peers (comma-separated CIDRs).
+    /// Networks whose addresses are mesh peers (comma-separated CIDRs). With discovery, only
+    /// those the CA lists as meshed are; the others are egress.
     #[arg(long, env = "PHIMESH_MESH_NETWORKS", value_delimiter = ',')]
     mesh_networks: Vec<String>,
+    /// on: poll the CA's mesh list (GET /v1/mesh) so that a --mesh-networks address without a
+    /// sidecar is egress and a meshed one must present its listed identity; off:
+    /// --mesh-networks alone decides. On only with --identity and --mesh-networks.
+    #[arg(long, env = "PHIMESH_DISCOVERY", default_value = "on")]
+    discovery: String,
+    /// Time between polls of the CA's mesh list.
+    #[arg(long, env = "PHIMESH_DISCOVERY_INTERVAL", default_value = "10s", value_parser = duration_arg)]
+    discovery_interval: Duration,
+    /// How long the mesh list is used after the CA last confirmed it; past it (or before the
+    /// first answer) --mesh-networks alone decides again. At least twice the interval.
+    #[arg(long, env = "PHIMESH_DISCOVERY_MAX_AGE", default_value = "60s", value_parser = duration_arg)]
+    discovery_max_age: Duration,
     /// enforce (refuse plaintext PHI egress) or audit (forward and audit).
     #[arg(long, env = "PHIMESH_MODE", default_value = "enforce")]
     mode: String,
@@ -170,6 +185,11 @@ impl ProxyArgs {
                 ("permissive", InboundMtls::Permissive),
             ],
         )?;
+        let discovery_on = choice(
+            "--discovery",
+            &self.discovery,
+            &[("on", true), ("off", false)],
+        )?;
         let inspect = choice(
             "--inspection",
             &self.inspection,
@@ -246,8 +266,16 @@ impl ProxyArgs {
         }
         .parse()
         .expect("constant address");
+        let discovery = (discovery_on
+            && matches!(identity, Some(IdentitySource::Ca(_)))
+            && !mesh_networks.is_empty())
+        .then_some(DiscoveryConfig {
+            interval: self.discovery_interval,
+            max_age: self.discovery_max_age,
+        });
         let cfg = ProxyConfig {
             identity,
+            discovery,
             mesh_networks,
             mode,
             mesh_inspection,

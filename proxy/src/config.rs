@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use phimesh_ca::identity::{Identity, IdentityConfig, SpiffeId};
+use phimesh_identity::identity::{Identity, IdentityConfig, SpiffeId};
 
 use crate::orig_dst::OriginalDst;
 
@@ -181,7 +181,7 @@ pub enum IdentitySource {
     /// The CA's identity API (`--identity`, `--ca-addr`, `--ca-roots`, `--token-file`).
     Ca(Box<IdentityConfig>),
     /// An identity built in code (tests, `phimesh demo`): [`Identity::from_static`] or
-    /// `phimesh_ca::testing::TestPki`.
+    /// `phimesh_identity::testing::TestPki`.
     Static(Identity),
 }
 
@@ -262,6 +262,9 @@ pub struct ProxyConfig {
     /// The sidecar's identity; `None` runs without mesh mTLS (egress inspection only, inbound
     /// permissive plaintext only).
     pub identity: Option<IdentitySource>,
+    /// Mesh discovery (`--discovery`): poll the CA's mesh list; needs an identity from the CA.
+    /// `None`: `mesh_networks` alone decides.
+    pub discovery: Option<crate::discovery::DiscoveryConfig>,
     /// Networks whose addresses are mesh peers.
     pub mesh_networks: Vec<Cidr>,
     /// Enforce or audit.
@@ -301,6 +304,7 @@ impl fmt::Debug for ProxyConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProxyConfig")
             .field("identity", &self.identity)
+            .field("discovery", &self.discovery)
             .field("mesh_networks", &self.mesh_networks)
             .field("mode", &self.mode)
             .field("mesh_inspection", &self.mesh_inspection)
@@ -318,6 +322,7 @@ impl Default for ProxyConfig {
     fn default() -> Self {
         ProxyConfig {
             identity: None,
+            discovery: None,
             mesh_networks: Vec::new(),
             mode: Mode::Enforce,
             mesh_inspection: MeshInspection::Sender,
@@ -393,6 +398,16 @@ impl ProxyConfig {
             return err(
                 "--inbound-mtls strict needs --identity (or use --inbound-mtls permissive)",
             );
+        }
+        if let Some(d) = &self.discovery {
+            if !matches!(self.identity, Some(IdentitySource::Ca(_))) {
+                return err("--discovery on needs an identity from the CA (--identity, --ca-addr)");
+            }
+            if d.interval.is_zero() || d.max_age < d.interval * 2 {
+                return err(
+                    "--discovery-interval must be > 0 and --discovery-max-age at least twice it",
+                );
+            }
         }
         let mut listens: Vec<SocketAddr> = self.routes.iter().map(|r| r.listen).collect();
         listens.sort();

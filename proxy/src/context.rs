@@ -11,9 +11,9 @@ use phimesh_detect::Engine;
 use crate::audit::AuditSink;
 use crate::config::ProxyConfig;
 use crate::drain::Drain;
-use crate::forward::{h2_client_to, Clients, Dialer, HttpClient};
+use crate::forward::{h2_client_to, Clients, Dialer, HttpClient, Upstream};
 use crate::metrics::Metrics;
-use crate::policy::{Direction, Flow, PathKind, Policy};
+use crate::policy::{Flow, PathKind, Policy};
 use crate::tls::Tls;
 
 /// Shared by every task of one running proxy.
@@ -72,6 +72,17 @@ pub struct UpstreamH2 {
 }
 
 impl ConnCtx {
+    /// How this connection's upstream is dialled: mTLS on the mesh outbound path, plain
+    /// elsewhere (egress, and the app inbound). Decided once, with the path, when the
+    /// connection arrived ([`crate::forward::Dialer::route`]).
+    pub fn upstream(&self) -> Upstream {
+        if self.path == PathKind::MeshOutbound {
+            Upstream::Mesh
+        } else {
+            Upstream::Plain
+        }
+    }
+
     /// The upstream HTTP/2 client of this downstream connection: its connections all go to
     /// `destination` (mTLS to a mesh peer outbound, plain to the app inbound), so a request's
     /// `:authority` is forwarded as the app wrote it, not replaced by the dialled address, and
@@ -85,12 +96,9 @@ impl ConnCtx {
     /// Request`, after which a client opens a new connection), which keeps one upstream
     /// connection per downstream connection.
     pub fn h2_client(&self, shared: &Shared, authority: &str) -> Option<&HttpClient> {
-        let u = self.upstream_h2.get_or_init(|| {
-            let mesh_aware = self.path.direction() == Direction::Outbound;
-            UpstreamH2 {
-                authority: authority.to_owned(),
-                client: h2_client_to(&shared.dialer, self.destination, mesh_aware),
-            }
+        let u = self.upstream_h2.get_or_init(|| UpstreamH2 {
+            authority: authority.to_owned(),
+            client: h2_client_to(&shared.dialer, self.destination, self.upstream()),
         });
         u.authority
             .eq_ignore_ascii_case(authority)

@@ -18,7 +18,10 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
+use phimesh_identity::spiffe::SpiffeId;
+
 use crate::config::ProxyConfig;
+use crate::discovery::{Lookup, MeshMap};
 use crate::io::Resettable;
 use crate::metrics::Metrics;
 use crate::tls::{Carried, ClientStream, Tls, TlsError};
@@ -160,12 +163,32 @@ pub enum ForwardError {
     NoAddress,
 }
 
-/// Dials upstreams: mTLS to mesh peers (when `mesh_aware`), plain TCP otherwise.
+/// How an upstream connection is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upstream {
+    /// mTLS to a mesh peer's inbound listener; the peer must present the identity mesh
+    /// discovery lists for the address, when it lists one.
+    Mesh,
+    /// Plain TCP (egress, or the local app inbound).
+    Plain,
+}
+
+/// Where an outbound destination goes ([`Dialer::route`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// A mesh peer; `Some` when discovery lists the identity it must present.
+    Mesh(Option<SpiffeId>),
+    /// Egress: not a mesh peer.
+    Egress,
+}
+
+/// Dials upstreams: mTLS to mesh peers, plain TCP otherwise.
 #[derive(Clone)]
 pub struct Dialer {
     cfg: Arc<ProxyConfig>,
     tls: Option<Tls>,
     metrics: Metrics,
+    mesh: MeshMap,
 }
 
 impl std::fmt::Debug for Dialer {
@@ -175,9 +198,34 @@ impl std::fmt::Debug for Dialer {
 }
 
 impl Dialer {
-    /// A dialer for this proxy.
-    pub fn new(cfg: Arc<ProxyConfig>, tls: Option<Tls>, metrics: Metrics) -> Self {
-        Dialer { cfg, tls, metrics }
+    /// A dialer for this proxy; `mesh` is the discovery map (never filled without discovery:
+    /// then `--mesh-networks` alone decides).
+    pub fn new(cfg: Arc<ProxyConfig>, tls: Option<Tls>, metrics: Metrics, mesh: MeshMap) -> Self {
+        Dialer {
+            cfg,
+            tls,
+            metrics,
+            mesh,
+        }
+    }
+
+    /// The discovery map.
+    pub fn mesh(&self) -> &MeshMap {
+        &self.mesh
+    }
+
+    /// Where outbound destination `dst` goes: outside `--mesh-networks`, egress; inside, what
+    /// discovery says (a listed address is a peer that must present its listed identity, an
+    /// unlisted one is egress), or, while discovery cannot say, a peer of any identity.
+    pub fn route(&self, dst: SocketAddr) -> Route {
+        if !self.cfg.is_mesh(dst) {
+            return Route::Egress;
+        }
+        match self.mesh.lookup(dst.ip()) {
+            Lookup::Meshed(id) => Route::Mesh(Some(id)),
+            Lookup::NotMeshed => Route::Egress,
+            Lookup::Unknown => Route::Mesh(None),
+        }
     }
 
     /// Where mTLS to mesh destination `dst` goes: `--peer`, else in transparent mode `dst`
@@ -193,18 +241,41 @@ impl Dialer {
         self.cfg.peer_inbound(dst)
     }
 
-    /// Connects to `dst`: mTLS carrying `carried` when `mesh_aware` and `dst` is a mesh
-    /// address, plain TCP otherwise. Returns the stream and the peer's SPIFFE ID.
+    /// Connects to `dst`: mTLS carrying `carried` for [`Upstream::Mesh`] (the peer held to the
+    /// identity discovery lists for `dst` now, if any), plain TCP otherwise. Returns the stream
+    /// and the peer's SPIFFE ID.
     pub async fn dial(
         &self,
         dst: SocketAddr,
         carried: Carried,
-        mesh_aware: bool,
+        upstream: Upstream,
     ) -> Result<(UpstreamIo, Option<String>), ForwardError> {
         let timeout = self.cfg.bounds.handshake_timeout;
-        if mesh_aware && self.cfg.is_mesh(dst) {
+        if upstream == Upstream::Mesh {
             let tls = self.tls.as_ref().ok_or(ForwardError::NoIdentity)?;
-            let r = tls.connect(self.peer_inbound(dst), carried, timeout).await;
+            let expected = match self.mesh.lookup(dst.ip()) {
+                Lookup::Meshed(id) => Some(id),
+                _ => None,
+            };
+            let r = tls
+                .connect(self.peer_inbound(dst), carried, timeout, expected.as_ref())
+                .await;
+            if let Err(TlsError::PeerIdentityMismatch {
+                expected,
+                presented,
+            }) = &r
+            {
+                self.cfg.audit.emit_value(&MismatchEvent {
+                    time: crate::audit::now_rfc3339(),
+                    event: "peer_identity_mismatch",
+                    direction: "outbound",
+                    destination: dst,
+                    expected_identity: expected,
+                    peer_identity: presented,
+                    action: "reset",
+                });
+                tracing::warn!(destination = %dst, expected = %expected, presented = %presented, "mesh peer refused: not the identity discovery lists for its address");
+            }
             if let Some(reason) = r.as_ref().err().and_then(TlsError::refusal_reason) {
                 self.metrics
                     .tls_refused
@@ -236,13 +307,25 @@ impl Dialer {
     }
 }
 
+/// The audit line of a mesh peer refused for its identity.
+#[derive(serde::Serialize)]
+struct MismatchEvent<'a> {
+    time: String,
+    event: &'static str,
+    direction: &'static str,
+    destination: SocketAddr,
+    expected_identity: &'a str,
+    peer_identity: &'a str,
+    action: &'static str,
+}
+
 /// hyper-util connector: the request URI's authority is the destination address, unless the
 /// connector is bound to one destination ([`h2_client_to`]).
 #[derive(Clone, Debug)]
 pub struct Connector {
     dialer: Dialer,
     carried: Carried,
-    mesh_aware: bool,
+    upstream: Upstream,
     fixed: Option<SocketAddr>,
 }
 
@@ -265,7 +348,7 @@ impl tower_service::Service<Uri> for Connector {
                     .and_then(|a| a.as_str().parse().ok())
                     .ok_or(ForwardError::NoAddress)?,
             };
-            let (io, peer) = me.dialer.dial(addr, me.carried, me.mesh_aware).await?;
+            let (io, peer) = me.dialer.dial(addr, me.carried, me.upstream).await?;
             Ok(TokioIo::new(PooledIo { io, peer }))
         })
     }
@@ -274,13 +357,16 @@ impl tower_service::Service<Uri> for Connector {
 /// A pooled upstream HTTP client.
 pub type HttpClient = Client<Connector, ReqBody>;
 
-/// The four pooled clients: {outbound (mesh-aware), inbound (to the app)} × {HTTP/1.1, HTTP/2}.
+/// The pooled clients: outbound HTTP/1.1 to mesh peers ([`Clients::mesh_h1`]) and egress, and
+/// inbound to the app (HTTP/1.1, HTTP/2). Outbound HTTP/2 has a client per downstream
+/// connection ([`h2_client_to`]).
 #[derive(Clone, Debug)]
 pub struct Clients {
-    /// Outbound HTTP/1.1.
-    pub out_h1: HttpClient,
-    /// Outbound HTTP/2.
-    pub out_h2: HttpClient,
+    mesh_h1: Arc<std::sync::RwLock<(u64, HttpClient)>>,
+    dialer: Dialer,
+    max_header_bytes: usize,
+    /// Outbound HTTP/1.1 egress (plain).
+    pub egress_h1: HttpClient,
     /// Inbound HTTP/1.1 (to the app, plain).
     pub in_h1: HttpClient,
     /// Inbound HTTP/2 (to the app, plain).
@@ -299,7 +385,7 @@ fn client(
     dialer: &Dialer,
     max_header_bytes: usize,
     carried: Carried,
-    mesh_aware: bool,
+    upstream: Upstream,
     fixed: Option<SocketAddr>,
 ) -> HttpClient {
     let mut b = Client::builder(TokioExecutor::new());
@@ -319,7 +405,7 @@ fn client(
     b.build(Connector {
         dialer: dialer.clone(),
         carried,
-        mesh_aware,
+        upstream,
         fixed,
     })
 }
@@ -327,21 +413,51 @@ fn client(
 /// An HTTP/2 client whose connections all go to `dst`, whatever a request's authority says, so
 /// that the app's `:authority` is forwarded unchanged (one per downstream connection:
 /// [`crate::context::ConnCtx::h2_client`]).
-pub fn h2_client_to(dialer: &Dialer, dst: SocketAddr, mesh_aware: bool) -> HttpClient {
+pub fn h2_client_to(dialer: &Dialer, dst: SocketAddr, upstream: Upstream) -> HttpClient {
     let max_header_bytes = dialer.cfg.bounds.max_header_bytes;
-    client(dialer, max_header_bytes, Carried::H2, mesh_aware, Some(dst))
+    client(dialer, max_header_bytes, Carried::H2, upstream, Some(dst))
 }
 
 impl Clients {
     /// Builds the clients.
     pub fn new(dialer: Dialer, max_header_bytes: usize) -> Clients {
-        let build =
-            |carried, mesh_aware| client(&dialer, max_header_bytes, carried, mesh_aware, None);
+        let build = |carried, upstream| client(&dialer, max_header_bytes, carried, upstream, None);
         Clients {
-            out_h1: build(Carried::Http1, true),
-            out_h2: build(Carried::H2, true),
-            in_h1: build(Carried::Http1, false),
-            in_h2: build(Carried::H2, false),
+            mesh_h1: Arc::new(std::sync::RwLock::new((
+                dialer.mesh.generation(),
+                build(Carried::Http1, Upstream::Mesh),
+            ))),
+            egress_h1: build(Carried::Http1, Upstream::Plain),
+            in_h1: build(Carried::Http1, Upstream::Plain),
+            in_h2: build(Carried::H2, Upstream::Plain),
+            dialer: dialer.clone(),
+            max_header_bytes,
         }
+    }
+
+    /// The pooled outbound HTTP/1.1 client to mesh peers (mTLS). Its pooled connections were
+    /// verified against the identities discovery listed when they were made, so the pool is
+    /// replaced (idle connections closed, requests in flight unaffected) whenever a listed
+    /// identity changed or went, or the list became current again after a fallback
+    /// ([`MeshMap::generation`]): a new request never rides a connection to an identity the
+    /// list no longer names for its address.
+    pub fn mesh_h1(&self) -> HttpClient {
+        let generation = self.dialer.mesh.generation();
+        if let Ok(c) = self.mesh_h1.read() {
+            if c.0 == generation {
+                return c.1.clone();
+            }
+        }
+        let fresh = client(
+            &self.dialer,
+            self.max_header_bytes,
+            Carried::Http1,
+            Upstream::Mesh,
+            None,
+        );
+        if let Ok(mut c) = self.mesh_h1.write() {
+            *c = (generation, fresh.clone());
+        }
+        fresh
     }
 }

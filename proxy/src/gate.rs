@@ -468,7 +468,8 @@ mod tests {
             ..ProxyConfig::default()
         });
         let metrics = Metrics::new();
-        let dialer = Dialer::new(cfg.clone(), None, metrics.clone());
+        let mesh = crate::discovery::MeshMap::new(std::time::Duration::ZERO);
+        let dialer = Dialer::new(cfg.clone(), None, metrics.clone(), mesh);
         let clients = Clients::new(dialer.clone(), cfg.bounds.max_header_bytes);
         let shared = Shared {
             policy: Policy {

@@ -445,8 +445,15 @@ async fn handle(
         (Version::H2, Some(a)) => a.to_string(),
         _ => ex.ctx().destination.to_string(),
     };
+    let mesh_h1;
     let client = match (ex.ctx().path.direction(), version) {
-        (crate::policy::Direction::Outbound, Version::Http1) => &shared.clients.out_h1,
+        (crate::policy::Direction::Outbound, Version::Http1) => match ex.ctx().upstream() {
+            crate::forward::Upstream::Mesh => {
+                mesh_h1 = shared.clients.mesh_h1();
+                &mesh_h1
+            }
+            crate::forward::Upstream::Plain => &shared.clients.egress_h1,
+        },
         (crate::policy::Direction::Inbound, Version::Http1) => &shared.clients.in_h1,
         (_, Version::H2) => match ctx.h2_client(&shared, &authority) {
             Some(c) => c,

@@ -24,7 +24,7 @@
 //! # async fn demo() -> Result<(), phimesh_proxy::StartError> {
 //! use phimesh_proxy::config::{IdentitySource, ProxyConfig, Route};
 //! use phimesh_proxy::Proxy;
-//! let pki = phimesh_ca::testing::TestPki::new("cluster.local");
+//! let pki = phimesh_identity::testing::TestPki::new("cluster.local");
 //! let mut cfg = ProxyConfig::default();
 //! cfg.identity = Some(IdentitySource::Static(pki.identity("spiffe://cluster.local/ns/a/sa/web")));
 //! cfg.mesh_networks = vec!["127.0.0.2/32".parse().unwrap()];
@@ -49,6 +49,7 @@ pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod context;
+pub mod discovery;
 pub mod drain;
 pub mod forward;
 pub mod gate;
@@ -149,7 +150,7 @@ impl Proxy {
             None => None,
             Some(IdentitySource::Static(i)) => Some(i.clone()),
             Some(IdentitySource::Ca(c)) => Some(
-                phimesh_ca::identity::Identity::start((**c).clone())
+                phimesh_identity::identity::Identity::start((**c).clone())
                     .map_err(|e| StartError::Identity(e.to_string()))?,
             ),
         };
@@ -161,7 +162,24 @@ impl Proxy {
             .map(|i| Tls::new(i, cfg.inbound_mtls == InboundMtls::Strict));
         let audit = cfg.audit.clone();
         let cfg = Arc::new(cfg);
-        let dialer = Dialer::new(cfg.clone(), tls.clone(), metrics.clone());
+        let mesh = discovery::MeshMap::new(
+            cfg.discovery
+                .map_or(std::time::Duration::ZERO, |d| d.max_age),
+        );
+        let mut tasks = Vec::new();
+        if let (Some(d), Some(IdentitySource::Ca(c)), Some(i)) =
+            (cfg.discovery, &cfg.identity, &identity)
+        {
+            let m = discovery::DiscoveryMetrics::register(&metrics.registry);
+            tasks.push(tokio::spawn(discovery::run(
+                i.clone(),
+                (**c).clone(),
+                d,
+                mesh.clone(),
+                m,
+            )));
+        }
+        let dialer = Dialer::new(cfg.clone(), tls.clone(), metrics.clone(), mesh);
         let clients = Clients::new(dialer.clone(), cfg.bounds.max_header_bytes);
         let shared = Arc::new(Shared {
             policy: Policy {
@@ -183,7 +201,6 @@ impl Proxy {
                 .await
                 .map_err(|source| StartError::Bind { addr, source })
         };
-        let mut tasks = Vec::new();
         let mut admin = None;
         if let Some(a) = cfg.admin_listen {
             let l = bind(a).await?;

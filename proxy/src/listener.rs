@@ -13,7 +13,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::{InboundMtls, Listen};
 use crate::context::{ConnCtx, Shared};
-use crate::forward::UpstreamIo;
+use crate::forward::{Route, UpstreamIo};
 use crate::gate::{Enforce, Exchange, Stage};
 use crate::http::{self, Version};
 use crate::io::{Activity, Resettable, Tracked};
@@ -162,10 +162,9 @@ async fn outbound(stream: TcpStream, peer: SocketAddr, target: Target, shared: A
         return;
     };
     let io = Prefixed::new(prefix, io);
-    let path = if shared.cfg.is_mesh(dst) {
-        PathKind::MeshOutbound
-    } else {
-        PathKind::Egress
+    let path = match shared.dialer.route(dst) {
+        Route::Mesh(_) => PathKind::MeshOutbound,
+        Route::Egress => PathKind::Egress,
     };
     let ctx = ConnCtx {
         upstream_h2: Default::default(),
@@ -283,10 +282,9 @@ where
 /// Dials the destination for a relayed connection (mTLS to a mesh peer outbound). On failure
 /// the downstream is reset.
 async fn dial<D: Resettable>(ctx: &mut ConnCtx, shared: &Shared, down: &D) -> Option<UpstreamIo> {
-    let mesh_aware = ctx.path.direction() == Direction::Outbound;
     match shared
         .dialer
-        .dial(ctx.destination, Carried::Tcp, mesh_aware)
+        .dial(ctx.destination, Carried::Tcp, ctx.upstream())
         .await
     {
         Ok((up, id)) => {

@@ -31,7 +31,8 @@ pub struct Metrics {
     /// `phimesh_connections_rejected_total{direction,reason}`: closed before being served.
     pub connections_rejected: IntCounterVec,
     /// `phimesh_tls_handshakes_refused_total{direction,reason}`: mesh mTLS this sidecar refused
-    /// to originate or terminate before any handshake (reason: `identity_expired`).
+    /// to originate or terminate (reasons: `identity_expired`, before any handshake;
+    /// `peer_identity_mismatch`, a peer that is not the identity mesh discovery lists).
     pub tls_refused: IntCounterVec,
     /// `phimesh_tls_resumptions_total{direction}`: mesh handshakes that resumed a TLS session
     /// (also counted in `phimesh_tls_handshakes_total` as `ok`).
@@ -39,7 +40,7 @@ pub struct Metrics {
 }
 
 /// Every `reason` of `phimesh_tls_handshakes_refused_total`.
-pub const TLS_REFUSAL_REASONS: &[&str] = &["identity_expired"];
+pub const TLS_REFUSAL_REASONS: &[&str] = &["identity_expired", "peer_identity_mismatch"];
 
 impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -362,7 +362,7 @@ mod tests {
     /// A real TLS 1.3 exchange between two rustls endpoints, in memory: the bytes the client
     /// sent, the bytes the server sent (handshake, then one application message each way).
     fn transcript() -> (Vec<u8>, Vec<u8>) {
-        let pki = phimesh_ca::testing::TestPki::new("cluster.local");
+        let pki = phimesh_identity::testing::TestPki::new("cluster.local");
         let server_id = pki.identity("spiffe://cluster.local/ns/b/sa/db");
         let client_id = pki.identity("spiffe://cluster.local/ns/a/sa/web");
         let scfg = server_id.server_config(vec![b"h2".to_vec()], false);
@@ -576,7 +576,7 @@ mod tests {
     #[tokio::test]
     async fn real_tls_through_the_relay_and_plaintext_after_a_hello_is_cut() {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let pki = phimesh_ca::testing::TestPki::new("cluster.local");
+        let pki = phimesh_identity::testing::TestPki::new("cluster.local");
         let server = crate::tls::Tls::new(pki.identity("spiffe://cluster.local/ns/b/sa/db"), false);
         let client =
             crate::tls::Tls::new(pki.identity("spiffe://cluster.local/ns/a/sa/web"), false);
@@ -645,6 +645,7 @@ mod tests {
                 front_addr,
                 crate::tls::Carried::Tcp,
                 std::time::Duration::from_secs(5),
+                None,
             )
             .await
             .unwrap();

@@ -652,7 +652,7 @@ mod tests {
     /// A real ClientHello from rustls, captured in memory.
     async fn client_hello_async(sni: &str) -> Vec<u8> {
         let (a, mut b) = tokio::io::duplex(64 * 1024);
-        let cfg = rustls::ClientConfig::builder_with_provider(phimesh_ca::tls::provider())
+        let cfg = rustls::ClientConfig::builder_with_provider(phimesh_identity::tls::provider())
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_root_certificates(rustls::RootCertStore::empty())

@@ -1,7 +1,7 @@
 //! Mesh mTLS: origination towards a peer's inbound listener and termination of a peer's
 //! connection, with ALPN saying what is carried (`h2`, `http/1.1`, or [`ALPN_TCP`] for opaque TCP)
 //! and the peer's SPIFFE ID read after the handshake. Certificates and roots come from
-//! `phimesh_ca::Identity`, which swaps them without touching open connections.
+//! `phimesh_identity::Identity`, which swaps them without touching open connections.
 //!
 //! Fail closed on expiry: once this sidecar's certificate has expired it neither originates nor
 //! terminates mesh mTLS ([`TlsError::IdentityExpired`], counted by the caller in
@@ -10,12 +10,13 @@
 //! certificate, is bounded by the identity's session stores: a session never outlives either
 //! certificate that authenticated it (nor an hour), nor a renewal or a trust bundle change.
 
+use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use phimesh_ca::identity::{peer_identity, Identity};
+use phimesh_identity::identity::{peer_identity, Identity, PeerIdentityError, SpiffeId};
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -73,6 +74,15 @@ pub enum TlsError {
     /// new one is installed.
     #[error("workload certificate expired: mesh mTLS refused")]
     IdentityExpired,
+    /// The peer presented a valid certificate of the trust domain, but not for the identity
+    /// mesh discovery lists for its address (refused inside the handshake).
+    #[error("peer identity {presented} is not the expected {expected}")]
+    PeerIdentityMismatch {
+        /// The identity discovery lists.
+        expected: String,
+        /// The identity the peer's certificate carries.
+        presented: String,
+    },
 }
 
 impl TlsError {
@@ -81,22 +91,45 @@ impl TlsError {
     pub fn refusal_reason(&self) -> Option<&'static str> {
         match self {
             TlsError::IdentityExpired => Some("identity_expired"),
+            TlsError::PeerIdentityMismatch { .. } => Some("peer_identity_mismatch"),
             _ => None,
         }
     }
 }
 
-/// The sidecar's TLS side: one client config per carried protocol, one server config.
+/// Most client configs kept for expected peer identities (one per identity and carried
+/// protocol); past it the cache starts again.
+const MAX_EXPECTING: usize = 4096;
+
+type Expecting = HashMap<(SpiffeId, Carried), Arc<rustls::ClientConfig>>;
+
+/// The sidecar's TLS side: one client config per carried protocol, one server config, and a
+/// client config per expected peer identity (mesh discovery), each with its own session store.
 #[derive(Clone)]
 pub struct Tls {
     identity: Identity,
     clients: [Arc<rustls::ClientConfig>; 3],
     server: Arc<rustls::ServerConfig>,
+    expecting: Arc<Mutex<Expecting>>,
 }
 
 impl std::fmt::Debug for Tls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Tls({})", self.identity.spiffe_id())
+    }
+}
+
+/// The identity a server presented when our verifier refused it for not being the expected
+/// one (`PeerIdentityError::NotAllowed` inside the rustls error).
+fn presented_instead(e: &io::Error) -> Option<String> {
+    let rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)) =
+        e.get_ref()?.downcast_ref::<rustls::Error>()?
+    else {
+        return None;
+    };
+    match other.0.downcast_ref::<PeerIdentityError>()? {
+        PeerIdentityError::NotAllowed(id) => Some(id.clone()),
+        _ => None,
     }
 }
 
@@ -127,6 +160,7 @@ impl Tls {
             identity,
             clients,
             server,
+            expecting: Arc::default(),
         }
     }
 
@@ -135,31 +169,59 @@ impl Tls {
         &self.identity
     }
 
-    /// Connects to a peer's inbound listener and originates mTLS carrying `carried`.
+    fn client_expecting(&self, expected: &SpiffeId, carried: Carried) -> Arc<rustls::ClientConfig> {
+        let key = (expected.clone(), carried);
+        let mut cache = self
+            .expecting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(c) = cache.get(&key) {
+            return c.clone();
+        }
+        if cache.len() >= MAX_EXPECTING {
+            cache.clear();
+        }
+        let c = self
+            .identity
+            .client_config_expecting(vec![carried.alpn().to_vec()], Some(vec![expected.clone()]));
+        cache.insert(key, c.clone());
+        c
+    }
+
+    /// Connects to a peer's inbound listener and originates mTLS carrying `carried`. With
+    /// `expected`, the peer must present exactly that SPIFFE ID (else
+    /// [`TlsError::PeerIdentityMismatch`]); without, any identity of the trust domain.
     /// Returns the stream and the peer's verified SPIFFE ID.
     pub async fn connect(
         &self,
         peer: SocketAddr,
         carried: Carried,
         timeout: Duration,
+        expected: Option<&SpiffeId>,
     ) -> Result<(ClientStream, Option<String>), TlsError> {
         if self.identity.check_expired() {
             return Err(TlsError::IdentityExpired);
         }
-        let cfg = match carried {
-            Carried::H2 => &self.clients[0],
-            Carried::Http1 => &self.clients[1],
-            Carried::Tcp => &self.clients[2],
+        let cfg = match (expected, carried) {
+            (Some(e), c) => self.client_expecting(e, c),
+            (None, Carried::H2) => self.clients[0].clone(),
+            (None, Carried::Http1) => self.clients[1].clone(),
+            (None, Carried::Tcp) => self.clients[2].clone(),
         };
-        let connector = tokio_rustls::TlsConnector::from(cfg.clone());
+        let connector = tokio_rustls::TlsConnector::from(cfg);
         let name = ServerName::IpAddress(peer.ip().into());
         let fut = async {
             let tcp = TcpStream::connect(peer).await.map_err(TlsError::Connect)?;
             let _ = tcp.set_nodelay(true);
-            connector
-                .connect(name, tcp)
-                .await
-                .map_err(TlsError::Handshake)
+            connector.connect(name, tcp).await.map_err(|e| {
+                match (expected, presented_instead(&e)) {
+                    (Some(expected), Some(presented)) => TlsError::PeerIdentityMismatch {
+                        expected: expected.to_string(),
+                        presented,
+                    },
+                    _ => TlsError::Handshake(e),
+                }
+            })
         };
         let s = tokio::time::timeout(timeout, fut)
             .await
@@ -196,7 +258,7 @@ impl Tls {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use phimesh_ca::testing::TestPki;
+    use phimesh_identity::testing::TestPki;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     #[tokio::test]
@@ -216,7 +278,7 @@ mod tests {
             (id, carried)
         });
         let (mut c, id) = a
-            .connect(addr, Carried::Tcp, Duration::from_secs(5))
+            .connect(addr, Carried::Tcp, Duration::from_secs(5), None)
             .await
             .unwrap();
         assert_eq!(id.as_deref(), Some("spiffe://cluster.local/ns/b/sa/db"));
@@ -242,7 +304,7 @@ mod tests {
             b.accept(s, Duration::from_secs(5)).await.is_err()
         });
         let r = a
-            .connect(addr, Carried::Http1, Duration::from_secs(5))
+            .connect(addr, Carried::Http1, Duration::from_secs(5), None)
             .await;
         assert!(r.is_err());
         assert!(srv.await.unwrap());

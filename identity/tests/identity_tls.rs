@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use phimesh_ca::identity::{peer_identity, Identity, SpiffeId};
-use phimesh_ca::testing::TestPki;
+use phimesh_identity::identity::{peer_identity, Identity, SpiffeId};
+use phimesh_identity::testing::TestPki;
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -155,7 +155,7 @@ async fn client_without_certificate_refused_when_required_admitted_when_permissi
     let pki = TestPki::new("cluster.local");
     let db = pki.identity(DB);
     let mut roots = rustls::RootCertStore::empty();
-    for c in phimesh_ca::pki::parse_certs_pem(&pki.bundle_pem()).unwrap() {
+    for c in phimesh_identity::pki::parse_certs_pem(&pki.bundle_pem()).unwrap() {
         roots.add(c).unwrap();
     }
     // plain client: verifies the server with webpki but presents no certificate; the server has

@@ -2,7 +2,8 @@
 //! (the CA's own calls to the Kubernetes API go through `kube`).
 //!
 //! One request per connection: the calls are rare (a renewal every few hours, a bundle refresh
-//! every few minutes), so a pool would only add state. Every call has a deadline and a cap
+//! every few minutes, a mesh discovery poll every few seconds, mostly answered 304), so a pool
+//! would only add state. Every call has a deadline and a cap
 //! on the response body.
 
 use std::sync::Arc;
@@ -105,6 +106,8 @@ impl HttpsUrl {
 pub struct Response {
     /// HTTP status code.
     pub status: u16,
+    /// The response's header fields.
+    pub headers: http::HeaderMap,
     /// The body (at most the limit given).
     pub body: Bytes,
 }
@@ -185,6 +188,7 @@ async fn request_inner(
             .await
             .map_err(|e| HttpsError::Http(e.to_string()))?;
         let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
         let body = Limited::new(resp.into_body(), max_body)
             .collect()
             .await
@@ -196,7 +200,11 @@ async fn request_inner(
                 }
             })?
             .to_bytes();
-        Ok(Response { status, body })
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
     }
     .await;
     conn_task.abort();

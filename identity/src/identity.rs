@@ -4,8 +4,8 @@
 //! # How the proxy uses it
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), phimesh_ca::identity::IdentityError> {
-//! use phimesh_ca::identity::{Identity, IdentityConfig, SpiffeId};
+//! # async fn demo() -> Result<(), phimesh_identity::identity::IdentityError> {
+//! use phimesh_identity::identity::{Identity, IdentityConfig, SpiffeId};
 //! let id: SpiffeId = "spiffe://cluster.local/ns/default/sa/web".parse().unwrap();
 //! let cfg = IdentityConfig::new(id, "https://127.0.0.1:15012", "/etc/phimesh/ca.pem", "/var/run/secrets/phimesh/token");
 //! let identity = Identity::start(cfg)?;       // spawns the one refresh task
@@ -48,7 +48,7 @@
 //!   current certificate's `notAfter`: in the past once it has expired), `phimesh_identity_expired`
 //!   (1 while it has expired) and `phimesh_identity_fetch_errors_total{reason}` (reasons:
 //!   [`FETCH_ERROR_REASONS`]).
-//! * Every failed call to the CA is logged (`tracing` warn, target `phimesh_ca::identity`) with
+//! * Every failed call to the CA is logged (`tracing` warn, target `phimesh_identity::identity`) with
 //!   its reason, the CA address, the HTTP status and the CA's JSON `error` text when it is one
 //!   of the identity API's own refusal texts (anything else that answered may echo the
 //!   request), and the delay before the next attempt — never the token nor answer text. The capped exponential
@@ -681,6 +681,57 @@ impl Identity {
     }
 }
 
+impl Identity {
+    /// An authenticated `GET` of the CA's API at `path` (such as `/v1/mesh`), the way the
+    /// certificate calls are made: the token of `cfg.token_file` (re-read now) as bearer token,
+    /// the CA verified with `cfg.ca_roots` plus the current trust bundle, `cfg.request_timeout`
+    /// for the whole call, and at most `max_body` bytes of answer. Any status is returned; the
+    /// caller reads it. Errors never contain the token.
+    pub async fn ca_get(
+        &self,
+        cfg: &IdentityConfig,
+        path: &str,
+        headers: &[(&str, &str)],
+        max_body: usize,
+    ) -> Result<https::Response, IdentityError> {
+        let ca = HttpsUrl::parse(&cfg.ca_addr).map_err(|e| IdentityError::Config(e.to_string()))?;
+        let token = read_token(cfg)?;
+        let tls = ca_client_config(cfg, &self.current_trust(), &mut Vec::new())?;
+        let auth = format!("Bearer {token}");
+        let mut all = vec![("authorization", auth.as_str())];
+        all.extend_from_slice(headers);
+        Ok(https::request(
+            &ca,
+            tls,
+            http::Method::GET,
+            path,
+            &all,
+            None,
+            https::Limits {
+                timeout: cfg.request_timeout,
+                max_body,
+            },
+        )
+        .await?)
+    }
+}
+
+fn read_token(cfg: &IdentityConfig) -> Result<String, IdentityError> {
+    let token =
+        read_bounded(&cfg.token_file, MAX_TOKEN_BYTES).map_err(|message| IdentityError::File {
+            path: cfg.token_file.clone(),
+            message,
+        })?;
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(IdentityError::File {
+            path: cfg.token_file.clone(),
+            message: "token file is empty".into(),
+        });
+    }
+    Ok(token.to_owned())
+}
+
 fn check_allow(identity: &SpiffeId, allow: Option<&[SpiffeId]>) -> Result<(), IdentityError> {
     if let Some(list) = allow {
         if let Some(other) = list
@@ -835,18 +886,7 @@ async fn fetch_certificate(
     ca: &HttpsUrl,
     file_roots: &mut Vec<CertificateDer<'static>>,
 ) -> Result<i64, IdentityError> {
-    let token =
-        read_bounded(&cfg.token_file, MAX_TOKEN_BYTES).map_err(|message| IdentityError::File {
-            path: cfg.token_file.clone(),
-            message,
-        })?;
-    let token = token.trim();
-    if token.is_empty() {
-        return Err(IdentityError::File {
-            path: cfg.token_file.clone(),
-            message: "token file is empty".into(),
-        });
-    }
+    let token = read_token(cfg)?;
     let key = pki::generate_key(KeyAlgorithm::EcdsaP256)
         .map_err(|e| IdentityError::Pem(e.to_string()))?;
     let csr =

@@ -37,33 +37,72 @@ pub struct TrustBundleResponse {
     pub trust_bundle: String,
 }
 
-/// Why a certificate request is refused.
+/// Answer of `GET /v1/mesh` (mesh discovery): the pod IPs that have a sidecar, each with the
+/// SPIFFE ID its sidecar holds. An address of the pod network that is not listed has no sidecar.
+/// The answer carries an `ETag`; a request with `If-None-Match` of the current one is answered
+/// `304 Not Modified` without a body.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeshResponse {
+    /// The meshed workloads, sorted by address, at most one entry per address.
+    pub workloads: Vec<MeshWorkload>,
+}
+
+/// One meshed address of [`MeshResponse`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct MeshWorkload {
+    /// The pod IP.
+    pub ip: std::net::IpAddr,
+    /// The SPIFFE ID of the pod's sidecar (`spiffe://<td>/ns/<ns>/sa/<sa>`).
+    pub identity: String,
+}
+
+/// Most workloads one `GET /v1/mesh` answer lists; a source with more serves none (and says
+/// so in its log), rather than a partial list.
+pub const MAX_MESH_WORKLOADS: usize = 65_536;
+
+/// Largest `GET /v1/mesh` body: [`MAX_MESH_WORKLOADS`] entries of an IPv6 address and a SPIFFE
+/// ID of a Kubernetes namespace and service account (at most 63 and 253 bytes) fit. The CA
+/// refuses to serve a larger one and a client does not read past it.
+pub const MAX_MESH_BODY: usize = 32 * 1024 * 1024;
+
+/// Why a certificate request is refused (the CA answers with its text as JSON `error`).
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum ApiError {
+pub enum ApiError {
+    /// No `Authorization: Bearer` header.
     #[error("missing bearer token")]
     NoToken,
+    /// The token is not known or does not review.
     #[error("unknown or invalid token")]
     BadToken,
+    /// The token could not be checked (TokenReview unreachable).
     #[error("token review unavailable")]
     Unavailable,
+    /// The CSR is refused.
     #[error("{0}")]
     Csr(CsrError),
+    /// The body is not the JSON the route reads.
     #[error("request body is not JSON {{\"csr\": \"<PEM>\"}}")]
     Json,
+    /// The body is over [`MAX_BODY`].
     #[error("request body over {MAX_BODY} bytes")]
     TooLarge,
+    /// The identity asked for certificates too often.
     #[error("rate limit exceeded for this identity")]
     RateLimited,
+    /// The caller's address failed authentication too often; retry after the duration.
     #[error("too many failed authentications from this address")]
     Throttled(Duration),
+    /// The body could not be read.
     #[error("could not read the request body")]
     Body,
+    /// Anything else.
     #[error("internal error")]
     Internal,
 }
 
 impl ApiError {
-    pub(crate) fn status(&self) -> StatusCode {
+    /// The HTTP status of this refusal.
+    pub fn status(&self) -> StatusCode {
         match self {
             ApiError::NoToken | ApiError::BadToken => StatusCode::UNAUTHORIZED,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -75,7 +114,8 @@ impl ApiError {
         }
     }
 
-    pub(crate) fn label(&self) -> &'static str {
+    /// The bounded `result` label of the CA's issue counter for this refusal.
+    pub fn label(&self) -> &'static str {
         match self.status() {
             StatusCode::UNAUTHORIZED => "unauthenticated",
             StatusCode::FORBIDDEN => "forbidden",
@@ -152,4 +192,4 @@ pub fn api_error_texts() -> Vec<String> {
 }
 
 /// The `error` texts of the routes' own refusals (see [`api_error_texts`]).
-pub(crate) const ROUTE_ERRORS: [&str; 3] = ["not ready", "method not allowed", "not found"];
+pub const ROUTE_ERRORS: [&str; 3] = ["not ready", "method not allowed", "not found"];

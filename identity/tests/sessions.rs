@@ -7,8 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use phimesh_ca::identity::{Identity, SpiffeId};
-use phimesh_ca::testing::TestPki;
+use phimesh_identity::identity::{Identity, SpiffeId};
+use phimesh_identity::testing::TestPki;
 use rustls::pki_types::ServerName;
 use rustls::HandshakeKind;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -2,7 +2,7 @@
 //! milliseconds, with the same certificate profile the CA issues.
 //!
 //! ```
-//! use phimesh_ca::testing::TestPki;
+//! use phimesh_identity::testing::TestPki;
 //! let pki = TestPki::new("cluster.local");
 //! let web = pki.identity("spiffe://cluster.local/ns/default/sa/web");
 //! assert!(web.is_ready());
