@@ -44,7 +44,7 @@ pub use phimesh_rules::rules::Kind;
 pub(crate) use phimesh_rules::{plan, rules, validate};
 pub use scanner::Scanner;
 pub use types::{
-    Decoding, Finding, Limits, Report, ScanError, StreamOptions, Uninspectable, Verdict,
+    Decoding, Finding, Limits, Report, ReportMode, ScanError, StreamOptions, Uninspectable, Verdict,
 };
 
 /// The built-in detectors' patterns, for benchmarks that compare other matchers on the same

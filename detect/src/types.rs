@@ -95,6 +95,40 @@ impl Default for Limits {
     }
 }
 
+/// How much a stream's report must list: what the caller's decision needs, and no more work
+/// than that.
+///
+/// Every mode gives the same verdict while the stream is clean or uninspectable, and the same
+/// hold-back ([`Scanner::releasable`](crate::Scanner::releasable)) until the verdict is PHI.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum ReportMode {
+    /// Every finding, up to [`Limits::max_findings`] (the lowest offsets, whatever the
+    /// chunking).
+    #[default]
+    All,
+    /// Every kind present, with one finding of each (not necessarily its first): once a kind is
+    /// listed, later matches of that kind are dropped before validation, and a matcher whose
+    /// detectors can add nothing more stops running.
+    Kinds,
+    /// Only the verdict: as [`ReportMode::Kinds`] until the verdict is PHI, then the stream
+    /// stops reading, at the end of the input chunk that made it so. The report lists the kinds
+    /// found until then, one finding each (at least one finding). Later input is not read: it
+    /// counts in [`Scanner::input_len`](crate::Scanner::input_len) but is never releasable.
+    /// For callers that refuse PHI, which release nothing once the verdict is PHI.
+    First,
+}
+
+impl ReportMode {
+    /// Stable label (`all`, `kinds`, `first`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportMode::All => "all",
+            ReportMode::Kinds => "kinds",
+            ReportMode::First => "first",
+        }
+    }
+}
+
 /// How a stream's bytes are to be read before scanning.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StreamOptions {
@@ -105,6 +139,8 @@ pub struct StreamOptions {
     pub plus_as_space: bool,
     /// Bounds of this stream.
     pub limits: Limits,
+    /// What the report must list ([`ReportMode::All`] by default).
+    pub report: ReportMode,
 }
 
 /// One detected PHI element: its kind and where it is, never its value.

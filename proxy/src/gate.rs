@@ -28,7 +28,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::{HeaderMap, Response, Uri};
 use hyper_util::client::legacy::connect::CaptureConnection;
-use phimesh_detect::{Engine, Finding, StreamOptions};
+use phimesh_detect::{Engine, Finding, ReportMode, StreamOptions};
 
 use crate::audit::{new_request_id, now_rfc3339, AuditEvent, AuditFinding};
 use crate::context::{ConnCtx, Shared};
@@ -249,10 +249,21 @@ impl Gate {
 
     /// The inspector of this flow's body or stream, holding bytes back where the policy can
     /// refuse them. `inspect == false`: bytes pass untouched (app TLS inside a mesh tunnel).
+    ///
+    /// The scan does what the decision needs and no more: where PHI is refused, the first
+    /// finding decides (the refusal and its audit line name the kinds found until then, and
+    /// nothing more is released or scanned); elsewhere the audit line names every kind present,
+    /// with one finding of each.
     pub fn inspector(&self, opts: Result<StreamOptions, Verdict>, inspect: bool) -> Inspector {
         let sh = self.shared();
         let hold = sh.policy.holds_back(self.ex.ctx.path, self.flow);
         let engine = self.engine().filter(|_| inspect);
+        let report = if hold {
+            ReportMode::First
+        } else {
+            ReportMode::Kinds
+        };
+        let opts = opts.map(|o| StreamOptions { report, ..o });
         Inspector::new(engine, opts, hold, sh.max_held())
     }
 

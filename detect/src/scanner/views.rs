@@ -40,7 +40,9 @@ use std::sync::Arc;
 use super::Scanner;
 use crate::engine::Engine;
 use crate::rules::{Kind, Role};
-use crate::types::{Decoding, Limits, ScanError, StreamOptions, Uninspectable, Verdict};
+use crate::types::{
+    Decoding, Limits, ReportMode, ScanError, StreamOptions, Uninspectable, Verdict,
+};
 
 /// Deepest nesting of views (the top stream is depth 0): base64 in gzip in base64 in a body.
 pub(crate) const MAX_DEPTH: u8 = 3;
@@ -173,6 +175,7 @@ impl Child {
             decoding,
             plus_as_space: false,
             limits: parent.limits,
+            report: parent.report,
         };
         let mut scanner = Scanner::new_child(
             engine.clone(),
@@ -235,6 +238,8 @@ pub(crate) struct ViewCtx<'a> {
     pub(crate) limits: Limits,
     /// The parent reads `+` as a space (forms, URLs): a space may be a `+` of a base64 run.
     pub(crate) plus_as_space: bool,
+    /// The parent's report mode, which its children share.
+    pub(crate) report: ReportMode,
 }
 
 /// Findings and context gathered from children, for the parent to record.
