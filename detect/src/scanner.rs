@@ -562,28 +562,29 @@ impl Scanner {
         }
     }
 
-    /// Detectors whose matches starting at or after normalised offset `norm` (less the widest
-    /// match) cannot change the report: the ones [`Self::dead`] for good, and those whose list
-    /// is full from there on (a finding past a full list's reach is left out).
-    fn skip_from(&self, norm: u64) -> RuleSet {
+    /// Detectors whose matches can no longer change the report, from a chunk that starts at
+    /// normalised offset `norm` on: [`Self::dead`], which this updates. A list that is full from
+    /// the earliest start a match of the chunk can have (`norm` less the widest match) takes no
+    /// finding of its role any more (a finding past a full list's reach is left out), and once
+    /// the stream has patient context its detectors have nothing left to say.
+    fn skip_from(&mut self, norm: u64) -> RuleSet {
         let m = self.engine.masks();
-        let mut skip = self.dead;
         if self.patient_context {
-            skip |= m.context;
+            self.dead |= m.context;
         }
         if self.strong.is_empty() && self.contextual.is_empty() {
-            return skip;
+            return self.dead;
         }
         let from = self
             .normalizer
             .content_offset(norm.saturating_sub(self.engine.hold_back() as u64));
         if self.strong.full_from(from) {
-            skip |= m.all_strong;
+            self.dead |= m.all_strong;
         }
         if self.contextual.full_from(from) {
-            skip |= m.all_contextual;
+            self.dead |= m.all_contextual;
         }
-        skip
+        self.dead
     }
 
     /// Marks what a finding of `kind` listed in the `strong` (or contextual) list makes
