@@ -2,11 +2,11 @@
 //! line per input: `{"file","phi","findings":[{"kind","start","end"}]}`, plus
 //! `"uninspectable": "<reason>"` when the content cannot be inspected within bounds.
 //!
-//! By default every finding is listed (up to 1,024, the lowest offsets). `--kinds` lists every
-//! kind present with one finding of each, and `--first` stops reading an input at the first
-//! finding that makes it PHI; both are faster on PHI-dense input, and their lines say what they
-//! list (`"listed": "kinds"` or `"first"`). The verdict and exit status are the same in every
-//! mode.
+//! By default every finding is listed (up to 1,024 of each role, the lowest offsets).
+//! `--kinds` lists the same kinds with the first finding of each; `--first` stops reading an
+//! input at the first finding that makes it PHI and lists the kinds found until then. Their
+//! lines say what they list (`"listed": "kinds"` or `"first"`). The verdict and exit status are
+//! the same in every mode.
 //!
 //! Exit status: 0 when no input holds PHI, 1 when any input holds PHI or cannot be inspected
 //! (the proxy would refuse it), 2 on errors (unreadable file, bad flags). Matched values are
@@ -41,12 +41,11 @@ pub struct ScanArgs {
     /// Scan compressed input as it is instead of decompressing gzip/zlib files.
     #[arg(long)]
     pub no_decompress: bool,
-    /// List every kind present with one finding of each (not every finding): later matches of
-    /// a kind already found are not validated. Same verdict.
+    /// List each kind found with its first finding, not every finding. Same verdict.
     #[arg(long, conflicts_with = "first")]
     pub kinds: bool,
     /// Stop reading an input at the first finding that makes it PHI, and list the kinds found
-    /// until then (one finding each). Same verdict, fastest on PHI.
+    /// until then (the first finding of each). Same verdict; fastest on PHI.
     #[arg(long)]
     pub first: bool,
 }

@@ -60,8 +60,8 @@ pub(crate) fn rule_bit(id: usize) -> RuleSet {
     }
 }
 
-/// The detectors of each matcher, and of each kind by role, so that a scanner can leave out
-/// the matches (and whole matchers) that can no longer change its report.
+/// The detectors of each matcher and of each role, so that a scanner can leave out the matches
+/// (and whole matchers) that can no longer change its report.
 #[derive(Debug, Default)]
 pub(crate) struct Masks {
     /// Each Hyperscan pass (in the order of `Inner::passes`).
@@ -71,11 +71,7 @@ pub(crate) struct Masks {
     /// The token scanner's and the shape scanner's.
     pub(crate) tokens: RuleSet,
     pub(crate) shapes: RuleSet,
-    /// Per kind (`Kind as usize`): detectors whose findings are PHI alone (strong and keyed).
-    pub(crate) strong: [RuleSet; Kind::ALL.len()],
-    /// Per kind: detectors whose findings need patient context.
-    pub(crate) contextual: [RuleSet; Kind::ALL.len()],
-    /// Per kind: its labels (`Role::Key`).
+    /// Per kind (`Kind as usize`): its labels (`Role::Key`).
     pub(crate) key: [RuleSet; Kind::ALL.len()],
     /// Every detector of patient context.
     pub(crate) context: RuleSet,
@@ -107,17 +103,10 @@ impl Masks {
             } else if let Some(p) = passes.iter().position(|&p| p == r.pass) {
                 m.passes[p] |= bit;
             }
-            let k = r.kind as usize;
             match r.role {
-                Role::Strong | Role::Keyed => {
-                    m.strong[k] |= bit;
-                    m.all_strong |= bit;
-                }
-                Role::Contextual => {
-                    m.contextual[k] |= bit;
-                    m.all_contextual |= bit;
-                }
-                Role::Key => m.key[k] |= bit,
+                Role::Strong | Role::Keyed => m.all_strong |= bit,
+                Role::Contextual => m.all_contextual |= bit,
+                Role::Key => m.key[r.kind as usize] |= bit,
                 Role::Context => m.context |= bit,
             }
         }

@@ -75,10 +75,6 @@ pub struct Scanner {
     stopped: bool,
     /// Input bytes fed after the stream stopped.
     unread: u64,
-    /// Kinds listed as strong, and as contextual (bit `Kind as u32`), when the mode lists one
-    /// finding per kind.
-    listed_strong: u32,
-    listed_contextual: u32,
 }
 
 impl fmt::Debug for Scanner {
@@ -136,8 +132,6 @@ impl Scanner {
             dead: 0,
             stopped: false,
             unread: 0,
-            listed_strong: 0,
-            listed_contextual: 0,
             engine,
         })
     }
@@ -307,7 +301,7 @@ impl Scanner {
         }
         v.sort_by_key(|f| (f.start, f.end, f.kind));
         if self.mode != ReportMode::All {
-            // A kind listed both as contextual and as strong: its first finding.
+            // The first listed finding of each kind.
             let mut seen = 0u32;
             v.retain(|f| {
                 let bit = 1 << f.kind as u32;
@@ -587,21 +581,6 @@ impl Scanner {
         self.dead
     }
 
-    /// Marks what a finding of `kind` listed in the `strong` (or contextual) list makes
-    /// useless in [`ReportMode::Kinds`] and [`ReportMode::First`]: later matches of the kind in
-    /// that list, and contextual ones of a kind listed as strong.
-    fn listed(&mut self, kind: Kind, strong: bool) {
-        if self.mode == ReportMode::All {
-            return;
-        }
-        let m = self.engine.masks();
-        let k = kind as usize;
-        self.dead |= m.contextual[k];
-        if strong {
-            self.dead |= m.strong[k];
-        }
-    }
-
     fn record_columns(&mut self, found: &mut Vec<crate::csv::ColumnFinding>) {
         if self.csv.patient_context {
             self.patient_context = true;
@@ -637,20 +616,6 @@ impl Scanner {
 
     /// Records a finding at content offsets (after the role's bookkeeping in [`Self::record`]).
     fn record_content(&mut self, kind: Kind, role: Role, start: u64, end: u64) {
-        if self.mode != ReportMode::All {
-            // One finding per kind: a kind listed as strong needs nothing more, one listed as
-            // contextual nothing more that needs context.
-            let bit = 1u32 << kind as u32;
-            let strong = matches!(role, Role::Strong | Role::Keyed);
-            if self.listed_strong & bit != 0 || (!strong && self.listed_contextual & bit != 0) {
-                return;
-            }
-            if strong {
-                self.listed_strong |= bit;
-            } else {
-                self.listed_contextual |= bit;
-            }
-        }
         if let Some(x) = self.export.as_mut() {
             x.push(Exported {
                 kind,
@@ -661,14 +626,8 @@ impl Scanner {
         }
         let f = Finding { kind, start, end };
         match role {
-            Role::Strong | Role::Keyed => {
-                self.strong.record(f);
-                self.listed(kind, true);
-            }
-            _ => {
-                self.contextual.record(f);
-                self.listed(kind, false);
-            }
+            Role::Strong | Role::Keyed => self.strong.record(f),
+            _ => self.contextual.record(f),
         }
     }
 }

@@ -98,23 +98,25 @@ impl Default for Limits {
 /// How much a stream's report must list: what the caller's decision needs, and no more work
 /// than that.
 ///
-/// Every mode gives the same verdict while the stream is clean or uninspectable, and the same
-/// hold-back ([`Scanner::releasable`](crate::Scanner::releasable)) until the verdict is PHI.
+/// Every mode scans alike until the verdict is PHI, so the verdict and the hold-back
+/// ([`Scanner::releasable`](crate::Scanner::releasable)) are the same in each while the stream
+/// is clean or uninspectable. In every mode a detector stops costing validation once nothing it
+/// finds can change the report (its findings list is full, or the context or label it gives is
+/// already known), and a matcher all of whose detectors are so stops running.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum ReportMode {
-    /// Every finding, up to [`Limits::max_findings`] (the lowest offsets, whatever the
-    /// chunking).
+    /// Every finding, up to [`Limits::max_findings`] of each list (the lowest offsets, whatever
+    /// the chunking).
     #[default]
     All,
-    /// Every kind present, with one finding of each (not necessarily its first): once a kind is
-    /// listed, later matches of that kind are dropped before validation, and a matcher whose
-    /// detectors can add nothing more stops running.
+    /// The kinds `All` lists, each with its first finding `All` lists: the audit line of a
+    /// message that is forwarded.
     Kinds,
-    /// Only the verdict: as [`ReportMode::Kinds`] until the verdict is PHI, then the stream
-    /// stops reading, at the end of the input chunk that made it so. The report lists the kinds
-    /// found until then, one finding each (at least one finding). Later input is not read: it
-    /// counts in [`Scanner::input_len`](crate::Scanner::input_len) but is never releasable.
-    /// For callers that refuse PHI, which release nothing once the verdict is PHI.
+    /// Only the verdict: as `Kinds` until the verdict is PHI, then the stream stops reading,
+    /// at the end of the input chunk that made it so, and lists the kinds found until then (at
+    /// least one). Later input is not read: it counts in
+    /// [`Scanner::input_len`](crate::Scanner::input_len) but is never releasable. For callers
+    /// that refuse PHI, which release nothing once the verdict is PHI.
     First,
 }
 

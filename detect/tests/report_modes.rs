@@ -1,6 +1,6 @@
 //! The report modes (`ReportMode`) on real Hyperscan: `Kinds` lists every kind `All` lists,
-//! `First` stops reading once the verdict is PHI and still says PHI, and neither changes the
-//! verdict or the hold-back while the stream is clean.
+//! with its first finding, `First` stops reading once the verdict is PHI and still says PHI,
+//! and neither changes the verdict or the hold-back while the stream is clean.
 
 use std::io::Write;
 
@@ -102,7 +102,7 @@ fn inputs() -> Vec<(&'static str, Vec<u8>)> {
 const CHUNKS: [usize; 5] = [1, 7, 64, 4096, usize::MAX];
 
 #[test]
-fn kinds_lists_every_kind_all_lists_with_the_same_verdict_and_hold_back() {
+fn kinds_lists_the_first_finding_of_every_kind_all_lists() {
     let mut phi = 0;
     for (name, input) in inputs() {
         let (all, _) = scan(ReportMode::All, &input, input.len());
@@ -114,22 +114,15 @@ fn kinds_lists_every_kind_all_lists_with_the_same_verdict_and_hold_back() {
             assert_eq!(k.verdict, all.verdict, "{name}, chunks of {chunk}: kinds");
             assert_eq!(kinds(&k), kinds(&all), "{name}, chunks of {chunk}");
             assert_eq!(k_rel, a_rel, "{name}, chunks of {chunk}: the hold-back");
-            // One finding per kind: every one of them is one `All` lists or lies inside one.
-            assert_eq!(
-                k.findings.len(),
-                kinds(&k).len(),
-                "{name}: {:?}",
-                k.findings
-            );
-            for f in &k.findings {
-                assert!(
-                    all.findings
-                        .iter()
-                        .any(|x| x.kind == f.kind && x.start <= f.start && f.end <= x.end),
-                    "{name}, chunks of {chunk}: {f:?} not among {:?}",
-                    all.findings
-                );
-            }
+            // The first finding `All` lists of each kind.
+            let mut want = a.findings.clone();
+            let mut seen = Vec::new();
+            want.retain(|f| {
+                let new = !seen.contains(&f.kind);
+                seen.push(f.kind);
+                new
+            });
+            assert_eq!(k.findings, want, "{name}, chunks of {chunk}");
         }
         if all.verdict == Verdict::Phi {
             phi += 1;

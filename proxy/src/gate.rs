@@ -252,8 +252,8 @@ impl Gate {
     ///
     /// The scan does what the decision needs and no more: where PHI is refused, the first
     /// finding decides (the refusal and its audit line name the kinds found until then, and
-    /// nothing more is released or scanned); elsewhere the audit line names every kind present,
-    /// with one finding of each.
+    /// nothing more is released or scanned); elsewhere the audit line names the kinds found,
+    /// with the first finding of each.
     pub fn inspector(&self, opts: Result<StreamOptions, Verdict>, inspect: bool) -> Inspector {
         let sh = self.shared();
         let hold = sh.policy.holds_back(self.ex.ctx.path, self.flow);
