@@ -73,8 +73,9 @@ pub(crate) struct Masks {
     pub(crate) shapes: RuleSet,
     /// Per kind (`Kind as usize`): its labels (`Role::Key`).
     pub(crate) key: [RuleSet; Kind::ALL.len()],
-    /// Every detector of patient context.
+    /// Every detector of patient context, and every label.
     pub(crate) context: RuleSet,
+    pub(crate) all_keys: RuleSet,
     /// Every strong and keyed detector, and every contextual one.
     pub(crate) all_strong: RuleSet,
     pub(crate) all_contextual: RuleSet,
@@ -106,7 +107,10 @@ impl Masks {
             match r.role {
                 Role::Strong | Role::Keyed => m.all_strong |= bit,
                 Role::Contextual => m.all_contextual |= bit,
-                Role::Key => m.key[r.kind as usize] |= bit,
+                Role::Key => {
+                    m.key[r.kind as usize] |= bit;
+                    m.all_keys |= bit;
+                }
                 Role::Context => m.context |= bit,
             }
         }

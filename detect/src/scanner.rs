@@ -559,11 +559,13 @@ impl Scanner {
     /// Detectors whose matches can no longer change the report, from a chunk that starts at
     /// normalised offset `norm` on: [`Self::dead`], which this updates. A list that is full from
     /// the earliest start a match of the chunk can have (`norm` less the widest match) takes no
-    /// finding of its role any more (a finding past a full list's reach is left out), and once
-    /// the stream has patient context its detectors have nothing left to say.
+    /// finding of its role any more (a finding past a full list's reach is left out), and with
+    /// it the labels that only open the way to strong findings. Patient context has nothing left
+    /// to say once the stream has it, or has a strong finding (then contextual findings are
+    /// listed and the verdict is PHI without it).
     fn skip_from(&mut self, norm: u64) -> RuleSet {
         let m = self.engine.masks();
-        if self.patient_context {
+        if self.patient_context || !self.strong.is_empty() {
             self.dead |= m.context;
         }
         if self.strong.is_empty() && self.contextual.is_empty() {
@@ -573,7 +575,7 @@ impl Scanner {
             .normalizer
             .content_offset(norm.saturating_sub(self.engine.hold_back() as u64));
         if self.strong.full_from(from) {
-            self.dead |= m.all_strong;
+            self.dead |= m.all_strong | m.all_keys;
         }
         if self.contextual.full_from(from) {
             self.dead |= m.all_contextual;
