@@ -43,7 +43,7 @@ fn api_log_phones() -> Vec<u8> {
             break;
         }
         let at = line.find(",\"amount\"").expect("an amount field");
-        out.extend_from_slice(line[..at].as_bytes());
+        out.extend_from_slice(&line.as_bytes()[..at]);
         out.extend_from_slice(
             format!(
                 ",\"phone\":\"({}) {}-{:04}\"",
@@ -53,7 +53,7 @@ fn api_log_phones() -> Vec<u8> {
             )
             .as_bytes(),
         );
-        out.extend_from_slice(line[at..].as_bytes());
+        out.extend_from_slice(&line.as_bytes()[at..]);
     }
     out
 }
