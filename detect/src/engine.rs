@@ -307,7 +307,7 @@ impl Engine {
 
     /// W: how many trailing normalised bytes a caller must hold back (the widest possible match
     /// plus one byte of lookahead). In input bytes the window is larger when escapes or
-    /// compression are involved; [`Scanner::releasable`] accounts for that.
+    /// compression are involved; [`Scanner::releasable`](crate::Scanner::releasable) accounts for that.
     pub fn hold_back(&self) -> usize {
         self.0.hold_back
     }
