@@ -25,7 +25,7 @@ const READ_BUF: usize = 1 << 16;
 
 /// Arguments of `phimesh scan`.
 #[derive(Debug, clap::Args)]
-pub struct ScanArgs {
+pub(crate) struct ScanArgs {
     /// Files to scan; `-` (or nothing) reads standard input.
     pub files: Vec<PathBuf>,
     /// Keep `+` as it is. By default `+` reads as a space, as in form bodies and URL query
@@ -84,7 +84,7 @@ struct Line<'a> {
 }
 
 /// Runs `phimesh scan`.
-pub fn run(args: ScanArgs) -> ExitCode {
+pub(crate) fn run(args: ScanArgs) -> ExitCode {
     let engine = match Engine::new() {
         Ok(e) => e,
         Err(e) => {
