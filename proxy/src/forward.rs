@@ -160,9 +160,15 @@ pub enum ForwardError {
     NoAddress,
 }
 
-/// Dials upstreams: mTLS to mesh peers (when `mesh_aware`), plain TCP otherwise.
+/// Dials upstreams: mTLS to mesh peers (when `mesh_aware`), plain TCP otherwise. One `Arc`
+/// to clone: hyper-util clones the connector (and so the dialer) for every request, pooled
+/// connection or not.
 #[derive(Clone)]
 pub struct Dialer {
+    inner: Arc<DialerInner>,
+}
+
+struct DialerInner {
     cfg: Arc<ProxyConfig>,
     tls: Option<Tls>,
     metrics: Metrics,
@@ -177,20 +183,23 @@ impl std::fmt::Debug for Dialer {
 impl Dialer {
     /// A dialer for this proxy.
     pub fn new(cfg: Arc<ProxyConfig>, tls: Option<Tls>, metrics: Metrics) -> Self {
-        Dialer { cfg, tls, metrics }
+        Dialer {
+            inner: Arc::new(DialerInner { cfg, tls, metrics }),
+        }
     }
 
     /// Where mTLS to mesh destination `dst` goes: `--peer`, else in transparent mode `dst`
     /// itself (the peer's iptables redirect it to its inbound listener, keeping the original
     /// port), else `dst`'s IP on port 15006.
     pub fn peer_inbound(&self, dst: SocketAddr) -> SocketAddr {
-        if let Some(p) = self.cfg.peers.get(&dst) {
+        let cfg = &self.inner.cfg;
+        if let Some(p) = cfg.peers.get(&dst) {
             return *p;
         }
-        if self.cfg.transparent.is_some() {
+        if cfg.transparent.is_some() {
             return dst;
         }
-        self.cfg.peer_inbound(dst)
+        cfg.peer_inbound(dst)
     }
 
     /// Connects to `dst`: mTLS carrying `carried` when `mesh_aware` and `dst` is a mesh
@@ -201,25 +210,26 @@ impl Dialer {
         carried: Carried,
         mesh_aware: bool,
     ) -> Result<(UpstreamIo, Option<String>), ForwardError> {
-        let timeout = self.cfg.bounds.handshake_timeout;
-        if mesh_aware && self.cfg.is_mesh(dst) {
-            let tls = self.tls.as_ref().ok_or(ForwardError::NoIdentity)?;
+        let DialerInner { cfg, tls, metrics } = &*self.inner;
+        let timeout = cfg.bounds.handshake_timeout;
+        if mesh_aware && cfg.is_mesh(dst) {
+            let tls = tls.as_ref().ok_or(ForwardError::NoIdentity)?;
             let r = tls.connect(self.peer_inbound(dst), carried, timeout).await;
             if let Some(reason) = r.as_ref().err().and_then(TlsError::refusal_reason) {
-                self.metrics
+                metrics
                     .tls_refused
                     .with_label_values(&["outbound", reason])
                     .inc();
             }
             let result = if r.is_ok() { "ok" } else { "error" };
-            self.metrics
+            metrics
                 .tls_handshakes
                 .with_label_values(&["outbound", result])
                 .inc();
             if r.as_ref()
                 .is_ok_and(|(s, _)| crate::tls::resumed(s.get_ref().1))
             {
-                self.metrics
+                metrics
                     .tls_resumptions
                     .with_label_values(&["outbound"])
                     .inc();
@@ -303,7 +313,7 @@ fn client(
     fixed: Option<SocketAddr>,
 ) -> HttpClient {
     let mut b = Client::builder(TokioExecutor::new());
-    b.pool_idle_timeout(pool_idle(dialer.cfg.bounds.header_timeout))
+    b.pool_idle_timeout(pool_idle(dialer.inner.cfg.bounds.header_timeout))
         .pool_timer(TokioTimer::new())
         .timer(TokioTimer::new());
     if carried == Carried::H2 {
@@ -328,7 +338,7 @@ fn client(
 /// that the app's `:authority` is forwarded unchanged (one per downstream connection:
 /// [`crate::context::ConnCtx::h2_client`]).
 pub fn h2_client_to(dialer: &Dialer, dst: SocketAddr, mesh_aware: bool) -> HttpClient {
-    let max_header_bytes = dialer.cfg.bounds.max_header_bytes;
+    let max_header_bytes = dialer.inner.cfg.bounds.max_header_bytes;
     client(dialer, max_header_bytes, Carried::H2, mesh_aware, Some(dst))
 }
 

@@ -176,10 +176,10 @@ impl Body for Replay {
 pub fn unprocessed(e: &(dyn std::error::Error + 'static)) -> bool {
     let mut cur = Some(e);
     while let Some(err) = cur {
-        if let Some(h2) = err.downcast_ref::<h2::Error>() {
-            return h2.is_remote()
-                && ((h2.is_go_away() && h2.reason() == Some(h2::Reason::NO_ERROR))
-                    || (h2.is_reset() && h2.reason() == Some(h2::Reason::REFUSED_STREAM)));
+        if let Some(e) = err.downcast_ref::<h2::Error>() {
+            return e.is_remote()
+                && ((e.is_go_away() && e.reason() == Some(h2::Reason::NO_ERROR))
+                    || (e.is_reset() && e.reason() == Some(h2::Reason::REFUSED_STREAM)));
         }
         cur = err.source();
     }
