@@ -63,7 +63,9 @@ pub async fn serve<IO>(
     let svc = hyper::service::service_fn(move |req| {
         let ctx = ctx.clone();
         let sh = sh.clone();
-        async move { handle(req, ctx, version, sh).await }
+        // Boxed: the request's future is several KiB, and hyper moves the future it is given
+        // (into the task of each HTTP/2 stream): a pointer moves instead of the state.
+        Box::pin(handle(req, ctx, version, sh))
     });
     let b = &shared.cfg.bounds;
     let idle = activity.idle(b.idle_timeout);
