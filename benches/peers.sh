@@ -10,8 +10,9 @@
 #
 # Environment: ROUNDS (3), N (closed-loop requests per run, 30000), RATE_SECS (seconds per
 # fixed-rate run, 10), STREAM_MIB (256), PORT_BASE (21000), WORKERS (nginx worker_processes and
-# HAProxy nbthread, 1), ONLY (space-separated subset of: direct nginx haproxy phimesh phimesh-off),
-# KEEP (1: keep the work directory).
+# HAProxy nbthread, 1), ONLY (space-separated subset of: direct nginx haproxy phimesh phimesh-off
+# phimesh-base), KEEP (1: keep the work directory), BASE_BIN (another phimesh build, measured as
+# `phimesh-base` with inspection on: before/after in one run).
 set -euo pipefail
 
 BIN=${1:-target/release/phimesh}
@@ -22,7 +23,8 @@ RATE_SECS=${RATE_SECS:-10}
 STREAM_MIB=${STREAM_MIB:-256}
 P=${PORT_BASE:-21000}
 WORKERS=${WORKERS:-1}
-ONLY=${ONLY:-direct nginx haproxy phimesh phimesh-off}
+ONLY=${ONLY:-direct nginx haproxy phimesh phimesh-off${BASE_BIN:+ phimesh-base}}
+[ -z "${BASE_BIN:-}" ] || BASE_BIN=$(realpath "$BASE_BIN")
 
 for tool in nginx haproxy h2load curl openssl python3; do
   command -v "$tool" >/dev/null || PATH=$PATH:/usr/sbin
@@ -188,16 +190,17 @@ start_pair() { # config proto
       for s in client server; do nginx_conf $s > nginx-$s.conf; nginx -c "$W/nginx-$s.conf" -p "$W" & SIDE_PIDS+=($!); done ;;
     haproxy)
       for s in client server; do haproxy_conf $s > haproxy-$s.cfg; haproxy -db -f "$W/haproxy-$s.cfg" 2>haproxy-$s.err & SIDE_PIDS+=($!); done ;;
-    phimesh|phimesh-off)
+    phimesh|phimesh-off|phimesh-base)
       local insp=on; [ "$1" = phimesh-off ] && insp=off
+      local bin=$BIN; [ "$1" = phimesh-base ] && bin=$BASE_BIN
       local app=$APP1; [ "$2" = h2 ] && app=$APP2
       local id="--ca-addr https://127.0.0.1:$CA --ca-roots $W/castate/trust-bundle.pem --inspection $insp --mesh-networks 127.0.0.2/32"
       # shellcheck disable=SC2086
-      "$BIN" proxy $id --identity spiffe://cluster.local/ns/b/sa/db --token-file "$W/token-b" \
+      "$bin" proxy $id --identity spiffe://cluster.local/ns/b/sa/db --token-file "$W/token-b" \
         --inbound-listen 127.0.0.1:$MESH --inbound-forward 127.0.0.1:$app --admin-listen 127.0.0.1:$ADMIN_B \
         >/dev/null 2>phimesh-b.err & SIDE_PIDS+=($!)
       # shellcheck disable=SC2086
-      "$BIN" proxy $id --identity spiffe://cluster.local/ns/a/sa/web --token-file "$W/token-a" \
+      "$bin" proxy $id --identity spiffe://cluster.local/ns/a/sa/web --token-file "$W/token-a" \
         --route 127.0.0.1:$FRONT=127.0.0.2:8080 --peer 127.0.0.2:8080=127.0.0.1:$MESH --admin-listen 127.0.0.1:$ADMIN_A \
         >/dev/null 2>phimesh-a.err & SIDE_PIDS+=($!)
       for _ in $(seq 200); do
@@ -296,7 +299,7 @@ for l in open(res):
     try: v[(cfg, proto, k)].append(float(x))
     except ValueError: pass
 med = lambda c, p, k: st.median(v[(c, p, k)]) if v[(c, p, k)] else None
-cfgs = [c for c in ["direct", "nginx", "haproxy", "phimesh", "phimesh-off"] if any(k[0] == c for k in v)]
+cfgs = [c for c in ["direct", "nginx", "haproxy", "phimesh", "phimesh-off", "phimesh-base"] if any(k[0] == c for k in v)]
 f = lambda x, d=2: "–" if x is None else f"{x:,.{d}f}"
 print(f"\nMedians of {rounds} interleaved rounds; closed loop {n} requests of 1 KiB; fixed rate 1,000 req/s.\n")
 for proto, title in (("h1", "HTTP/1.1, 8 connections"), ("h2", "h2, 8 streams on one connection")):
@@ -314,7 +317,7 @@ for proto, title in (("h1", "HTTP/1.1, 8 connections"), ("h2", "h2, 8 streams on
         row += [f"{f(med(c, proto, 'rss_idle_mib'), 1)} / {f(med(c, proto, 'rss_load_mib'), 1)}", f(fails, 0)]
         print("| " + " | ".join(row) + " |")
     print()
-    for c in ("phimesh", "phimesh-off"):
+    for c in ("phimesh", "phimesh-off", "phimesh-base"):
         for peer in ("nginx", "haproxy"):
             a, b = med(c, proto, "cpu10k"), med(peer, proto, "cpu10k")
             ra, rb = med(c, proto, "rps"), med(peer, proto, "rps")

@@ -78,16 +78,11 @@ fn h2load_with(url: &str, n: usize, flags: &[&str]) -> usize {
 }
 
 /// An HTTP/2 upstream (h2c) that answers every request at once, without reading its body (as
-/// nginx's `return` does: h2 then resets a stream whose body is still coming with `NO_ERROR`),
-/// counts the requests it processed, and closes each connection gracefully after `per_conn`
-/// of them (as nginx does after `keepalive_requests`): it says `GOAWAY` and refuses the
-/// streams the client opened before it saw that, unprocessed (`REFUSED_STREAM`).
-fn early_answering_upstream(per_conn: usize) -> (std::net::SocketAddr, Arc<AtomicUsize>) {
-    let count = Arc::new(AtomicUsize::new(0));
+/// nginx's `return` does: h2 then resets a stream whose body is still coming with `NO_ERROR`).
+fn early_answering_upstream() -> std::net::SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     listener.set_nonblocking(true).unwrap();
-    let c = count.clone();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -96,64 +91,22 @@ fn early_answering_upstream(per_conn: usize) -> (std::net::SocketAddr, Arc<Atomi
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
             while let Ok((s, _)) = listener.accept().await {
-                let c = c.clone();
                 tokio::spawn(async move {
                     let Ok(mut conn) = h2::server::handshake(s).await else {
                         return;
                     };
-                    let mut served = 0;
                     while let Some(Ok((req, mut respond))) = conn.accept().await {
                         drop(req);
-                        if served == per_conn {
-                            // Closing: what came after the last request it processes is
-                            // refused unprocessed.
-                            respond.send_reset(h2::Reason::REFUSED_STREAM);
-                            continue;
-                        }
-                        c.fetch_add(1, Ordering::SeqCst);
                         let head = Response::new(());
                         if let Ok(mut body) = respond.send_response(head, false) {
                             let _ = body.send_data(Bytes::from_static(b"ok\n"), true);
-                        }
-                        served += 1;
-                        if served == per_conn {
-                            conn.graceful_shutdown();
                         }
                     }
                 });
             }
         });
     });
-    (addr, count)
-}
-
-#[test]
-fn h2_uploads_to_an_upstream_that_answers_early_and_closes_gracefully_all_succeed() {
-    // Requests with bodies on one downstream connection (so one mesh connection), to an app
-    // that answers before reading them and says GOAWAY every 300 requests. Requests in flight
-    // then are refused unprocessed: the sidecar sends them again instead of
-    // answering 502. The app sees each request once.
-    const N: usize = 3000;
-    let dir = tempfile::tempdir().unwrap();
-    let body = dir.path().join("body");
-    std::fs::write(&body, vec![b'x'; 1024]).unwrap();
-    let body = body.to_str().unwrap();
-    let ca = Ca::start(dir.path(), &[("a", "web"), ("b", "db")]);
-    let (app, count) = early_answering_upstream(300);
-    let b = ca.inbound_sidecar(app, MESH, &[]);
-    let a = ca.outbound_sidecar("127.0.0.2:8080", b.inbound.unwrap(), MESH, &[]);
-
-    let ok = h2load_with(
-        &format!("http://{}/", a.routes[0]),
-        N,
-        &["-m", "8", "-d", body],
-    );
-    assert_eq!(ok, N);
-    assert_eq!(
-        count.load(Ordering::SeqCst),
-        N,
-        "the app processed each once"
-    );
+    addr
 }
 
 #[test]
@@ -166,7 +119,7 @@ fn an_h2_upload_answered_before_its_end_is_read_on_not_reset() {
     // request in flight on it (a sidecar pair under load lost requests that way).
     let dir = tempfile::tempdir().unwrap();
     let ca = Ca::start(dir.path(), &[("a", "web"), ("b", "db")]);
-    let (app, _) = early_answering_upstream(usize::MAX);
+    let app = early_answering_upstream();
     let b = ca.inbound_sidecar(app, MESH, &[]);
     let a = ca.outbound_sidecar("127.0.0.2:8080", b.inbound.unwrap(), MESH, &[]);
     let route = a.routes[0];
