@@ -80,7 +80,9 @@ pub struct Exchange {
     protocol: &'static str,
     tls: &'static str,
     kind: Kind,
-    request_id: String,
+    /// Made when first asked for (a refusal, an audit line, a timeout): most requests never
+    /// need one.
+    request_id: OnceLock<String>,
     start: Instant,
     /// The pooled upstream connection an HTTP request went out on (set once it is sent).
     conn: OnceLock<CaptureConnection>,
@@ -110,7 +112,7 @@ impl Exchange {
             protocol,
             tls,
             kind,
-            request_id: new_request_id(),
+            request_id: OnceLock::new(),
             start: Instant::now(),
             conn: OnceLock::new(),
         })
@@ -146,7 +148,7 @@ impl Exchange {
 
     /// The id in refusal bodies and audit lines.
     pub fn request_id(&self) -> &str {
-        &self.request_id
+        self.request_id.get_or_init(new_request_id)
     }
 
     /// Whether this is a gRPC call.
@@ -310,14 +312,14 @@ impl Gate {
             (Action::Refused, Stage::Before) => match self.ex.kind {
                 Kind::Http { grpc } => {
                     let kinds = distinct_kinds(&d.findings);
-                    let r = refusal_response(d.verdict, &kinds, &self.ex.request_id, grpc);
+                    let r = refusal_response(d.verdict, &kinds, self.ex.request_id(), grpc);
                     (Action::Refused, Enforce::Answer(r))
                 }
                 Kind::Stream => (Action::Refused, Enforce::Reset),
             },
             (Action::Refused, Stage::Trailers) if grpc_response => (
                 Action::Refused,
-                Enforce::Replace(grpc_refusal_status(d.verdict, &self.ex.request_id)),
+                Enforce::Replace(grpc_refusal_status(d.verdict, self.ex.request_id())),
             ),
             (Action::Refused, _) => (Action::Reset, Enforce::Reset),
             (a, _) => (a, Enforce::Forward),
@@ -421,7 +423,7 @@ impl Gate {
                 .collect(),
             action: action.as_str(),
             reason: reason(verdict),
-            request_id: &self.ex.request_id,
+            request_id: self.ex.request_id(),
         });
     }
 }
