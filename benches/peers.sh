@@ -15,7 +15,7 @@
 # `phimesh-base` with inspection on: before/after in one run).
 set -euo pipefail
 
-BIN=${1:-target/release/phimesh}
+BIN=${1:-target/dist/phimesh}
 BIN=$(realpath "$BIN")
 ROUNDS=${ROUNDS:-3}
 N=${N:-30000}
@@ -30,7 +30,7 @@ for tool in nginx haproxy h2load curl openssl python3; do
   command -v "$tool" >/dev/null || PATH=$PATH:/usr/sbin
   command -v "$tool" >/dev/null || { echo "peers.sh: $tool missing (run scripts/setup --bench)" >&2; exit 2; }
 done
-[ -x "$BIN" ] || { echo "peers.sh: $BIN missing (cargo build --release)" >&2; exit 2; }
+[ -x "$BIN" ] || { echo "peers.sh: $BIN missing (cargo build --profile dist)" >&2; exit 2; }
 
 W=$(mktemp -d /tmp/phimesh-peers.XXXXXX)
 PIDS=()
