@@ -827,7 +827,15 @@ fn injector_configmap_values_are_valid_flags_and_monitoring_matches_the_sidecar(
 #[test]
 fn dockerfile_builds_a_small_non_root_image_of_the_one_binary() {
     let d = std::fs::read_to_string(deploy().join("Dockerfile")).unwrap();
-    assert!(d.contains("cargo build --release --locked --bin phimesh"));
+    // The shipped build: the `dist` profile (fat LTO, for the sidecar's memory).
+    assert!(d.contains("cargo build --profile dist --locked --bin phimesh"));
+    assert!(d.contains("target/dist/phimesh"));
+    let manifest = std::fs::read_to_string(deploy().join("../Cargo.toml")).unwrap();
+    let dist = manifest
+        .split("[profile.dist]")
+        .nth(1)
+        .expect("Cargo.toml has [profile.dist]");
+    assert!(dist.contains("inherits = \"release\"") && dist.contains("lto = \"fat\""));
     assert!(d.contains("FROM debian:bookworm-slim"));
     for pkg in ["libhyperscan5", "iptables"] {
         assert!(d.contains(pkg), "runtime package {pkg}");
