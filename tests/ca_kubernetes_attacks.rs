@@ -318,6 +318,7 @@ impl Drop for Replica {
 fn signal(child: &Child, sig: &str) -> bool {
     Command::new("kill")
         .args([&format!("-{sig}"), &child.id().to_string()])
+        .stderr(Stdio::null())
         .status()
         .map(|s| s.success())
         .unwrap_or(false)
@@ -439,7 +440,7 @@ fn openssl_verifies(dir: &Path, bundle: &str, chain: &str) -> Result<(), String>
     }
 }
 
-/// The subject key identifier of the first certificate of `pem`, through openssl.
+/// The issuer name of the first certificate of `chain`, through openssl.
 fn issuer_of_leaf(dir: &Path, chain: &str) -> String {
     let c = dir.join("leaf-issuer.pem");
     std::fs::write(&c, chain).unwrap();
@@ -505,7 +506,7 @@ impl Load {
                         (200, Some(chain)) => {
                             issued.fetch_add(1, Ordering::SeqCst);
                             // keep a sample of the chains for openssl
-                            if n % 10 == 0 {
+                            if n.is_multiple_of(10) {
                                 chains.lock().unwrap().push(chain);
                             }
                             n += 1;
@@ -540,7 +541,7 @@ impl Load {
     }
 }
 
-/// Index of the first successful Secret write by `user` at or after `from`, if any.
+/// The successful Secret writes by `user` from write number `from` on.
 fn writes_by_after(env: &Env, user: &str, from: usize) -> Vec<WriteRecord> {
     env.api
         .writes_of(&secret_ref())
@@ -564,7 +565,7 @@ async fn a_leader_paused_past_its_lease_neither_writes_nor_takes_the_lease_back_
     .await;
 
     let survivor = Arc::new(survivor);
-    let load = Load::start(&[survivor.clone()], tls.clone());
+    let load = Load::start(std::slice::from_ref(&survivor), tls.clone());
     assert!(signal(&leader.child, "STOP"));
     eventually(20, "the survivor takes the Lease", || {
         env.lease_holder().as_deref() == Some(survivor.name.as_str())
@@ -1051,6 +1052,7 @@ async fn inconsistent_start(what: &str, f: impl FnOnce(&mut Value)) {
             assert!(!err.contains("PRIVATE KEY"), "{what}: {err}");
             assert_eq!(env.api.get(&secret_ref()).unwrap(), seeded, "{what}");
             assert_eq!(env.api.writes_of(&secret_ref()).len(), writes, "{what}");
+            eprintln!("{what}: refused with exit 2");
         }
         Some(addr) => {
             let port: u16 = addr.rsplit(':').next().unwrap().parse().unwrap();
@@ -1079,6 +1081,7 @@ async fn inconsistent_start(what: &str, f: impl FnOnce(&mut Value)) {
             let (code, chain) = r.issue(tls_for(&served)).await;
             let err = log.lock().unwrap().clone();
             assert!(!err.contains("panicked"), "{what}: {err}");
+            eprintln!("{what}: started, issuance answered {code}");
             if code == 200 {
                 openssl_verifies(env.dir.path(), &served, &chain.unwrap()).unwrap_or_else(|e| {
                     panic!("{what}: the CA started and issued a chain that does not verify: {e}")
@@ -1378,6 +1381,7 @@ async fn every_request_of_the_ca_is_allowed_by_its_rbac() {
     })
     .await;
     let mut denied = Vec::new();
+    let mut checked = 0;
     for r in env.api.requests() {
         if !r
             .user
@@ -1385,6 +1389,7 @@ async fn every_request_of_the_ca_is_allowed_by_its_rbac() {
         {
             continue;
         }
+        checked += 1;
         let parts: Vec<&str> = r.path.trim_start_matches('/').split('/').collect();
         // /api/v1/... or /apis/GROUP/VERSION/...
         let (group, rest) = match parts.first() {
@@ -1430,6 +1435,7 @@ async fn every_request_of_the_ca_is_allowed_by_its_rbac() {
             denied.push(format!("{} {}?{} ({verb})", r.method, r.path, r.query));
         }
     }
+    assert!(checked > 20, "only {checked} requests by the CA");
     denied.dedup();
     assert!(
         denied.is_empty(),
@@ -1463,4 +1469,138 @@ async fn an_api_server_answering_garbage_stops_the_ca_cleanly() {
     assert!(!err.contains("panicked"), "{err}");
     assert!(!err.contains("phimesh ca: listening"), "{err}");
     assert!(err.len() < 64 << 10, "{} bytes of stderr", err.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotate_root_meeting_conflicts_retries_on_top_and_prints_no_key() {
+    let env = Env::new().await;
+    let _ca = env.start_ca("ca-0", &BUSY).await;
+    eventually(10, "a leader", || env.lease_holder().is_some()).await;
+    let before = env.stored_state();
+    env.api.force_conflicts(&secret_ref(), 3);
+    let out = env.rotate_root_cmd("1h").output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!text.contains("PRIVATE KEY"), "rotate-root printed a key");
+    assert!(!text.contains("panicked"), "{text}");
+    let state = env.stored_state();
+    if out.status.success() {
+        assert_eq!(state["roots"].as_array().unwrap().len(), 2, "{text}");
+    } else {
+        // refused: then nothing of it was written
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        assert_eq!(state["roots"], before["roots"], "{text}");
+    }
+    assert_eq!(state["roots"][0]["id"], before["roots"][0]["id"]);
+    let gen = env.generation();
+    eventually(10, "the leader writes on top", || env.generation() > gen).await;
+    env.assert_no_lost_write();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_injected_during_a_hand_over_gets_its_trust_configmap() {
+    let env = Env::new().await;
+    let a = env.start_ca("ca-a", &[]).await;
+    let b = env.start_ca("ca-b", &[]).await;
+    let (mut leader, survivor) = split_leader(&env, a, b).await;
+    let bundle = env.stored_bundle();
+    eventually(10, "phimesh-system's ConfigMap", || {
+        env.configmap_bundle(NS).as_deref() == Some(bundle.as_str())
+    })
+    .await;
+    leader.child.kill().unwrap();
+    leader.child.wait().unwrap();
+    // The pod appears while nobody leads.
+    env.put_pod("during", "job");
+    eventually(20, "the survivor leads", || {
+        env.lease_holder().as_deref() == Some(survivor.name.as_str())
+    })
+    .await;
+    eventually(
+        15,
+        "a ConfigMap in the namespace injected during the hand-over",
+        || env.configmap_bundle("during").as_deref() == Some(bundle.as_str()),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreign_root_put_into_the_secrets_trust_bundle_is_not_served_or_distributed() {
+    let env = Env::new().await;
+    env.put_pod("billing", "api");
+    let ca = env.start_ca("ca-0", &[]).await;
+    let bundle = env.stored_bundle();
+    let tls = tls_for(&bundle);
+    eventually(10, "ConfigMaps distributed", || {
+        env.configmap_bundle("billing").as_deref() == Some(bundle.as_str())
+    })
+    .await;
+    let foreign = env.api.ca_pem().to_owned();
+    let mut s = env.api.get(&secret_ref()).unwrap();
+    s["data"]["trust-bundle.pem"] = json!(b64(&format!("{bundle}{foreign}")));
+    env.api.put(&secret_ref(), s);
+    // Let the CA see it.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let served = ca.bundle(tls.clone()).await;
+    assert_eq!(
+        served, bundle,
+        "the CA serves a root that is not in its state"
+    );
+    for ns in [NS, "billing"] {
+        assert_eq!(
+            env.configmap_bundle(ns).as_deref(),
+            Some(bundle.as_str()),
+            "the ConfigMap in {ns} carries a root that is not in the CA's state"
+        );
+    }
+    assert_eq!(ca.issue(tls).await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_handed_by_hand_to_the_follower_leaves_exactly_one_writer() {
+    let env = Env::new().await;
+    let a = env.start_ca("ca-a", &BUSY).await;
+    let b = env.start_ca("ca-b", &BUSY).await;
+    let tls = tls_for(&env.stored_bundle());
+    let (leader, follower) = split_leader(&env, a, b).await;
+    // Someone edits the Lease: the follower's name as holder, freshly renewed.
+    let mut lease = env.api.get(&lease_ref()).unwrap();
+    lease["spec"]["holderIdentity"] = json!(follower.name);
+    lease["spec"]["renewTime"] = json!(now_micro());
+    env.api.put(&lease_ref(), lease);
+    let mut settled = false;
+    for _ in 0..200 {
+        let l = leader.metric(tls.clone(), "phimesh_ca_leader").await;
+        let f = follower.metric(tls.clone(), "phimesh_ca_leader").await;
+        let holder = env.lease_holder();
+        let ok = match holder.as_deref() {
+            Some(h) if h == leader.name => (l, f) == (Some(1.0), Some(0.0)),
+            Some(h) if h == follower.name => (l, f) == (Some(0.0), Some(1.0)),
+            _ => false,
+        };
+        if ok {
+            settled = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(settled, "not exactly one leader, the holder of the Lease");
+    let settled_at = env.api.writes().len();
+    let gen = env.generation();
+    eventually(15, "two writes after the edit", || {
+        env.generation() > gen + 1
+    })
+    .await;
+    // Once settled, one replica writes the state.
+    let writers: std::collections::HashSet<String> = env.api.writes()[settled_at..]
+        .iter()
+        .filter(|w| w.object == secret_ref() && w.status < 300)
+        .map(|w| w.user.clone())
+        .collect();
+    assert_eq!(
+        writers.len(),
+        1,
+        "two replicas wrote the state: {writers:?}"
+    );
+    env.assert_no_lost_write();
 }
