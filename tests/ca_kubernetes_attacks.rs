@@ -1604,3 +1604,97 @@ async fn a_lease_handed_by_hand_to_the_follower_leaves_exactly_one_writer() {
     );
     env.assert_no_lost_write();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restored_older_backup_is_followed_by_every_replica() {
+    let env = Env::new().await;
+    let a = env.start_ca("ca-a", &BUSY).await;
+    let b = env.start_ca("ca-b", &BUSY).await;
+    let tls = tls_for(&env.stored_bundle());
+    eventually(10, "a leader", || env.lease_holder().is_some()).await;
+    let backup = env.api.get(&secret_ref()).unwrap();
+    env.rotate_root("1h");
+    let gen = env.generation();
+    eventually(10, "writes after the backup", || env.generation() > gen + 1).await;
+    env.api.put(
+        &secret_ref(),
+        json!({"type": "Opaque", "data": backup["data"].clone()}),
+    );
+    let restored_at = env.api.writes_of(&secret_ref()).len();
+    eventually(
+        15,
+        "the leader writes on top of the restored backup",
+        || {
+            env.api.writes_of(&secret_ref())[restored_at..]
+                .iter()
+                .any(|w| w.status < 300)
+        },
+    )
+    .await;
+    // Every replica serves what the Secret says: no replica stays on a newer, forked state.
+    for r in [&a, &b] {
+        let mut same = false;
+        for _ in 0..200 {
+            if r.bundle(tls.clone()).await == env.stored_bundle() {
+                same = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(same, "{} does not serve the stored bundle", r.name);
+        let (code, chain) = r.issue(tls.clone()).await;
+        assert_eq!(code, 200);
+        openssl_verifies(env.dir.path(), &env.stored_bundle(), &chain.unwrap())
+            .expect("a chain that does not verify against the stored bundle");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_started_while_the_secret_is_gone_does_not_fork_a_new_ca() {
+    let env = Env::new().await;
+    let a = env.start_ca("ca-a", &[]).await;
+    let b = env.start_ca("ca-b", &[]).await;
+    let tls = tls_for(&env.stored_bundle());
+    let (mut leader, follower) = split_leader(&env, a, b).await;
+    let root_ids = |st: &Value| -> Vec<String> {
+        st["roots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let roots = root_ids(&env.stored_state());
+    // The leader's pod dies, the Secret is deleted by mistake, and the Deployment starts a
+    // replacement pod while the dead leader's Lease has not expired yet.
+    leader.child.kill().unwrap();
+    leader.child.wait().unwrap();
+    assert!(env.api.delete(&secret_ref()));
+    let c = env.start_ca("ca-c", &[]).await;
+    eventually(20, "a new leader", || {
+        env.lease_holder().is_some_and(|h| h != leader.name)
+    })
+    .await;
+    eventually(20, "the Secret written again", || {
+        env.api.get(&secret_ref()).is_some()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        root_ids(&env.stored_state()),
+        roots,
+        "a new CA (a new root no sidecar trusts) replaced the running one's state"
+    );
+    // The sidecars' bundle (the old root) verifies what every replica issues.
+    let old_bundle = follower.bundle(tls.clone()).await;
+    for r in [&follower, &c] {
+        let (code, chain) = r.issue(tls_for(&old_bundle)).await;
+        assert_eq!(code, 200, "{}", r.name);
+        openssl_verifies(env.dir.path(), &old_bundle, &chain.unwrap()).unwrap_or_else(|e| {
+            panic!(
+                "{} issues under a root the mesh does not trust: {e}",
+                r.name
+            )
+        });
+    }
+}
