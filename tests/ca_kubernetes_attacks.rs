@@ -1698,3 +1698,78 @@ async fn a_replica_started_while_the_secret_is_gone_does_not_fork_a_new_ca() {
         });
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_most_verbose_logs_carry_no_key_or_token() {
+    let env = Env::new().await;
+    env.put_pod("billing", "api");
+    // PHIMESH_LOG=trace: everything the CA and its libraries log.
+    let a = {
+        let token = Env::token_of("ca-a");
+        env.api.add_token(&token, &replica_user("ca-a"), &[]);
+        let kubeconfig = env.dir.path().join("kubeconfig-ca-a");
+        env.api.write_kubeconfig(&kubeconfig, &token, NS).unwrap();
+        let mut child = env
+            .phimesh()
+            .env("KUBECONFIG", &kubeconfig)
+            .env("PHIMESH_LOG", "trace")
+            .args(["ca", "--state-backend", "kubernetes", "--tokens"])
+            .arg(env.dir.path().join("tokens"))
+            .args(["--listen", "127.0.0.1:0", "--pod-name", "ca-a"])
+            .args(LEASE)
+            .args(BUSY)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let logs = env.logs.clone();
+        let port = tokio::task::spawn_blocking(move || {
+            let mut lines = BufReader::new(stderr).lines();
+            let port = loop {
+                let line = lines.next().expect("CA exited before listening").unwrap();
+                logs.lock().unwrap().push(line.clone());
+                if let Some(addr) = line.strip_prefix("phimesh ca: listening on https://") {
+                    break addr.rsplit(':').next().unwrap().parse::<u16>().unwrap();
+                }
+            };
+            std::thread::spawn(move || {
+                for l in lines.map_while(Result::ok) {
+                    logs.lock().unwrap().push(l);
+                }
+            });
+            port
+        });
+        let port = tokio::time::timeout(Duration::from_secs(30), port)
+            .await
+            .unwrap()
+            .unwrap();
+        Replica {
+            child,
+            port,
+            name: "ca-a".into(),
+        }
+    };
+    let tls = tls_for(&env.stored_bundle());
+    eventually(10, "ca-a leads", || {
+        env.lease_holder().as_deref() == Some("ca-a")
+    })
+    .await;
+    env.rotate_root("1h");
+    let gen = env.generation();
+    eventually(10, "writes", || env.generation() > gen + 1).await;
+    assert_eq!(a.issue(tls.clone()).await.0, 200);
+    eventually(10, "ConfigMaps", || {
+        env.configmap_bundle("billing").is_some()
+    })
+    .await;
+    drop(a);
+    let n = env.logs.lock().unwrap().len();
+    assert!(n > 10, "only {n} log lines at trace");
+    let logs = env.logs.lock().unwrap().join("\n");
+    assert!(
+        !logs.contains("token-ca-a"),
+        "the CA's API token in the logs"
+    );
+    env.assert_no_secrets_logged(&env.stored_state());
+}
