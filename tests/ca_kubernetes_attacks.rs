@@ -734,6 +734,7 @@ async fn the_api_server_gone_longer_than_the_lease_stops_no_issuance_and_forks_n
             leaders += 1;
         }
     }
+    eprintln!("replicas reporting phimesh_ca_leader 1 after 6 s of outage: {leaders}");
     let writes_at_return = env.api.writes().len();
     env.api.set_unavailable(false);
     let gen = env.generation();
@@ -1772,4 +1773,174 @@ async fn the_most_verbose_logs_carry_no_key_or_token() {
         "the CA's API token in the logs"
     );
     env.assert_no_secrets_logged(&env.stored_state());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trust_configmap_planted_before_the_first_injected_pod_is_replaced() {
+    let env = Env::new().await;
+    let foreign = env.api.ca_pem().to_owned();
+    env.api.put(
+        &cm_ref("billing"),
+        json!({"data": {"trust-bundle.pem": foreign}}),
+    );
+    let _ca = env.start_ca("ca-0", &[]).await;
+    let bundle = env.stored_bundle();
+    eventually(10, "ca-0 leads", || {
+        env.lease_holder().as_deref() == Some("ca-0")
+    })
+    .await;
+    env.put_pod("billing", "api");
+    eventually(
+        15,
+        "the planted ConfigMap replaced by the CA's bundle",
+        || env.configmap_bundle("billing").as_deref() == Some(bundle.as_str()),
+    )
+    .await;
+}
+
+/// A TCP relay in front of the API server for one replica: while partitioned it cuts every
+/// connection and drops new ones (a network partition of that replica alone).
+struct Partition {
+    port: u16,
+    cut: tokio::sync::watch::Sender<bool>,
+}
+
+impl Partition {
+    async fn start(upstream: std::net::SocketAddr) -> Partition {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (cut, rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut down, _)) = listener.accept().await else {
+                    return;
+                };
+                if *rx.borrow() {
+                    drop(down);
+                    continue;
+                }
+                let mut rx = rx.clone();
+                tokio::spawn(async move {
+                    let Ok(mut up) = tokio::net::TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut down, &mut up) => {}
+                        _ = rx.wait_for(|c| *c) => {}
+                    }
+                });
+            }
+        });
+        Partition { port, cut }
+    }
+
+    fn set(&self, cut: bool) {
+        self.cut.send_replace(cut);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_partitioned_from_the_api_server_steps_down_and_does_not_write_when_it_heals() {
+    let env = Env::new().await;
+    let partition = Partition::start(env.api.addr()).await;
+    // ca-a reaches the API server through the relay; it starts first and leads.
+    let token = Env::token_of("ca-a");
+    env.api.add_token(&token, &replica_user("ca-a"), &[]);
+    let kc = env.dir.path().join("kubeconfig-ca-a");
+    env.api.write_kubeconfig(&kc, &token, NS).unwrap();
+    let text = std::fs::read_to_string(&kc).unwrap();
+    let relayed = env.dir.path().join("kubeconfig-ca-a-relayed");
+    std::fs::write(
+        &relayed,
+        text.replace(
+            &env.api.url(),
+            &format!("https://127.0.0.1:{}", partition.port),
+        ),
+    )
+    .unwrap();
+    let a = {
+        let mut child = env
+            .phimesh()
+            .env("KUBECONFIG", &relayed)
+            .args(["ca", "--state-backend", "kubernetes", "--tokens"])
+            .arg(env.dir.path().join("tokens"))
+            .args(["--listen", "127.0.0.1:0", "--pod-name", "ca-a"])
+            .args(LEASE)
+            .args(BUSY)
+            .args(["--rate-limit", "1000000"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let port = tokio::task::spawn_blocking(move || {
+            let mut lines = BufReader::new(stderr).lines();
+            let port = loop {
+                let line = lines.next().expect("CA exited before listening").unwrap();
+                if let Some(addr) = line.strip_prefix("phimesh ca: listening on https://") {
+                    break addr.rsplit(':').next().unwrap().parse::<u16>().unwrap();
+                }
+            };
+            std::thread::spawn(move || for _ in lines {});
+            port
+        });
+        let port = tokio::time::timeout(Duration::from_secs(30), port)
+            .await
+            .unwrap()
+            .unwrap();
+        Arc::new(Replica {
+            child,
+            port,
+            name: "ca-a".into(),
+        })
+    };
+    eventually(10, "ca-a leads", || {
+        env.lease_holder().as_deref() == Some("ca-a")
+    })
+    .await;
+    let b = Arc::new(env.start_ca("ca-b", &BUSY).await);
+    let tls = tls_for(&env.stored_bundle());
+    let gen = env.generation();
+    eventually(10, "a write by ca-a", || env.generation() > gen).await;
+    let load = Load::start(&[a.clone(), b.clone()], tls.clone());
+
+    partition.set(true);
+    eventually(20, "ca-b takes the Lease", || {
+        env.lease_holder().as_deref() == Some("ca-b")
+    })
+    .await;
+    let takeover = env.api.writes_of(&secret_ref()).len();
+    let gen = env.generation();
+    eventually(15, "writes by ca-b", || env.generation() > gen + 1).await;
+    let a_leads = a.metric(tls.clone(), "phimesh_ca_leader").await;
+    partition.set(false);
+    let gen = env.generation();
+    eventually(15, "more writes after the partition healed", || {
+        env.generation() > gen + 2
+    })
+    .await;
+    let (issued, failed, chains) = load.finish().await;
+    let stale = writes_by_after(&env, &replica_user("ca-a"), takeover);
+    eprintln!(
+        "ca-a reported phimesh_ca_leader {a_leads:?} while partitioned; {} state writes by it \
+         after ca-b took over; {issued} issued, {failed} failed",
+        stale.len()
+    );
+    assert!(
+        stale.is_empty(),
+        "the partitioned leader wrote the state after ca-b took over ({} writes)",
+        stale.len()
+    );
+    assert_eq!(
+        a_leads,
+        Some(0.0),
+        "a leader cut off past its renew deadline still reports phimesh_ca_leader 1"
+    );
+    assert_eq!(failed, 0, "failed issuances");
+    assert_eq!(env.lease_holder().as_deref(), Some("ca-b"));
+    env.assert_no_lost_write();
+    let bundle = env.stored_bundle();
+    for c in &chains {
+        openssl_verifies(env.dir.path(), &bundle, c).expect("an issued chain does not verify");
+    }
 }
