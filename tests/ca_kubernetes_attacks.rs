@@ -1228,12 +1228,42 @@ async fn a_secret_deleted_while_the_watch_was_compacted_away_is_written_again() 
     let b = env.start_ca("ca-b", &[]).await;
     eventually(10, "a leader", || env.lease_holder().is_some()).await;
     let before = env.stored_state();
-    compact_and_end_watches(&env, "1");
+    // The replicas cannot reach the API server (their watches end) while the Secret is deleted
+    // and the history compacted: when they are back, resuming the watch answers 410 Gone and
+    // only a fresh list shows the Secret is gone.
+    env.api.set_unavailable(true);
     assert!(env.api.delete(&secret_ref()));
-    eventually(30, "the deleted Secret written again", || {
-        env.api.get(&secret_ref()).is_some()
-    })
-    .await;
+    compact_and_end_watches(&env, "1");
+    // longer than the renew deadline and the lease: leadership is lost and taken again
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    env.api.set_unavailable(false);
+    let t0 = std::time::Instant::now();
+    let mut back = false;
+    for _ in 0..(20 * 20) {
+        if env.api.get(&secret_ref()).is_some() {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let took = t0.elapsed().as_secs_f64();
+    eprintln!("the deleted Secret was back after {took:.1} s: {back}");
+    if !back {
+        for l in env
+            .logs
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| !l.contains("DEBUG"))
+        {
+            eprintln!("  log: {l}");
+        }
+    }
+    // As fast as without the compaction (within 10 s, as a_deleted_secret_is_written_again...).
+    assert!(
+        back && took < 10.0,
+        "the Secret deleted while the watch was compacted away came back after {took:.1} s (written: {back})"
+    );
     assert_eq!(env.stored_state()["roots"], before["roots"]);
     let tls = tls_for(&env.stored_bundle());
     assert_eq!(a.issue(tls.clone()).await.0, 200);
@@ -1943,4 +1973,92 @@ async fn a_leader_partitioned_from_the_api_server_steps_down_and_does_not_write_
     for c in &chains {
         openssl_verifies(env.dir.path(), &bundle, c).expect("an issued chain does not verify");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_deleted_as_the_watches_restart_is_written_again() {
+    let env = Env::new().await;
+    let a = env.start_ca("ca-a", &[]).await;
+    let b = env.start_ca("ca-b", &[]).await;
+    eventually(10, "a leader", || env.lease_holder().is_some()).await;
+    let before = env.stored_state();
+    // The watches end (history compacted) and the Secret is deleted while they restart.
+    compact_and_end_watches(&env, "2");
+    assert!(env.api.delete(&secret_ref()));
+    let t0 = std::time::Instant::now();
+    let mut back = false;
+    for _ in 0..(20 * 20) {
+        if env.api.get(&secret_ref()).is_some() {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let took = t0.elapsed().as_secs_f64();
+    eprintln!("the deleted Secret was back after {took:.1} s: {back}");
+    if !back {
+        for l in env
+            .logs
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| !l.contains("DEBUG"))
+        {
+            eprintln!("  log: {l}");
+        }
+    }
+    assert!(
+        back && took < 10.0,
+        "the Secret deleted as the watches restarted came back after {took:.1} s (written: {back})"
+    );
+    assert_eq!(env.stored_state()["roots"], before["roots"]);
+    let tls = tls_for(&env.stored_bundle());
+    assert_eq!(a.issue(tls.clone()).await.0, 200);
+    assert_eq!(b.issue(tls).await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_deleted_while_nobody_leads_is_written_again_by_the_next_leader() {
+    let env = Env::new().await;
+    let a = env.start_ca("ca-a", &[]).await;
+    let b = env.start_ca("ca-b", &[]).await;
+    let tls = tls_for(&env.stored_bundle());
+    eventually(10, "a leader", || env.lease_holder().is_some()).await;
+    let before = env.stored_state();
+    // Someone else holds the Lease: both replicas step down.
+    let mut lease = env.api.get(&lease_ref()).unwrap();
+    lease["spec"]["holderIdentity"] = json!("intruder");
+    lease["spec"]["leaseDurationSeconds"] = json!(3600);
+    lease["spec"]["renewTime"] = json!(now_micro());
+    env.api.put(&lease_ref(), lease);
+    let mut none = false;
+    for _ in 0..200 {
+        let la = a.metric(tls.clone(), "phimesh_ca_leader").await;
+        let lb = b.metric(tls.clone(), "phimesh_ca_leader").await;
+        if (la, lb) == (Some(0.0), Some(0.0)) {
+            none = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(none, "a replica still leads");
+    // The Secret is deleted while nobody leads; then the Lease is free again.
+    assert!(env.api.delete(&secret_ref()));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        env.api.get(&secret_ref()).is_none(),
+        "a follower wrote the Secret"
+    );
+    assert!(env.api.delete(&lease_ref()));
+    eventually(10, "a new leader", || {
+        matches!(env.lease_holder().as_deref(), Some("ca-a" | "ca-b"))
+    })
+    .await;
+    eventually(
+        10,
+        "the next leader writes the missing Secret again",
+        || env.api.get(&secret_ref()).is_some(),
+    )
+    .await;
+    assert_eq!(env.stored_state()["roots"], before["roots"]);
 }
