@@ -220,6 +220,40 @@ impl CaState {
         Ok(changed)
     }
 
+    /// Adds to this state, as retiring roots, the roots of `previous` (the state this one
+    /// replaces) that may still have valid leaves: its signing root, and the roots it was
+    /// retiring that are not retired yet. A state restored from an older backup therefore never
+    /// takes out of the bundle a root whose leaves are still live; the signing root of
+    /// `previous` leaves the bundle a full leaf lifetime (plus skew) from `now`. Returns whether
+    /// anything was added.
+    pub fn keep_live_roots(&mut self, previous: &CaState, settings: &Settings, now: i64) -> bool {
+        let max_leaf = self.max_leaf_ttl_secs.max(previous.max_leaf_ttl_secs);
+        let mut added = false;
+        for r in &previous.roots {
+            if r.not_after <= now || self.roots.iter().any(|x| x.id == r.id) {
+                continue;
+            }
+            let retire_at = if r.id == previous.signing_root {
+                (now + max_leaf as i64 + settings.skew()).min(r.not_after)
+            } else {
+                match r.retire_at {
+                    Some(t) if t > now => t,
+                    // Never signed (a pending root) or already retired.
+                    _ => continue,
+                }
+            };
+            let mut kept = r.clone();
+            kept.retire_at = Some(retire_at);
+            tracing::warn!(root = %r.id, retire_at, "the CA state adopted lacks a root that may still have live leaves: keeping it in the bundle until they expire");
+            self.roots.push(kept);
+            added = true;
+        }
+        if added {
+            self.max_leaf_ttl_secs = max_leaf;
+        }
+        added
+    }
+
     /// Builds the signer for the current state.
     pub fn signer(&self, settings: &Settings, now: i64) -> Result<Signer, PkiError> {
         let active = self
