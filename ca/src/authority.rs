@@ -470,6 +470,37 @@ mod tests {
     }
 
     #[test]
+    fn a_state_restored_over_a_rotation_keeps_the_roots_with_live_leaves() {
+        let s = settings();
+        let t0 = 1_000_000;
+        let backup = CaState::create(&s, t0).unwrap();
+        let mut st = backup.clone();
+        st.start_root_rotation(&s, t0, Duration::from_secs(10))
+            .unwrap();
+        // A pending root never signed: a backup from before the rotation drops it.
+        let mut restored = backup.clone();
+        assert!(!restored.keep_live_roots(&st, &s, t0 + 5));
+        assert_eq!(restored.roots.len(), 1);
+        st.advance(&s, t0 + 10).unwrap();
+        let new_root = st.signing_root.clone();
+        assert_ne!(new_root, backup.signing_root);
+        // Signing moved: the root that signed stays until its leaves have expired.
+        let mut restored = backup.clone();
+        assert!(restored.keep_live_roots(&st, &s, t0 + 20));
+        restored.validate().unwrap();
+        assert_eq!(restored.signing_root, backup.signing_root);
+        let retire = t0 + 20 + 50 + s.skew();
+        let kept = restored.roots.iter().find(|r| r.id == new_root).unwrap();
+        assert_eq!(kept.retire_at, Some(retire));
+        assert_eq!(restored.bundle_roots(t0 + 20).count(), 2);
+        // Merging again adds nothing.
+        assert!(!restored.clone().keep_live_roots(&st, &s, t0 + 21));
+        restored.advance(&s, retire).unwrap();
+        assert!(restored.roots.iter().all(|r| r.id != new_root));
+        assert_eq!(restored.bundle_roots(retire).count(), 1);
+    }
+
+    #[test]
     fn leaves_never_outlive_their_issuer() {
         let mut s = settings();
         s.root_ttl = Duration::from_secs(120);

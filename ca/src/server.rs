@@ -675,7 +675,7 @@ async fn kube_load_or_create(
         if !ca_existed(ks).await? {
             break;
         }
-        if waited % 30 == 0 {
+        if waited.is_multiple_of(30) {
             warn!(
                 secret = %store.describe(),
                 lease = %ks.lease,
