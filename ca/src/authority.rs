@@ -220,6 +220,40 @@ impl CaState {
         Ok(changed)
     }
 
+    /// Adds to this state, as retiring roots, the roots of `previous` (the state this one
+    /// replaces) that may still have valid leaves: its signing root, and the roots it was
+    /// retiring that are not retired yet. A state restored from an older backup therefore never
+    /// takes out of the bundle a root whose leaves are still live; the signing root of
+    /// `previous` leaves the bundle a full leaf lifetime (plus skew) from `now`. Returns whether
+    /// anything was added.
+    pub fn keep_live_roots(&mut self, previous: &CaState, settings: &Settings, now: i64) -> bool {
+        let max_leaf = self.max_leaf_ttl_secs.max(previous.max_leaf_ttl_secs);
+        let mut added = false;
+        for r in &previous.roots {
+            if r.not_after <= now || self.roots.iter().any(|x| x.id == r.id) {
+                continue;
+            }
+            let retire_at = if r.id == previous.signing_root {
+                (now + max_leaf as i64 + settings.skew()).min(r.not_after)
+            } else {
+                match r.retire_at {
+                    Some(t) if t > now => t,
+                    // Never signed (a pending root) or already retired.
+                    _ => continue,
+                }
+            };
+            let mut kept = r.clone();
+            kept.retire_at = Some(retire_at);
+            tracing::warn!(root = %r.id, retire_at, "the CA state adopted lacks a root that may still have live leaves: keeping it in the bundle until they expire");
+            self.roots.push(kept);
+            added = true;
+        }
+        if added {
+            self.max_leaf_ttl_secs = max_leaf;
+        }
+        added
+    }
+
     /// Builds the signer for the current state.
     pub fn signer(&self, settings: &Settings, now: i64) -> Result<Signer, PkiError> {
         let active = self
@@ -433,6 +467,37 @@ mod tests {
         st.advance(&s, t0 + 2001).unwrap();
         assert!(st.pending.is_some());
         assert_eq!(st.bundle_roots(t0 + 2001).count(), 2);
+    }
+
+    #[test]
+    fn a_state_restored_over_a_rotation_keeps_the_roots_with_live_leaves() {
+        let s = settings();
+        let t0 = 1_000_000;
+        let backup = CaState::create(&s, t0).unwrap();
+        let mut st = backup.clone();
+        st.start_root_rotation(&s, t0, Duration::from_secs(10))
+            .unwrap();
+        // A pending root never signed: a backup from before the rotation drops it.
+        let mut restored = backup.clone();
+        assert!(!restored.keep_live_roots(&st, &s, t0 + 5));
+        assert_eq!(restored.roots.len(), 1);
+        st.advance(&s, t0 + 10).unwrap();
+        let new_root = st.signing_root.clone();
+        assert_ne!(new_root, backup.signing_root);
+        // Signing moved: the root that signed stays until its leaves have expired.
+        let mut restored = backup.clone();
+        assert!(restored.keep_live_roots(&st, &s, t0 + 20));
+        restored.validate().unwrap();
+        assert_eq!(restored.signing_root, backup.signing_root);
+        let retire = t0 + 20 + 50 + s.skew();
+        let kept = restored.roots.iter().find(|r| r.id == new_root).unwrap();
+        assert_eq!(kept.retire_at, Some(retire));
+        assert_eq!(restored.bundle_roots(t0 + 20).count(), 2);
+        // Merging again adds nothing.
+        assert!(!restored.clone().keep_live_roots(&st, &s, t0 + 21));
+        restored.advance(&s, retire).unwrap();
+        assert!(restored.roots.iter().all(|r| r.id != new_root));
+        assert_eq!(restored.bundle_roots(retire).count(), 1);
     }
 
     #[test]

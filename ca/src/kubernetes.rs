@@ -3,14 +3,19 @@
 //!
 //! * [`secret`]: the state lives in Secret `phimesh-ca-state` of the CA's namespace (key
 //!   `ca-state.json`, plus the public `trust-bundle.pem`). The first replica to start creates it
-//!   (a create that loses the race reads the winner's). Every write is a `replace` carrying the
+//!   (a create that loses the race reads the winner's); a replica that finds it missing while the
+//!   Lease or the trust ConfigMap shows a CA ran waits for it instead of creating a new CA. Every write is a `replace` carrying the
 //!   `resourceVersion` it read: a `409 Conflict` re-reads the Secret, adopts it (the newer
 //!   write wins) and applies the change again on top of it, so no write is ever lost or
 //!   overwritten blindly. A Secret that does not parse or hold together stops the CA at start
 //!   (exit 2) and is never written to. A Secret deleted while the CA runs is written again by the
-//!   leader from the state in memory, so an accidental delete does not replace the root.
+//!   leader from the state in memory, so an accidental delete does not replace the root (the
+//!   leader reads the Secret's version on every tick, so a delete or write its watch missed is
+//!   seen too). A state adopted from the Secret keeps, as retiring roots, the roots of the state it
+//!   replaces that may still have live leaves; the leader writes that merged state back.
 //! * [`leader`]: the `coordination.k8s.io/v1` Lease `phimesh-ca`, acquired and renewed with the
-//!   same compare-and-swap; `holderIdentity` is the pod name. Only the leader advances the
+//!   same compare-and-swap; `holderIdentity` is the pod name. Only the leader, and only while its
+//!   last renewal is within the renew deadline (checked right before each write), advances the
 //!   rotation state machine and writes the Secret; every replica signs leaves from the state it
 //!   last read and follows the Secret with a watch.
 //! * [`trust`]: the leader keeps ConfigMap `phimesh-trust-bundle` (key `trust-bundle.pem`) equal

@@ -267,6 +267,19 @@ struct KubeBackend {
     /// Set when the watch saw the Secret deleted (or a write found it gone): the leader writes
     /// it again from memory.
     missing: std::sync::atomic::AtomicBool,
+    /// When the Lease was last renewed: no write without a renewal within the renew deadline.
+    leadership: crate::kubernetes::leader::Leadership,
+    /// Set when a state adopted from the Secret lacked roots that may still have live leaves
+    /// and they were kept: the leader writes the merged state back.
+    needs_write: std::sync::atomic::AtomicBool,
+}
+
+impl KubeBackend {
+    /// Whether this replica leads and renewed the Lease within the renew deadline: checked
+    /// immediately before every write.
+    fn leading(&self) -> bool {
+        *self.leader.borrow() && self.leadership.valid()
+    }
 }
 
 /// Whether `candidate` is a later resourceVersion than `current`. Kubernetes' versions are
@@ -350,6 +363,9 @@ impl Ca {
 
     /// Renders the metrics registry.
     pub fn render_metrics(&self) -> String {
+        // Leadership lapses on the clock (no renewal within the renew deadline), not only when
+        // the state loop notices.
+        self.metrics.leader.set(i64::from(self.is_leader()));
         let mut buf = Vec::new();
         let _ = prometheus::TextEncoder::new().encode(&self.metrics.registry.gather(), &mut buf);
         String::from_utf8(buf).unwrap_or_default()
@@ -441,7 +457,7 @@ impl Ca {
     pub fn is_leader(&self) -> bool {
         match &self.backend {
             Backend::Dir(_) => true,
-            Backend::Kube(k) => *k.leader.borrow(),
+            Backend::Kube(k) => k.leading(),
         }
     }
 
@@ -455,12 +471,23 @@ impl Ca {
 
     /// Installs a state read from (or written to) the Secret at `v.resource_version`, unless
     /// the one in memory is newer. Whether it was installed.
-    fn adopt(&self, kb: &KubeBackend, v: Versioned, now: i64) -> bool {
+    fn adopt(&self, kb: &KubeBackend, mut v: Versioned, now: i64) -> bool {
         let Ok(mut rv) = kb.resource_version.lock() else {
             return false;
         };
         if !newer_version(&v.resource_version, &rv) {
             return false;
+        }
+        // Whatever the Secret now says, a root that may still have live leaves this CA issued
+        // stays in the bundle (a backup restored over a root rotation, for one).
+        let previous = self
+            .state
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_else(|p| p.into_inner().clone());
+        if v.state.keep_live_roots(&previous, &self.settings, now) {
+            kb.needs_write
+                .store(true, std::sync::atomic::Ordering::SeqCst);
         }
         let signer = match v.state.signer(&self.settings, now) {
             Ok(s) => s,
@@ -488,10 +515,43 @@ impl Ca {
     /// them; a conflict re-reads the Secret and applies them again on top of the newer state.
     async fn kube_tick(&self, kb: &KubeBackend, now: i64) {
         use std::sync::atomic::Ordering;
-        let leading = *kb.leader.borrow();
+        let leading = kb.leading();
         self.metrics.leader.set(i64::from(leading));
         if !leading {
             return;
+        }
+        // The watch may have missed a delete or a write (ended, compacted away): read the
+        // Secret's version on every tick and act on what it shows.
+        if !kb.missing.load(Ordering::SeqCst) {
+            match crate::kubernetes::call(kb.store.api().get_opt(kb.store.name())).await {
+                Ok(None) => {
+                    error!(secret = %kb.store.describe(), "the CA state Secret is gone; the leader writes it again from memory");
+                    kb.missing.store(true, Ordering::SeqCst);
+                }
+                Ok(Some(secret)) => {
+                    let known = kb
+                        .resource_version
+                        .lock()
+                        .map(|r| r.clone())
+                        .unwrap_or_default();
+                    let seen = secret.metadata.resource_version.clone().unwrap_or_default();
+                    if newer_version(&seen, &known) {
+                        match kb.store.parse(&secret) {
+                            Ok(v) => {
+                                self.adopt(kb, v, now);
+                            }
+                            Err(e) => {
+                                error!(error = %e, "the CA state Secret changed to something unusable; keeping the state in memory and not writing over it");
+                                return;
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    warn!(error = %e, "cannot read the CA state Secret; not writing this tick");
+                    return;
+                }
+            }
         }
         if kb.missing.load(Ordering::SeqCst) {
             // The newest state this replica knows is the one in memory: the CA's root must not
@@ -501,6 +561,9 @@ impl Ca {
                 .lock()
                 .map(|s| s.clone())
                 .unwrap_or_else(|p| p.into_inner().clone());
+            if !kb.leading() {
+                return;
+            }
             match kb.store.create(&mut state, now).await {
                 Ok(resource_version) => {
                     warn!(secret = %kb.store.describe(), "the CA state Secret was deleted; wrote it again from memory");
@@ -533,10 +596,25 @@ impl Ca {
                 .unwrap_or_default(),
         };
         let settings = self.settings.clone();
+        let memory = current.state.clone();
+        let merged = kb.needs_write.swap(false, Ordering::SeqCst);
         let result = kb
             .store
-            .update(current, now, WRITE_ATTEMPTS, |s| s.advance(&settings, now))
+            .update(current, now, WRITE_ATTEMPTS, |s| {
+                // A state read again after a conflict keeps the roots this one kept.
+                let kept = s.keep_live_roots(&memory, &settings, now);
+                let advanced = s.advance(&settings, now)?;
+                if !kb.leading() {
+                    return Err(StateError::Api(
+                        "the Lease was not renewed within the renew deadline: not writing".into(),
+                    ));
+                }
+                Ok(merged || kept || advanced)
+            })
             .await;
+        if result.is_err() && merged {
+            kb.needs_write.store(true, Ordering::SeqCst);
+        }
         match result {
             Ok((v, changed, conflicts)) => {
                 self.metrics.write_conflicts.inc_by(u64::from(conflicts));
@@ -561,34 +639,92 @@ impl Ca {
     }
 }
 
-/// Reads the state Secret, or creates it with a new CA; a create that loses the race to
-/// another replica reads the winner's.
+/// Whether a CA evidently ran in this namespace already: its Lease exists, or its trust
+/// ConfigMap holds roots. `Err` when the API server cannot tell.
+async fn ca_existed(ks: &KubeSettings) -> Result<bool, StateError> {
+    use k8s_openapi::api::coordination::v1::Lease;
+    use k8s_openapi::api::core::v1::ConfigMap;
+    let api_err = |e: crate::kubernetes::ApiFailure| StateError::Api(e.to_string());
+    let leases: kube::Api<Lease> = kube::Api::namespaced(ks.client.clone(), &ks.namespace);
+    if crate::kubernetes::call(leases.get_opt(&ks.lease))
+        .await
+        .map_err(api_err)?
+        .is_some()
+    {
+        return Ok(true);
+    }
+    let cms: kube::Api<ConfigMap> = kube::Api::namespaced(ks.client.clone(), &ks.namespace);
+    let cm = crate::kubernetes::call(cms.get_opt(crate::kubernetes::TRUST_CONFIGMAP))
+        .await
+        .map_err(api_err)?;
+    Ok(cm
+        .and_then(|c| c.data)
+        .and_then(|d| d.get(crate::kubernetes::TRUST_KEY).cloned())
+        .is_some_and(|b| b.contains("-----BEGIN CERTIFICATE-----")))
+}
+
+/// Reads the state Secret, or creates it with a new CA on a truly first start; a create that
+/// loses the race to another replica reads the winner's. When the Secret is missing but a CA
+/// evidently ran (its Lease or trust ConfigMap exists), a new CA would be a new root no sidecar
+/// trusts: this waits (not listening, so not ready) until the Secret is back, written again by
+/// the leader from memory or restored by an operator.
 async fn kube_load_or_create(
+    store: &SecretStore,
+    ks: &KubeSettings,
+    settings: &Settings,
+) -> Result<Versioned, StateError> {
+    let mut waited = 0u64;
+    loop {
+        if let Some(v) = store.load().await? {
+            return kube_check_loaded(store, settings, v);
+        }
+        if !ca_existed(ks).await? {
+            break;
+        }
+        if waited.is_multiple_of(30) {
+            warn!(
+                secret = %store.describe(),
+                lease = %ks.lease,
+                "the CA state Secret is missing but the CA's Lease or trust ConfigMap exists: \
+                 waiting for the Secret instead of creating a new CA (to start over, delete the \
+                 Secret, the Lease and the trust ConfigMap)"
+            );
+        }
+        waited += 1;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    create_kube_state(store, settings, pki::unix_now()).await
+}
+
+fn kube_check_loaded(
+    store: &SecretStore,
+    settings: &Settings,
+    v: Versioned,
+) -> Result<Versioned, StateError> {
+    if v.state.trust_domain != settings.trust_domain {
+        return Err(StateError::CorruptSecret {
+            secret: store.describe(),
+            reason: format!(
+                "state is for trust domain {} but --trust-domain is {}",
+                v.state.trust_domain, settings.trust_domain
+            ),
+        });
+    }
+    info!(
+        secret = %store.describe(),
+        roots = v.state.roots.len(),
+        issuers = v.state.issuers.len(),
+        "CA state loaded"
+    );
+    Ok(v)
+}
+
+async fn create_kube_state(
     store: &SecretStore,
     settings: &Settings,
     now: i64,
 ) -> Result<Versioned, StateError> {
-    let check = |v: Versioned| {
-        if v.state.trust_domain != settings.trust_domain {
-            return Err(StateError::CorruptSecret {
-                secret: store.describe(),
-                reason: format!(
-                    "state is for trust domain {} but --trust-domain is {}",
-                    v.state.trust_domain, settings.trust_domain
-                ),
-            });
-        }
-        info!(
-            secret = %store.describe(),
-            roots = v.state.roots.len(),
-            issuers = v.state.issuers.len(),
-            "CA state loaded"
-        );
-        Ok(v)
-    };
-    if let Some(v) = store.load().await? {
-        return check(v);
-    }
+    let check = |v: Versioned| kube_check_loaded(store, settings, v);
     let mut state = CaState::create(settings, now)?;
     match store.create(&mut state, now).await {
         Ok(resource_version) => {
@@ -748,7 +884,7 @@ pub async fn start(cfg: CaConfig, auth: Arc<Authenticator>) -> Result<RunningCa,
         }
         StateConfig::Kubernetes(ks) => {
             let store = SecretStore::new(ks.client.clone(), &ks.namespace, &ks.secret);
-            let v = kube_load_or_create(&store, &settings, now).await?;
+            let v = kube_load_or_create(&store, ks, &settings).await?;
             let (leader_tx, leader) = watch::channel(false);
             (
                 Backend::Kube(KubeBackend {
@@ -758,11 +894,15 @@ pub async fn start(cfg: CaConfig, auth: Arc<Authenticator>) -> Result<RunningCa,
                     leader,
                     leader_tx: Mutex::new(Some(leader_tx)),
                     missing: std::sync::atomic::AtomicBool::new(false),
+                    leadership: crate::kubernetes::leader::Leadership::new(ks.renew_deadline),
+                    needs_write: std::sync::atomic::AtomicBool::new(false),
                 }),
                 v.state,
             )
         }
     };
+    // Loading may have waited for a missing Secret.
+    let now = pki::unix_now();
     let signer = state.signer(&settings, now)?;
     let mut dns_names = Vec::new();
     let mut ips = Vec::new();
@@ -819,7 +959,8 @@ pub async fn start(cfg: CaConfig, auth: Arc<Authenticator>) -> Result<RunningCa,
     if let Backend::Kube(kb) = &ca.backend {
         let leader_tx = kb.leader_tx.lock().ok().and_then(|mut t| t.take());
         if let Some(leader_tx) = leader_tx {
-            let elector = crate::kubernetes::leader::Elector::new(&kb.settings);
+            let elector = crate::kubernetes::leader::Elector::new(&kb.settings)
+                .with_leadership(kb.leadership.clone());
             tasks.push(tokio::spawn(elector.run(leader_tx, stop_rx.clone())));
         }
         tasks.push(tokio::spawn(follow_secret(ca.clone(), stop_rx.clone())));
@@ -828,6 +969,7 @@ pub async fn start(cfg: CaConfig, auth: Arc<Authenticator>) -> Result<RunningCa,
             kb.settings.namespace.clone(),
             ca.bundle_tx.subscribe(),
             kb.leader.clone(),
+            kb.leadership.clone(),
             stop_rx,
         )));
     }

@@ -15,6 +15,7 @@
 //! before any other replica may take over. A leader that stops (SIGTERM) releases the Lease
 //! (empty holder, duration 1 s) so the next one takes over at its next try.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
@@ -33,6 +34,42 @@ struct Observed {
     at: Instant,
 }
 
+/// When this replica last renewed (or acquired) the Lease, shared between the election loop
+/// and every writer: a write is allowed only while the last successful renewal began less than
+/// `renew_deadline` ago, so a leader that cannot reach the API server stops writing on its own
+/// clock, before any other replica may take the Lease over.
+#[derive(Debug, Clone)]
+pub struct Leadership {
+    last_renew: Arc<Mutex<Option<Instant>>>,
+    renew_deadline: Duration,
+}
+
+impl Leadership {
+    /// No renewal yet; valid for `renew_deadline` after each one.
+    pub fn new(renew_deadline: Duration) -> Self {
+        Leadership {
+            last_renew: Arc::default(),
+            renew_deadline,
+        }
+    }
+
+    fn set(&self, at: Option<Instant>) {
+        match self.last_renew.lock() {
+            Ok(mut t) => *t = at,
+            Err(p) => *p.into_inner() = at,
+        }
+    }
+
+    /// Whether the last successful renewal began less than the renew deadline ago.
+    pub fn valid(&self) -> bool {
+        let at = match self.last_renew.lock() {
+            Ok(t) => *t,
+            Err(p) => *p.into_inner(),
+        };
+        at.is_some_and(|t| t.elapsed() < self.renew_deadline)
+    }
+}
+
 /// The election loop of one replica.
 pub struct Elector {
     api: Api<Lease>,
@@ -43,6 +80,7 @@ pub struct Elector {
     retry_period: Duration,
     observed: Option<Observed>,
     last_renew: Option<Instant>,
+    leadership: Leadership,
 }
 
 fn now_micro() -> MicroTime {
@@ -61,7 +99,14 @@ impl Elector {
             retry_period: settings.retry_period,
             observed: None,
             last_renew: None,
+            leadership: Leadership::new(settings.renew_deadline),
         }
+    }
+
+    /// Keeps `leadership` current instead of a clock of its own (shared with the writers).
+    pub fn with_leadership(mut self, leadership: Leadership) -> Self {
+        self.leadership = leadership;
+        self
     }
 
     fn spec(&self, acquire: Option<MicroTime>, transitions: i32) -> LeaseSpec {
@@ -199,15 +244,28 @@ impl Elector {
     /// the Lease on the way out if held.
     pub async fn run(mut self, leader: watch::Sender<bool>, mut stop: watch::Receiver<bool>) {
         loop {
-            let held = self.try_acquire_or_renew().await;
+            // The renewal counts from when it began; one that hangs past the renew deadline
+            // counts as failed (client-go does the same).
+            let started = Instant::now();
+            let held = tokio::time::timeout(self.renew_deadline, self.try_acquire_or_renew())
+                .await
+                .unwrap_or(false);
             let now = Instant::now();
             if held {
-                self.last_renew = Some(now);
+                self.last_renew = Some(started);
+                self.leadership.set(Some(started));
                 if !*leader.borrow() {
                     tracing::info!(identity = %self.identity, "leading: this replica rotates and writes the CA state");
                     let _ = leader.send(true);
                 }
-            } else if *leader.borrow() {
+            } else if self
+                .observed
+                .as_ref()
+                .is_some_and(|o| o.holder.as_deref() != Some(self.identity.as_str()))
+            {
+                self.leadership.set(None);
+            }
+            if !held && *leader.borrow() {
                 let overdue = self
                     .last_renew
                     .is_none_or(|t| now.duration_since(t) >= self.renew_deadline);
@@ -216,6 +274,7 @@ impl Elector {
                     .as_ref()
                     .is_some_and(|o| o.holder.as_deref() != Some(self.identity.as_str()));
                 if overdue || lost {
+                    self.leadership.set(None);
                     tracing::warn!(identity = %self.identity, "stopped leading: the Lease was not renewed in time or is held by another replica");
                     let _ = leader.send(false);
                 }
@@ -229,6 +288,7 @@ impl Elector {
             }
         }
         if *leader.borrow() {
+            self.leadership.set(None);
             let _ = leader.send(false);
             self.release().await;
         }

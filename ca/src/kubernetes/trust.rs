@@ -21,8 +21,9 @@ use tokio::sync::{mpsc, watch};
 
 use super::{call, ApiFailure, INJECTED_LABEL, INJECTED_VALUE, TRUST_CONFIGMAP, TRUST_KEY};
 
-/// How often every ConfigMap is read back and repaired if it drifted.
-pub const RESYNC: Duration = Duration::from_secs(300);
+/// How often every ConfigMap is read back and repaired if it was edited or deleted by hand (one
+/// GET per namespace, a write only when it drifted).
+pub const RESYNC: Duration = Duration::from_secs(5);
 const RETRY: Duration = Duration::from_secs(1);
 /// Server-side timeout of one pod watch.
 const WATCH_TIMEOUT_SECS: u32 = 290;
@@ -149,13 +150,14 @@ async fn watch_injected_namespaces(client: kube::Client, out: mpsc::Sender<Strin
     }
 }
 
-/// Runs trust distribution: while `leader` is true, keeps every known namespace's ConfigMap
+/// Runs trust distribution: while `leader` is true and `leadership` valid, keeps every known namespace's ConfigMap
 /// equal to `bundle`. `own_namespace` always has one. Ends when `stop` turns true.
 pub async fn run(
     client: kube::Client,
     own_namespace: String,
     mut bundle: watch::Receiver<String>,
     mut leader: watch::Receiver<bool>,
+    leadership: super::leader::Leadership,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut namespaces: BTreeSet<String> = BTreeSet::from([own_namespace.clone()]);
@@ -166,7 +168,7 @@ pub async fn run(
     resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut pending = false;
     loop {
-        let leading = *leader.borrow_and_update();
+        let leading = *leader.borrow_and_update() && leadership.valid();
         if leading && watcher.is_none() {
             watcher = Some(tokio::spawn(watch_injected_namespaces(
                 client.clone(),
