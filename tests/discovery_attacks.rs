@@ -882,6 +882,8 @@ enum MeshAnswer {
     /// 200 with a body of this many bytes (a valid start, then padding), written until the
     /// client hangs up.
     Giant(usize),
+    /// These bytes as they are (a whole response).
+    Raw(Vec<u8>),
     /// The head one byte at a time, 300 ms apart, for at most two minutes.
     Drip,
 }
@@ -1002,6 +1004,9 @@ impl FakeCa {
                             let _ = st.write_all(
                                 b"HTTP/1.1 304 Not Modified\r\netag: \"x\"\r\nconnection: close\r\n\r\n",
                             );
+                        }
+                        MeshAnswer::Raw(bytes) => {
+                            let _ = st.write_all(&bytes);
                         }
                         MeshAnswer::Giant(n) => {
                             let start = b"{\"workloads\":[],\"pad\":\"";
@@ -1301,4 +1306,108 @@ fn an_ipv4_mapped_entry_names_the_same_pod_as_its_ipv4_form() {
         "::ffff:127.0.0.4",
         spiffe("b", "db")
     )]));
+}
+
+#[test]
+fn a_mesh_answer_can_neither_redirect_the_token_nor_bomb_the_sidecar() {
+    let (_dir, roots, ca, fake) = fake_setup(&[("a", "web")]);
+    let plain = Sink::start_on("127.0.0.3:0");
+    let plain_addr = plain.addr.to_string();
+    let a = sidecar_a(&ca, &fake.url, &roots, &[(plain_addr.as_str(), None)], "3s");
+    let route = a.routes[0];
+    fake.wait_polls(1);
+
+    // A redirect to a plaintext listener: the token must not follow it.
+    let thief = RecordingTls::start("127.0.0.1:0", None);
+    for status in ["301 Moved Permanently", "307 Temporary Redirect"] {
+        fake.set(MeshAnswer::Raw(
+            format!(
+                "HTTP/1.1 {status}\r\nlocation: http://{}/v1/mesh\r\ncontent-length: 0\r\n\
+                 connection: close\r\n\r\n",
+                thief.addr
+            )
+            .into_bytes(),
+        ));
+        fake.wait_polls(2);
+    }
+    assert!(
+        !contains(&thief.bytes(), b"tok-a-web"),
+        "the sidecar's token followed a redirect in plaintext"
+    );
+    assert_no_phi_to(&a, route, &plain, "redirect");
+
+    // A gzip bomb (1 GiB of zeros in about 1 MiB), whether or not the sidecar asked for gzip.
+    let before = peak_rss_kib(a.pid());
+    let bomb = {
+        use flate2::write::GzEncoder;
+        let mut e = GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let zeros = vec![b' '; 1 << 20];
+        e.write_all(b"{\"workloads\":[").unwrap();
+        for _ in 0..1024 {
+            e.write_all(&zeros).unwrap();
+        }
+        e.write_all(b"]}").unwrap();
+        e.finish().unwrap()
+    };
+    let mut resp = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\n\
+         etag: \"bomb\"\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        bomb.len()
+    )
+    .into_bytes();
+    resp.extend_from_slice(&bomb);
+    fake.set(MeshAnswer::Raw(resp));
+    fake.wait_polls(2);
+    fake.set(MeshAnswer::Unavailable);
+    fake.wait_polls(1);
+    let after = peak_rss_kib(a.pid());
+    eprintln!("peak RSS before the gzip bomb {before} KiB, after {after} KiB");
+    assert!(
+        after < before + 64 * 1024,
+        "a gzip bomb took the sidecar from {before} KiB to {after} KiB"
+    );
+    assert_no_phi_to(&a, route, &plain, "gzip bomb");
+}
+
+#[test]
+fn a_mesh_answer_over_the_workload_bound_is_not_taken() {
+    let (_dir, roots, ca, fake) = fake_setup(&[("a", "web")]);
+    let plain = Sink::start_on("127.0.0.3:0");
+    let plain_addr = plain.addr.to_string();
+    let a = sidecar_a(&ca, &fake.url, &roots, &[(plain_addr.as_str(), None)], "3s");
+    let route = a.routes[0];
+    fake.wait_polls(1);
+    let before = peak_rss_kib(a.pid());
+
+    // Many entries, each a valid address, the body (21 MiB) under the CA's 32 MiB bound.
+    let entries: Vec<(String, String)> = (0..300_000u32)
+        .map(|i| {
+            (
+                format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255),
+                spiffe("n", &format!("s{i}")),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|(i, s)| (i.as_str(), s.as_str()))
+        .collect();
+    fake.set(MeshAnswer::List(list_json(&refs), "\"many\"".into()));
+    fake.wait_polls(2);
+    fake.set(MeshAnswer::Unavailable);
+    fake.wait_polls(1);
+    let after = peak_rss_kib(a.pid());
+    eprintln!("peak RSS before the 300 000-entry list {before} KiB, after {after} KiB");
+    assert!(
+        after < before + 256 * 1024,
+        "a 300 000-entry list took the sidecar from {before} KiB to {after} KiB"
+    );
+    // Over the CA's own bound of 65 536 workloads: not taken as a list (the CA never serves
+    // one; an answer that has one is not the CA's).
+    assert!(
+        a.metric("phimesh_discovery_workloads") <= 65_536.0,
+        "{}",
+        a.metric("phimesh_discovery_workloads")
+    );
+    assert_no_phi_to(&a, route, &plain, "long list");
 }
