@@ -1411,3 +1411,71 @@ fn a_mesh_answer_over_the_workload_bound_is_not_taken() {
     );
     assert_no_phi_to(&a, route, &plain, "long list");
 }
+
+/// A plaintext server that speaks first (a greeting, as SMTP or MySQL do), then records every
+/// byte it reads.
+fn greeting_server(bind: &str) -> (SocketAddr, Arc<Mutex<Vec<u8>>>) {
+    let l = TcpListener::bind(bind).unwrap();
+    let addr = l.local_addr().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let log = log.clone();
+            std::thread::spawn(move || {
+                let _ = s.set_read_timeout(Some(Duration::from_secs(15)));
+                let _ = s.write_all(b"220 records ready\r\n");
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = s.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    log.lock().unwrap().extend_from_slice(&buf[..n]);
+                    let _ = s.write_all(b"250 ok\r\n");
+                }
+            });
+        }
+    });
+    (addr, seen)
+}
+
+#[test]
+fn unlisted_server_first_protocol_gets_no_phi_even_split_across_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mesh = dir.path().join("mesh");
+    std::fs::write(&mesh, format!("127.0.0.2 {}\n", spiffe("b", "db"))).unwrap();
+    let source = format!("file:{}", mesh.display());
+    let ca = Ca::start_with(dir.path(), &[("a", "web")], &["--mesh-source", &source]);
+    let (addr, seen) = greeting_server("127.0.0.3:0");
+    let upstream = addr.to_string();
+    let a = sidecar_a(&ca, &ca.url, &ca.roots, &[(upstream.as_str(), None)], "30s");
+    wait_metric(&a, "phimesh_discovery_workloads", 1.0);
+
+    let mut s = TcpStream::connect(a.routes[0]).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut buf = [0u8; 256];
+    // The greeting arrives.
+    let _ = s.read(&mut buf);
+    // Opaque TCP (HL7 over MLLP): a clean message, then a record split across writes with a
+    // pause between.
+    let _ = s.write_all(b"\x0bMSH|^~\\&|CLINIC|ORDERS\r\x1c\r");
+    let _ = s.read(&mut buf);
+    let _ = s.write_all(b"\x0bPID|1||ssn=123-45-");
+    std::thread::sleep(Duration::from_millis(800));
+    let _ = s.write_all(b"6789|Roe^Jane\r\x1c\r");
+    let _ = s.read(&mut buf);
+    drop(s);
+    std::thread::sleep(Duration::from_millis(500));
+    let seen = seen.lock().unwrap().clone();
+    assert!(
+        contains(&seen, b"MSH|^~\\&|CLINIC"),
+        "the clean message passes: the path is egress in plaintext"
+    );
+    assert!(
+        !contains(&seen, b"6789"),
+        "the second half of the record reached the unlisted server: {:?}",
+        String::from_utf8_lossy(&seen)
+    );
+    assert!(!contains(&seen, SSN.as_bytes()));
+}
