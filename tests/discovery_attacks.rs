@@ -1479,3 +1479,108 @@ fn unlisted_server_first_protocol_gets_no_phi_even_split_across_writes() {
     );
     assert!(!contains(&seen, SSN.as_bytes()));
 }
+
+#[test]
+fn an_unlisted_server_with_a_mesh_certificate_gets_phi_only_through_the_documented_fallback() {
+    let (_dir, roots, ca, fake) = fake_setup(&[("a", "web")]);
+    let forge = Forge::from_state(&ca.state_dir());
+    // Not listed, no sidecar, but a valid mesh certificate (any identity of the trust domain).
+    let (c, k) = forge.mesh_leaf(&spiffe("u", "rogue"));
+    let rogue = RecordingTls::start("127.0.0.3:0", Some(server_config(c, k)));
+    let upstream = rogue.addr.to_string();
+    let a = sidecar_a(
+        &ca,
+        &fake.url,
+        &roots,
+        &[(upstream.as_str(), Some(upstream.clone()))],
+        "3s",
+    );
+    fake.set(MeshAnswer::List(
+        list_json(&[("127.0.0.2", &spiffe("b", "db"))]),
+        "\"current\"".into(),
+    ));
+    wait_metric(&a, "phimesh_discovery_stale", 0.0);
+    let url = format!("http://{}/patients", a.routes[0]);
+
+    // With a current list it is egress: the record is refused before it leaves, and what does
+    // leave is plaintext the TLS server cannot take for a handshake.
+    let (code, _) = curl(&["--data-binary", PHI_JSON, &url]);
+    assert_ne!(code, 200);
+    assert!(!contains(&rogue.bytes(), SSN.as_bytes()));
+
+    // The CA withdraws its list: past --discovery-max-age --mesh-networks alone decides, and
+    // any identity of the trust domain is accepted (docs/architecture.md, "Which way it
+    // fails": open only in authentication strength). This pins that documented weakening: a
+    // holder of any mesh certificate at a pod-network address is then a mesh peer.
+    fake.set(MeshAnswer::Unavailable);
+    wait_metric(&a, "phimesh_discovery_stale", 1.0);
+    let (code, body) = curl(&["--data-binary", PHI_JSON, &url]);
+    assert_eq!((code, body.as_str()), (200, "ok\n"));
+    assert!(contains(&rogue.bytes(), SSN.as_bytes()));
+    let audit = a.audit();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e["peer_identity"] == spiffe("u", "rogue").as_str()),
+        "the audit names the identity that got the record: {audit:?}"
+    );
+}
+
+#[test]
+fn guessing_tokens_from_a_shared_address_does_not_unpin_a_listed_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let mesh = dir.path().join("mesh");
+    std::fs::write(&mesh, format!("127.0.0.2 {}\n", spiffe("b", "db"))).unwrap();
+    let source = format!("file:{}", mesh.display());
+    let ca = Ca::start_with(dir.path(), &[("a", "web")], &["--mesh-source", &source]);
+    let forge = Forge::from_state(&ca.state_dir());
+    // At db's listed address, a server with a valid mesh certificate of another identity.
+    let (c, k) = forge.mesh_leaf(&spiffe("c", "billing"));
+    let impostor = RecordingTls::start("127.0.0.2:0", Some(server_config(c, k)));
+    let a = sidecar_a(
+        &ca,
+        &ca.url,
+        &ca.roots,
+        &[("127.0.0.2:8080", Some(impostor.addr.to_string()))],
+        "3s",
+    );
+    wait_metric(&a, "phimesh_discovery_stale", 0.0);
+    let url = format!("http://{}/patients", a.routes[0]);
+    let (code, _) = curl(&["--data-binary", PHI_JSON, &url]);
+    assert_eq!(
+        code, 502,
+        "the impostor is refused while the list is current"
+    );
+
+    // Someone at the sidecar's address (a pod's other container shares it; so do pods behind
+    // a node's SNAT) guesses tokens at /v1/mesh for longer than --discovery-max-age.
+    let roots = ca.roots.display().to_string();
+    let mesh_url = format!("{}/v1/mesh", ca.url);
+    let deadline = Instant::now() + Duration::from_secs(8);
+    let mut throttled = 0;
+    while Instant::now() < deadline {
+        let out = std::process::Command::new("curl")
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "--cacert",
+                &roots,
+            ])
+            .args(["-H", "Authorization: Bearer tok-guess", &mesh_url])
+            .output()
+            .unwrap();
+        throttled += usize::from(out.stdout == b"429");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(throttled > 0, "the guesser was throttled");
+    let stale = a.metric("phimesh_discovery_stale");
+    let (code, _) = curl(&["--data-binary", PHI_JSON, &url]);
+    assert!(
+        !contains(&impostor.bytes(), SSN.as_bytes()),
+        "a token guesser on the sidecar's address made its list stale ({stale}) and the \
+         impostor at db's address got the record ({code})"
+    );
+}
