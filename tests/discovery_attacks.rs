@@ -11,13 +11,22 @@
 //! * The list changing under a sidecar that already holds a TLS session with the old holder.
 //! * A hostile CA answering the sidecar's polls ([`FakeCa`]: a TLS front that forwards
 //!   certificate requests to the real CA and answers `/v1/mesh` itself): a giant body, invalid
-//!   JSON, `304` without a prior list, a slow drip, identities of another trust domain.
+//!   JSON, `304` without a prior list, a slow drip, identities of another trust domain, an
+//!   address listed twice, a redirect, a gzip bomb, a list over the workload bound.
+//! * The fallback: once the list is stale any identity of the trust domain is accepted (as
+//!   documented); a caller that shares the sidecar's address can make it stale by guessing
+//!   tokens (the CA's address throttle then answers the sidecar 429 too), on loopback and, with
+//!   the `netns` feature, from the app container of a transparent pod.
 //!
 //! Each test asserts what must hold: no PHI byte reaches a server that is not the listed
 //! identity, no panic, bounded memory.
 
 #[path = "support/proxy.rs"]
 mod support_proxy;
+
+#[cfg(feature = "netns")]
+#[path = "support/netns.rs"]
+mod netns;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -1582,5 +1591,140 @@ fn guessing_tokens_from_a_shared_address_does_not_unpin_a_listed_identity() {
         !contains(&impostor.bytes(), SSN.as_bytes()),
         "a token guesser on the sidecar's address made its list stale ({stale}) and the \
          impostor at db's address got the record ({code})"
+    );
+}
+
+/// In network namespaces, transparent mode: the app in pod A (no token, UID 1000) guesses tokens
+/// at the CA. Its connections leave from A's address, as its sidecar's polls do, so the CA's
+/// address throttle answers the sidecar 429 too; past --discovery-max-age the sidecar falls
+/// back to "any identity of the trust domain", and pod U (not listed, no sidecar, but a valid
+/// mesh certificate on 15006) must still get no record from A's app.
+#[cfg(feature = "netns")]
+#[test]
+fn an_app_cannot_unpin_its_own_sidecar_by_guessing_tokens() {
+    use netns::{wait_for, Net, APP_UID, PROXY_UID};
+    use std::os::unix::fs::PermissionsExt;
+    if netns::require_netns("discovery_attacks").is_none() {
+        return;
+    }
+    let id_a = spiffe("demo", "frontend");
+    let mut net = Net::new("datk");
+    let a = net.pod("a");
+    let u = net.pod("u");
+    let ca_host = net.pod("ca");
+    let dir = net.dir().to_path_buf();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        p
+    };
+    write("tokens", &format!("tok-a {id_a}\n"));
+    let token = write("token-a", "tok-a\n");
+    let mesh = write("mesh", &format!("{} {id_a}\n", a.ip));
+    let mut ca = ca_host.cmd(netns::phimesh_bin());
+    ca.arg("ca")
+        .arg("--state-dir")
+        .arg(dir.join("ca"))
+        .arg("--tokens")
+        .arg(dir.join("tokens"))
+        .arg("--mesh-source")
+        .arg(format!("file:{}", mesh.display()))
+        .args(["--listen", &ca_host.addr(15012).to_string()])
+        .args(["--server-name", &ca_host.ip.to_string()])
+        .env("PHIMESH_LOG", "warn");
+    net.spawn("ca", ca);
+    wait_for("the CA to listen", Duration::from_secs(30), || {
+        net.proc("ca")
+            .stderr()
+            .contains("phimesh ca: listening on")
+            .then_some(())
+    });
+    std::fs::set_permissions(dir.join("ca"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bundle = dir.join("ca").join("trust-bundle.pem");
+    std::fs::set_permissions(&bundle, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+    // U: on 80 a TLS server with a valid mesh certificate (a sidecar's inbound redirect would
+    // bring mesh connections to 15006; U has none, its server takes them itself).
+    let forge = Forge::from_state(&dir.join("ca"));
+    let (c, k) = forge.mesh_leaf(&spiffe("u", "rogue"));
+    let cfg = server_config(c, k);
+    // Threads inherit the namespace of the thread that starts them: the servers' threads
+    // start in U's.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let u_ns = u.ns.clone();
+    std::thread::spawn(move || {
+        netns::enter_netns(&u_ns).unwrap();
+        tx.send(RecordingTls::start("0.0.0.0:80", Some(cfg)))
+            .unwrap();
+    });
+    let rogue = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+
+    a.init(&[]);
+    let mut cmd = a.cmd_as(PROXY_UID, netns::phimesh_bin());
+    cmd.arg("proxy")
+        .arg("--transparent")
+        .args(["--identity", &id_a])
+        .args(["--ca-addr", &format!("https://{}", ca_host.addr(15012))])
+        .arg("--ca-roots")
+        .arg(&bundle)
+        .arg("--token-file")
+        .arg(&token)
+        .args(["--mesh-networks", "10.254.0.0/24"])
+        .args(["--discovery-interval", "500ms", "--discovery-max-age", "3s"])
+        .args(["--admin-listen", "0.0.0.0:15020"])
+        .env("PHIMESH_LOG", "info");
+    net.spawn("proxy-a", cmd);
+    let metric = |series: &str| -> Option<f64> {
+        let (ok, body) = a.curl(0, &["http://127.0.0.1:15020/metrics"]);
+        ok.then_some(())?;
+        body.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+            .and_then(|v| v.trim().parse().ok())
+    };
+    wait_for("A's mesh list", Duration::from_secs(30), || {
+        (metric("phimesh_discovery_stale") == Some(0.0)).then_some(())
+    });
+
+    let phi_to_u = || {
+        a.curl(
+            APP_UID,
+            &[
+                "-w",
+                "%{http_code}",
+                "--data-binary",
+                PHI_JSON,
+                &format!("http://{}/patients", u.addr(80)),
+            ],
+        )
+    };
+    let (_, body) = phi_to_u();
+    assert!(
+        body.ends_with("403"),
+        "U is egress, the record refused: {body}"
+    );
+
+    // The app guesses tokens until its sidecar's list goes stale (bounded).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline && metric("phimesh_discovery_stale") != Some(1.0) {
+        let _ = a.curl(
+            APP_UID,
+            &[
+                "-k",
+                "-o",
+                "/dev/null",
+                "-H",
+                "Authorization: Bearer tok-guess",
+                &format!("https://{}/v1/mesh", ca_host.addr(15012)),
+            ],
+        );
+    }
+    let stale = metric("phimesh_discovery_stale");
+    let (_, body) = phi_to_u();
+    let got = rogue.bytes();
+    assert!(
+        !contains(&got, SSN.as_bytes()),
+        "A's app made its own sidecar's list stale ({stale:?}) and U got the record: {body}"
     );
 }
