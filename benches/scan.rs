@@ -1,13 +1,15 @@
 //! `cargo bench --bench scan`: throughput of the PHI engine, one-shot and in 16 KiB streaming
-//! chunks, on three kinds of traffic, with a `regex::bytes::RegexSet` of the same patterns as
+//! chunks, on five kinds of traffic, with a `regex::bytes::RegexSet` of the same patterns as
 //! the baseline in the same run (every pattern with a literal; every pattern on a 1 MiB slice).
+//! The streaming scan runs in each report mode: `All` (every finding), `Kinds` (one finding per
+//! kind, as the proxy audits the mesh) and `First` (the verdict, as the proxy refuses PHI).
 //! Inputs are generated here (synthetic, deterministic).
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use phimesh_detect::{Engine, StreamOptions, Verdict};
+use phimesh_detect::{Engine, ReportMode, StreamOptions, Verdict};
 
 const SIZE: usize = 16 << 20;
 const CHUNK: usize = 16 << 10;
@@ -29,6 +31,31 @@ impl Rng {
 /// (a) A digit-heavy, clean JSON API access log.
 fn api_log() -> Vec<u8> {
     phimesh_detect::bench_data::api_log(SIZE, 0x9e3779b97f4a7c15)
+}
+
+/// (e) The API log with a phone number on every line: every line a match to validate, clean
+/// for the verdict (a phone number is PHI only next to patient data).
+fn api_log_phones() -> Vec<u8> {
+    let mut r = Rng(0x452821e638d01377);
+    let mut out = Vec::with_capacity(SIZE + 512);
+    for line in phimesh_detect::bench_data::ApiLogLines::new(0x9e3779b97f4a7c15) {
+        if out.len() >= SIZE {
+            break;
+        }
+        let at = line.find(",\"amount\"").expect("an amount field");
+        out.extend_from_slice(&line.as_bytes()[..at]);
+        out.extend_from_slice(
+            format!(
+                ",\"phone\":\"({}) {}-{:04}\"",
+                201 + r.below(789),
+                200 + r.below(800),
+                r.below(10000)
+            )
+            .as_bytes(),
+        );
+        out.extend_from_slice(&line.as_bytes()[at..]);
+    }
+    out
 }
 
 /// (b) PHI-dense HL7 v2 ADT messages.
@@ -118,6 +145,7 @@ fn bench(c: &mut Criterion) {
         ("hl7_phi_dense", hl7()),
         ("fhir_bundle", fhir_bundle()),
         ("base64_clean", base64_clean()),
+        ("api_log_phones_clean", api_log_phones()),
     ];
     for (name, data) in &inputs {
         // Sanity: the clean log is clean, the others are PHI.
@@ -149,18 +177,28 @@ fn bench(c: &mut Criterion) {
                 black_box(s.finish().unwrap().verdict)
             })
         });
-        g.bench_function("phimesh_stream_16k", |b| {
-            b.iter(|| {
-                let mut s = engine.scanner(StreamOptions::default()).unwrap();
-                let mut released = 0;
-                for chunk in data.chunks(CHUNK) {
-                    s.feed(black_box(chunk)).unwrap();
-                    released = s.releasable();
-                }
-                black_box(released);
-                black_box(s.finish().unwrap().verdict)
-            })
-        });
+        for (label, report) in [
+            ("phimesh_stream_16k", ReportMode::All),
+            ("phimesh_stream_16k_kinds", ReportMode::Kinds),
+            ("phimesh_stream_16k_first", ReportMode::First),
+        ] {
+            let opts = StreamOptions {
+                report,
+                ..StreamOptions::default()
+            };
+            g.bench_function(label, |b| {
+                b.iter(|| {
+                    let mut s = engine.scanner(opts).unwrap();
+                    let mut released = 0;
+                    for chunk in data.chunks(CHUNK) {
+                        s.feed(black_box(chunk)).unwrap();
+                        released = s.releasable();
+                    }
+                    black_box(released);
+                    black_box(s.finish().unwrap().verdict)
+                })
+            });
+        }
         g.bench_function("regexset_one_shot", |b| {
             b.iter(|| black_box(set.matches(black_box(data)).matched_any()))
         });

@@ -4,7 +4,10 @@
 #   no-dash   numbers, a hex trace id, no '-' anywhere: grep's best case for the dashed pattern,
 #             since it skips to that pattern's one literal ('-') with memchr and finds none;
 #   iso-uuid  the same log with ISO-8601 timestamps and UUID request ids, as API logs usually
-#             carry, so every line has dashes next to digits.
+#             carry, so every line has dashes next to digits;
+#   phones    the iso-uuid log with a phone number on every line ("phone":"(217) 555-0134"):
+#             PHI-dense traffic for the matchers (every line is a match to validate), clean
+#             for the verdict (a phone number is PHI only next to patient data).
 # and two SSN patterns:
 #   dashed    [0-9]{3}-[0-9]{2}-[0-9]{4}: the narrowest SSN pattern, and grep's fastest;
 #   phimesh   the separated-SSN pattern phimesh's own SSN detector compiles (dash, space or dot
@@ -38,6 +41,10 @@ write("iso-uuid", lambda r: '{"time":"2026-%02d-%02dT%02d:%02d:%02d.%03dZ","requ
     r.randrange(1, 13), r.randrange(1, 29), r.randrange(24), r.randrange(60), r.randrange(60), r.randrange(1000),
     uuid.UUID(int=r.getrandbits(128)), r.randrange(10**9), r.randrange(10000), r.randrange(100),
     r.randrange(2000), r.choice([200, 201, 404, 500]), r.randrange(100000)))
+write("phones", lambda r: '{"time":"2026-%02d-%02dT%02d:%02d:%02d.%03dZ","request_id":"%s","order_id":%d,"phone":"(%03d) %03d-%04d","amount":%d.%02d,"status":%d,"zip":"%05d"}\n' % (
+    r.randrange(1, 13), r.randrange(1, 29), r.randrange(24), r.randrange(60), r.randrange(60), r.randrange(1000),
+    uuid.UUID(int=r.getrandbits(128)), r.randrange(10**9), r.randrange(201, 990), r.randrange(200, 1000),
+    r.randrange(10000), r.randrange(10000), r.randrange(100), r.choice([200, 201, 404, 500]), r.randrange(100000)))
 PY
 best() {
   local best=999999
@@ -54,7 +61,7 @@ PATTERNS=(
   'dashed'  '[0-9]{3}-[0-9]{2}-[0-9]{4}'
   'phimesh' '[0-9]{3}(-[0-9]{2}-| [0-9]{2} |\.[0-9]{2}\.)[0-9]{4}([^0-9-]|$)'
 )
-for name in no-dash iso-uuid; do
+for name in ${NAMES:-no-dash iso-uuid phones}; do
   file="$DIR/$name"
   cat "$file" >/dev/null # warm the page cache
   "$BIN" scan "$file" >/dev/null && verdict=clean || verdict="PHI or error ($?)"

@@ -10,13 +10,13 @@
 use tracing_subscriber::EnvFilter;
 
 /// The variable that sets what is logged.
-pub const ENV: &str = "PHIMESH_LOG";
+pub(crate) const ENV: &str = "PHIMESH_LOG";
 
 /// Targets whose events may quote traffic, and the most they may log.
 const TRAFFIC_QUOTING_TARGETS: &[&str] = &["h2=warn", "hyper=warn", "hyper_util=warn"];
 
 /// Installs the subscriber (once; a second call does nothing).
-pub fn init() {
+pub(crate) fn init() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter(std::env::var(ENV).ok().as_deref()))
         .with_writer(std::io::stderr)

@@ -2,6 +2,12 @@
 //! line per input: `{"file","phi","findings":[{"kind","start","end"}]}`, plus
 //! `"uninspectable": "<reason>"` when the content cannot be inspected within bounds.
 //!
+//! By default every finding is listed (up to 1,024 of each role, the lowest offsets).
+//! `--kinds` lists the same kinds with the first finding of each; `--first` stops reading an
+//! input at the first finding that makes it PHI and lists the kinds found until then. Their
+//! lines say what they list (`"listed": "kinds"` or `"first"`). The verdict and exit status are
+//! the same in every mode.
+//!
 //! Exit status: 0 when no input holds PHI, 1 when any input holds PHI or cannot be inspected
 //! (the proxy would refuse it), 2 on errors (unreadable file, bad flags). Matched values are
 //! never printed, in any mode or error.
@@ -11,7 +17,7 @@ use std::io::{self, BufWriter, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use phimesh_detect::{Decoding, Engine, Limits, Report, StreamOptions, Verdict};
+use phimesh_detect::{Decoding, Engine, Limits, Report, ReportMode, StreamOptions, Verdict};
 use serde::Serialize;
 
 /// Read size: large enough that per-call overhead vanishes, small enough to stay in cache.
@@ -19,7 +25,7 @@ const READ_BUF: usize = 1 << 16;
 
 /// Arguments of `phimesh scan`.
 #[derive(Debug, clap::Args)]
-pub struct ScanArgs {
+pub(crate) struct ScanArgs {
     /// Files to scan; `-` (or nothing) reads standard input.
     pub files: Vec<PathBuf>,
     /// Keep `+` as it is. By default `+` reads as a space, as in form bodies and URL query
@@ -35,6 +41,25 @@ pub struct ScanArgs {
     /// Scan compressed input as it is instead of decompressing gzip/zlib files.
     #[arg(long)]
     pub no_decompress: bool,
+    /// List each kind found with its first finding, not every finding. Same verdict.
+    #[arg(long, conflicts_with = "first")]
+    pub kinds: bool,
+    /// Stop reading an input at the first finding that makes it PHI, and list the kinds found
+    /// until then (the first finding of each). Same verdict; fastest on PHI.
+    #[arg(long)]
+    pub first: bool,
+}
+
+impl ScanArgs {
+    fn report_mode(&self) -> ReportMode {
+        if self.first {
+            ReportMode::First
+        } else if self.kinds {
+            ReportMode::Kinds
+        } else {
+            ReportMode::All
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -49,6 +74,9 @@ struct Line<'a> {
     file: &'a str,
     phi: bool,
     findings: Vec<FindingOut>,
+    /// What `findings` holds when it is not every finding (`kinds`, `first`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    listed: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     uninspectable: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -56,7 +84,7 @@ struct Line<'a> {
 }
 
 /// Runs `phimesh scan`.
-pub fn run(args: ScanArgs) -> ExitCode {
+pub(crate) fn run(args: ScanArgs) -> ExitCode {
     let engine = match Engine::new() {
         Ok(e) => e,
         Err(e) => {
@@ -74,6 +102,10 @@ pub fn run(args: ScanArgs) -> ExitCode {
     let mut any_phi = false;
     let mut any_error = false;
     let mut buf = vec![0u8; READ_BUF];
+    let listed = match args.report_mode() {
+        ReportMode::All => None,
+        m => Some(m.as_str()),
+    };
     for path in &files {
         let name = path.to_string_lossy();
         let result = if name == "-" {
@@ -101,6 +133,7 @@ pub fn run(args: ScanArgs) -> ExitCode {
                             end: f.end,
                         })
                         .collect(),
+                    listed,
                     uninspectable,
                     error: None,
                 }
@@ -114,6 +147,7 @@ pub fn run(args: ScanArgs) -> ExitCode {
                     file: &name,
                     phi: false,
                     findings: Vec::new(),
+                    listed,
                     uninspectable: None,
                     error: Some(io_reason(e)),
                 }
@@ -190,6 +224,7 @@ fn scan_reader(
             max_ratio: args.max_ratio,
             ..Limits::default()
         },
+        report: args.report_mode(),
     };
     let mut scanner = engine
         .scanner(opts)
@@ -198,7 +233,7 @@ fn scan_reader(
         let v = scanner
             .feed(&buf[..n])
             .map_err(|e| io::Error::other(e.to_string()))?;
-        if matches!(v, Verdict::Uninspectable(_)) {
+        if matches!(v, Verdict::Uninspectable(_)) || scanner.stopped() {
             break;
         }
         n = read_some(r, buf)?;

@@ -1031,7 +1031,7 @@ mod reference {
     use std::io::Read;
 
     /// The SSN as the engine counts one: not glued to a letter, digit or dash.
-    pub fn has_ssn(b: &[u8]) -> bool {
+    pub(crate) fn has_ssn(b: &[u8]) -> bool {
         let pat = super::SSN.as_bytes();
         let edge = |c: Option<&u8>| c.is_none_or(|c| !(c.is_ascii_alphanumeric() || *c == b'-'));
         (0..b.len().saturating_sub(pat.len() - 1)).any(|i| {
@@ -1041,7 +1041,7 @@ mod reference {
         })
     }
 
-    pub fn percent_decode(b: &[u8]) -> Vec<u8> {
+    pub(crate) fn percent_decode(b: &[u8]) -> Vec<u8> {
         let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
         let mut out = Vec::with_capacity(b.len());
         let mut i = 0;
@@ -1161,7 +1161,7 @@ mod reference {
     }
 
     /// Each decodable form of one connection's bytes.
-    pub fn forms(conn: &[u8], magic: bool) -> Vec<Vec<u8>> {
+    pub(crate) fn forms(conn: &[u8], magic: bool) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         let mut rest = conn;
         while !rest.is_empty() {

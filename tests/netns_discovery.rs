@@ -13,7 +13,7 @@
 //! Needs root; fails loudly without it unless `PHIMESH_SKIP_NETNS=1` (tests/support/netns.rs).
 
 mod support {
-    pub mod netns;
+    pub(crate) mod netns;
 }
 
 use std::io::Write;

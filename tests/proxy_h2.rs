@@ -43,18 +43,15 @@ fn counting_server() -> (RecordingServer, Arc<AtomicUsize>) {
 /// Runs `h2load -n N -c 1 -m 100 URL` (bounded by `timeout`) and returns how many requests
 /// succeeded, after checking the other counters.
 fn h2load(url: &str, n: usize) -> usize {
+    h2load_with(url, n, &["-m", "100"])
+}
+
+/// [`h2load`] with other flags than `-m 100` (streams, request bodies).
+fn h2load_with(url: &str, n: usize, flags: &[&str]) -> usize {
     let out = Command::new("timeout")
-        .args([
-            "120",
-            "h2load",
-            "-n",
-            &n.to_string(),
-            "-c",
-            "1",
-            "-m",
-            "100",
-            url,
-        ])
+        .args(["120", "h2load", "-n", &n.to_string(), "-c", "1"])
+        .args(flags)
+        .arg(url)
         .output()
         .expect("h2load (nghttp2-client) is installed");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -78,6 +75,153 @@ fn h2load(url: &str, n: usize) -> usize {
         "not all 2xx: {text}"
     );
     field("succeeded")
+}
+
+/// An HTTP/2 upstream (h2c) that answers every request at once, without reading its body (as
+/// nginx's `return` does: h2 then resets a stream whose body is still coming with `NO_ERROR`).
+fn early_answering_upstream() -> std::net::SocketAddr {
+    h2_upstream(false, usize::MAX, 0).0
+}
+
+/// An HTTP/2 upstream (h2c) that answers each request, at once (`read_body == false`) or once
+/// it has read its body, and counts those it processed. After every `per_batch` of them it
+/// refuses the next `refused` streams unprocessed (`REFUSED_STREAM`, as a server at its limit
+/// or closing does), then goes on.
+fn h2_upstream(
+    read_body: bool,
+    per_batch: usize,
+    refused: usize,
+) -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+    let count = Arc::new(AtomicUsize::new(0));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let c = count.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            while let Ok((s, _)) = listener.accept().await {
+                let c = c.clone();
+                tokio::spawn(async move {
+                    let Ok(mut conn) = h2::server::handshake(s).await else {
+                        return;
+                    };
+                    let (mut served, mut to_refuse) = (0, 0);
+                    while let Some(Ok((req, mut respond))) = conn.accept().await {
+                        if to_refuse > 0 {
+                            to_refuse -= 1;
+                            respond.send_reset(h2::Reason::REFUSED_STREAM);
+                            continue;
+                        }
+                        c.fetch_add(1, Ordering::SeqCst);
+                        served += 1;
+                        if served % per_batch == 0 {
+                            to_refuse = refused;
+                        }
+                        // Its own task: the body arrives while `accept` drives the connection.
+                        tokio::spawn(async move {
+                            if read_body {
+                                let mut body = req.into_body();
+                                while let Some(Ok(d)) = body.data().await {
+                                    let _ = body.flow_control().release_capacity(d.len());
+                                }
+                            } else {
+                                drop(req);
+                            }
+                            if let Ok(mut body) = respond.send_response(Response::new(()), false) {
+                                let _ = body.send_data(Bytes::from_static(b"ok\n"), true);
+                            }
+                        });
+                    }
+                });
+            }
+        });
+    });
+    (addr, count)
+}
+
+#[test]
+fn h2_uploads_to_an_upstream_that_refuses_streams_unprocessed_all_succeed() {
+    // Requests with bodies on one downstream connection (so one mesh connection), to an app
+    // that now and then refuses streams unprocessed (REFUSED_STREAM; a graceful GOAWAY refuses
+    // the streams past its last one the same way): the sidecar sends those again instead of
+    // answering 502. The app processes each request once.
+    const N: usize = 3000;
+    let dir = tempfile::tempdir().unwrap();
+    let body = dir.path().join("body");
+    std::fs::write(&body, vec![b'x'; 1024]).unwrap();
+    let body = body.to_str().unwrap();
+    let ca = Ca::start(dir.path(), &[("a", "web"), ("b", "db")]);
+    let (app, count) = h2_upstream(true, 300, 1);
+    let b = ca.inbound_sidecar(app, MESH, &[]);
+    let a = ca.outbound_sidecar("127.0.0.2:8080", b.inbound.unwrap(), MESH, &[]);
+
+    let ok = h2load_with(
+        &format!("http://{}/", a.routes[0]),
+        N,
+        &["-m", "8", "-d", body],
+    );
+    assert_eq!(ok, N);
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        N,
+        "the app processed each once"
+    );
+}
+
+#[test]
+fn an_h2_upload_answered_before_its_end_is_read_on_not_reset() {
+    // The app answers before the request body ended. Both sidecars read the rest of the body
+    // (bounded) rather than drop it: a dropped body resets the client's stream right after its
+    // response, and the client's DATA frames already in flight then reach a stream the
+    // connection has forgotten; h2 resets each of those again and counts it against the
+    // connection's lifetime limit of 1,024, past which it closes the connection with every
+    // request in flight on it (a sidecar pair under load lost requests that way).
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::start(dir.path(), &[("a", "web"), ("b", "db")]);
+    let app = early_answering_upstream();
+    let b = ca.inbound_sidecar(app, MESH, &[]);
+    let a = ca.outbound_sidecar("127.0.0.2:8080", b.inbound.unwrap(), MESH, &[]);
+    let route = a.routes[0];
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let tcp = tokio::net::TcpStream::connect(route).await.unwrap();
+        let (mut client, conn) = h2::client::handshake(tcp).await.unwrap();
+        tokio::spawn(conn);
+        for i in 0..2 {
+            let req = Request::post(format!("http://{route}/upload"))
+                .body(())
+                .unwrap();
+            let (resp, mut send) = client.send_request(req, false).unwrap();
+            send.send_data(Bytes::from(vec![b'x'; 1024]), false)
+                .unwrap();
+            let resp = tokio::time::timeout(Duration::from_secs(20), resp)
+                .await
+                .expect("a response")
+                .unwrap();
+            assert_eq!(resp.status(), 200);
+            // The stream stays open for the rest of the body: no reset comes after the
+            // response (the sidecars read on for 2 s at the least).
+            let reset = tokio::time::timeout(
+                Duration::from_secs(1),
+                std::future::poll_fn(|cx| send.poll_reset(cx)),
+            )
+            .await;
+            assert!(
+                reset.is_err(),
+                "request {i}: stream reset after its response: {reset:?}"
+            );
+            send.send_data(Bytes::from(vec![b'y'; 1024]), true).unwrap();
+        }
+    });
 }
 
 #[test]

@@ -200,3 +200,78 @@ print(rc, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, out.decode().s
         "peak RSS {maxrss_kib} KiB for a 512 MiB input"
     );
 }
+
+#[test]
+fn kinds_and_first_say_what_they_list_and_keep_the_verdict() {
+    // Forty records with an SSN and a name each, then a card number far down the file.
+    let mut body =
+        format!("{{\"patient\":{{\"name\":\"Jane Doe\",\"ssn\":\"{SSN}\"}}}}\n").repeat(40);
+    body.push_str(&"{\"ts\":1700000000,\"order\":42}\n".repeat(20_000));
+    body.push_str("card 4539 5787 6362 1486 exp 12/29\n");
+    // A file, not stdin: `--first` stops reading, and a writer to its stdin would see the pipe
+    // close.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("records.json");
+    std::fs::write(&file, &body).unwrap();
+    let file = file.to_str().unwrap();
+    let clean = dir.path().join("clean.json");
+    std::fs::write(&clean, b"{\"order_id\": 219099999}\n").unwrap();
+    let clean = clean.to_str().unwrap();
+    let kinds_of = |l: &serde_json::Value| -> Vec<String> {
+        let mut k: Vec<String> = l["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["kind"].as_str().unwrap().to_string())
+            .collect();
+        k.sort();
+        k
+    };
+    let all = scan(&[file], None);
+    assert_eq!(all.status.code(), Some(1));
+    let all = &lines(&all)[0];
+    assert!(
+        all.get("listed").is_none(),
+        "the full listing says nothing more"
+    );
+    assert!(all["findings"].as_array().unwrap().len() > 80);
+
+    let o = scan(&["--kinds", file], None);
+    assert_eq!(o.status.code(), Some(1));
+    let l = &lines(&o)[0];
+    assert_eq!(l["phi"], true);
+    assert_eq!(l["listed"], "kinds");
+    let mut want = kinds_of(all);
+    want.dedup();
+    assert_eq!(kinds_of(l), want, "every kind, once");
+    assert!(want.contains(&"credit_card".to_string()));
+    assert_no_value(&o, SSN);
+
+    let o = scan(&["--first", file], None);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a stream that stops early is still PHI"
+    );
+    let l = &lines(&o)[0];
+    assert_eq!(l["phi"], true);
+    assert_eq!(l["listed"], "first");
+    let k = kinds_of(l);
+    assert!(!k.is_empty() && k.iter().all(|k| want.contains(k)), "{k:?}");
+    assert!(
+        !k.contains(&"credit_card".to_string()),
+        "it stopped before the card"
+    );
+
+    // A clean input is clean in every mode.
+    for mode in ["--kinds", "--first"] {
+        let o = scan(&[mode, clean], None);
+        assert_eq!(o.status.code(), Some(0), "{mode}");
+        assert_eq!(lines(&o)[0]["findings"], serde_json::json!([]));
+    }
+    assert_eq!(
+        scan(&["--kinds", "--first", clean], None).status.code(),
+        Some(2),
+        "one mode at a time"
+    );
+}

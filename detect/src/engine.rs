@@ -17,7 +17,7 @@ use hyperscan::ScratchRef;
 
 pub use crate::plan::BuildError;
 use crate::plan::{self, Compiled};
-use crate::rules::{self, Rule};
+use crate::rules::{self, Kind, Role, Rule};
 use crate::shapes::{ShapeRules, ShapeStream};
 use crate::tokens::{TokenRules, TokenStream};
 use crate::types::{RawMatch, ScanError};
@@ -43,6 +43,79 @@ pub(crate) struct Inner {
     history: usize,
     stream_size: usize,
     precompiled: bool,
+    /// The detectors of each matcher and role, as bit sets of rule ids.
+    masks: Masks,
+}
+
+/// A set of detectors as a bit set of rule ids. A detector whose id is 64 or more has no bit:
+/// it is never left out.
+pub(crate) type RuleSet = u64;
+
+/// The bit of rule `id` in a [`RuleSet`].
+pub(crate) fn rule_bit(id: usize) -> RuleSet {
+    if id < 64 {
+        1 << id
+    } else {
+        0
+    }
+}
+
+/// The detectors of each matcher and of each role, so that a scanner can leave out the matches
+/// (and whole matchers) that can no longer change its report.
+#[derive(Debug, Default)]
+pub(crate) struct Masks {
+    /// Each Hyperscan pass (in the order of `Inner::passes`).
+    pub(crate) passes: Vec<RuleSet>,
+    /// The database of label-dependent values.
+    pub(crate) keyed: RuleSet,
+    /// The token scanner's and the shape scanner's.
+    pub(crate) tokens: RuleSet,
+    pub(crate) shapes: RuleSet,
+    /// Per kind (`Kind as usize`): its labels (`Role::Key`).
+    pub(crate) key: [RuleSet; Kind::ALL.len()],
+    /// Every detector of patient context, and every label.
+    pub(crate) context: RuleSet,
+    pub(crate) all_keys: RuleSet,
+    /// Every strong and keyed detector, and every contextual one.
+    pub(crate) all_strong: RuleSet,
+    pub(crate) all_contextual: RuleSet,
+}
+
+impl Masks {
+    fn of(rules: &[Rule]) -> Masks {
+        let mut m = Masks::default();
+        let hyperscan = |r: &Rule| rules::in_hyperscan(r.pass) && r.role != Role::Keyed;
+        let mut passes: Vec<u8> = rules
+            .iter()
+            .filter(|r| hyperscan(r))
+            .map(|r| r.pass)
+            .collect();
+        passes.sort_unstable();
+        passes.dedup();
+        m.passes = vec![0; passes.len()];
+        for (id, r) in rules.iter().enumerate() {
+            let bit = rule_bit(id);
+            if r.pass == rules::TOKENS {
+                m.tokens |= bit;
+            } else if r.pass == rules::SHAPES {
+                m.shapes |= bit;
+            } else if r.role == Role::Keyed {
+                m.keyed |= bit;
+            } else if let Some(p) = passes.iter().position(|&p| p == r.pass) {
+                m.passes[p] |= bit;
+            }
+            match r.role {
+                Role::Strong | Role::Keyed => m.all_strong |= bit,
+                Role::Contextual => m.all_contextual |= bit,
+                Role::Key => {
+                    m.key[r.kind as usize] |= bit;
+                    m.all_keys |= bit;
+                }
+                Role::Context => m.context |= bit,
+            }
+        }
+        m
+    }
 }
 
 /// The compiled detection engine. Clone it freely: clones share the immutable databases.
@@ -79,6 +152,8 @@ pub(crate) struct HsStream {
     tokens: Option<TokenStream>,
     /// The shape detectors' state (the main stream only).
     shapes: Option<ShapeStream>,
+    /// The stream on the keyed database (else one stream per pass).
+    keyed: bool,
     engine: Engine,
 }
 
@@ -94,9 +169,24 @@ impl Drop for HsStream {
     }
 }
 
+/// Drops the matches from `out[from..]` of the detectors in `skip`.
+fn drop_skipped(out: &mut Vec<RawMatch>, from: usize, skip: RuleSet) {
+    if skip != 0 && out.len() > from {
+        let mut keep = from;
+        for i in from..out.len() {
+            if skip & rule_bit(out[i].id) == 0 {
+                out[keep] = out[i];
+                keep += 1;
+            }
+        }
+        out.truncate(keep);
+    }
+}
+
 /// Known input that every Hyperscan pass of the built-in detectors must match: a precompiled
 /// database that does not is not used.
-const CANARY: &[u8] = b"patient ssn: 123-45-6789, DOB: 1961-03-04, MRN: 4417823\n";
+const CANARY: &[u8] =
+    b"patient ssn: 123-45-6789, DOB: 1961-03-04, MRN: 4417823, phone: (415) 555-2671\n";
 
 impl Engine {
     /// Builds the engine with the built-in detectors: from the databases compiled at build time
@@ -149,6 +239,7 @@ impl Engine {
         }
         let tokens = TokenRules::of(&rules);
         let shapes = ShapeRules::of(&rules);
+        let masks = Masks::of(&rules);
         if !shapes.covers(&rules) {
             // A detector nobody would run: refuse rather than scan without it.
             return Err(BuildError::Compile {
@@ -176,6 +267,7 @@ impl Engine {
             history: widest + 2,
             stream_size,
             precompiled,
+            masks,
         };
         let engine = Engine(Arc::new(inner));
         // Allocate this thread's scratch now so a broken platform fails at start.
@@ -192,7 +284,7 @@ impl Engine {
             return false;
         };
         let mut m = Vec::new();
-        if self.scan_stream(&mut s, CANARY, &mut m).is_err()
+        if self.scan_stream(&mut s, CANARY, &mut m, 0, 0).is_err()
             || self.close_stream(&mut s, &mut m).is_err()
         {
             return false;
@@ -215,7 +307,7 @@ impl Engine {
 
     /// W: how many trailing normalised bytes a caller must hold back (the widest possible match
     /// plus one byte of lookahead). In input bytes the window is larger when escapes or
-    /// compression are involved; [`Scanner::releasable`] accounts for that.
+    /// compression are involved; [`Scanner::releasable`](crate::Scanner::releasable) accounts for that.
     pub fn hold_back(&self) -> usize {
         self.0.hold_back
     }
@@ -237,6 +329,10 @@ impl Engine {
 
     pub(crate) fn rule(&self, id: usize) -> &Rule {
         &self.0.rules[id]
+    }
+
+    pub(crate) fn masks(&self) -> &Masks {
+        &self.0.masks
     }
 
     /// Start of a match: Hyperscan's start of match, or for detectors without it the
@@ -293,6 +389,7 @@ impl Engine {
             streams: vec![s],
             tokens: None,
             shapes: None,
+            keyed: true,
             engine: self.clone(),
         }))
     }
@@ -303,6 +400,7 @@ impl Engine {
             streams: Vec::with_capacity(self.0.passes.len()),
             tokens: self.0.tokens.any().then(TokenStream::default),
             shapes: self.0.shapes.any().then(ShapeStream::default),
+            keyed: false,
             engine: self.clone(),
         };
         for db in &self.0.passes {
@@ -315,30 +413,50 @@ impl Engine {
     }
 
     /// Scans `data` in every pass of `stream`; `out` gets the matches in order of end offset.
+    /// Matches of the detectors in `skip` are left out, and a matcher all of whose detectors
+    /// are in `dead` stops running for good (`dead` must only grow over a stream's life and be
+    /// a subset of `skip`).
     pub(crate) fn scan_stream(
         &self,
         stream: &mut HsStream,
         data: &[u8],
         out: &mut Vec<RawMatch>,
+        skip: RuleSet,
+        dead: RuleSet,
     ) -> Result<(), ScanError> {
         let before = out.len();
+        let masks = &self.0.masks;
+        let pass_masks: &[RuleSet] = if stream.keyed {
+            std::slice::from_ref(&masks.keyed)
+        } else {
+            &masks.passes
+        };
+        let alive = |set: RuleSet| set == 0 || set & !dead != 0;
+        let mut sources = 0;
         // One scratch lookup for every pass.
         self.with_scratch(|scratch| {
-            for s in &stream.streams {
+            for (i, s) in stream.streams.iter().enumerate() {
+                if !pass_masks.get(i).is_none_or(|&m| alive(m)) {
+                    continue;
+                }
+                sources += 1;
                 for piece in data.chunks(u32::MAX as usize) {
-                    s.scan(piece, scratch, self.collector(out))
+                    s.scan(piece, scratch, self.collector(out, skip))
                         .map_err(|e| ScanError::Engine(e.to_string()))?;
                 }
             }
             Ok(())
         })?;
-        let mut sources = stream.streams.len();
-        if let Some(t) = stream.tokens.as_mut() {
+        if let Some(t) = stream.tokens.as_mut().filter(|_| alive(masks.tokens)) {
+            let from = out.len();
             t.scan(self.0.tokens, data, out);
+            drop_skipped(out, from, skip);
             sources += 1;
         }
-        if let Some(t) = stream.shapes.as_mut() {
+        if let Some(t) = stream.shapes.as_mut().filter(|_| alive(masks.shapes)) {
+            let from = out.len();
             t.scan(self.0.shapes, data, out);
+            drop_skipped(out, from, skip);
             sources += 1;
         }
         if sources > 1 {
@@ -348,13 +466,18 @@ impl Engine {
         Ok(())
     }
 
-    /// The match callback: records each match with its start of match.
+    /// The match callback: records each match with its start of match, but for the detectors
+    /// in `skip`, whose matches cost no more than this test.
     fn collector<'a>(
         &'a self,
         out: &'a mut Vec<RawMatch>,
+        skip: RuleSet,
     ) -> impl FnMut(u32, u64, u64, u32) -> Matching + 'a {
         move |id, from, to, _flags| {
             let id = id as usize;
+            if skip & rule_bit(id) != 0 {
+                return Matching::Continue;
+            }
             out.push(RawMatch {
                 id,
                 from: self.match_start(id, from, to),
@@ -375,7 +498,7 @@ impl Engine {
         let mut result = Ok(());
         for s in stream.streams.drain(..) {
             let r = self.with_scratch(|scratch| {
-                s.close(scratch, self.collector(out))
+                s.close(scratch, self.collector(out, 0))
                     .map_err(|e| ScanError::Engine(e.to_string()))
             });
             result = result.and(r);
@@ -623,7 +746,7 @@ mod tests {
         let e = Engine::with_rules(rules).unwrap();
         let mut s = e.open_stream().unwrap();
         let mut m = Vec::new();
-        e.scan_stream(&mut s, CANARY, &mut m).unwrap();
+        e.scan_stream(&mut s, CANARY, &mut m, 0, 0).unwrap();
         assert!(!m.is_empty(), "the shape scanner finds the canary's SSN");
         assert!(!e.canary_matches());
     }
@@ -633,7 +756,7 @@ mod tests {
         let mut s = engine.open_stream().unwrap();
         let mut m = Vec::new();
         for c in input.chunks(chunk) {
-            engine.scan_stream(&mut s, c, &mut m).unwrap();
+            engine.scan_stream(&mut s, c, &mut m, 0, 0).unwrap();
         }
         engine.close_stream(&mut s, &mut m).unwrap();
         let mut v: Vec<_> = m.iter().map(|r| (r.to, r.id, r.from)).collect();
@@ -699,11 +822,17 @@ mod tests {
 mod perf_probe {
     use super::*;
 
+    /// The input named by `PHIMESH_PROBE_FILE`, when set: a probe then measures that traffic
+    /// instead of its own clean log.
+    fn probe_file() -> Option<Vec<u8>> {
+        std::fs::read(std::env::var_os("PHIMESH_PROBE_FILE")?).ok()
+    }
+
     /// Prints per-detector throughput on a digit-heavy log (run with --release --ignored).
     #[test]
     #[ignore]
     fn per_detector_throughput() {
-        let mut data = Vec::new();
+        let mut data = probe_file().unwrap_or_default();
         let mut x: u64 = 88172645463325252;
         while data.len() < 8 << 20 {
             x ^= x << 13;
@@ -737,7 +866,7 @@ mod perf_probe {
                 let mut s = e.open_stream().unwrap();
                 let mut m = Vec::new();
                 let t = std::time::Instant::now();
-                e.scan_stream(&mut s, &data, &mut m).unwrap();
+                e.scan_stream(&mut s, &data, &mut m, 0, 0).unwrap();
                 let dt = t.elapsed().as_secs_f64();
                 eprintln!(
                     "som={som} {i:2} {kind:15} {:8.0} MB/s matches={}",
@@ -753,7 +882,7 @@ mod perf_probe {
     #[test]
     #[ignore]
     fn leave_one_out_throughput() {
-        let mut data = Vec::new();
+        let mut data = probe_file().unwrap_or_default();
         let mut x: u64 = 88172645463325252;
         while data.len() < 8 << 20 {
             x ^= x << 13;
@@ -773,7 +902,7 @@ mod perf_probe {
             let mut s = e.open_stream().unwrap();
             let mut m = Vec::new();
             let t = std::time::Instant::now();
-            e.scan_stream(&mut s, &data, &mut m).unwrap();
+            e.scan_stream(&mut s, &data, &mut m, 0, 0).unwrap();
             let name = if skip == usize::MAX {
                 "none".to_string()
             } else {
@@ -821,7 +950,7 @@ mod partition_search {
                 let mut m = Vec::new();
                 let t = std::time::Instant::now();
                 for c in data.chunks(16 << 10) {
-                    e.scan_stream(&mut s, c, &mut m).unwrap();
+                    e.scan_stream(&mut s, c, &mut m, 0, 0).unwrap();
                 }
                 best = best.max(data.len() as f64 / t.elapsed().as_secs_f64() / 1e6);
             }

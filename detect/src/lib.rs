@@ -21,6 +21,13 @@
 //! [`Scanner::releasable`] and holds back the rest until more input or the end of the body arrives.
 //! Invariant: no byte of any match that may still be reported lies before `releasable()`.
 //!
+//! # Report modes
+//! [`StreamOptions::report`] says how much the report must list ([`ReportMode`]): every finding,
+//! the kinds, or only the verdict (the stream stops reading once it is PHI). In every mode a
+//! detector whose findings can no longer change the report stops costing validation, and a
+//! matcher all of whose detectors are so stops running. The verdict and the hold-back are the
+//! same in every mode while the stream is clean.
+//!
 //! # Never a value
 //! Findings carry a [`Kind`] and offsets, never matched bytes. No error, log line or panic message
 //! in this crate contains input bytes.
@@ -44,7 +51,7 @@ pub use phimesh_rules::rules::Kind;
 pub(crate) use phimesh_rules::{plan, rules, validate};
 pub use scanner::Scanner;
 pub use types::{
-    Decoding, Finding, Limits, Report, ScanError, StreamOptions, Uninspectable, Verdict,
+    Decoding, Finding, Limits, Report, ReportMode, ScanError, StreamOptions, Uninspectable, Verdict,
 };
 
 /// The built-in detectors' patterns, for benchmarks that compare other matchers on the same

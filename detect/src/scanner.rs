@@ -10,11 +10,11 @@ use std::sync::Arc;
 
 use crate::capped::Capped;
 use crate::decode::Decoder;
-use crate::engine::Engine;
+use crate::engine::{rule_bit, Engine, RuleSet};
 use crate::normalize::Normalizer;
 use crate::rules::{Kind, Role};
 use crate::types::{
-    Finding, Limits, RawMatch, Report, ScanError, StreamOptions, Uninspectable, Verdict,
+    Finding, Limits, RawMatch, Report, ReportMode, ScanError, StreamOptions, Uninspectable, Verdict,
 };
 use views::{Budget, Exported, Gathered, ViewCtx, Views};
 
@@ -67,6 +67,14 @@ pub struct Scanner {
     export: Option<Vec<Exported>>,
     /// Content bytes scanned so far (the next content byte's offset).
     content_seen: u64,
+    /// What the report must list.
+    mode: ReportMode,
+    /// Detectors whose matches can no longer change the report, for the rest of the stream.
+    dead: RuleSet,
+    /// [`ReportMode::First`]: the verdict is PHI and nothing more is read.
+    stopped: bool,
+    /// Input bytes fed after the stream stopped.
+    unread: u64,
 }
 
 impl fmt::Debug for Scanner {
@@ -120,6 +128,10 @@ impl Scanner {
             plus_as_space: opts.plus_as_space,
             export: (depth > 0).then(Vec::new),
             content_seen: 0,
+            mode: opts.report,
+            dead: 0,
+            stopped: false,
+            unread: 0,
             engine,
         })
     }
@@ -151,6 +163,7 @@ impl Scanner {
             budget: &self.budget,
             limits: self.limits,
             plus_as_space: self.plus_as_space,
+            report: self.mode,
         };
         let r = f(&mut self.views, &ctx, &mut g);
         self.absorb(g);
@@ -178,6 +191,10 @@ impl Scanner {
     /// Returns the verdict so far. Once a stream is uninspectable it stays so and further input
     /// is ignored.
     pub fn feed(&mut self, input: &[u8]) -> Result<Verdict, ScanError> {
+        if self.stopped {
+            self.unread += input.len() as u64;
+            return Ok(self.verdict());
+        }
         if self.failed.is_some() || self.finished {
             return Ok(self.verdict());
         }
@@ -196,7 +213,20 @@ impl Scanner {
         };
         self.decode_buf = buf;
         res?;
+        self.stop_if_decided();
         Ok(self.verdict())
+    }
+
+    /// [`ReportMode::First`]: once the verdict is PHI, nothing more is read.
+    fn stop_if_decided(&mut self) {
+        if self.mode == ReportMode::First && !self.stopped && self.verdict() == Verdict::Phi {
+            self.stopped = true;
+        }
+    }
+
+    /// Whether the stream stopped reading ([`ReportMode::First`] with a PHI verdict).
+    pub fn stopped(&self) -> bool {
+        self.stopped
     }
 
     /// Ends the body: flushes decoders, reports matches anchored at the end, and gives the
@@ -209,6 +239,11 @@ impl Scanner {
     /// Like [`Scanner::finish`] but keeps the scanner, so a caller can still read offsets.
     pub fn finish_in_place(&mut self) -> Result<Verdict, ScanError> {
         if self.finished {
+            return Ok(self.verdict());
+        }
+        self.stop_if_decided();
+        if self.stopped {
+            self.finished = true;
             return Ok(self.verdict());
         }
         if self.failed.is_none() {
@@ -230,6 +265,9 @@ impl Scanner {
         let mut matches = std::mem::take(&mut self.raw_matches);
         matches.clear();
         self.engine.close_stream(&mut self.stream, &mut matches)?;
+        // The streams report at their end without the per-chunk filter: apply it here.
+        let skip = self.skip_from(self.normalizer.output_len());
+        matches.retain(|m| skip & rule_bit(m.id) == 0);
         if let Some((mut stream, base)) = self.keyed.take() {
             let mut keyed = Vec::new();
             self.engine.close_stream(&mut stream, &mut keyed)?;
@@ -262,6 +300,16 @@ impl Scanner {
             v.extend_from_slice(self.contextual.items());
         }
         v.sort_by_key(|f| (f.start, f.end, f.kind));
+        if self.mode != ReportMode::All {
+            // The first listed finding of each kind.
+            let mut seen = 0u32;
+            v.retain(|f| {
+                let bit = 1 << f.kind as u32;
+                let new = seen & bit == 0;
+                seen |= bit;
+                new
+            });
+        }
         v
     }
 
@@ -301,9 +349,9 @@ impl Scanner {
         self.decoder.input_offset_for(safe_content)
     }
 
-    /// Input bytes fed so far.
+    /// Input bytes fed so far (read or, once a [`ReportMode::First`] stream stopped, not).
     pub fn input_len(&self) -> u64 {
-        self.decoder.input_len()
+        self.decoder.input_len() + self.unread
     }
 
     /// Content bytes (after transfer decoding) seen so far.
@@ -346,12 +394,16 @@ impl Scanner {
         if data.is_empty() {
             return Ok(());
         }
+        if self.stopped {
+            return Ok(());
+        }
         let chunk_start = self.normalizer.output_len() - data.len() as u64;
         let mut matches = std::mem::take(&mut self.raw_matches);
         matches.clear();
+        let skip = self.skip_from(chunk_start);
         let r = self
             .engine
-            .scan_stream(&mut self.stream, data, &mut matches);
+            .scan_stream(&mut self.stream, data, &mut matches, skip, self.dead);
         self.validate_matches(&matches, data, chunk_start);
         // The first label opens the keyed stream, fed from where the label ended.
         let mut keyed_result = Ok(());
@@ -361,13 +413,20 @@ impl Scanner {
                     self.keyed = Some((stream, key_end.max(chunk_start)));
                 }
             }
+            let keyed_skip = self.skip_from(chunk_start);
             if let Some((stream, base)) = self.keyed.as_mut() {
                 let from = (*base).max(chunk_start);
                 let skip = (from - chunk_start) as usize;
                 if skip < data.len() {
                     let base = *base;
                     matches.clear();
-                    keyed_result = self.engine.scan_stream(stream, &data[skip..], &mut matches);
+                    keyed_result = self.engine.scan_stream(
+                        stream,
+                        &data[skip..],
+                        &mut matches,
+                        keyed_skip,
+                        self.dead,
+                    );
                     for m in matches.iter_mut() {
                         m.from += base;
                         m.to += base;
@@ -443,6 +502,9 @@ impl Scanner {
 
     fn validate_matches(&mut self, matches: &[RawMatch], chunk: &[u8], chunk_start: u64) {
         for m in matches {
+            if self.dead & rule_bit(m.id) != 0 {
+                continue;
+            }
             let rule = self.engine.rule(m.id);
             // Once a list is full, a match past its reach cannot change it or the verdict: skip
             // validating it. (A finding starts no earlier than its match.)
@@ -494,6 +556,33 @@ impl Scanner {
         }
     }
 
+    /// Detectors whose matches can no longer change the report, from a chunk that starts at
+    /// normalised offset `norm` on: [`Self::dead`], which this updates. A list that is full from
+    /// the earliest start a match of the chunk can have (`norm` less the widest match) takes no
+    /// finding of its role any more (a finding past a full list's reach is left out), and with
+    /// it the labels that only open the way to strong findings. Patient context has nothing left
+    /// to say once the stream has it, or has a strong finding (then contextual findings are
+    /// listed and the verdict is PHI without it).
+    fn skip_from(&mut self, norm: u64) -> RuleSet {
+        let m = self.engine.masks();
+        if self.patient_context || !self.strong.is_empty() {
+            self.dead |= m.context;
+        }
+        if self.strong.is_empty() && self.contextual.is_empty() {
+            return self.dead;
+        }
+        let from = self
+            .normalizer
+            .content_offset(norm.saturating_sub(self.engine.hold_back() as u64));
+        if self.strong.full_from(from) {
+            self.dead |= m.all_strong | m.all_keys;
+        }
+        if self.contextual.full_from(from) {
+            self.dead |= m.all_contextual;
+        }
+        self.dead
+    }
+
     fn record_columns(&mut self, found: &mut Vec<crate::csv::ColumnFinding>) {
         if self.csv.patient_context {
             self.patient_context = true;
@@ -507,11 +596,13 @@ impl Scanner {
         match role {
             Role::Context => {
                 self.patient_context = true;
+                self.dead |= self.engine.masks().context;
                 return;
             }
             Role::Key => {
                 if !self.keys.contains(&kind) {
                     self.keys.push(kind);
+                    self.dead |= self.engine.masks().key[kind as usize];
                 }
                 if self.first_key_end.is_none() {
                     self.first_key_end = Some(norm_end);

@@ -95,6 +95,42 @@ impl Default for Limits {
     }
 }
 
+/// How much a stream's report must list: what the caller's decision needs, and no more work
+/// than that.
+///
+/// Every mode scans alike until the verdict is PHI, so the verdict and the hold-back
+/// ([`Scanner::releasable`](crate::Scanner::releasable)) are the same in each while the stream
+/// is clean or uninspectable. In every mode a detector stops costing validation once nothing it
+/// finds can change the report (its findings list is full, or the context or label it gives is
+/// already known), and a matcher all of whose detectors are so stops running.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum ReportMode {
+    /// Every finding, up to [`Limits::max_findings`] of each list (the lowest offsets, whatever
+    /// the chunking).
+    #[default]
+    All,
+    /// The kinds `All` lists, each with its first finding `All` lists: the audit line of a
+    /// message that is forwarded.
+    Kinds,
+    /// Only the verdict: as `Kinds` until the verdict is PHI, then the stream stops reading,
+    /// at the end of the input chunk that made it so, and lists the kinds found until then (at
+    /// least one). Later input is not read: it counts in
+    /// [`Scanner::input_len`](crate::Scanner::input_len) but is never releasable. For callers
+    /// that refuse PHI, which release nothing once the verdict is PHI.
+    First,
+}
+
+impl ReportMode {
+    /// Stable label (`all`, `kinds`, `first`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportMode::All => "all",
+            ReportMode::Kinds => "kinds",
+            ReportMode::First => "first",
+        }
+    }
+}
+
 /// How a stream's bytes are to be read before scanning.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StreamOptions {
@@ -105,6 +141,8 @@ pub struct StreamOptions {
     pub plus_as_space: bool,
     /// Bounds of this stream.
     pub limits: Limits,
+    /// What the report must list ([`ReportMode::All`] by default).
+    pub report: ReportMode,
 }
 
 /// One detected PHI element: its kind and where it is, never its value.

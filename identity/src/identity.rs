@@ -271,7 +271,9 @@ impl Trust {
     }
 }
 
-pub(crate) struct Shared {
+/// What an [`Identity`] handle, its refresh loop, its verifiers and its session stores share:
+/// the current certificate and trust, and the generation that retires TLS sessions.
+pub(crate) struct IdentityState {
     pub(crate) identity: SpiffeId,
     pub(crate) trust_domain: String,
     pub(crate) allow: Option<Vec<SpiffeId>>,
@@ -292,7 +294,7 @@ pub(crate) struct Shared {
     task: Mutex<Option<tokio::task::AbortHandle>>,
 }
 
-impl Shared {
+impl IdentityState {
     pub(crate) fn generation(&self) -> u64 {
         self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
@@ -312,7 +314,7 @@ impl Shared {
     }
 }
 
-impl Drop for Shared {
+impl Drop for IdentityState {
     fn drop(&mut self) {
         if let Ok(mut t) = self.task.lock() {
             if let Some(t) = t.take() {
@@ -327,7 +329,7 @@ impl Drop for Shared {
 /// is dropped.
 #[derive(Clone)]
 pub struct Identity {
-    shared: Arc<Shared>,
+    shared: Arc<IdentityState>,
 }
 
 impl std::fmt::Debug for Identity {
@@ -379,9 +381,9 @@ fn unreachable_gauge() -> prometheus::Gauge {
 }
 
 impl Identity {
-    fn new_shared(identity: SpiffeId, allow: Option<Vec<SpiffeId>>) -> Arc<Shared> {
+    fn new_shared(identity: SpiffeId, allow: Option<Vec<SpiffeId>>) -> Arc<IdentityState> {
         let (ready_tx, _) = watch::channel(false);
-        Arc::new(Shared {
+        Arc::new(IdentityState {
             trust_domain: identity.trust_domain().to_owned(),
             identity,
             allow,
@@ -1050,7 +1052,7 @@ impl Identity {
     }
 }
 
-async fn refresh_loop(weak: Weak<Shared>, cfg: IdentityConfig, ca: HttpsUrl) {
+async fn refresh_loop(weak: Weak<IdentityState>, cfg: IdentityConfig, ca: HttpsUrl) {
     use tokio::time::Instant;
     let mut file_roots = Vec::new();
     let mut backoff = cfg.retry_initial;

@@ -358,8 +358,8 @@ impl tower_service::Service<Uri> for Connector {
 pub type HttpClient = Client<Connector, ReqBody>;
 
 /// The pooled clients: outbound HTTP/1.1 to mesh peers ([`Clients::mesh_h1`]) and egress, and
-/// inbound to the app (HTTP/1.1, HTTP/2). Outbound HTTP/2 has a client per downstream
-/// connection ([`h2_client_to`]).
+/// inbound to the app (HTTP/1.1). HTTP/2, both ways, has a client per downstream connection
+/// ([`h2_client_to`]).
 #[derive(Clone, Debug)]
 pub struct Clients {
     mesh_h1: Arc<std::sync::RwLock<(u64, HttpClient)>>,
@@ -369,8 +369,6 @@ pub struct Clients {
     pub egress_h1: HttpClient,
     /// Inbound HTTP/1.1 (to the app, plain).
     pub in_h1: HttpClient,
-    /// Inbound HTTP/2 (to the app, plain).
-    pub in_h2: HttpClient,
 }
 
 /// How long a pooled upstream connection may sit idle: well under `header_timeout`, the time a
@@ -429,7 +427,6 @@ impl Clients {
             ))),
             egress_h1: build(Carried::Http1, Upstream::Plain),
             in_h1: build(Carried::Http1, Upstream::Plain),
-            in_h2: build(Carried::H2, Upstream::Plain),
             dialer: dialer.clone(),
             max_header_bytes,
         }

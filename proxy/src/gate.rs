@@ -28,7 +28,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::{HeaderMap, Response, Uri};
 use hyper_util::client::legacy::connect::CaptureConnection;
-use phimesh_detect::{Engine, Finding, StreamOptions};
+use phimesh_detect::{Engine, Finding, ReportMode, StreamOptions};
 
 use crate::audit::{new_request_id, now_rfc3339, AuditEvent, AuditFinding};
 use crate::context::{ConnCtx, Shared};
@@ -80,7 +80,9 @@ pub struct Exchange {
     protocol: &'static str,
     tls: &'static str,
     kind: Kind,
-    request_id: String,
+    /// Made when first asked for (a refusal, an audit line, a timeout): most requests never
+    /// need one.
+    request_id: OnceLock<String>,
     start: Instant,
     /// The pooled upstream connection an HTTP request went out on (set once it is sent).
     conn: OnceLock<CaptureConnection>,
@@ -110,7 +112,7 @@ impl Exchange {
             protocol,
             tls,
             kind,
-            request_id: new_request_id(),
+            request_id: OnceLock::new(),
             start: Instant::now(),
             conn: OnceLock::new(),
         })
@@ -146,7 +148,7 @@ impl Exchange {
 
     /// The id in refusal bodies and audit lines.
     pub fn request_id(&self) -> &str {
-        &self.request_id
+        self.request_id.get_or_init(new_request_id)
     }
 
     /// Whether this is a gRPC call.
@@ -249,10 +251,21 @@ impl Gate {
 
     /// The inspector of this flow's body or stream, holding bytes back where the policy can
     /// refuse them. `inspect == false`: bytes pass untouched (app TLS inside a mesh tunnel).
+    ///
+    /// The scan does what the decision needs and no more: where PHI is refused, the first
+    /// finding decides (the refusal and its audit line name the kinds found until then, and
+    /// nothing more is released or scanned); elsewhere the audit line names the kinds found,
+    /// with the first finding of each.
     pub fn inspector(&self, opts: Result<StreamOptions, Verdict>, inspect: bool) -> Inspector {
         let sh = self.shared();
         let hold = sh.policy.holds_back(self.ex.ctx.path, self.flow);
         let engine = self.engine().filter(|_| inspect);
+        let report = if hold {
+            ReportMode::First
+        } else {
+            ReportMode::Kinds
+        };
+        let opts = opts.map(|o| StreamOptions { report, ..o });
         Inspector::new(engine, opts, hold, sh.max_held())
     }
 
@@ -299,14 +312,14 @@ impl Gate {
             (Action::Refused, Stage::Before) => match self.ex.kind {
                 Kind::Http { grpc } => {
                     let kinds = distinct_kinds(&d.findings);
-                    let r = refusal_response(d.verdict, &kinds, &self.ex.request_id, grpc);
+                    let r = refusal_response(d.verdict, &kinds, self.ex.request_id(), grpc);
                     (Action::Refused, Enforce::Answer(r))
                 }
                 Kind::Stream => (Action::Refused, Enforce::Reset),
             },
             (Action::Refused, Stage::Trailers) if grpc_response => (
                 Action::Refused,
-                Enforce::Replace(grpc_refusal_status(d.verdict, &self.ex.request_id)),
+                Enforce::Replace(grpc_refusal_status(d.verdict, self.ex.request_id())),
             ),
             (Action::Refused, _) => (Action::Reset, Enforce::Reset),
             (a, _) => (a, Enforce::Forward),
@@ -410,7 +423,7 @@ impl Gate {
                 .collect(),
             action: action.as_str(),
             reason: reason(verdict),
-            request_id: &self.ex.request_id,
+            request_id: self.ex.request_id(),
         });
     }
 }
@@ -510,6 +523,69 @@ mod tests {
 
     fn last_audit(lines: &Mutex<Vec<String>>) -> serde_json::Value {
         serde_json::from_str(lines.lock().unwrap().last().expect("an audit line")).unwrap()
+    }
+
+    /// Chunks of a body: clean, then PHI, then clean again, and a card number at the end.
+    fn phi_body() -> Vec<Bytes> {
+        let clean = Bytes::from("{\"ts\":1700000000,\"order\":42}\n".repeat(200));
+        let mut v = vec![clean.clone(), Bytes::from_static(PHI)];
+        v.extend(std::iter::repeat_n(clean, 50));
+        v.push(Bytes::from_static(b"card 4539 5787 6362 1486 exp 12/29\n"));
+        v
+    }
+
+    #[tokio::test]
+    async fn where_phi_is_refused_the_first_finding_decides_and_nothing_of_it_leaves() {
+        let (sh, lines) = shared(Mode::Enforce);
+        let ex = Exchange::http(&sh, ctx(PathKind::Egress), "http1", false);
+        let req = ex.gate(Flow::Request);
+        let mut insp = req.inspector(Ok(StreamOptions::default()), true);
+        assert!(insp.holds_back());
+        let body = phi_body();
+        let phi_at = body[0].len() as u64;
+        let mut out = VecDeque::new();
+        let mut verdicts = Vec::new();
+        for b in body {
+            verdicts.push(insp.push(b, &mut out));
+        }
+        assert_eq!(verdicts[0], Verdict::Clean);
+        assert!(verdicts[1..].iter().all(|v| *v == Verdict::Phi));
+        let released: u64 = out.iter().map(|b| b.len() as u64).sum();
+        assert!(
+            released <= phi_at,
+            "released {released} of a value at {phi_at}"
+        );
+        assert_eq!(insp.finish(&mut out), Verdict::Phi);
+        let kinds: Vec<_> = insp.findings().iter().map(|f| f.kind.as_str()).collect();
+        assert!(kinds.contains(&"ssn"), "{kinds:?}");
+        assert!(
+            !kinds.contains(&"credit_card"),
+            "it stopped reading: {kinds:?}"
+        );
+        match req.check(Stage::Before, "body", &insp) {
+            Enforce::Answer(r) => assert_eq!(r.status(), 403),
+            e => panic!("{e:?}"),
+        }
+        assert_eq!(last_audit(&lines)["action"], "refused");
+
+        // Where PHI goes on, audited: every kind, the first finding of each.
+        let resp = ex.gate(Flow::Response);
+        let mut insp = resp.inspector(Ok(StreamOptions::default()), true);
+        assert!(!insp.holds_back());
+        for b in phi_body() {
+            insp.push(b, &mut out);
+        }
+        insp.finish(&mut out);
+        assert!(matches!(
+            resp.check(Stage::Streaming, "body", &insp),
+            Enforce::Forward
+        ));
+        let a = last_audit(&lines);
+        assert_eq!(a["action"], "forwarded");
+        let kinds = a["kinds"].as_array().unwrap();
+        assert!(kinds.iter().any(|k| k == "credit_card"), "{a}");
+        assert!(kinds.iter().any(|k| k == "ssn"), "{a}");
+        assert_eq!(a["findings"].as_array().unwrap().len(), kinds.len(), "{a}");
     }
 
     #[tokio::test]

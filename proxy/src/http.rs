@@ -33,6 +33,7 @@ use crate::gate::{Enforce, Exchange, Gate, Stage};
 use crate::inspect::{stream_options, InspectBody, InspectError, Inspector};
 use crate::io::Activity;
 use crate::policy::{Flow, Unreadable, Verdict};
+use crate::retry::{Replay, MAX_RETRIES};
 
 /// Body of responses sent downstream.
 pub type RespBody = UnsyncBoxBody<Bytes, InspectError>;
@@ -62,7 +63,9 @@ pub async fn serve<IO>(
     let svc = hyper::service::service_fn(move |req| {
         let ctx = ctx.clone();
         let sh = sh.clone();
-        async move { handle(req, ctx, version, sh).await }
+        // Boxed: the request's future is several KiB, and hyper moves the future it is given
+        // (into the task of each HTTP/2 stream): a pointer moves instead of the state.
+        Box::pin(handle(req, ctx, version, sh))
     });
     let b = &shared.cfg.bounds;
     let idle = activity.idle(b.idle_timeout);
@@ -132,14 +135,16 @@ fn is_grpc(h: &HeaderMap) -> bool {
         .is_some_and(|v| crate::inspect::media_type(v).starts_with("application/grpc"))
 }
 
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "transfer-encoding",
-    "upgrade",
+/// Hop-by-hop fields, as header names: removing by name then hashes without parsing a string
+/// (twice per request on each side).
+static HOP_BY_HOP: [header::HeaderName; 7] = [
+    header::CONNECTION,
+    header::HeaderName::from_static("keep-alive"),
+    header::HeaderName::from_static("proxy-connection"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
 ];
 
 fn strip_hop_by_hop(h: &mut HeaderMap) {
@@ -154,8 +159,8 @@ fn strip_hop_by_hop(h: &mut HeaderMap) {
             }
         }
     }
-    for n in HOP_BY_HOP {
-        h.remove(*n);
+    for n in &HOP_BY_HOP {
+        h.remove(n);
     }
     if h.get(header::TE)
         .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"trailers"))
@@ -182,12 +187,15 @@ fn protocol_label(version: Version, grpc: bool) -> &'static str {
 /// A verdict that is already a refusal (content the proxy cannot read, known from the head)
 /// still reads on to the limit: the client then finishes sending a small body before the
 /// answer, instead of racing an HTTP/2 `RST_STREAM` (or an HTTP/1.1 close) with its upload.
-async fn prefetch(
-    body: &mut Incoming,
+async fn prefetch<B>(
+    body: &mut B,
     insp: &mut Inspector,
     ready: &mut VecDeque<Bytes>,
     limit: usize,
-) -> Result<(bool, Option<HeaderMap>), hyper::Error> {
+) -> Result<(bool, Option<HeaderMap>), hyper::Error>
+where
+    B: hyper::body::Body<Data = Bytes, Error = hyper::Error> + Unpin,
+{
     let fixed = insp.verdict() != Verdict::Clean;
     while insp.fed() < limit as u64 && (fixed || insp.verdict() == Verdict::Clean) {
         match body.frame().await {
@@ -224,12 +232,15 @@ struct BodyStart {
 /// ahead up to the inspect buffer, and the gate decides on what it found there (in the body,
 /// or in trailers that came with the whole message) before anything is forwarded: `Err` is
 /// what to do instead of forwarding (the refusal to answer with).
-async fn start_body(
+async fn start_body<B>(
     gate: &Gate,
     opts: Result<StreamOptions, Verdict>,
-    body: &mut Incoming,
+    body: &mut B,
     limit: usize,
-) -> Result<Result<BodyStart, Enforce>, hyper::Error> {
+) -> Result<Result<BodyStart, Enforce>, hyper::Error>
+where
+    B: hyper::body::Body<Data = Bytes, Error = hyper::Error> + Unpin,
+{
     let mut b = BodyStart {
         insp: gate.inspector(opts, true),
         ready: VecDeque::new(),
@@ -269,6 +280,87 @@ fn discard(body: Incoming, version: Version, headers: &HeaderMap) {
         return;
     }
     phimesh_plumbing::discard(body);
+}
+
+/// Reads and drops the rest of `body` in a task of its own ([`phimesh_plumbing::discard`]'s
+/// bounds), when there is a rest and a runtime to read it on.
+fn drain_rest(body: Incoming) {
+    if hyper::body::Body::is_end_stream(&body) || tokio::runtime::Handle::try_current().is_err() {
+        return;
+    }
+    phimesh_plumbing::discard(body);
+}
+
+/// A forwarded HTTP/2 request body that is read to its end even when the upstream stops
+/// reading it. An upstream may answer before it has read the request body (nginx's `return`
+/// does; so does any server that rejects an upload early) and reset its stream with
+/// `NO_ERROR`; hyper then drops the body it was sending. Dropping a downstream HTTP/2 body
+/// before its `END_STREAM` resets the downstream stream once its response is sent, and the
+/// client's DATA frames already on the wire then arrive for a stream the connection has
+/// forgotten: h2 answers each with a `RST_STREAM(STREAM_CLOSED)` of its own, and counts it
+/// against the connection's lifetime limit of such resets (1,024), past which it closes the
+/// connection with `ENHANCE_YOUR_CALM` and every request in flight on it fails. So the rest is
+/// read and dropped beside the response ([`drain_rest`]'s bounds): the stream ends cleanly and
+/// the connection lives on. Nothing read after the upstream stopped goes anywhere.
+///
+/// Not armed (dropped as is) for HTTP/1.1, where hyper reads or closes on its own, for a
+/// request that expects `100-continue`, and once the body failed.
+struct ReadToEnd {
+    inner: Option<Incoming>,
+    armed: bool,
+}
+
+impl ReadToEnd {
+    fn new(inner: Incoming) -> Self {
+        ReadToEnd {
+            inner: Some(inner),
+            armed: false,
+        }
+    }
+
+    /// The body, no longer read on when dropped.
+    fn into_inner(mut self) -> Incoming {
+        self.inner.take().expect("present until dropped")
+    }
+}
+
+impl Drop for ReadToEnd {
+    fn drop(&mut self) {
+        if let Some(body) = self.inner.take().filter(|_| self.armed) {
+            drain_rest(body);
+        }
+    }
+}
+
+impl hyper::body::Body for ReadToEnd {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, hyper::Error>>> {
+        let Some(inner) = self.inner.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let r = Pin::new(inner).poll_frame(cx);
+        if let Poll::Ready(Some(Err(_))) = r {
+            self.armed = false;
+        }
+        r
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner
+            .as_ref()
+            .is_none_or(hyper::body::Body::is_end_stream)
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner
+            .as_ref()
+            .map_or_else(hyper::body::SizeHint::default, hyper::body::Body::size_hint)
+    }
 }
 
 /// Carries out a gate's refusal of a part that had not gone out: its answer, or a reset.
@@ -421,7 +513,8 @@ async fn handle(
     let grpc = is_grpc(req.headers());
     let ex = Exchange::http(&shared, (*ctx).clone(), protocol_label(version, grpc), grpc);
     let req_gate = ex.gate(Flow::Request);
-    let (mut parts, mut body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
+    let mut body = ReadToEnd::new(body);
     let limit = shared.cfg.bounds.inspect_buffer;
 
     // Request head. A refusal answers now; any other decision (PHI forwarded on a mesh path,
@@ -432,7 +525,7 @@ async fn handle(
     {
         match req_gate.decide("head", &insp) {
             Some(d) if d.refuses() => {
-                discard(body, version, &parts.headers);
+                discard(body.into_inner(), version, &parts.headers);
                 return refused(&ex, req_gate.enforce(d, Stage::Before));
             }
             d => head_pending = d,
@@ -474,10 +567,11 @@ async fn handle(
     } = match start_body(&req_gate, opts, &mut body, limit).await? {
         Ok(b) => b,
         Err(e) => {
-            discard(body, version, &parts.headers);
+            discard(body.into_inner(), version, &parts.headers);
             return refused(&ex, e);
         }
     };
+    body.armed = version == Version::H2 && !phimesh_plumbing::expects_continue(&parts.headers);
     let (body_sent_tx, body_sent) = tokio::sync::oneshot::channel();
     let req_body = SignalEnd {
         inner: InspectBody::new(body, insp, ready, done, trailers, req_gate.clone()).boxed_unsync(),
@@ -503,11 +597,49 @@ async fn handle(
     } else {
         parts.version = http::Version::HTTP_2;
     }
+    // An HTTP/2 upstream may refuse a stream unprocessed (graceful GOAWAY, REFUSED_STREAM):
+    // such a request is sent again ([`crate::retry`]); HTTP/1.1 pooled connections that close
+    // are hyper-util's to retry.
+    let (req_body, rewind) = match version {
+        Version::H2 => {
+            let (body, rewind) = Replay::new(req_body);
+            (body.boxed_unsync(), Some(rewind))
+        }
+        Version::Http1 => (req_body, None),
+    };
+    let again = rewind.as_ref().map(|_| {
+        (
+            parts.method.clone(),
+            parts.uri.clone(),
+            parts.headers.clone(),
+        )
+    });
     let mut upstream_req = Request::from_parts(parts, req_body);
     let mut conn = capture_connection(&mut upstream_req);
     ex.capture(conn.clone());
     let head_limit = shared.cfg.bounds.response_head_timeout;
-    let sent = within_head_timeout(client.request(upstream_req), body_sent, head_limit);
+    let send = async move {
+        let mut r = client.request(upstream_req).await;
+        if let (Some(rewind), Some((method, uri, headers))) = (&rewind, again) {
+            for _ in 0..MAX_RETRIES {
+                let Err(e) = &r else { break };
+                if !crate::retry::unprocessed(e) {
+                    break;
+                }
+                let Some(body) = rewind.rewind() else { break };
+                tracing::debug!("upstream refused the stream unprocessed: sending it again");
+                let mut req = Request::new(body.boxed_unsync());
+                *req.method_mut() = method.clone();
+                *req.uri_mut() = uri.clone();
+                *req.version_mut() = http::Version::HTTP_2;
+                *req.headers_mut() = headers.clone();
+                r = client.request(req).await;
+            }
+            rewind.forget();
+        }
+        r
+    };
+    let sent = within_head_timeout(send, body_sent, head_limit);
     let sent = match head_pending.take() {
         None => sent.await,
         Some(d) => {

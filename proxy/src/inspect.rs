@@ -161,6 +161,7 @@ pub fn stream_options(
         decoding,
         plus_as_space: form,
         limits,
+        ..StreamOptions::default()
     })
 }
 

@@ -62,6 +62,7 @@ pub mod metrics;
 pub mod orig_dst;
 pub mod passthrough;
 pub mod policy;
+pub mod retry;
 pub mod sniff;
 pub mod tcp;
 pub mod tls;

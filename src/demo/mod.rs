@@ -87,7 +87,7 @@ fn patient_json() -> String {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct DemoArgs {
+pub(crate) struct DemoArgs {
     /// Keep the CA, sidecars, patient service and sink running after the scenarios, and print
     /// curl commands to try (Ctrl-C stops).
     #[arg(long, env = "PHIMESH_SERVE")]
@@ -95,7 +95,7 @@ pub struct DemoArgs {
 }
 
 /// Runs `phimesh demo`.
-pub fn run(args: DemoArgs, shutdown: phimesh_plumbing::Shutdown) -> ExitCode {
+pub(crate) fn run(args: DemoArgs, shutdown: phimesh_plumbing::Shutdown) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

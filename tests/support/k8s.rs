@@ -4,7 +4,7 @@
 use std::process::{Command, Output};
 
 /// Runs `python3 -m kubernetes_validate --strict` for Kubernetes `version` on `text`.
-pub fn kubernetes_validate(text: &str, version: &str) -> Output {
+pub(crate) fn kubernetes_validate(text: &str, version: &str) -> Output {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("manifests.yaml");
     std::fs::write(&f, text).unwrap();

@@ -31,21 +31,21 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// Environment variable that skips namespace tests on purpose.
-pub const SKIP_ENV: &str = "PHIMESH_SKIP_NETNS";
+pub(crate) const SKIP_ENV: &str = "PHIMESH_SKIP_NETNS";
 
 /// The UID (and GID) the sidecar runs as.
-pub const PROXY_UID: u32 = 1337;
+pub(crate) const PROXY_UID: u32 = 1337;
 /// A UID for application processes (not the proxy's).
-pub const APP_UID: u32 = 1000;
+pub(crate) const APP_UID: u32 = 1000;
 
 /// The phimesh binary under test.
-pub fn phimesh_bin() -> &'static str {
+pub(crate) fn phimesh_bin() -> &'static str {
     env!("CARGO_BIN_EXE_phimesh")
 }
 
 /// Returns `None` (and says so on stderr) when `PHIMESH_SKIP_NETNS=1`; otherwise checks that
 /// namespace tests can run here and panics with the reason when they cannot.
-pub fn require_netns(test: &str) -> Option<()> {
+pub(crate) fn require_netns(test: &str) -> Option<()> {
     if std::env::var(SKIP_ENV).as_deref() == Ok("1") {
         eprintln!("{test}: SKIPPED because {SKIP_ENV}=1 (namespace tests need root)");
         return None;
@@ -79,7 +79,7 @@ fn euid() -> Option<u32> {
 }
 
 /// Runs `cmd`, panicking with its output when it fails.
-pub fn run(cmd: &mut Command) -> Output {
+pub(crate) fn run(cmd: &mut Command) -> Output {
     let out = cmd
         .stdin(Stdio::null())
         .output()
@@ -112,7 +112,7 @@ fn delete_netns(name: &str) {
 }
 
 /// A test's network: the switch namespace, its pods and the processes started in them.
-pub struct Net {
+pub(crate) struct Net {
     prefix: String,
     switch: String,
     pods: Vec<String>,
@@ -122,7 +122,7 @@ pub struct Net {
 
 /// One pod or host: a network namespace with one veth on the bridge.
 #[derive(Debug, Clone)]
-pub struct Pod {
+pub(crate) struct Pod {
     /// Short name given by the test (`a`, `b`, `ext`).
     pub name: String,
     /// The namespace's name (`phm-<test>-<name>`).
@@ -136,7 +136,7 @@ pub struct Pod {
 impl Net {
     /// Creates the switch namespace and its bridge. `test` names every namespace (keep it short:
     /// it is part of the names; interfaces inside use fixed short names).
-    pub fn new(test: &str) -> Net {
+    pub(crate) fn new(test: &str) -> Net {
         let prefix = format!("phm-{test}");
         // Leftovers of an earlier run of this test that was killed without unwinding.
         if let Ok(dir) = std::fs::read_dir("/run/netns") {
@@ -173,7 +173,7 @@ impl Net {
     }
 
     /// Adds a pod: namespace, veth pair to the bridge, `lo` up, addresses `10.254.0.N` and `fd54::N`.
-    pub fn pod(&mut self, name: &str) -> Pod {
+    pub(crate) fn pod(&mut self, name: &str) -> Pod {
         let n = self.pods.len() + 2;
         assert!(n < 250, "too many pods");
         let ns = format!("{}-{name}", self.prefix);
@@ -224,13 +224,13 @@ impl Net {
     }
 
     /// Directory for this test's logs and files (removed with the `Net`).
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         self.logs.path()
     }
 
     /// Starts a long-running process; its stdout and stderr go to files named after `label`.
     /// It is killed when the `Net` is dropped (or earlier with [`Net::stop`]).
-    pub fn spawn(&mut self, label: &str, mut cmd: Command) -> usize {
+    pub(crate) fn spawn(&mut self, label: &str, mut cmd: Command) -> usize {
         let stdout = self.logs.path().join(format!("{label}.stdout"));
         let stderr = self.logs.path().join(format!("{label}.stderr"));
         let child = cmd
@@ -249,7 +249,7 @@ impl Net {
     }
 
     /// The process started as `label`.
-    pub fn proc(&mut self, label: &str) -> &mut Proc {
+    pub(crate) fn proc(&mut self, label: &str) -> &mut Proc {
         self.procs
             .iter_mut()
             .find(|p| p.label == label)
@@ -257,7 +257,7 @@ impl Net {
     }
 
     /// Everything every process wrote so far, for failure messages.
-    pub fn logs(&self) -> String {
+    pub(crate) fn logs(&self) -> String {
         let mut s = String::new();
         for p in &self.procs {
             s.push_str(&format!(
@@ -289,7 +289,7 @@ impl Drop for Net {
 }
 
 /// A process started by [`Net::spawn`].
-pub struct Proc {
+pub(crate) struct Proc {
     /// Its label.
     pub label: String,
     child: Child,
@@ -299,23 +299,23 @@ pub struct Proc {
 
 impl Proc {
     /// What it wrote to stdout so far.
-    pub fn stdout(&self) -> String {
+    pub(crate) fn stdout(&self) -> String {
         std::fs::read_to_string(&self.stdout).unwrap_or_default()
     }
 
     /// What it wrote to stderr so far.
-    pub fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
     /// Whether it is still running; its exit status if not.
-    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+    pub(crate) fn exited(&mut self) -> Option<std::process::ExitStatus> {
         self.child.try_wait().ok().flatten()
     }
 
     /// Sends SIGTERM (through `kill`, the only signal tool the harness needs) and waits up to
     /// `within` for the exit; SIGKILL after that. Returns the exit status.
-    pub fn terminate(&mut self, within: Duration) -> std::process::ExitStatus {
+    pub(crate) fn terminate(&mut self, within: Duration) -> std::process::ExitStatus {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
@@ -333,14 +333,14 @@ impl Proc {
 
 impl Pod {
     /// `ip netns exec <ns> <program>`: a command run inside the pod (as root).
-    pub fn cmd(&self, program: &str) -> Command {
+    pub(crate) fn cmd(&self, program: &str) -> Command {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", &self.ns, program]);
         c
     }
 
     /// A command run inside the pod as `uid` (and the same GID, no supplementary groups).
-    pub fn cmd_as(&self, uid: u32, program: &str) -> Command {
+    pub(crate) fn cmd_as(&self, uid: u32, program: &str) -> Command {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", &self.ns, "setpriv"])
             .arg(format!("--reuid={uid}"))
@@ -350,22 +350,22 @@ impl Pod {
     }
 
     /// The pod's IPv4 address with `port`.
-    pub fn addr(&self, port: u16) -> SocketAddr {
+    pub(crate) fn addr(&self, port: u16) -> SocketAddr {
         SocketAddr::new(IpAddr::V4(self.ip), port)
     }
 
     /// The pod's IPv6 address with `port`.
-    pub fn addr6(&self, port: u16) -> SocketAddr {
+    pub(crate) fn addr6(&self, port: u16) -> SocketAddr {
         SocketAddr::new(IpAddr::V6(self.ip6), port)
     }
 
     /// Runs `phimesh init` with `flags` inside the pod, asserting success.
-    pub fn init(&self, flags: &[&str]) -> Output {
+    pub(crate) fn init(&self, flags: &[&str]) -> Output {
         run(self.cmd(phimesh_bin()).arg("init").args(flags))
     }
 
     /// `iptables-save -t nat` (or `ip6tables-save`) of the pod, without comment lines.
-    pub fn nat_rules(&self, v6: bool) -> String {
+    pub(crate) fn nat_rules(&self, v6: bool) -> String {
         let save = if v6 {
             "ip6tables-save"
         } else {
@@ -380,7 +380,7 @@ impl Pod {
     }
 
     /// `curl` inside the pod as `uid`: returns (exit status ok, body). Bounded by `--max-time`.
-    pub fn curl(&self, uid: u32, args: &[&str]) -> (bool, String) {
+    pub(crate) fn curl(&self, uid: u32, args: &[&str]) -> (bool, String) {
         let out = self
             .cmd_as(uid, "curl")
             .args(["-sS", "--max-time", "10"])
@@ -398,7 +398,7 @@ impl Pod {
     /// Serves `addr` inside the pod: a thread joins the pod's namespace, binds (a bind error
     /// panics here, in the test), and runs `handler` for every accepted connection on a
     /// current-thread runtime until the returned [`Server`] is dropped.
-    pub fn serve<H, Fut>(&self, addr: SocketAddr, handler: H) -> Server
+    pub(crate) fn serve<H, Fut>(&self, addr: SocketAddr, handler: H) -> Server
     where
         H: Fn(tokio::net::TcpStream) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
@@ -459,7 +459,7 @@ impl Pod {
 
 /// Moves the calling thread into network namespace `ns` (`setns(2)`, network namespaces are
 /// per thread).
-pub fn enter_netns(ns: &str) -> Result<(), String> {
+pub(crate) fn enter_netns(ns: &str) -> Result<(), String> {
     let f = File::open(Path::new("/run/netns").join(ns))
         .map_err(|e| format!("open netns {ns}: {e}"))?;
     rustix::thread::move_into_link_name_space(
@@ -470,7 +470,7 @@ pub fn enter_netns(ns: &str) -> Result<(), String> {
 }
 
 /// An in-process server inside a pod; stops when dropped.
-pub struct Server {
+pub(crate) struct Server {
     /// The bound address.
     pub addr: SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -489,7 +489,7 @@ impl Drop for Server {
 }
 
 /// Polls `f` every 50 ms until it returns `Some`, for at most `within`; panics with `what`.
-pub fn wait_for<T>(what: &str, within: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+pub(crate) fn wait_for<T>(what: &str, within: Duration, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + within;
     loop {
         if let Some(v) = f() {
@@ -501,7 +501,7 @@ pub fn wait_for<T>(what: &str, within: Duration, mut f: impl FnMut() -> Option<T
 }
 
 /// A tiny HTTP/1.1 responder: reads the request head, answers `200` with `body`, closes.
-pub async fn http_reply(mut s: tokio::net::TcpStream, body: String) {
+pub(crate) async fn http_reply(mut s: tokio::net::TcpStream, body: String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];

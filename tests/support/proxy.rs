@@ -7,16 +7,16 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-pub use phimesh_testkit::codec::contains;
+pub(crate) use phimesh_testkit::codec::contains;
 use phimesh_testkit::mesh;
-pub use phimesh_testkit::server::{RecordingServer, Sink, CLEAN_JSON, PHI_JSON, SSN};
+pub(crate) use phimesh_testkit::server::{RecordingServer, Sink, CLEAN_JSON, PHI_JSON, SSN};
 
 fn phimesh() -> mesh::Phimesh {
     mesh::Phimesh::new(env!("CARGO_BIN_EXE_phimesh"))
 }
 
 /// A `phimesh proxy` child process (admin listener on 127.0.0.1, an ephemeral port).
-pub struct ProxyProc(mesh::ProxyProc);
+pub(crate) struct ProxyProc(mesh::ProxyProc);
 
 impl std::ops::Deref for ProxyProc {
     type Target = mesh::ProxyProc;
@@ -27,7 +27,7 @@ impl std::ops::Deref for ProxyProc {
 
 impl ProxyProc {
     /// Starts `phimesh proxy --admin-listen 127.0.0.1:0 ARGS` and waits until it is ready.
-    pub fn start(args: &[&str]) -> ProxyProc {
+    pub(crate) fn start(args: &[&str]) -> ProxyProc {
         let args: Vec<String> = ["--admin-listen", "127.0.0.1:0"]
             .iter()
             .chain(args)
@@ -38,17 +38,17 @@ impl ProxyProc {
 
     /// The value of the sample `series` (`name{labels}` exactly as rendered) in `/metrics`, 0
     /// when absent.
-    pub fn metric(&self, series: &str) -> f64 {
+    pub(crate) fn metric(&self, series: &str) -> f64 {
         mesh::metric(&self.metrics(), series)
     }
 
     /// `/metrics` text.
-    pub fn metrics(&self) -> String {
+    pub(crate) fn metrics(&self) -> String {
         curl(&[&format!("http://{}/metrics", self.admin)]).1
     }
 
     /// Audit lines so far, parsed.
-    pub fn audit(&self) -> Vec<serde_json::Value> {
+    pub(crate) fn audit(&self) -> Vec<serde_json::Value> {
         self.stdout
             .lock()
             .unwrap()
@@ -58,13 +58,13 @@ impl ProxyProc {
     }
 
     /// Waits (bounded) until `n` audit lines arrived.
-    pub fn wait_audit(&self, n: usize) -> Vec<serde_json::Value> {
+    pub(crate) fn wait_audit(&self, n: usize) -> Vec<serde_json::Value> {
         self.0.wait_audit_lines(n);
         self.audit()
     }
 
     /// Sends SIGTERM and waits for the exit status.
-    pub fn terminate(mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(mut self) -> std::process::ExitStatus {
         self.0
             .terminate(Duration::from_secs(60))
             .expect("phimesh proxy exits on SIGTERM")
@@ -72,7 +72,7 @@ impl ProxyProc {
 }
 
 /// Runs curl with `-s -o - -w \n%{http_code}` and returns (status, body). Status 0: no response.
-pub fn curl(args: &[&str]) -> (u16, String) {
+pub(crate) fn curl(args: &[&str]) -> (u16, String) {
     let out = Command::new("curl")
         .args(["-s", "--max-time", "20", "-w", "\n%{http_code}"])
         .args(args)
@@ -84,7 +84,7 @@ pub fn curl(args: &[&str]) -> (u16, String) {
 }
 
 /// A running `phimesh ca` and the files a sidecar needs to get an identity from it.
-pub struct Ca(mesh::Ca);
+pub(crate) struct Ca(mesh::Ca);
 
 impl std::ops::Deref for Ca {
     type Target = mesh::Ca;
@@ -96,7 +96,7 @@ impl std::ops::Deref for Ca {
 impl Ca {
     /// Sidecar B (`ns/b/sa/db`) in explicit mode: an mTLS inbound listener on loopback that
     /// forwards to `app`, with `mesh` as its mesh networks, plus `extra` flags.
-    pub fn inbound_sidecar(&self, app: SocketAddr, mesh: &str, extra: &[&str]) -> ProxyProc {
+    pub(crate) fn inbound_sidecar(&self, app: SocketAddr, mesh: &str, extra: &[&str]) -> ProxyProc {
         let mut args = self.identity_args("b", "db");
         let fwd = app.to_string();
         args.extend(
@@ -118,7 +118,7 @@ impl Ca {
     /// Sidecar A (`ns/a/sa/web`) in explicit mode: an outbound route on loopback to the mesh
     /// address `upstream`, whose sidecar's inbound listener is `peer_inbound`; `extra` flags
     /// after those.
-    pub fn outbound_sidecar(
+    pub(crate) fn outbound_sidecar(
         &self,
         upstream: &str,
         peer_inbound: SocketAddr,
@@ -138,22 +138,22 @@ impl Ca {
 
     /// Starts a CA in `dir` issuing `spiffe://cluster.local/ns/NS/sa/SA` for token `tok-NS-SA`
     /// for each `(ns, sa)`.
-    pub fn start(dir: &Path, ids: &[(&str, &str)]) -> Ca {
+    pub(crate) fn start(dir: &Path, ids: &[(&str, &str)]) -> Ca {
         Self::start_with(dir, ids, &[])
     }
 
     /// [`start`](Self::start) with more `phimesh ca` flags (`--leaf-ttl 4s`...).
-    pub fn start_with(dir: &Path, ids: &[(&str, &str)], extra: &[&str]) -> Ca {
+    pub(crate) fn start_with(dir: &Path, ids: &[(&str, &str)], extra: &[&str]) -> Ca {
         Ca(mesh::Ca::start(&phimesh(), dir, "127.0.0.1:0", ids, extra).unwrap())
     }
 
     /// Kills the CA (its port stays known for [`restart`](Self::restart)).
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         self.0.stop();
     }
 
     /// Starts the CA again on the same address, state and flags; returns once it listens.
-    pub fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         self.0.restart().unwrap();
     }
 }

@@ -139,8 +139,9 @@ pub struct Rule {
     /// The Hyperscan pass (database) the detector runs in. Hyperscan's literal matcher slows
     /// down for everyone when a few detectors with short or weak literals share it; those run in
     /// pass 1, a second small database, so clean traffic goes through two fast passes instead
-    /// of one slow one. Chosen by measurement (`engine::partition_search`); speed only, never
-    /// what is found.
+    /// of one slow one. Pass 2 holds the labelled phone number, the one contextual detector
+    /// that ordinary logs keep busy; a scanner drops it once it can add nothing. Chosen by
+    /// measurement (`engine::partition_search`); speed only, never what is found.
     pub pass: u8,
 }
 
@@ -654,7 +655,10 @@ pub fn builtin() -> Vec<Rule> {
             som: true,
             not_after: None,
             lookbehind: 0,
-            pass: 0,
+            // Alone in its pass: a log with a phone number on every line keeps it busy, and a
+            // scanner stops running a pass whose detectors can add nothing more to its report
+            // (once this kind is listed, or the contextual findings are full).
+            pass: 2,
         },
         Rule {
             kind: Kind::PatientName,

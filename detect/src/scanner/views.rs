@@ -40,7 +40,9 @@ use std::sync::Arc;
 use super::Scanner;
 use crate::engine::Engine;
 use crate::rules::{Kind, Role};
-use crate::types::{Decoding, Limits, ScanError, StreamOptions, Uninspectable, Verdict};
+use crate::types::{
+    Decoding, Limits, ReportMode, ScanError, StreamOptions, Uninspectable, Verdict,
+};
 
 /// Deepest nesting of views (the top stream is depth 0): base64 in gzip in base64 in a body.
 pub(crate) const MAX_DEPTH: u8 = 3;
@@ -173,6 +175,7 @@ impl Child {
             decoding,
             plus_as_space: false,
             limits: parent.limits,
+            report: parent.report,
         };
         let mut scanner = Scanner::new_child(
             engine.clone(),
@@ -235,6 +238,8 @@ pub(crate) struct ViewCtx<'a> {
     pub(crate) limits: Limits,
     /// The parent reads `+` as a space (forms, URLs): a space may be a `+` of a base64 run.
     pub(crate) plus_as_space: bool,
+    /// The parent's report mode, which its children share.
+    pub(crate) report: ReportMode,
 }
 
 /// Findings and context gathered from children, for the parent to record.
@@ -1169,7 +1174,10 @@ impl Base64Runs {
             if self.run_len < MIN_RUN {
                 self.rejected = true;
             } else {
-                let whole = (self.chars.contains(&b'/')).then(|| self.chars.clone());
+                // Segments between `/`s are tried only when one is long enough to be a run.
+                let segments = self.chars.contains(&b'/')
+                    && self.chars.split(|&c| c == b'/').any(|s| s.len() >= MIN_RUN);
+                let whole = segments.then(|| self.chars.clone());
                 self.judge(ctx, out)?;
                 if let (true, Some(whole)) = (self.rejected, whole) {
                     let mut off = 0u64;
@@ -1231,18 +1239,58 @@ fn aligned_start(chars: &[u8], decoded: &mut Vec<u8>) -> Option<(usize, u32, u8)
     {
         return None;
     }
+    decoded.clear();
     for k in 0..4 {
         if chars.len() - k < MIN_RUN {
             break;
         }
-        decoded.clear();
-        let (q, n) = decode_into(&chars[k..], decoded);
-        if worth_decoding(decoded) {
+        if worth_decoding_chars(&chars[k..]) {
+            let (q, n) = decode_into(&chars[k..], decoded);
             return Some((k, q, n));
         }
     }
-    decoded.clear();
     None
+}
+
+/// Whether what `chars` (at least [`MIN_RUN`], at most [`JUDGE_CHARS`] base64 characters)
+/// decode to is worth scanning: it starts with a compression or UTF-16 signature, or
+/// [`TEXT_SHARE`] percent of it is text. Judged quantum by quantum without building it: most
+/// runs that are no payload (identifiers, words of both cases) fail on their first bytes.
+fn worth_decoding_chars(chars: &[u8]) -> bool {
+    let quanta = chars.len() / 4;
+    let n = quanta * 3;
+    debug_assert!(quanta >= 3 && n <= JUDGE_BYTES);
+    let mut d = [0u8; JUDGE_BYTES];
+    let decode = |q: usize, d: &mut [u8; JUDGE_BYTES]| {
+        let c = &chars[4 * q..4 * q + 4];
+        let v = c
+            .iter()
+            .fold(0u32, |v, &b| v << 6 | u32::from(B64[b as usize]));
+        d[3 * q..3 * q + 3].copy_from_slice(&[(v >> 16) as u8, (v >> 8) as u8, v as u8]);
+    };
+    // The signatures need the first 8 bytes: three quanta.
+    for q in 0..3 {
+        decode(q, &mut d);
+    }
+    if d.starts_with(&[0x1f, 0x8b])
+        || matches!(signature(&d[..9]), Signature::Zlib | Signature::Utf16(_))
+    {
+        return true;
+    }
+    // Text in at least TEXT_SHARE percent of the n bytes: at most this many others.
+    let others_allowed = n - (n * TEXT_SHARE).div_ceil(100);
+    let text = |b: u8| (0x20..0x7f).contains(&b) || matches!(b, b'\t' | b'\n' | b'\r' | 0);
+    let mut others = 0;
+    for q in 0..quanta {
+        if q >= 3 {
+            decode(q, &mut d);
+        }
+        others += d[3 * q..3 * q + 3].iter().filter(|&&b| !text(b)).count();
+        if others > others_allowed {
+            return false;
+        }
+    }
+    true
 }
 
 /// Index of the first ASCII upper-case letter: 32 bytes per compare with AVX2, else eight
@@ -1311,7 +1359,9 @@ fn next_upper_swar(s: &[u8]) -> Option<usize> {
         .map(|p| at + p)
 }
 
-/// Whether a decoded start is text (or a compression/UTF-16 signature) rather than binary.
+/// Whether a decoded start is text (or a compression/UTF-16 signature) rather than binary: what
+/// [`worth_decoding_chars`] answers from the characters.
+#[cfg(test)]
 fn worth_decoding(d: &[u8]) -> bool {
     if d.starts_with(&[0x1f, 0x8b]) || matches!(signature(d), Signature::Zlib | Signature::Utf16(_))
     {
@@ -1331,6 +1381,46 @@ fn worth_decoding(d: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn judging_characters_agrees_with_judging_their_bytes() {
+        let mut r = crate::testing::Rng::new(11);
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_";
+        let mut worth = 0;
+        for i in 0..20_000u64 {
+            let len = MIN_RUN + r.below((JUDGE_CHARS - MIN_RUN + 1) as u64) as usize;
+            // Runs of random characters, and base64 of text, UTF-16 and compressed bytes.
+            let chars: Vec<u8> = match i % 4 {
+                0 => (0..len)
+                    .map(|_| alphabet[r.below(alphabet.len() as u64) as usize])
+                    .collect(),
+                k => {
+                    use base64::Engine as _;
+                    let mut raw: Vec<u8> = (0..48)
+                        .map(|_| match k {
+                            1 => b' ' + r.below(95) as u8,
+                            2 => [b'a', 0, 0xc3, 0x1f][r.below(4) as usize],
+                            _ => r.below(256) as u8,
+                        })
+                        .collect();
+                    if k == 3 && i % 8 == 3 {
+                        raw[..2].copy_from_slice(&[0x78, 0x9c]);
+                    }
+                    let e = base64::engine::general_purpose::STANDARD.encode(&raw);
+                    e.as_bytes()[..len.min(e.len())].to_vec()
+                }
+            };
+            let mut d = Vec::new();
+            decode_into(&chars, &mut d);
+            let want = worth_decoding(&d);
+            worth += usize::from(want);
+            assert_eq!(worth_decoding_chars(&chars), want, "{i}");
+        }
+        assert!(
+            worth > 3000 && worth < 17_000,
+            "both answers are tried: {worth}"
+        );
+    }
 
     #[test]
     fn next_upper_is_exact_on_every_byte() {

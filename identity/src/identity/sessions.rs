@@ -31,7 +31,7 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::server::StoresServerSessions;
 use rustls::NamedGroup;
 
-use super::Shared;
+use super::IdentityState;
 use crate::pki;
 
 /// Longest a stored session may be resumed after it was stored, whatever the certificates say.
@@ -45,7 +45,7 @@ pub const CLIENT_TICKETS_PER_SERVER: usize = 8;
 
 /// The generation and this side's `notAfter`, or `None` when there is no usable certificate
 /// (no session may be stored or resumed then).
-fn current(shared: &Weak<Shared>, now: i64) -> Option<(u64, i64)> {
+fn current(shared: &Weak<IdentityState>, now: i64) -> Option<(u64, i64)> {
     let shared = shared.upgrade()?;
     let not_after = shared.not_after.load(std::sync::atomic::Ordering::Acquire);
     (not_after > now).then(|| (shared.generation(), not_after))
@@ -153,7 +153,7 @@ struct ServerState {
 
 /// Server-side session storage (rustls `session_storage`), see the module docs.
 pub(crate) struct ServerSessions {
-    shared: Weak<Shared>,
+    shared: Weak<IdentityState>,
     state: Mutex<ServerState>,
 }
 
@@ -164,7 +164,7 @@ impl std::fmt::Debug for ServerSessions {
 }
 
 impl ServerSessions {
-    pub(crate) fn new(shared: Weak<Shared>) -> Arc<Self> {
+    pub(crate) fn new(shared: Weak<IdentityState>) -> Arc<Self> {
         Arc::new(ServerSessions {
             shared,
             state: Mutex::new(ServerState {
@@ -280,7 +280,7 @@ struct ClientState {
 /// verifier tells it which chain it accepted for a server name ([`ClientSessions::verified`]);
 /// tickets that arrive without such a record are not kept.
 pub(crate) struct ClientSessions {
-    shared: Weak<Shared>,
+    shared: Weak<IdentityState>,
     state: Mutex<ClientState>,
 }
 
@@ -291,7 +291,7 @@ impl std::fmt::Debug for ClientSessions {
 }
 
 impl ClientSessions {
-    pub(crate) fn new(shared: Weak<Shared>) -> Arc<Self> {
+    pub(crate) fn new(shared: Weak<IdentityState>) -> Arc<Self> {
         Arc::new(ClientSessions {
             shared,
             state: Mutex::new(ClientState {

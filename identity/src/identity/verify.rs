@@ -13,7 +13,7 @@ use rustls::{
 };
 
 use super::sessions::{chain_not_after, ClientSessions};
-use super::{Shared, SpiffeId};
+use super::{IdentityState, SpiffeId};
 use crate::pki;
 use crate::tls::provider;
 
@@ -95,7 +95,7 @@ pub(crate) fn verify_chain(
 /// Hands rustls the current certificate, on both the server and the client side, while it has
 /// not expired.
 #[derive(Clone)]
-pub(crate) struct CurrentCert(pub(crate) Arc<Shared>);
+pub(crate) struct CurrentCert(pub(crate) Arc<IdentityState>);
 
 impl std::fmt::Debug for CurrentCert {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -129,17 +129,17 @@ impl rustls::client::ResolvesClientCert for CurrentCert {
 /// Server side: verifies client certificates against the current roots, then the SPIFFE ID.
 #[derive(Debug)]
 pub(crate) struct SpiffeClientVerifier {
-    shared: Weak<Shared>,
+    shared: Weak<IdentityState>,
     mandatory: bool,
 }
 
 impl SpiffeClientVerifier {
-    pub(crate) fn new(shared: Weak<Shared>, mandatory: bool) -> Self {
+    pub(crate) fn new(shared: Weak<IdentityState>, mandatory: bool) -> Self {
         SpiffeClientVerifier { shared, mandatory }
     }
 }
 
-impl std::fmt::Debug for Shared {
+impl std::fmt::Debug for IdentityState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Identity({})", self.identity)
     }
@@ -214,14 +214,14 @@ impl ClientCertVerifier for SpiffeClientVerifier {
 /// ticket store when the accepted chain expires.
 #[derive(Debug)]
 pub(crate) struct SpiffeServerVerifier {
-    shared: Weak<Shared>,
+    shared: Weak<IdentityState>,
     expected: Option<Vec<SpiffeId>>,
     sessions: Option<Arc<ClientSessions>>,
 }
 
 impl SpiffeServerVerifier {
     pub(crate) fn new(
-        shared: Weak<Shared>,
+        shared: Weak<IdentityState>,
         expected: Option<Vec<SpiffeId>>,
         sessions: Option<Arc<ClientSessions>>,
     ) -> Self {
