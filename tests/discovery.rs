@@ -9,9 +9,9 @@
 //! * 127.0.0.4, listed with another identity but answered by B: refused
 //!   (`peer_identity_mismatch`, audited and counted), B's app never sees the request.
 //!
-//! Then the CA goes away: once the list is older than `--discovery-max-age` the sidecar falls
-//! back to `--mesh-networks` alone, and the unlisted destination gets mTLS, which a server
-//! without a sidecar cannot answer: nothing reaches it in plaintext.
+//! Then the CA goes away: once the list is older than `--discovery-max-age` it is reported
+//! stale and keeps deciding: the listed destination is still held to its listed identity (the
+//! impostor address still refused), the unlisted one is still egress (PHI refused).
 
 #[path = "support/proxy.rs"]
 mod support_proxy;
@@ -173,21 +173,42 @@ fn meshed_unmeshed_and_impostor_destinations_in_one_network() {
         0.0
     );
 
-    // The CA goes away: after --discovery-max-age the list is not used, --mesh-networks alone
-    // decides, and the unlisted destination gets mTLS it cannot answer.
+    // The CA goes away: after --discovery-max-age the list is reported stale and keeps
+    // deciding. The listed identity stays pinned, the unlisted destination stays egress.
     ca.stop();
     wait_metric(&a, "phimesh_discovery_stale", 1.0);
-    let seen = plain.bytes().len();
+    assert!(a.metric("phimesh_discovery_fetch_errors_total{reason=\"connect\"}") >= 1.0);
+    assert_eq!(a.metric("phimesh_discovery_workloads"), 2.0);
+    let (code, body) = curl(&[
+        "--data-binary",
+        PHI_JSON,
+        &format!("http://{to_meshed}/echo"),
+    ]);
+    assert_eq!(
+        (code, body.as_str()),
+        (200, PHI_JSON),
+        "still the listed peer"
+    );
+    let before = app_b.bytes().len();
     let (code, _) = curl(&[
+        "--data-binary",
+        CLEAN_JSON,
+        &format!("http://{to_impostor}/echo"),
+    ]);
+    assert_eq!(code, 502, "still held to its last listed identity");
+    assert_eq!(app_b.bytes().len(), before, "B's app saw nothing");
+    let seen_phi = contains(&plain.bytes(), SSN.as_bytes());
+    let (code, body) = curl(&[
         "--data-binary",
         PHI_JSON,
         &format!("http://{to_plain}/echo"),
     ]);
-    assert_eq!(code, 502);
-    assert_eq!(
-        plain.bytes().len(),
-        seen,
-        "nothing in plaintext reached the server without a sidecar"
-    );
-    assert!(a.metric("phimesh_discovery_fetch_errors_total{reason=\"connect\"}") >= 1.0);
+    assert_eq!(code, 403, "still egress, PHI refused: {body}");
+    assert!(!seen_phi && !contains(&plain.bytes(), SSN.as_bytes()));
+    let (code, body) = curl(&[
+        "--data-binary",
+        CLEAN_JSON,
+        &format!("http://{to_plain}/echo"),
+    ]);
+    assert_eq!((code, body.as_str()), (200, CLEAN_JSON), "still egress");
 }

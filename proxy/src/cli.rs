@@ -57,8 +57,9 @@ pub struct ProxyArgs {
     /// Time between polls of the CA's mesh list.
     #[arg(long, env = "PHIMESH_DISCOVERY_INTERVAL", default_value = "10s", value_parser = duration_arg)]
     discovery_interval: Duration,
-    /// How long the mesh list is used after the CA last confirmed it; past it (or before the
-    /// first answer) --mesh-networks alone decides again. At least twice the interval.
+    /// How long the mesh list is current after the CA last confirmed it; past it the list is
+    /// reported stale (phimesh_discovery_stale) and keeps deciding. Only before the first list
+    /// does --mesh-networks alone decide. At least twice the interval.
     #[arg(long, env = "PHIMESH_DISCOVERY_MAX_AGE", default_value = "60s", value_parser = duration_arg)]
     discovery_max_age: Duration,
     /// enforce (refuse plaintext PHI egress) or audit (forward and audit).

@@ -11,19 +11,34 @@
 //!   other identity of the trust domain is refused (reset, `peer_identity_mismatch`, audited);
 //! * **not listed** ([`Lookup::NotMeshed`]): no sidecar there (an unmeshed namespace, a
 //!   node-local agent). Egress: inspected, plaintext PHI refused as for any egress;
-//! * **unknown** ([`Lookup::Unknown`]): the map was never fetched, or its last confirmation is
-//!   older than `--discovery-max-age` (60 s). The `--mesh-networks` rule alone decides, as
-//!   without discovery: a mesh peer, mTLS, any identity of the trust domain.
+//! * **unknown** ([`Lookup::Unknown`]): the sidecar has never had a list (the CA has not
+//!   answered since it started). The `--mesh-networks` rule alone decides, as without
+//!   discovery: a mesh peer, mTLS, any identity of the trust domain.
 //!
-//! The fallback fails closed for PHI: every pod-network destination gets mTLS, which a
-//! destination without a sidecar cannot answer, so it is unreachable rather than sent
-//! plaintext; what is lost is the identity pinning (any identity of the trust domain passes) and
-//! reaching unmeshed destinations. A stale map is not used because an address it lists may have
-//! gone to another pod since: its callers would be refused (fail closed too, but without end).
+//! Once the sidecar has had a list, that list keeps deciding, also when its last confirmation
+//! is older than `--discovery-max-age` (60 s): a listed address stays pinned to its last
+//! listed identity, an unlisted one stays egress. Staleness is reported
+//! (`phimesh_discovery_stale`, a warning in the log) and polling goes on with backoff. A stale
+//! list fails closed for PHI: an address that went to another pod since is refused (the new
+//! holder is not the listed identity), and a pod created since is reached as egress (its
+//! sidecar's strict inbound refuses plaintext: refused connections, no leak). The CA being
+//! unreachable, or answering the sidecar's address `429` (its auth-failure throttle, which a
+//! token guesser sharing that address can trigger), therefore never widens what is accepted.
+//! Before the first list the fallback fails closed for PHI too: every pod-network destination
+//! gets mTLS, which a destination without a sidecar cannot answer; what is lost there is the
+//! identity pinning and reaching unmeshed destinations.
+//!
+//! An answer is read with a bound ([`MAX_MESH_BODY`]) and refused whole (the previous list
+//! kept, `bad_answer` counted) when it lists more than [`MAX_MESH_WORKLOADS`] workloads (the
+//! CA's cap; parsing stops there) or an identity that is not a SPIFFE ID of the trust domain.
+//! An address is taken in its IPv4 form when IPv4-mapped; an address that two different
+//! identities claim (in any spelling) is left out, as the CA does; the same identity twice is
+//! one entry.
 //!
 //! Metrics: `phimesh_discovery_workloads` (addresses in the map),
 //! `phimesh_discovery_last_success_timestamp_seconds` (last answer, 200 or 304),
-//! `phimesh_discovery_stale` (1 while the map is not used: never fetched or too old),
+//! `phimesh_discovery_stale` (1 while there is no current list: never fetched or older than
+//! `--discovery-max-age`),
 //! `phimesh_discovery_fetch_errors_total{reason}` ([`FETCH_ERROR_REASONS`]).
 
 use std::collections::HashMap;
@@ -31,7 +46,8 @@ use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use phimesh_identity::api::{MeshResponse, MAX_MESH_BODY};
+use phimesh_identity::api::{MeshResponse, MeshWorkload, MAX_MESH_BODY, MAX_MESH_WORKLOADS};
+use phimesh_identity::https::HttpsError;
 use phimesh_identity::identity::{Identity, IdentityConfig, IdentityError};
 use phimesh_identity::spiffe::SpiffeId;
 use prometheus::{Gauge, IntCounterVec, IntGauge, Opts, Registry};
@@ -42,7 +58,8 @@ use tracing::{debug, info, warn};
 pub struct DiscoveryConfig {
     /// Time between two polls of `GET /v1/mesh` (`--discovery-interval`, 10 s).
     pub interval: Duration,
-    /// How long a map is used after its last confirmation (`--discovery-max-age`, 60 s).
+    /// How long a map is current after its last confirmation (`--discovery-max-age`, 60 s);
+    /// past it the map is reported stale but keeps deciding.
     pub max_age: Duration,
 }
 
@@ -62,7 +79,7 @@ pub enum Lookup {
     Meshed(SpiffeId),
     /// It has no sidecar.
     NotMeshed,
-    /// Discovery cannot say (never fetched, or stale).
+    /// Discovery cannot say: the sidecar has never had a list.
     Unknown,
 }
 
@@ -70,6 +87,7 @@ pub enum Lookup {
 struct State {
     map: HashMap<IpAddr, SpiffeId>,
     etag: Option<String>,
+    /// Last `200` or `304`; `None` until the first list is installed.
     confirmed: Option<Instant>,
     generation: u64,
 }
@@ -89,9 +107,49 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// The body of a `200` to `GET /v1/mesh`, parsed with a bound: more than
+/// [`MAX_MESH_WORKLOADS`] entries is an error as soon as the next one starts, so parsing never
+/// holds more than the CA would ever send.
+#[derive(Debug, serde::Deserialize)]
+struct BoundedAnswer {
+    #[serde(deserialize_with = "bounded_workloads")]
+    workloads: Vec<MeshWorkload>,
+}
+
+fn bounded_workloads<'de, D>(d: D) -> Result<Vec<MeshWorkload>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = Vec<MeshWorkload>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "at most {MAX_MESH_WORKLOADS} workloads")
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(w) = seq.next_element::<MeshWorkload>()? {
+                if out.len() == MAX_MESH_WORKLOADS {
+                    return Err(serde::de::Error::custom(TOO_MANY));
+                }
+                out.push(w);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_seq(V)
+}
+
+const TOO_MANY: &str = "more workloads than the CA ever lists";
+
 impl MeshMap {
     /// An empty map (everything [`Lookup::Unknown`] until the first [`install`](Self::install))
-    /// that is used for `max_age` after each confirmation.
+    /// that is current for `max_age` after each confirmation.
     pub fn new(max_age: Duration) -> Self {
         MeshMap {
             state: Arc::new(RwLock::new(State::default())),
@@ -99,16 +157,15 @@ impl MeshMap {
         }
     }
 
-    /// What the map says about `ip` now.
+    /// What the map says about `ip` now: [`Lookup::Unknown`] only before the first list; a
+    /// stale list still decides.
     pub fn lookup(&self, ip: IpAddr) -> Lookup {
-        self.lookup_at(ip, Instant::now())
-    }
-
-    fn lookup_at(&self, ip: IpAddr, now: Instant) -> Lookup {
         let Ok(st) = self.state.read() else {
+            // A poisoned lock: nothing known can be trusted; no PHI goes plaintext either way
+            // (the fallback originates mTLS).
             return Lookup::Unknown;
         };
-        if self.stale_at(&st, now) {
+        if st.confirmed.is_none() {
             return Lookup::Unknown;
         }
         match st.map.get(&canonical(ip)) {
@@ -117,11 +174,19 @@ impl MeshMap {
         }
     }
 
-    /// Whether lookups fall back ([`Lookup::Unknown`] for every address) now.
+    /// Whether there is no current list now: never fetched, or not confirmed for longer than
+    /// `max_age` (reported; a stale list still decides).
     pub fn is_stale(&self) -> bool {
-        self.state
-            .read()
-            .map_or(true, |st| self.stale_at(&st, Instant::now()))
+        self.is_stale_at(Instant::now())
+    }
+
+    fn is_stale_at(&self, now: Instant) -> bool {
+        self.state.read().map_or(true, |st| self.stale_at(&st, now))
+    }
+
+    /// Whether the sidecar has had a list (then [`lookup`](Self::lookup) never falls back).
+    pub fn has_list(&self) -> bool {
+        self.state.read().is_ok_and(|st| st.confirmed.is_some())
     }
 
     /// The `ETag` of the installed map.
@@ -130,8 +195,8 @@ impl MeshMap {
     }
 
     /// Bumped whenever a connection verified under the map before may no longer be reused: an
-    /// address's identity changed or the address left the list, or the map became current
-    /// again after a fallback (when any identity of the trust domain was accepted).
+    /// address's identity changed or the address left the list, or the first list came (before
+    /// it any identity of the trust domain was accepted).
     pub fn generation(&self) -> u64 {
         self.state.read().map_or(0, |st| st.generation)
     }
@@ -146,28 +211,60 @@ impl MeshMap {
         self.len() == 0
     }
 
-    /// Installs a `200` answer: every identity must parse and be of `trust_domain`, or the
-    /// whole answer is refused (and the map left as it was). Returns the number of addresses.
+    /// Installs a `200` answer: every identity must parse and be of `trust_domain`, and there
+    /// may be at most [`MAX_MESH_WORKLOADS`] entries, or the whole answer is refused (and the
+    /// map left as it was). Addresses are taken in their IPv4 form when IPv4-mapped; an
+    /// address two different identities claim is left out (the same identity twice is one
+    /// entry). Returns the number of addresses installed.
     pub fn install(
         &self,
         answer: MeshResponse,
         etag: Option<String>,
         trust_domain: &str,
     ) -> Result<usize, &'static str> {
-        let mut map = HashMap::with_capacity(answer.workloads.len());
-        for w in answer.workloads {
+        self.install_workloads(answer.workloads, etag, trust_domain)
+    }
+
+    fn install_workloads(
+        &self,
+        workloads: Vec<MeshWorkload>,
+        etag: Option<String>,
+        trust_domain: &str,
+    ) -> Result<usize, &'static str> {
+        if workloads.len() > MAX_MESH_WORKLOADS {
+            return Err(TOO_MANY);
+        }
+        let mut map = HashMap::with_capacity(workloads.len());
+        let mut conflicted = std::collections::HashSet::new();
+        for w in workloads {
             let id = SpiffeId::parse(&w.identity).map_err(|_| "identity is not a SPIFFE ID")?;
             if id.trust_domain() != trust_domain {
                 return Err("identity outside the trust domain");
             }
-            if map.insert(canonical(w.ip), id).is_some() {
-                return Err("address listed twice");
+            let ip = canonical(w.ip);
+            match map.get(&ip) {
+                Some(prev) if *prev != id => {
+                    conflicted.insert(ip);
+                }
+                Some(_) => {}
+                None => {
+                    map.insert(ip, id);
+                }
+            }
+        }
+        if !conflicted.is_empty() {
+            warn!(
+                addresses = conflicted.len(),
+                "mesh list claims addresses for two identities: left out"
+            );
+            for ip in &conflicted {
+                map.remove(ip);
             }
         }
         let n = map.len();
         if let Ok(mut st) = self.state.write() {
-            let invalidates = self.stale_at(&st, Instant::now())
-                || st.map.iter().any(|(ip, id)| map.get(ip) != Some(id));
+            let invalidates =
+                st.confirmed.is_none() || st.map.iter().any(|(ip, id)| map.get(ip) != Some(id));
             let generation = st.generation + u64::from(invalidates);
             *st = State {
                 map,
@@ -182,11 +279,9 @@ impl MeshMap {
     /// A `304`: the installed map is still current.
     pub fn confirm(&self) {
         if let Ok(mut st) = self.state.write() {
-            let now = Instant::now();
-            if self.stale_at(&st, now) {
-                st.generation += 1;
+            if st.confirmed.is_some() {
+                st.confirmed = Some(Instant::now());
             }
-            st.confirmed = Some(now);
         }
     }
 
@@ -233,7 +328,7 @@ impl DiscoveryMetrics {
         .expect("valid metric");
         let stale = IntGauge::new(
             "phimesh_discovery_stale",
-            "1 while the discovery map is not used (never fetched or older than --discovery-max-age): --mesh-networks alone decides",
+            "1 while there is no current discovery list: never fetched (--mesh-networks alone decides) or older than --discovery-max-age (the last list keeps deciding)",
         )
         .expect("valid metric");
         let errors = IntCounterVec::new(
@@ -271,6 +366,8 @@ struct PollError {
 
 fn from_identity_error(e: IdentityError) -> PollError {
     let reason = match &e {
+        // Over MAX_MESH_BODY: reading stopped at the bound.
+        IdentityError::Https(HttpsError::TooLarge(_)) => "bad_answer",
         IdentityError::Https(_) => "connect",
         _ => "local",
     };
@@ -309,17 +406,26 @@ async fn poll_once(
                 .get(http::header::ETAG)
                 .and_then(|v| v.to_str().ok())
                 .map(String::from);
-            let answer: MeshResponse =
-                serde_json::from_slice(&resp.body).map_err(|_| PollError {
+            let answer: BoundedAnswer =
+                serde_json::from_slice(&resp.body).map_err(|e| PollError {
                     reason: "bad_answer",
-                    detail: "not the mesh list JSON".into(),
+                    detail: if e.to_string().starts_with(TOO_MANY) {
+                        format!("more than {MAX_MESH_WORKLOADS} workloads")
+                    } else {
+                        "not the mesh list JSON".into()
+                    },
                 })?;
-            map.install(answer, new_etag, identity.spiffe_id().trust_domain())
-                .map(Some)
-                .map_err(|why| PollError {
-                    reason: "bad_answer",
-                    detail: why.into(),
-                })
+            drop(resp);
+            map.install_workloads(
+                answer.workloads,
+                new_etag,
+                identity.spiffe_id().trust_domain(),
+            )
+            .map(Some)
+            .map_err(|why| PollError {
+                reason: "bad_answer",
+                detail: why.into(),
+            })
         }
         401 | 403 => Err(status_err("unauthenticated")),
         503 => Err(status_err("unavailable")),
@@ -374,11 +480,16 @@ pub async fn run(
         metrics.stale.set(i64::from(stale));
         if stale != was_stale {
             if stale {
-                warn!(
-                    "mesh discovery map stale: --mesh-networks alone decides until the CA answers"
-                );
+                if map.has_list() {
+                    warn!(
+                        workloads = map.len(),
+                        "mesh discovery list stale: the last list keeps deciding (listed addresses pinned, unlisted ones egress) until the CA answers"
+                    );
+                } else {
+                    warn!("no mesh discovery list yet: --mesh-networks alone decides until the CA answers");
+                }
             } else {
-                info!(workloads = map.len(), "mesh discovery map in use");
+                info!(workloads = map.len(), "mesh discovery list current");
             }
             was_stale = stale;
         }
@@ -425,10 +536,19 @@ mod tests {
         assert_eq!(map.etag().as_deref(), Some("\"t1\""));
         assert!(!map.is_stale());
 
-        // Past max_age without a confirmation: unknown again (fallback).
+        // Past max_age without a confirmation: stale, and still deciding (no fallback once
+        // there has been a list).
         let later = Instant::now() + Duration::from_secs(61);
-        assert_eq!(map.lookup_at(ip, later), Lookup::Unknown);
-        assert_eq!(map.lookup_at(other, later), Lookup::Unknown);
+        assert!(map.is_stale_at(later));
+        assert!(map.has_list());
+        let stale = MeshMap::new(Duration::ZERO);
+        stale
+            .install(answer(&[("10.1.0.5", WEB)]), None, "cluster.local")
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(stale.is_stale());
+        assert_eq!(stale.lookup(ip), Lookup::Meshed(WEB.parse().unwrap()));
+        assert_eq!(stale.lookup(other), Lookup::NotMeshed);
     }
 
     #[test]
@@ -445,11 +565,18 @@ mod tests {
         map.confirm();
         let t2 = map.state.read().unwrap().confirmed.unwrap();
         assert!(t2 >= t);
-        assert_eq!(map.lookup_at(ip, t2), Lookup::Meshed(WEB.parse().unwrap()));
-        assert_eq!(
-            map.lookup_at(ip, t2 + Duration::from_millis(1)),
-            Lookup::Unknown
-        );
+        assert!(!map.is_stale_at(t2));
+        assert!(map.is_stale_at(t2 + Duration::from_millis(1)));
+        assert_eq!(map.lookup(ip), Lookup::Meshed(WEB.parse().unwrap()));
+    }
+
+    #[test]
+    fn a_304_before_any_list_is_not_a_list() {
+        let map = MeshMap::new(Duration::from_secs(60));
+        map.confirm();
+        assert!(!map.has_list());
+        assert!(map.is_stale());
+        assert_eq!(map.lookup("10.1.0.5".parse().unwrap()), Lookup::Unknown);
     }
 
     #[test]
@@ -461,7 +588,7 @@ mod tests {
         map.install(answer(&[("10.1.0.5", WEB)]), t("1"), "cluster.local")
             .unwrap();
         let g1 = map.generation();
-        assert!(g1 > g0, "current after a fallback: its connections go");
+        assert!(g1 > g0, "the first list: connections of the fallback go");
         map.install(
             answer(&[("10.1.0.5", WEB), ("10.1.0.6", DB)]),
             t("2"),
@@ -484,7 +611,89 @@ mod tests {
         assert!(g2 > g1, "an identity changed");
         map.install(answer(&[("10.1.0.6", DB)]), t("4"), "cluster.local")
             .unwrap();
-        assert!(map.generation() > g2, "an address left");
+        let g3 = map.generation();
+        assert!(g3 > g2, "an address left");
+
+        // A stale list kept deciding (connections stayed pinned): the same list again when
+        // the CA answers drops nothing, a changed one does.
+        let stale = MeshMap::new(Duration::ZERO);
+        stale
+            .install(answer(&[("10.1.0.6", DB)]), t("1"), "cluster.local")
+            .unwrap();
+        let s1 = stale.generation();
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(stale.is_stale());
+        stale
+            .install(answer(&[("10.1.0.6", DB)]), t("1"), "cluster.local")
+            .unwrap();
+        stale.confirm();
+        assert_eq!(stale.generation(), s1, "the same list after staleness");
+        stale
+            .install(answer(&[("10.1.0.6", WEB)]), t("2"), "cluster.local")
+            .unwrap();
+        assert!(stale.generation() > s1, "an identity changed while stale");
+    }
+
+    #[test]
+    fn an_address_two_identities_claim_is_left_out_in_every_spelling() {
+        const DB: &str = "spiffe://cluster.local/ns/shop/sa/db";
+        let map = MeshMap::new(Duration::from_secs(60));
+        let n = map
+            .install(
+                answer(&[
+                    ("10.1.0.5", WEB),
+                    ("::ffff:10.1.0.5", DB),
+                    ("10.1.0.6", DB),
+                    ("10.1.0.7", WEB),
+                    ("10.1.0.7", DB),
+                    ("10.1.0.8", WEB),
+                    ("::ffff:10.1.0.8", WEB),
+                ]),
+                None,
+                "cluster.local",
+            )
+            .unwrap();
+        assert_eq!(n, 2);
+        for gone in ["10.1.0.5", "::ffff:10.1.0.5", "10.1.0.7"] {
+            assert_eq!(
+                map.lookup(gone.parse().unwrap()),
+                Lookup::NotMeshed,
+                "{gone}"
+            );
+        }
+        assert_eq!(
+            map.lookup("10.1.0.6".parse().unwrap()),
+            Lookup::Meshed(DB.parse().unwrap())
+        );
+        assert_eq!(
+            map.lookup("::ffff:10.1.0.8".parse().unwrap()),
+            Lookup::Meshed(WEB.parse().unwrap()),
+            "the same identity twice is one entry"
+        );
+    }
+
+    #[test]
+    fn an_answer_over_the_workload_bound_is_refused_while_parsing() {
+        let entry = format!("{{\"ip\":\"10.1.0.5\",\"identity\":\"{WEB}\"}}");
+        let body = |n: usize| format!("{{\"workloads\":[{}]}}", vec![entry.as_str(); n].join(","));
+        let ok: BoundedAnswer = serde_json::from_str(&body(MAX_MESH_WORKLOADS)).unwrap();
+        assert_eq!(ok.workloads.len(), MAX_MESH_WORKLOADS);
+        let e = serde_json::from_str::<BoundedAnswer>(&body(MAX_MESH_WORKLOADS + 1)).unwrap_err();
+        assert!(e.to_string().starts_with(TOO_MANY), "{e}");
+        let map = MeshMap::new(Duration::from_secs(60));
+        map.install(answer(&[("10.1.0.6", WEB)]), None, "cluster.local")
+            .unwrap();
+        let many = MeshResponse {
+            workloads: vec![
+                MeshWorkload {
+                    ip: "10.1.0.5".parse().unwrap(),
+                    identity: WEB.into(),
+                };
+                MAX_MESH_WORKLOADS + 1
+            ],
+        };
+        assert_eq!(map.install(many, None, "cluster.local"), Err(TOO_MANY));
+        assert_eq!(map.len(), 1, "the previous list kept");
     }
 
     #[test]
@@ -502,10 +711,6 @@ mod tests {
                 "trust domain",
             ),
             (answer(&[("10.1.0.6", "https://x")]), "SPIFFE"),
-            (
-                answer(&[("10.1.0.6", WEB), ("::ffff:10.1.0.6", WEB)]),
-                "twice",
-            ),
         ] {
             let e = map
                 .install(bad, Some("\"t2\"".into()), "cluster.local")

@@ -216,7 +216,8 @@ impl Dialer {
 
     /// Where outbound destination `dst` goes: outside `--mesh-networks`, egress; inside, what
     /// discovery says (a listed address is a peer that must present its listed identity, an
-    /// unlisted one is egress), or, while discovery cannot say, a peer of any identity.
+    /// unlisted one is egress, also while the list is stale), or, before discovery's first
+    /// list, a peer of any identity.
     pub fn route(&self, dst: SocketAddr) -> Route {
         if !self.cfg.is_mesh(dst) {
             return Route::Egress;
@@ -435,7 +436,7 @@ impl Clients {
     /// The pooled outbound HTTP/1.1 client to mesh peers (mTLS). Its pooled connections were
     /// verified against the identities discovery listed when they were made, so the pool is
     /// replaced (idle connections closed, requests in flight unaffected) whenever a listed
-    /// identity changed or went, or the list became current again after a fallback
+    /// identity changed or went, or the first list came after the fallback
     /// ([`MeshMap::generation`]): a new request never rides a connection to an identity the
     /// list no longer names for its address.
     pub fn mesh_h1(&self) -> HttpClient {
