@@ -24,6 +24,7 @@ use crate::config::ProxyConfig;
 use crate::discovery::{Lookup, MeshMap};
 use crate::io::Resettable;
 use crate::metrics::Metrics;
+use crate::sniff::Version;
 use crate::tls::{Carried, ClientStream, Tls, TlsError};
 
 /// Body type sent upstream.
@@ -391,7 +392,7 @@ fn client(
     b.pool_idle_timeout(pool_idle(dialer.cfg.bounds.header_timeout))
         .pool_timer(TokioTimer::new())
         .timer(TokioTimer::new());
-    if carried == Carried::H2 {
+    if carried == Carried::Http(Version::H2) {
         b.http2_only(true)
             .http2_max_header_list_size(max_header_bytes as u32)
             .http2_initial_stream_window_size(1 << 20)
@@ -414,7 +415,13 @@ fn client(
 /// [`crate::context::ConnCtx::h2_client`]).
 pub fn h2_client_to(dialer: &Dialer, dst: SocketAddr, upstream: Upstream) -> HttpClient {
     let max_header_bytes = dialer.cfg.bounds.max_header_bytes;
-    client(dialer, max_header_bytes, Carried::H2, upstream, Some(dst))
+    client(
+        dialer,
+        max_header_bytes,
+        Carried::Http(Version::H2),
+        upstream,
+        Some(dst),
+    )
 }
 
 impl Clients {
@@ -424,10 +431,10 @@ impl Clients {
         Clients {
             mesh_h1: Arc::new(std::sync::RwLock::new((
                 dialer.mesh.generation(),
-                build(Carried::Http1, Upstream::Mesh),
+                build(Carried::Http(Version::Http1), Upstream::Mesh),
             ))),
-            egress_h1: build(Carried::Http1, Upstream::Plain),
-            in_h1: build(Carried::Http1, Upstream::Plain),
+            egress_h1: build(Carried::Http(Version::Http1), Upstream::Plain),
+            in_h1: build(Carried::Http(Version::Http1), Upstream::Plain),
             dialer: dialer.clone(),
             max_header_bytes,
         }
@@ -449,7 +456,7 @@ impl Clients {
         let fresh = client(
             &self.dialer,
             self.max_header_bytes,
-            Carried::Http1,
+            Carried::Http(Version::Http1),
             Upstream::Mesh,
             None,
         );

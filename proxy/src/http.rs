@@ -34,18 +34,10 @@ use crate::inspect::{stream_options, InspectBody, InspectError, Inspector};
 use crate::io::Activity;
 use crate::policy::{Flow, Unreadable, Verdict};
 use crate::retry::{Replay, MAX_RETRIES};
+pub use crate::sniff::Version;
 
 /// Body of responses sent downstream.
 pub type RespBody = UnsyncBoxBody<Bytes, InspectError>;
-
-/// HTTP version of a downstream connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Version {
-    /// HTTP/1.x.
-    Http1,
-    /// HTTP/2.
-    H2,
-}
 
 /// Serves one downstream HTTP connection until it ends, idles out or the drain completes it.
 pub async fn serve<IO>(

@@ -15,7 +15,7 @@ use crate::config::{InboundMtls, Listen};
 use crate::context::{ConnCtx, Shared};
 use crate::forward::{Route, UpstreamIo};
 use crate::gate::{Enforce, Exchange, Stage};
-use crate::http::{self, Version};
+use crate::http;
 use crate::io::{Activity, Resettable, Tracked};
 use crate::passthrough;
 use crate::policy::{sni_allowed, Direction, Flow, PathKind, Unreadable, Verdict};
@@ -205,13 +205,9 @@ async fn dispatch_known<D>(
     match proto {
         // The HTTP clients dial their own (pooled) connections: a connection dialled while
         // waiting for the first speaker closes now.
-        Protocol::Http1 => {
+        Protocol::Http(version) => {
             drop(up);
-            http::serve(io, activity, ctx, Version::Http1, shared).await
-        }
-        Protocol::Http2 => {
-            drop(up);
-            http::serve(io, activity, ctx, Version::H2, shared).await
+            http::serve(io, activity, ctx, version, shared).await
         }
         Protocol::Tls(hello) => app_tls(io, hello, up, activity, ctx, shared).await,
         Protocol::Opaque(why) => {
@@ -478,11 +474,8 @@ async fn inbound(stream: TcpStream, peer: SocketAddr, target: Target, shared: Ar
                 return reject(&shared, Direction::Inbound, "no_client_certificate");
             }
             match carried {
-                Some(Carried::H2) => {
-                    http::serve(s, activity, ctx, Version::H2, shared.clone()).await
-                }
-                Some(Carried::Http1) => {
-                    http::serve(s, activity, ctx, Version::Http1, shared.clone()).await
+                Some(Carried::Http(version)) => {
+                    http::serve(s, activity, ctx, version, shared.clone()).await
                 }
                 Some(Carried::Tcp) => opaque(s, None, activity, ctx, true, shared.clone()).await,
                 None => {

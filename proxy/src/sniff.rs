@@ -93,15 +93,24 @@ impl Opaque {
     }
 }
 
+/// The HTTP version of a connection: what sniffing found, what a mesh connection's ALPN says
+/// it carries ([`crate::tls::Carried::Http`]), and how [`crate::http::serve`] serves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Version {
+    /// HTTP/1.x.
+    Http1,
+    /// HTTP/2.
+    H2,
+}
+
 /// What a connection speaks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Protocol {
     /// A well-formed TLS ClientHello.
     Tls(ClientHello),
-    /// An HTTP/1.x request line, or a malformed one that hyper will answer.
-    Http1,
-    /// HTTP/2 prior knowledge (the preface).
-    Http2,
+    /// HTTP: an HTTP/1.x request line (or a malformed one that hyper will answer), or the
+    /// HTTP/2 prior-knowledge preface.
+    Http(Version),
     /// Opaque bytes, and why.
     Opaque(Opaque),
 }
@@ -111,8 +120,8 @@ impl Protocol {
     pub fn label(&self) -> &'static str {
         match self {
             Protocol::Tls(_) => "tls",
-            Protocol::Http1 => "http1",
-            Protocol::Http2 => "http2",
+            Protocol::Http(Version::Http1) => "http1",
+            Protocol::Http(Version::H2) => "http2",
             Protocol::Opaque(_) => "tcp",
         }
     }
@@ -159,7 +168,7 @@ fn classify(buf: &[u8], limit: usize) -> Guess {
     let n = buf.len().min(H2_PREFACE.len());
     if buf[..n] == H2_PREFACE[..n] {
         return if n == H2_PREFACE.len() {
-            Guess::Is(Protocol::Http2)
+            Guess::Is(Protocol::Http(Version::H2))
         } else {
             Guess::NeedMore(Candidate::Http)
         };
@@ -198,7 +207,7 @@ fn classify_http1(buf: &[u8], limit: usize) -> Guess {
     let at_limit = buf.len() >= limit;
     if method_len == rest.len() {
         return if at_limit {
-            Guess::Is(Protocol::Http1)
+            Guess::Is(Protocol::Http(Version::Http1))
         } else {
             Guess::NeedMore(Candidate::Http)
         };
@@ -216,7 +225,7 @@ fn classify_http1(buf: &[u8], limit: usize) -> Guess {
                 || line.ends_with(b" HTTP/1.0")
                 || looks_like_http(line, method)
             {
-                Guess::Is(Protocol::Http1)
+                Guess::Is(Protocol::Http(Version::Http1))
             } else {
                 Guess::Is(Protocol::Opaque(Opaque::NotHttp))
             }
@@ -225,12 +234,12 @@ fn classify_http1(buf: &[u8], limit: usize) -> Guess {
         // first bytes happen to be letters and a space does not wait for a newline).
         None if after.iter().any(|&b| is_ctl(b)) => {
             if looks_like_http(rest, method) {
-                Guess::Is(Protocol::Http1)
+                Guess::Is(Protocol::Http(Version::Http1))
             } else {
                 Guess::Is(Protocol::Opaque(Opaque::NotHttp))
             }
         }
-        None if at_limit => Guess::Is(Protocol::Http1),
+        None if at_limit => Guess::Is(Protocol::Http(Version::Http1)),
         None => Guess::NeedMore(Candidate::Http),
     }
 }
@@ -543,11 +552,11 @@ mod tests {
     #[tokio::test]
     async fn detects_each_protocol() {
         let (p, _) = sniff_bytes(&[b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n"], false).await;
-        assert_eq!(p, Protocol::Http1);
+        assert_eq!(p, Protocol::Http(Version::Http1));
         let (p, _) = sniff_bytes(&[b"POS", b"T /a?b HTTP/1.0\r\n"], false).await;
-        assert_eq!(p, Protocol::Http1);
+        assert_eq!(p, Protocol::Http(Version::Http1));
         let (p, b) = sniff_bytes(&[&H2_PREFACE[..10], &H2_PREFACE[10..]], false).await;
-        assert_eq!(p, Protocol::Http2);
+        assert_eq!(p, Protocol::Http(Version::H2));
         assert_eq!(&b[..], H2_PREFACE);
         let (p, _) = sniff_bytes(&[b"\x0bMSH|^~\\&|"], false).await;
         assert_eq!(p, Protocol::Opaque(Opaque::NotHttp));
@@ -568,7 +577,7 @@ mod tests {
             false,
         )
         .await;
-        assert_eq!(p, Protocol::Http1);
+        assert_eq!(p, Protocol::Http(Version::Http1));
         assert!(b.starts_with(b"POST /x"));
         assert!(t.elapsed() >= Duration::from_millis(150));
         // Empty lines first (RFC 9112 §2.2), then a pause inside the request line.
@@ -578,7 +587,7 @@ mod tests {
             false,
         )
         .await;
-        assert_eq!(p, Protocol::Http1);
+        assert_eq!(p, Protocol::Http(Version::Http1));
         // A client that stalls past the header timeout (400 ms) or closes mid-line.
         let (p, _) = sniff_paced(&[b"POST /x"], Duration::ZERO, false).await;
         assert_eq!(p, Protocol::Opaque(Opaque::Stalled));
@@ -605,23 +614,32 @@ mod tests {
         ] {
             assert_eq!(
                 classify(line, l),
-                Guess::Is(Protocol::Http1),
+                Guess::Is(Protocol::Http(Version::Http1)),
                 "{}",
                 String::from_utf8_lossy(line)
             );
         }
         // A 17 KB request line, complete or not yet.
         let long = format!("POST /x?q={} HTTP/1.1\r\n", "a".repeat(17 * 1024));
-        assert_eq!(classify(long.as_bytes(), l), Guess::Is(Protocol::Http1));
+        assert_eq!(
+            classify(long.as_bytes(), l),
+            Guess::Is(Protocol::Http(Version::Http1))
+        );
         assert_eq!(
             classify(&long.as_bytes()[..16 * 1024 + 7], l),
             Guess::NeedMore(Candidate::Http)
         );
         // Longer than the limit without an end: hyper answers 414/431.
         let huge = format!("POST /x?q={}", "a".repeat(l));
-        assert_eq!(classify(huge.as_bytes(), l), Guess::Is(Protocol::Http1));
+        assert_eq!(
+            classify(huge.as_bytes(), l),
+            Guess::Is(Protocol::Http(Version::Http1))
+        );
         let token = "A".repeat(l);
-        assert_eq!(classify(token.as_bytes(), l), Guess::Is(Protocol::Http1));
+        assert_eq!(
+            classify(token.as_bytes(), l),
+            Guess::Is(Protocol::Http(Version::Http1))
+        );
         assert_eq!(
             classify(&token.as_bytes()[..100], l),
             Guess::NeedMore(Candidate::Http)

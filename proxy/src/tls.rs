@@ -21,6 +21,8 @@ use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
+use crate::sniff::Version;
+
 /// ALPN of HTTP/2 inside mesh mTLS.
 pub const ALPN_H2: &[u8] = b"h2";
 /// ALPN of HTTP/1.1 inside mesh mTLS.
@@ -31,10 +33,8 @@ pub const ALPN_TCP: &[u8] = b"phimesh-tcp/1";
 /// What a mesh connection carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Carried {
-    /// HTTP/2.
-    H2,
-    /// HTTP/1.1.
-    Http1,
+    /// HTTP/1.1 or HTTP/2.
+    Http(Version),
     /// Opaque TCP.
     Tcp,
 }
@@ -42,16 +42,16 @@ pub enum Carried {
 impl Carried {
     fn alpn(self) -> &'static [u8] {
         match self {
-            Carried::H2 => ALPN_H2,
-            Carried::Http1 => ALPN_HTTP1,
+            Carried::Http(Version::H2) => ALPN_H2,
+            Carried::Http(Version::Http1) => ALPN_HTTP1,
             Carried::Tcp => ALPN_TCP,
         }
     }
 
     fn from_alpn(a: Option<&[u8]>) -> Option<Carried> {
         match a? {
-            x if x == ALPN_H2 => Some(Carried::H2),
-            x if x == ALPN_HTTP1 => Some(Carried::Http1),
+            x if x == ALPN_H2 => Some(Carried::Http(Version::H2)),
+            x if x == ALPN_HTTP1 => Some(Carried::Http(Version::Http1)),
             x if x == ALPN_TCP => Some(Carried::Tcp),
             _ => None,
         }
@@ -148,8 +148,8 @@ impl Tls {
     pub fn new(identity: Identity, require_client_cert: bool) -> Tls {
         let client = |c: Carried| identity.client_config(vec![c.alpn().to_vec()]);
         let clients = [
-            client(Carried::H2),
-            client(Carried::Http1),
+            client(Carried::Http(Version::H2)),
+            client(Carried::Http(Version::Http1)),
             client(Carried::Tcp),
         ];
         let server = identity.server_config(
@@ -204,8 +204,8 @@ impl Tls {
         }
         let cfg = match (expected, carried) {
             (Some(e), c) => self.client_expecting(e, c),
-            (None, Carried::H2) => self.clients[0].clone(),
-            (None, Carried::Http1) => self.clients[1].clone(),
+            (None, Carried::Http(Version::H2)) => self.clients[0].clone(),
+            (None, Carried::Http(Version::Http1)) => self.clients[1].clone(),
             (None, Carried::Tcp) => self.clients[2].clone(),
         };
         let connector = tokio_rustls::TlsConnector::from(cfg);
@@ -304,7 +304,12 @@ mod tests {
             b.accept(s, Duration::from_secs(5)).await.is_err()
         });
         let r = a
-            .connect(addr, Carried::Http1, Duration::from_secs(5), None)
+            .connect(
+                addr,
+                Carried::Http(Version::Http1),
+                Duration::from_secs(5),
+                None,
+            )
             .await;
         assert!(r.is_err());
         assert!(srv.await.unwrap());
