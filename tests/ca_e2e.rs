@@ -1,24 +1,21 @@
 //! End-to-end tests of `phimesh ca` as a process, with real `openssl` and `curl`: issuance and
 //! chain verification, every refusal, restart, corrupt state, bad flags, rotate-root, SIGHUP.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
+
+use phimesh_testkit::mesh::Phimesh;
+use phimesh_testkit::process::ChildProc;
 use std::time::{Duration, Instant};
 
 const WEB: &str = "spiffe://cluster.local/ns/default/sa/web";
 
+/// A `phimesh ca` process (the test kit's child-process harness: output captured, killed on
+/// drop) and the directory it keeps its state and tokens in.
 struct Ca {
-    child: Child,
+    proc: ChildProc,
     port: u16,
     dir: PathBuf,
-}
-
-impl Drop for Ca {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn phimesh() -> Command {
@@ -26,31 +23,28 @@ fn phimesh() -> Command {
 }
 
 fn start_ca(dir: &Path, extra: &[&str]) -> Ca {
-    let mut child = phimesh()
-        .args(["ca", "--state-dir"])
+    let mut cmd = Phimesh::new(env!("CARGO_BIN_EXE_phimesh"))
+        .env("PHIMESH_LOG", "warn")
+        .command("ca");
+    cmd.arg("--state-dir")
         .arg(dir.join("state"))
         .arg("--tokens")
         .arg(dir.join("tokens"))
         .args(["--listen", "127.0.0.1:0"])
-        .args(extra)
-        .env("PHIMESH_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let port = loop {
-        assert!(Instant::now() < deadline, "CA did not start");
-        let line = lines.next().expect("CA exited before listening").unwrap();
-        if let Some(addr) = line.strip_prefix("phimesh ca: listening on https://") {
-            break addr.rsplit(':').next().unwrap().parse().unwrap();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
+        .args(extra);
+    let proc = ChildProc::spawn("ca", cmd).unwrap();
+    let port = proc
+        .wait_stderr(Duration::from_secs(20), |l| {
+            l.strip_prefix("phimesh ca: listening on https://")?
+                .rsplit(':')
+                .next()?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .expect("CA did not start");
     Ca {
-        child,
+        proc,
         port,
         dir: dir.to_owned(),
     }
@@ -651,7 +645,7 @@ fn sighup_reloads_the_token_file() {
     let body = csr_body(dir.path(), "web", P256, &format!("URI:{WEB}"));
     assert_eq!(ca.post_csr(Some("tok-new"), &body).0, 401);
     std::fs::write(dir.path().join("tokens"), format!("tok-new {WEB}\n")).unwrap();
-    let pid = ca.child.id().to_string();
+    let pid = ca.proc.pid().to_string();
     assert!(Command::new("kill")
         .args(["-HUP", &pid])
         .status()
