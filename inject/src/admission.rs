@@ -5,6 +5,13 @@
 //! structs here are written from the published Go types (`k8s.io/api/admission/v1/types.go`) with
 //! serde; the embedded types (`UserInfo`, `Status`) are `k8s-openapi`'s.
 //!
+//! `kube-core`'s `admission` types (kube 5) were tried in their place and do not fit: its
+//! `AdmissionResponse` keeps `patchType` private (settable only through a json-patch 4 `Patch`,
+//! beside the workspace's json-patch 5), writes `patch` as an array of numbers rather than the
+//! base64 string the API server's `[]byte` expects from JSON, always writes an empty `status`,
+//! and its request type refuses to parse reviews this module answers on purpose (no `userInfo`,
+//! an operation it does not know, an `object` that is not an object).
+//!
 //! [`review`] never panics and never fails: every input becomes an HTTP status and a body.
 //!
 //! | input | answer |
