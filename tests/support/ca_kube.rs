@@ -297,20 +297,8 @@ pub(crate) fn signal(child: &Child, sig: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// A client configuration trusting the roots of `bundle_pem`.
-pub(crate) fn tls_for(bundle_pem: &str) -> Arc<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    for c in pki::parse_certs_pem(bundle_pem).unwrap() {
-        roots.add(c).unwrap();
-    }
-    Arc::new(
-        rustls::ClientConfig::builder_with_provider(phimesh_ca::tls::provider())
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    )
-}
+/// A client configuration trusting the roots of a PEM bundle.
+pub(crate) use phimesh_ca::testing::client_config_for as tls_for;
 
 impl Replica {
     /// GET `path`: the status and body (0 and the error when no answer).
