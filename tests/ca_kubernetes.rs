@@ -17,7 +17,7 @@ use base64::Engine as _;
 use phimesh_fake_apiserver::{ObjectRef, Verb};
 use serde_json::{json, Value};
 use support_ca_kube::{
-    certs_in, cm_ref, eventually, lease_ref, replica_user, secret_ref, tls_for, Env, NS,
+    certs_in, cm_ref, eventually, lease_ref, replica_user, secret_ref, tls_for, Env, BUSY, NS,
 };
 
 impl Env {
@@ -120,16 +120,8 @@ async fn first_start_creates_the_secret_and_a_root_rotation_survives_a_restart()
 async fn a_killed_leader_hands_over_without_a_failed_issuance_or_a_lost_write() {
     let env = Env::new("warn").await;
     // Issuers rotate every 2 s, so both leaders write the Secret while the test runs.
-    let timing = [
-        "--issuer-rotation",
-        "2s",
-        "--leaf-ttl",
-        "1h",
-        "--root-ttl",
-        "30d",
-    ];
-    let a = env.start_ca("ca-a", &timing).await;
-    let b = env.start_ca("ca-b", &timing).await;
+    let a = env.start_ca("ca-a", &BUSY).await;
+    let b = env.start_ca("ca-b", &BUSY).await;
     let tls = tls_for(&env.stored_bundle());
     eventually(10, "a leader", || env.lease_holder().is_some()).await;
     let leader_name = env.lease_holder().unwrap();
