@@ -5,152 +5,25 @@
 //! write conflicts are retried without overwriting anything, a corrupt Secret stops the CA with
 //! exit 2 and is left alone, and the trust ConfigMaps follow a rotation.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+#[path = "support/ca_kube.rs"]
+mod support_ca_kube;
+
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use phimesh_ca::https::{self, HttpsUrl, Limits};
-use phimesh_ca::pki::{self, KeyAlgorithm};
-use phimesh_ca::SpiffeId;
-use phimesh_fake_apiserver::{FakeApiServer, ObjectRef, Verb};
+use phimesh_fake_apiserver::{ObjectRef, Verb};
 use serde_json::{json, Value};
-
-const NS: &str = "phimesh-system";
-const WEB: &str = "spiffe://cluster.local/ns/default/sa/web";
-/// Lease timings of every test CA: short, so hand-over is quick.
-const LEASE: [&str; 6] = [
-    "--lease-duration",
-    "3s",
-    "--renew-deadline",
-    "2s",
-    "--lease-retry-period",
-    "250ms",
-];
-
-fn secret_ref() -> ObjectRef {
-    ObjectRef::core("secrets", Some(NS), "phimesh-ca-state")
-}
-
-fn lease_ref() -> ObjectRef {
-    ObjectRef::new("coordination.k8s.io", "leases", Some(NS), "phimesh-ca")
-}
-
-fn cm_ref(ns: &str) -> ObjectRef {
-    ObjectRef::core("configmaps", Some(ns), "phimesh-trust-bundle")
-}
-
-struct Env {
-    api: FakeApiServer,
-    dir: tempfile::TempDir,
-}
+use support_ca_kube::{
+    certs_in, cm_ref, eventually, lease_ref, replica_user, secret_ref, tls_for, Env, BUSY, NS,
+};
 
 impl Env {
-    async fn new() -> Env {
-        let api = FakeApiServer::start().await.unwrap();
-        api.add_token(
-            "ca-sa-token",
-            "system:serviceaccount:phimesh-system:phimesh-ca",
-            &[],
-        );
-        let dir = tempfile::tempdir().unwrap();
-        api.write_kubeconfig(&dir.path().join("kubeconfig"), "ca-sa-token", NS)
-            .unwrap();
-        std::fs::write(dir.path().join("tokens"), format!("tok-web {WEB}\n")).unwrap();
-        Env { api, dir }
-    }
-
-    fn kubeconfig(&self) -> PathBuf {
-        self.dir.path().join("kubeconfig")
-    }
-
-    fn phimesh(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_phimesh"));
-        c.env("KUBECONFIG", self.kubeconfig())
-            .env_remove("KUBERNETES_SERVICE_HOST")
-            .env("PHIMESH_LOG", "warn");
-        c
-    }
-
-    /// Starts a CA replica named `name`, with a token of its own (so the API server's write
-    /// history says which replica wrote); returns once it listens.
-    async fn start_ca(&self, name: &str, extra: &[&str]) -> Replica {
-        let token = format!("token-{name}");
-        self.api.add_token(&token, &replica_user(name), &[]);
-        let kubeconfig = self.dir.path().join(format!("kubeconfig-{name}"));
-        self.api.write_kubeconfig(&kubeconfig, &token, NS).unwrap();
-        let mut child = self
-            .phimesh()
-            .env("KUBECONFIG", &kubeconfig)
-            .args(["ca", "--state-backend", "kubernetes", "--tokens"])
-            .arg(self.dir.path().join("tokens"))
-            .args(["--listen", "127.0.0.1:0", "--pod-name", name])
-            .args(LEASE)
-            .args(["--rate-limit", "1000000"])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let port = tokio::task::spawn_blocking(move || {
-            let mut lines = BufReader::new(stderr).lines();
-            let port = loop {
-                let line = lines.next().expect("CA exited before listening").unwrap();
-                if let Some(addr) = line.strip_prefix("phimesh ca: listening on https://") {
-                    break addr.rsplit(':').next().unwrap().parse::<u16>().unwrap();
-                }
-            };
-            std::thread::spawn(move || for _ in lines {});
-            port
-        });
-        let port = tokio::time::timeout(Duration::from_secs(30), port)
-            .await
-            .expect("CA did not start in 30 s")
-            .unwrap();
-        Replica {
-            child,
-            port,
-            name: name.to_owned(),
-        }
-    }
-
-    /// The state stored in the Secret.
-    fn stored_state(&self) -> Value {
-        let s = self.api.get(&secret_ref()).expect("state Secret exists");
-        let b = s["data"]["ca-state.json"].as_str().unwrap();
-        serde_json::from_slice(&base64::engine::general_purpose::STANDARD.decode(b).unwrap())
-            .unwrap()
-    }
-
-    fn stored_bundle(&self) -> String {
-        let s = self.api.get(&secret_ref()).expect("state Secret exists");
-        let b = s["data"]["trust-bundle.pem"].as_str().unwrap();
-        String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b).unwrap()).unwrap()
-    }
-
-    fn lease_holder(&self) -> Option<String> {
-        self.api
-            .get(&lease_ref())
-            .and_then(|l| l["spec"]["holderIdentity"].as_str().map(str::to_owned))
-    }
-
-    fn configmap_bundle(&self, ns: &str) -> Option<String> {
-        self.api
-            .get(&cm_ref(ns))
-            .and_then(|c| c["data"]["trust-bundle.pem"].as_str().map(str::to_owned))
-    }
-
+    /// `rotate-root` with a propagation delay of one hour; it must start a rotation.
     fn rotate_root(&self) {
-        let out = self
-            .phimesh()
-            .args(["ca", "rotate-root", "--state-backend", "kubernetes"])
-            .args(["--propagation-delay", "1h"])
-            .output()
-            .unwrap();
+        let out = self.rotate_root_cmd("1h").output().unwrap();
         assert!(
             out.status.success(),
             "rotate-root: {}",
@@ -172,151 +45,18 @@ impl Env {
         );
     }
 
-    /// Every successful write of the Secret was made against the version the previous one
-    /// produced, and bumped the generation by one: no write was based on a stale read.
+    /// The Secret was created once, and every later successful write of it was made against
+    /// the version the previous one produced and bumped the generation by one: no write was
+    /// based on a stale read.
     fn assert_no_lost_write(&self) {
-        let writes: Vec<_> = self
-            .api
-            .writes_of(&secret_ref())
-            .into_iter()
-            .filter(|w| w.status < 300)
-            .collect();
-        assert_eq!(writes[0].verb, Verb::Create);
-        for pair in writes.windows(2) {
-            assert_eq!(pair[1].verb, Verb::Update, "{:?}", pair[1]);
-            assert_eq!(
-                pair[1].precondition.as_deref(),
-                Some(pair[0].resource_version.unwrap().to_string().as_str()),
-                "a write not based on the previous one"
-            );
-            let generation = |w: &phimesh_fake_apiserver::WriteRecord| {
-                let b = w.stored.as_ref().unwrap()["data"]["ca-state.json"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned();
-                let v: Value = serde_json::from_slice(
-                    &base64::engine::general_purpose::STANDARD.decode(b).unwrap(),
-                )
-                .unwrap();
-                v["generation"].as_u64().unwrap()
-            };
-            assert_eq!(generation(&pair[1]), generation(&pair[0]) + 1);
-        }
+        assert_eq!(self.successful_writes()[0].verb, Verb::Create);
+        self.assert_writes_chained();
     }
-}
-
-/// The API user of replica `name` in these tests.
-fn replica_user(name: &str) -> String {
-    format!("system:serviceaccount:phimesh-system:{name}")
-}
-
-struct Replica {
-    child: Child,
-    port: u16,
-    name: String,
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn tls_for(bundle_pem: &str) -> Arc<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    for c in pki::parse_certs_pem(bundle_pem).unwrap() {
-        roots.add(c).unwrap();
-    }
-    Arc::new(
-        rustls::ClientConfig::builder_with_provider(phimesh_ca::tls::provider())
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    )
-}
-
-impl Replica {
-    async fn get(&self, tls: Arc<rustls::ClientConfig>, path: &str) -> (u16, String) {
-        let url = HttpsUrl::parse(&format!("https://127.0.0.1:{}", self.port)).unwrap();
-        match https::request(
-            &url,
-            tls,
-            http::Method::GET,
-            path,
-            &[],
-            None,
-            Limits {
-                timeout: Duration::from_secs(10),
-                max_body: 1 << 20,
-            },
-        )
-        .await
-        {
-            Ok(r) => (r.status, String::from_utf8_lossy(&r.body).into_owned()),
-            Err(e) => (0, e.to_string()),
-        }
-    }
-
-    async fn metric(&self, tls: Arc<rustls::ClientConfig>, name: &str) -> Option<f64> {
-        let (_, text) = self.get(tls, "/metrics").await;
-        text.lines()
-            .find_map(|l| l.strip_prefix(&format!("{name} ")))
-            .and_then(|v| v.trim().parse().ok())
-    }
-
-    async fn bundle(&self, tls: Arc<rustls::ClientConfig>) -> String {
-        let (code, body) = self.get(tls, "/v1/trust-bundle").await;
-        assert_eq!(code, 200, "{body}");
-        let v: Value = serde_json::from_str(&body).unwrap();
-        v["trust_bundle"].as_str().unwrap().to_owned()
-    }
-
-    /// One certificate request; the HTTP status (0 when no answer).
-    async fn issue(&self, tls: Arc<rustls::ClientConfig>) -> u16 {
-        let key = pki::generate_key(KeyAlgorithm::EcdsaP256).unwrap();
-        let id: SpiffeId = WEB.parse().unwrap();
-        let csr = pki::make_csr(&key, &id, &[]).unwrap();
-        let url = HttpsUrl::parse(&format!("https://127.0.0.1:{}", self.port)).unwrap();
-        match https::request(
-            &url,
-            tls,
-            http::Method::POST,
-            "/v1/certificates",
-            &[("authorization", "Bearer tok-web")],
-            Some(json!({ "csr": csr }).to_string().into_bytes()),
-            Limits {
-                timeout: Duration::from_secs(10),
-                max_body: 1 << 20,
-            },
-        )
-        .await
-        {
-            Ok(r) => r.status,
-            Err(_) => 0,
-        }
-    }
-}
-
-fn certs_in(pem: &str) -> usize {
-    pem.matches("-----BEGIN CERTIFICATE-----").count()
-}
-
-/// Polls `check` every 50 ms for up to `secs` seconds.
-async fn eventually<F: FnMut() -> bool>(secs: u64, what: &str, mut check: F) {
-    for _ in 0..secs * 20 {
-        if check() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("not within {secs} s: {what}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_start_creates_the_secret_and_a_root_rotation_survives_a_restart() {
-    let env = Env::new().await;
+    let env = Env::new("warn").await;
     assert!(env.api.get(&secret_ref()).is_none());
     let ca = env.start_ca("ca-0", &[]).await;
     let created = env.api.writes_of(&secret_ref());
@@ -329,7 +69,7 @@ async fn first_start_creates_the_secret_and_a_root_rotation_survives_a_restart()
     assert_eq!(certs_in(&bundle), 1);
     let tls = tls_for(&bundle);
     assert_eq!(ca.bundle(tls.clone()).await, bundle);
-    assert_eq!(ca.issue(tls.clone()).await, 200);
+    assert_eq!(ca.issue(tls.clone()).await.0, 200);
 
     // The running CA follows a rotation written by `rotate-root` (it watches the Secret).
     env.rotate_root();
@@ -365,7 +105,7 @@ async fn first_start_creates_the_secret_and_a_root_rotation_survives_a_restart()
     let state = env.stored_state();
     assert_eq!(state["roots"], rotated["roots"]);
     assert_eq!(state["pending"], rotated["pending"]);
-    assert_eq!(ca.issue(tls).await, 200);
+    assert_eq!(ca.issue(tls).await.0, 200);
     let creates = env
         .api
         .writes_of(&secret_ref())
@@ -378,18 +118,10 @@ async fn first_start_creates_the_secret_and_a_root_rotation_survives_a_restart()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_leader_hands_over_without_a_failed_issuance_or_a_lost_write() {
-    let env = Env::new().await;
+    let env = Env::new("warn").await;
     // Issuers rotate every 2 s, so both leaders write the Secret while the test runs.
-    let timing = [
-        "--issuer-rotation",
-        "2s",
-        "--leaf-ttl",
-        "1h",
-        "--root-ttl",
-        "30d",
-    ];
-    let a = env.start_ca("ca-a", &timing).await;
-    let b = env.start_ca("ca-b", &timing).await;
+    let a = env.start_ca("ca-a", &BUSY).await;
+    let b = env.start_ca("ca-b", &BUSY).await;
     let tls = tls_for(&env.stored_bundle());
     eventually(10, "a leader", || env.lease_holder().is_some()).await;
     let leader_name = env.lease_holder().unwrap();
@@ -435,7 +167,7 @@ async fn a_killed_leader_hands_over_without_a_failed_issuance_or_a_lost_write() 
         );
         load.push(tokio::spawn(async move {
             while !stop.load(Ordering::SeqCst) {
-                match s.issue(tls.clone()).await {
+                match s.issue(tls.clone()).await.0 {
                     200 => issued.fetch_add(1, Ordering::SeqCst),
                     _ => failed.fetch_add(1, Ordering::SeqCst),
                 };
@@ -526,7 +258,7 @@ async fn a_killed_leader_hands_over_without_a_failed_issuance_or_a_lost_write() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_leader_releases_the_lease_for_its_successor() {
-    let env = Env::new().await;
+    let env = Env::new("warn").await;
     let a = env.start_ca("ca-a", &[]).await;
     eventually(10, "ca-a leads", || {
         env.lease_holder().as_deref() == Some("ca-a")
@@ -563,12 +295,12 @@ async fn a_stopped_leader_releases_the_lease_for_its_successor() {
     })
     .await;
     let tls = tls_for(&env.stored_bundle());
-    assert_eq!(b.issue(tls).await, 200);
+    assert_eq!(b.issue(tls).await.0, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_conflicting_write_is_retried_and_overwrites_nothing() {
-    let env = Env::new().await;
+    let env = Env::new("warn").await;
     let ca = env
         .start_ca(
             "ca-0",
@@ -624,7 +356,7 @@ async fn a_conflicting_write_is_retried_and_overwrites_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deleted_secret_is_written_again_from_memory_with_the_same_root() {
-    let env = Env::new().await;
+    let env = Env::new("warn").await;
     let a = env.start_ca("ca-a", &[]).await;
     eventually(10, "ca-a leads", || {
         env.lease_holder().as_deref() == Some("ca-a")
@@ -646,8 +378,8 @@ async fn a_deleted_secret_is_written_again_from_memory_with_the_same_root() {
     assert!(after["generation"].as_u64() > before["generation"].as_u64());
     // Both replicas still issue, and a later rotation builds on the rewritten Secret.
     let tls = tls_for(&env.stored_bundle());
-    assert_eq!(a.issue(tls.clone()).await, 200);
-    assert_eq!(b.issue(tls.clone()).await, 200);
+    assert_eq!(a.issue(tls.clone()).await.0, 200);
+    assert_eq!(b.issue(tls.clone()).await.0, 200);
     env.rotate_root();
     let mut followed = false;
     for _ in 0..200 {
@@ -662,7 +394,7 @@ async fn a_deleted_secret_is_written_again_from_memory_with_the_same_root() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_corrupt_secret_stops_the_ca_with_exit_2_and_is_left_alone() {
-    let env = Env::new().await;
+    let env = Env::new("warn").await;
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
     for (what, data) in [
         (
@@ -703,7 +435,7 @@ async fn a_corrupt_secret_stops_the_ca_with_exit_2_and_is_left_alone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trust_configmaps_follow_a_rotation_where_pods_are_injected() {
-    let env = Env::new().await;
+    let env = Env::new("warn").await;
     env.put_pod("billing", "api", true);
     env.put_pod("plain", "web", false);
     let _ca = env.start_ca("ca-0", &[]).await;

@@ -8,65 +8,22 @@
 //! promises (the operations guide), so it fails if the attack gets through. Every issued chain is
 //! checked with `openssl verify` against the trust bundle.
 
+#[path = "support/ca_kube.rs"]
+mod support_ca_kube;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use base64::Engine as _;
-use phimesh_ca::https::{self, HttpsUrl, Limits};
-use phimesh_ca::pki::{self, KeyAlgorithm};
-use phimesh_ca::SpiffeId;
-use phimesh_fake_apiserver::{FakeApiServer, ObjectRef, Verb, WriteRecord};
+use phimesh_fake_apiserver::{ObjectRef, WriteRecord};
 use serde_json::{json, Value};
-
-const NS: &str = "phimesh-system";
-const WEB: &str = "spiffe://cluster.local/ns/default/sa/web";
-/// Lease timings of every test CA: short, so hand-over is quick.
-const LEASE: [&str; 6] = [
-    "--lease-duration",
-    "3s",
-    "--renew-deadline",
-    "2s",
-    "--lease-retry-period",
-    "250ms",
-];
-/// Issuers rotate every 2 s: the leader writes the Secret all the time.
-const BUSY: [&str; 6] = [
-    "--issuer-rotation",
-    "2s",
-    "--leaf-ttl",
-    "1h",
-    "--root-ttl",
-    "30d",
-];
-
-fn secret_ref() -> ObjectRef {
-    ObjectRef::core("secrets", Some(NS), "phimesh-ca-state")
-}
-
-fn lease_ref() -> ObjectRef {
-    ObjectRef::new("coordination.k8s.io", "leases", Some(NS), "phimesh-ca")
-}
-
-fn cm_ref(ns: &str) -> ObjectRef {
-    ObjectRef::core("configmaps", Some(ns), "phimesh-trust-bundle")
-}
-
-fn b64(s: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(s)
-}
-
-fn unb64(s: &str) -> String {
-    String::from_utf8(base64::engine::general_purpose::STANDARD.decode(s).unwrap()).unwrap()
-}
-
-/// The API user of replica `name` in these tests.
-fn replica_user(name: &str) -> String {
-    format!("system:serviceaccount:phimesh-system:{name}")
-}
+use support_ca_kube::{
+    b64, certs_in, cm_ref, eventually, lease_ref, replica_user, secret_ref, signal, tls_for, unb64,
+    Env, Replica, BUSY, LEASE, NS,
+};
 
 fn now_micro() -> String {
     k8s_openapi::jiff::Timestamp::now()
@@ -74,92 +31,7 @@ fn now_micro() -> String {
         .to_string()
 }
 
-struct Env {
-    api: FakeApiServer,
-    dir: tempfile::TempDir,
-    /// Every line any CA process of this test wrote on stderr.
-    logs: Arc<Mutex<Vec<String>>>,
-}
-
 impl Env {
-    async fn new() -> Env {
-        let api = FakeApiServer::start().await.unwrap();
-        api.add_token(
-            "ca-sa-token",
-            "system:serviceaccount:phimesh-system:phimesh-ca",
-            &[],
-        );
-        let dir = tempfile::tempdir().unwrap();
-        api.write_kubeconfig(&dir.path().join("kubeconfig"), "ca-sa-token", NS)
-            .unwrap();
-        std::fs::write(dir.path().join("tokens"), format!("tok-web {WEB}\n")).unwrap();
-        Env {
-            api,
-            dir,
-            logs: Arc::default(),
-        }
-    }
-
-    fn phimesh(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_phimesh"));
-        c.env("KUBECONFIG", self.dir.path().join("kubeconfig"))
-            .env_remove("KUBERNETES_SERVICE_HOST")
-            .env("PHIMESH_LOG", "debug");
-        c
-    }
-
-    fn token_of(name: &str) -> String {
-        format!("token-{name}")
-    }
-
-    /// Starts a CA replica named `name` with a token of its own; returns once it listens.
-    async fn start_ca(&self, name: &str, extra: &[&str]) -> Replica {
-        let token = Env::token_of(name);
-        self.api.add_token(&token, &replica_user(name), &[]);
-        let kubeconfig = self.dir.path().join(format!("kubeconfig-{name}"));
-        self.api.write_kubeconfig(&kubeconfig, &token, NS).unwrap();
-        let mut child = self
-            .phimesh()
-            .env("KUBECONFIG", &kubeconfig)
-            .args(["ca", "--state-backend", "kubernetes", "--tokens"])
-            .arg(self.dir.path().join("tokens"))
-            .args(["--listen", "127.0.0.1:0", "--pod-name", name])
-            .args(LEASE)
-            .args(["--rate-limit", "1000000"])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let logs = self.logs.clone();
-        let port = tokio::task::spawn_blocking(move || {
-            let mut lines = BufReader::new(stderr).lines();
-            let port = loop {
-                let line = lines.next().expect("CA exited before listening").unwrap();
-                logs.lock().unwrap().push(line.clone());
-                if let Some(addr) = line.strip_prefix("phimesh ca: listening on https://") {
-                    break addr.rsplit(':').next().unwrap().parse::<u16>().unwrap();
-                }
-            };
-            std::thread::spawn(move || {
-                for l in lines.map_while(Result::ok) {
-                    logs.lock().unwrap().push(l);
-                }
-            });
-            port
-        });
-        let port = tokio::time::timeout(Duration::from_secs(30), port)
-            .await
-            .expect("CA did not start in 30 s")
-            .unwrap();
-        Replica {
-            child,
-            port,
-            name: name.to_owned(),
-        }
-    }
-
     /// A CA run to its exit (it must refuse to start): exit code and stderr.
     fn run_ca_to_exit(&self) -> (Option<i32>, String) {
         let mut child = self
@@ -189,45 +61,12 @@ impl Env {
         (None, reader.join().unwrap())
     }
 
-    fn stored_state(&self) -> Value {
-        let s = self.api.get(&secret_ref()).expect("state Secret exists");
-        serde_json::from_str(&unb64(s["data"]["ca-state.json"].as_str().unwrap())).unwrap()
-    }
-
-    fn stored_bundle(&self) -> String {
-        let s = self.api.get(&secret_ref()).expect("state Secret exists");
-        unb64(s["data"]["trust-bundle.pem"].as_str().unwrap())
-    }
-
-    fn generation(&self) -> u64 {
-        self.stored_state()["generation"].as_u64().unwrap()
-    }
-
-    fn lease_holder(&self) -> Option<String> {
-        self.api
-            .get(&lease_ref())
-            .and_then(|l| l["spec"]["holderIdentity"].as_str().map(str::to_owned))
-    }
-
-    fn configmap_bundle(&self, ns: &str) -> Option<String> {
-        self.api
-            .get(&cm_ref(ns))
-            .and_then(|c| c["data"]["trust-bundle.pem"].as_str().map(str::to_owned))
-    }
-
     fn put_pod(&self, ns: &str, name: &str) {
         self.api.put(
             &ObjectRef::core("pods", Some(ns), name),
             json!({"metadata": {"labels": {"app": name, "phimesh.io/sidecar": "injected"}},
                    "spec": {"containers": [{"name": "app", "image": "app"}]}}),
         );
-    }
-
-    fn rotate_root_cmd(&self, delay: &str) -> Command {
-        let mut c = self.phimesh();
-        c.args(["ca", "rotate-root", "--state-backend", "kubernetes"])
-            .args(["--propagation-delay", delay]);
-        c
     }
 
     fn rotate_root(&self, delay: &str) {
@@ -239,31 +78,10 @@ impl Env {
         );
     }
 
-    fn successful_writes(&self) -> Vec<WriteRecord> {
-        self.api
-            .writes_of(&secret_ref())
-            .into_iter()
-            .filter(|w| w.status < 300)
-            .collect()
-    }
-
     /// Every successful write of the Secret was made against the version the previous one
     /// produced and bumped the generation by one: no write was based on a stale read.
     fn assert_no_lost_write(&self) {
-        let writes = self.successful_writes();
-        for pair in writes.windows(2) {
-            assert_eq!(pair[1].verb, Verb::Update, "{:?}", pair[1]);
-            assert_eq!(
-                pair[1].precondition.as_deref(),
-                Some(pair[0].resource_version.unwrap().to_string().as_str()),
-                "a write not based on the previous one"
-            );
-            assert_eq!(
-                generation_of(&pair[1]),
-                generation_of(&pair[0]) + 1,
-                "the generation did not advance by one"
-            );
-        }
+        self.assert_writes_chained();
     }
 
     /// No CA process logged key material or a token.
@@ -291,125 +109,6 @@ impl Env {
         assert!(!logs.contains(&raw), "the state Secret's data in the logs");
         assert!(!logs.contains("panicked"), "a panic: {logs}");
     }
-}
-
-fn generation_of(w: &WriteRecord) -> u64 {
-    let b = w.stored.as_ref().unwrap()["data"]["ca-state.json"]
-        .as_str()
-        .unwrap();
-    let v: Value = serde_json::from_str(&unb64(b)).unwrap();
-    v["generation"].as_u64().unwrap()
-}
-
-struct Replica {
-    child: Child,
-    port: u16,
-    name: String,
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = signal(&self.child, "CONT");
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn signal(child: &Child, sig: &str) -> bool {
-    Command::new("kill")
-        .args([&format!("-{sig}"), &child.id().to_string()])
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
-
-fn tls_for(bundle_pem: &str) -> Arc<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    for c in pki::parse_certs_pem(bundle_pem).unwrap() {
-        roots.add(c).unwrap();
-    }
-    Arc::new(
-        rustls::ClientConfig::builder_with_provider(phimesh_ca::tls::provider())
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    )
-}
-
-impl Replica {
-    async fn get(&self, tls: Arc<rustls::ClientConfig>, path: &str) -> (u16, String) {
-        let url = HttpsUrl::parse(&format!("https://127.0.0.1:{}", self.port)).unwrap();
-        match https::request(
-            &url,
-            tls,
-            http::Method::GET,
-            path,
-            &[],
-            None,
-            Limits {
-                timeout: Duration::from_secs(10),
-                max_body: 1 << 20,
-            },
-        )
-        .await
-        {
-            Ok(r) => (r.status, String::from_utf8_lossy(&r.body).into_owned()),
-            Err(e) => (0, e.to_string()),
-        }
-    }
-
-    async fn metric(&self, tls: Arc<rustls::ClientConfig>, name: &str) -> Option<f64> {
-        let (_, text) = self.get(tls, "/metrics").await;
-        text.lines()
-            .find_map(|l| l.strip_prefix(&format!("{name} ")))
-            .and_then(|v| v.trim().parse().ok())
-    }
-
-    async fn bundle(&self, tls: Arc<rustls::ClientConfig>) -> String {
-        let (code, body) = self.get(tls, "/v1/trust-bundle").await;
-        assert_eq!(code, 200, "{body}");
-        let v: Value = serde_json::from_str(&body).unwrap();
-        v["trust_bundle"].as_str().unwrap().to_owned()
-    }
-
-    /// One certificate request: the HTTP status (0 when no answer) and, on 200, the chain.
-    async fn issue(&self, tls: Arc<rustls::ClientConfig>) -> (u16, Option<String>) {
-        let key = pki::generate_key(KeyAlgorithm::EcdsaP256).unwrap();
-        let id: SpiffeId = WEB.parse().unwrap();
-        let csr = pki::make_csr(&key, &id, &[]).unwrap();
-        let url = HttpsUrl::parse(&format!("https://127.0.0.1:{}", self.port)).unwrap();
-        match https::request(
-            &url,
-            tls,
-            http::Method::POST,
-            "/v1/certificates",
-            &[("authorization", "Bearer tok-web")],
-            Some(json!({ "csr": csr }).to_string().into_bytes()),
-            Limits {
-                timeout: Duration::from_secs(10),
-                max_body: 1 << 20,
-            },
-        )
-        .await
-        {
-            Ok(r) if r.status == 200 => {
-                let v: Value = serde_json::from_slice(&r.body).unwrap();
-                (200, v["certificate_chain"].as_str().map(str::to_owned))
-            }
-            Ok(r) => (r.status, None),
-            Err(_) => (0, None),
-        }
-    }
-
-    fn alive(&mut self) -> bool {
-        self.child.try_wait().unwrap().is_none()
-    }
-}
-
-fn certs_in(pem: &str) -> usize {
-    pem.matches("-----BEGIN CERTIFICATE-----").count()
 }
 
 /// `openssl verify` of a leaf chain against a bundle: whether it verifies.
@@ -452,15 +151,32 @@ fn issuer_of_leaf(dir: &Path, chain: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-/// Polls `check` every 50 ms for up to `secs` seconds.
-async fn eventually<F: FnMut() -> bool>(secs: u64, what: &str, mut check: F) {
-    for _ in 0..secs * 20 {
-        if check() {
-            return;
+/// Waits up to 20 s for the deleted Secret to be written again: whether it was, and after how
+/// many seconds. When it was not, prints what the CAs logged above debug level.
+async fn secret_back(env: &Env) -> (bool, f64) {
+    let t0 = std::time::Instant::now();
+    let mut back = false;
+    for _ in 0..(20 * 20) {
+        if env.api.get(&secret_ref()).is_some() {
+            back = true;
+            break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("not within {secs} s: {what}");
+    let took = t0.elapsed().as_secs_f64();
+    eprintln!("the deleted Secret was back after {took:.1} s: {back}");
+    if !back {
+        for l in env
+            .logs
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| !l.contains("DEBUG"))
+        {
+            eprintln!("  log: {l}");
+        }
+    }
+    (back, took)
 }
 
 /// Waits for one holder of the Lease and for the replica that holds it; returns (leader,
@@ -553,7 +269,7 @@ fn writes_by_after(env: &Env, user: &str, from: usize) -> Vec<WriteRecord> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leader_paused_past_its_lease_neither_writes_nor_takes_the_lease_back_when_resumed() {
-    let env = Env::new().await;
+    let env = Env::new("debug").await;
     let a = env.start_ca("ca-a", &BUSY).await;
     let b = env.start_ca("ca-b", &BUSY).await;
     let tls = tls_for(&env.stored_bundle());
@@ -642,7 +358,7 @@ async fn a_leader_paused_past_its_lease_neither_writes_nor_takes_the_lease_back_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leader_cut_off_from_the_api_server_stops_leading_keeps_issuing_and_writes_nothing_stale()
 {
-    let env = Env::new().await;
+    let env = Env::new("debug").await;
     let a = env.start_ca("ca-a", &BUSY).await;
     let b = env.start_ca("ca-b", &BUSY).await;
     let tls = tls_for(&env.stored_bundle());
@@ -710,7 +426,7 @@ async fn a_leader_cut_off_from_the_api_server_stops_leading_keeps_issuing_and_wr
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_server_gone_longer_than_the_lease_stops_no_issuance_and_forks_no_state() {
-    let env = Env::new().await;
+    let env = Env::new("debug").await;
     let a = Arc::new(env.start_ca("ca-a", &BUSY).await);
     let b = Arc::new(env.start_ca("ca-b", &BUSY).await);
     let tls = tls_for(&env.stored_bundle());
@@ -785,7 +501,7 @@ async fn the_api_server_gone_longer_than_the_lease_stops_no_issuance_and_forks_n
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lease_taken_by_someone_else_is_respected_and_a_deleted_or_holderless_lease_is_taken_again(
 ) {
-    let env = Env::new().await;
+    let env = Env::new("debug").await;
     let mut a = env.start_ca("ca-a", &BUSY).await;
     let mut b = env.start_ca("ca-b", &BUSY).await;
     let tls = tls_for(&env.stored_bundle());
@@ -854,7 +570,7 @@ async fn a_lease_taken_by_someone_else_is_respected_and_a_deleted_or_holderless_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_secret_rolled_back_after_signing_moved_keeps_the_root_that_signs_live_leaves_trusted() {
-    let env = Env::new().await;
+    let env = Env::new("debug").await;
     env.put_pod("billing", "api");
     let a = env.start_ca("ca-a", &["--leaf-ttl", "1h"]).await;
     let b = env.start_ca("ca-b", &["--leaf-ttl", "1h"]).await;
@@ -951,7 +667,7 @@ fn bundle_without(state: &Value, drop_id: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_secret_corrupted_while_the_ca_runs_is_never_written_over() {
-    let env = Env::new().await;
+    let env = Env::new("debug").await;
     let mut a = env.start_ca("ca-a", &BUSY).await;
     let mut b = env.start_ca("ca-b", &BUSY).await;
     let tls = tls_for(&env.stored_bundle());
@@ -995,7 +711,7 @@ async fn a_secret_corrupted_while_the_ca_runs_is_never_written_over() {
 
 /// A state taken from a running CA, changed by `f`, then offered to a starting CA.
 async fn inconsistent_start(what: &str, f: impl FnOnce(&mut Value)) {
-    let env = Env::new().await;
+    let env = Env::new("debug").await;
     let ca = env.start_ca("ca-0", &[]).await;
     drop(ca);
     let mut state = env.stored_state();
@@ -1161,7 +877,7 @@ async fn a_huge_or_missing_field_state_is_refused_cleanly() {
         ("a future version", json!({"version": 99, "generation": 1})),
         ("an array", json!([1, 2, 3])),
     ] {
-        let env = Env::new().await;
+        let env = Env::new("debug").await;
         env.api.put(
             &secret_ref(),
             json!({"type": "Opaque", "data": {"ca-state.json": b64(&state.to_string())}}),
@@ -1194,7 +910,7 @@ fn compact_and_end_watches(env: &Env, tag: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watches_ended_and_compacted_away_still_deliver_a_rotation_to_every_replica() {
-    let env = Env::new().await;
+    let env = Env::new("debug").await;
     let a = env.start_ca("ca-a", &[]).await;
     let b = env.start_ca("ca-b", &[]).await;
     let tls = tls_for(&env.stored_bundle());
@@ -1223,7 +939,7 @@ async fn watches_ended_and_compacted_away_still_deliver_a_rotation_to_every_repl
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_secret_deleted_while_the_watch_was_compacted_away_is_written_again() {
-    let env = Env::new().await;
+    let env = Env::new("debug").await;
     let a = env.start_ca("ca-a", &[]).await;
     let b = env.start_ca("ca-b", &[]).await;
     eventually(10, "a leader", || env.lease_holder().is_some()).await;
@@ -1237,28 +953,7 @@ async fn a_secret_deleted_while_the_watch_was_compacted_away_is_written_again() 
     // longer than the renew deadline and the lease: leadership is lost and taken again
     tokio::time::sleep(Duration::from_secs(4)).await;
     env.api.set_unavailable(false);
-    let t0 = std::time::Instant::now();
-    let mut back = false;
-    for _ in 0..(20 * 20) {
-        if env.api.get(&secret_ref()).is_some() {
-            back = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let took = t0.elapsed().as_secs_f64();
-    eprintln!("the deleted Secret was back after {took:.1} s: {back}");
-    if !back {
-        for l in env
-            .logs
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|l| !l.contains("DEBUG"))
-        {
-            eprintln!("  log: {l}");
-        }
-    }
+    let (back, took) = secret_back(&env).await;
     // As fast as without the compaction (within 10 s, as a_deleted_secret_is_written_again...).
     assert!(
         back && took < 10.0,
@@ -1272,7 +967,7 @@ async fn a_secret_deleted_while_the_watch_was_compacted_away_is_written_again() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_rotate_roots_start_exactly_one_rotation() {
-    let env = Env::new().await;
+    let env = Env::new("debug").await;
     let _ca = env.start_ca("ca-0", &[]).await;
     let before = env.stored_state();
     let children: Vec<_> = (0..4)
@@ -1309,7 +1004,7 @@ async fn concurrent_rotate_roots_start_exactly_one_rotation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trust_configmaps_edited_or_deleted_by_hand_are_restored() {
-    let env = Env::new().await;
+    let env = Env::new("debug").await;
     env.put_pod("billing", "api");
     let _ca = env.start_ca("ca-0", &[]).await;
     let bundle = env.stored_bundle();
@@ -1395,7 +1090,7 @@ fn rbac_allows(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_request_of_the_ca_is_allowed_by_its_rbac() {
-    let env = Env::new().await;
+    let env = Env::new("debug").await;
     env.put_pod("billing", "api");
     let a = env.start_ca("ca-a", &BUSY).await;
     let _b = env.start_ca("ca-b", &BUSY).await;
@@ -1476,7 +1171,7 @@ async fn every_request_of_the_ca_is_allowed_by_its_rbac() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_api_server_answering_garbage_stops_the_ca_cleanly() {
-    let env = Env::new().await;
+    let env = Env::new("debug").await;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
@@ -1504,7 +1199,7 @@ async fn an_api_server_answering_garbage_stops_the_ca_cleanly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotate_root_meeting_conflicts_retries_on_top_and_prints_no_key() {
-    let env = Env::new().await;
+    let env = Env::new("debug").await;
     let _ca = env.start_ca("ca-0", &BUSY).await;
     eventually(10, "a leader", || env.lease_holder().is_some()).await;
     let before = env.stored_state();
@@ -1530,7 +1225,7 @@ async fn rotate_root_meeting_conflicts_retries_on_top_and_prints_no_key() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_namespace_injected_during_a_hand_over_gets_its_trust_configmap() {
-    let env = Env::new().await;
+    let env = Env::new("debug").await;
     let a = env.start_ca("ca-a", &[]).await;
     let b = env.start_ca("ca-b", &[]).await;
     let (mut leader, survivor) = split_leader(&env, a, b).await;
@@ -1557,7 +1252,7 @@ async fn a_namespace_injected_during_a_hand_over_gets_its_trust_configmap() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_foreign_root_put_into_the_secrets_trust_bundle_is_not_served_or_distributed() {
-    let env = Env::new().await;
+    let env = Env::new("debug").await;
     env.put_pod("billing", "api");
     let ca = env.start_ca("ca-0", &[]).await;
     let bundle = env.stored_bundle();
@@ -1589,7 +1284,7 @@ async fn a_foreign_root_put_into_the_secrets_trust_bundle_is_not_served_or_distr
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lease_handed_by_hand_to_the_follower_leaves_exactly_one_writer() {
-    let env = Env::new().await;
+    let env = Env::new("debug").await;
     let a = env.start_ca("ca-a", &BUSY).await;
     let b = env.start_ca("ca-b", &BUSY).await;
     let tls = tls_for(&env.stored_bundle());
@@ -1638,7 +1333,7 @@ async fn a_lease_handed_by_hand_to_the_follower_leaves_exactly_one_writer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restored_older_backup_is_followed_by_every_replica() {
-    let env = Env::new().await;
+    let env = Env::new("debug").await;
     let a = env.start_ca("ca-a", &BUSY).await;
     let b = env.start_ca("ca-b", &BUSY).await;
     let tls = tls_for(&env.stored_bundle());
@@ -1682,7 +1377,7 @@ async fn a_restored_older_backup_is_followed_by_every_replica() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_started_while_the_secret_is_gone_does_not_fork_a_new_ca() {
-    let env = Env::new().await;
+    let env = Env::new("debug").await;
     let a = env.start_ca("ca-a", &[]).await;
     let b = env.start_ca("ca-b", &[]).await;
     let tls = tls_for(&env.stored_bundle());
@@ -1732,55 +1427,13 @@ async fn a_replica_started_while_the_secret_is_gone_does_not_fork_a_new_ca() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_most_verbose_logs_carry_no_key_or_token() {
-    let env = Env::new().await;
+    let env = Env::new("debug").await;
     env.put_pod("billing", "api");
     // PHIMESH_LOG=trace: everything the CA and its libraries log.
-    let a = {
-        let token = Env::token_of("ca-a");
-        env.api.add_token(&token, &replica_user("ca-a"), &[]);
-        let kubeconfig = env.dir.path().join("kubeconfig-ca-a");
-        env.api.write_kubeconfig(&kubeconfig, &token, NS).unwrap();
-        let mut child = env
-            .phimesh()
-            .env("KUBECONFIG", &kubeconfig)
-            .env("PHIMESH_LOG", "trace")
-            .args(["ca", "--state-backend", "kubernetes", "--tokens"])
-            .arg(env.dir.path().join("tokens"))
-            .args(["--listen", "127.0.0.1:0", "--pod-name", "ca-a"])
-            .args(LEASE)
-            .args(BUSY)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let logs = env.logs.clone();
-        let port = tokio::task::spawn_blocking(move || {
-            let mut lines = BufReader::new(stderr).lines();
-            let port = loop {
-                let line = lines.next().expect("CA exited before listening").unwrap();
-                logs.lock().unwrap().push(line.clone());
-                if let Some(addr) = line.strip_prefix("phimesh ca: listening on https://") {
-                    break addr.rsplit(':').next().unwrap().parse::<u16>().unwrap();
-                }
-            };
-            std::thread::spawn(move || {
-                for l in lines.map_while(Result::ok) {
-                    logs.lock().unwrap().push(l);
-                }
-            });
-            port
-        });
-        let port = tokio::time::timeout(Duration::from_secs(30), port)
-            .await
-            .unwrap()
-            .unwrap();
-        Replica {
-            child,
-            port,
-            name: "ca-a".into(),
-        }
-    };
+    let kubeconfig = env.replica_kubeconfig("ca-a");
+    let a = env
+        .start_ca_with("ca-a", &kubeconfig, &[("PHIMESH_LOG", "trace")], &BUSY)
+        .await;
     let tls = tls_for(&env.stored_bundle());
     eventually(10, "ca-a leads", || {
         env.lease_holder().as_deref() == Some("ca-a")
@@ -1807,7 +1460,7 @@ async fn the_most_verbose_logs_carry_no_key_or_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trust_configmap_planted_before_the_first_injected_pod_is_replaced() {
-    let env = Env::new().await;
+    let env = Env::new("debug").await;
     let foreign = env.api.ca_pem().to_owned();
     env.api.put(
         &cm_ref("billing"),
@@ -1871,13 +1524,10 @@ impl Partition {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leader_partitioned_from_the_api_server_steps_down_and_does_not_write_when_it_heals() {
-    let env = Env::new().await;
+    let env = Env::new("debug").await;
     let partition = Partition::start(env.api.addr()).await;
     // ca-a reaches the API server through the relay; it starts first and leads.
-    let token = Env::token_of("ca-a");
-    env.api.add_token(&token, &replica_user("ca-a"), &[]);
-    let kc = env.dir.path().join("kubeconfig-ca-a");
-    env.api.write_kubeconfig(&kc, &token, NS).unwrap();
+    let kc = env.replica_kubeconfig("ca-a");
     let text = std::fs::read_to_string(&kc).unwrap();
     let relayed = env.dir.path().join("kubeconfig-ca-a-relayed");
     std::fs::write(
@@ -1888,42 +1538,7 @@ async fn a_leader_partitioned_from_the_api_server_steps_down_and_does_not_write_
         ),
     )
     .unwrap();
-    let a = {
-        let mut child = env
-            .phimesh()
-            .env("KUBECONFIG", &relayed)
-            .args(["ca", "--state-backend", "kubernetes", "--tokens"])
-            .arg(env.dir.path().join("tokens"))
-            .args(["--listen", "127.0.0.1:0", "--pod-name", "ca-a"])
-            .args(LEASE)
-            .args(BUSY)
-            .args(["--rate-limit", "1000000"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let port = tokio::task::spawn_blocking(move || {
-            let mut lines = BufReader::new(stderr).lines();
-            let port = loop {
-                let line = lines.next().expect("CA exited before listening").unwrap();
-                if let Some(addr) = line.strip_prefix("phimesh ca: listening on https://") {
-                    break addr.rsplit(':').next().unwrap().parse::<u16>().unwrap();
-                }
-            };
-            std::thread::spawn(move || for _ in lines {});
-            port
-        });
-        let port = tokio::time::timeout(Duration::from_secs(30), port)
-            .await
-            .unwrap()
-            .unwrap();
-        Arc::new(Replica {
-            child,
-            port,
-            name: "ca-a".into(),
-        })
-    };
+    let a = Arc::new(env.start_ca_with("ca-a", &relayed, &[], &BUSY).await);
     eventually(10, "ca-a leads", || {
         env.lease_holder().as_deref() == Some("ca-a")
     })
@@ -1977,7 +1592,7 @@ async fn a_leader_partitioned_from_the_api_server_steps_down_and_does_not_write_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_secret_deleted_as_the_watches_restart_is_written_again() {
-    let env = Env::new().await;
+    let env = Env::new("debug").await;
     let a = env.start_ca("ca-a", &[]).await;
     let b = env.start_ca("ca-b", &[]).await;
     eventually(10, "a leader", || env.lease_holder().is_some()).await;
@@ -1985,28 +1600,7 @@ async fn a_secret_deleted_as_the_watches_restart_is_written_again() {
     // The watches end (history compacted) and the Secret is deleted while they restart.
     compact_and_end_watches(&env, "2");
     assert!(env.api.delete(&secret_ref()));
-    let t0 = std::time::Instant::now();
-    let mut back = false;
-    for _ in 0..(20 * 20) {
-        if env.api.get(&secret_ref()).is_some() {
-            back = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let took = t0.elapsed().as_secs_f64();
-    eprintln!("the deleted Secret was back after {took:.1} s: {back}");
-    if !back {
-        for l in env
-            .logs
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|l| !l.contains("DEBUG"))
-        {
-            eprintln!("  log: {l}");
-        }
-    }
+    let (back, took) = secret_back(&env).await;
     assert!(
         back && took < 10.0,
         "the Secret deleted as the watches restarted came back after {took:.1} s (written: {back})"
@@ -2019,7 +1613,7 @@ async fn a_secret_deleted_as_the_watches_restart_is_written_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_secret_deleted_while_nobody_leads_is_written_again_by_the_next_leader() {
-    let env = Env::new().await;
+    let env = Env::new("debug").await;
     let a = env.start_ca("ca-a", &[]).await;
     let b = env.start_ca("ca-b", &[]).await;
     let tls = tls_for(&env.stored_bundle());

@@ -16,29 +16,15 @@
 #[path = "support/proxy.rs"]
 mod support_proxy;
 
-use std::time::{Duration, Instant};
+#[path = "support/discovery.rs"]
+mod support_discovery;
 
+use support_discovery::{discovery_args, wait_metric};
 use support_proxy::{contains, curl, Ca, ProxyProc, Sink, CLEAN_JSON, PHI_JSON, SSN};
 
 const MESH: &str = "127.0.0.0/8";
 const MESHED: &str = "127.0.0.2:8080";
 const IMPOSTOR: &str = "127.0.0.4:8080";
-
-/// Waits (at most 30 s) until `series` reads `want` on `p`'s `/metrics`.
-fn wait_metric(p: &ProxyProc, series: &str, want: f64) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if p.metric(series) == want {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{series} never read {want}: {}",
-            p.metrics()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 #[test]
 fn meshed_unmeshed_and_impostor_destinations_in_one_network() {
@@ -69,29 +55,16 @@ fn meshed_unmeshed_and_impostor_destinations_in_one_network() {
     // B's inbound listener (explicit mode's stand-in for each pod's own redirect).
     let mut args = ca.identity_args("a", "web");
     let plain_addr = plain.addr.to_string();
-    for (upstream, peer) in [
-        (MESHED, Some(&b_inbound)),
-        (plain_addr.as_str(), None),
-        (IMPOSTOR, Some(&b_inbound)),
-    ] {
-        args.push("--route".into());
-        args.push(format!("127.0.0.1:0={upstream}"));
-        if let Some(p) = peer {
-            args.push("--peer".into());
-            args.push(format!("{upstream}={p}"));
-        }
-    }
-    args.extend(
-        [
-            "--mesh-networks",
-            MESH,
-            "--discovery-interval",
-            "500ms",
-            "--discovery-max-age",
-            "3s",
-        ]
-        .map(String::from),
-    );
+    args.extend(discovery_args(
+        &[
+            (MESHED, Some(b_inbound.as_str())),
+            (&plain_addr, None),
+            (IMPOSTOR, Some(b_inbound.as_str())),
+        ],
+        MESH,
+        "500ms",
+        "3s",
+    ));
     let a_args: Vec<&str> = args.iter().map(String::as_str).collect();
     let a = ProxyProc::start(&a_args);
     wait_metric(&a, "phimesh_discovery_workloads", 2.0);

@@ -25,6 +25,9 @@
 #[path = "support/proxy.rs"]
 mod support_proxy;
 
+#[path = "support/discovery.rs"]
+mod support_discovery;
+
 #[cfg(feature = "netns")]
 #[path = "support/netns.rs"]
 mod netns;
@@ -37,6 +40,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use support_discovery::{discovery_args, wait_metric};
 use support_proxy::{contains, curl, Ca, ProxyProc, Sink, CLEAN_JSON, PHI_JSON, SSN};
 
 const MESH: &str = "127.0.0.0/8";
@@ -53,13 +57,6 @@ fn wait_until(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(100));
     }
-}
-
-/// Waits (at most 30 s) until `series` reads `want` on `p`'s `/metrics`.
-fn wait_metric(p: &ProxyProc, series: &str, want: f64) {
-    wait_until(&format!("{series} = {want}"), 30, || {
-        p.metric(series) == want
-    });
 }
 
 fn pem_blocks(pem: &str) -> Vec<Vec<u8>> {
@@ -222,6 +219,25 @@ impl RecordingTls {
     }
 }
 
+/// A `phimesh ca` in `dir` for `workloads`, with `extra` arguments, whose static mesh list
+/// holds one entry: 127.0.0.2 is `spiffe("b", "db")`.
+fn ca_listing_db(dir: &Path, workloads: &[(&str, &str)], extra: &[&str]) -> Ca {
+    let mesh = dir.join("mesh");
+    std::fs::write(&mesh, format!("127.0.0.2 {}\n", spiffe("b", "db"))).unwrap();
+    let source = format!("file:{}", mesh.display());
+    let mut args = vec!["--mesh-source", source.as_str()];
+    args.extend_from_slice(extra);
+    Ca::start_with(dir, workloads, &args)
+}
+
+/// At db's listed address (127.0.0.2), a TLS server with a valid mesh certificate of another
+/// identity (`spiffe("c", "billing")`, forged with `ca`'s issuer) that records what it gets.
+fn impostor_of_db(ca: &Ca) -> RecordingTls {
+    let forge = Forge::from_state(&ca.state_dir());
+    let (c, k) = forge.mesh_leaf(&spiffe("c", "billing"));
+    RecordingTls::start("127.0.0.2:0", Some(server_config(c, k)))
+}
+
 /// A sidecar A (`ns/a/sa/web`) with one explicit route per `(upstream, peer)`, discovery polling
 /// `ca_url` every 300 ms and trusting its list for `max_age`.
 fn sidecar_a(
@@ -252,25 +268,9 @@ fn sidecar_a_with(
             args[i + 1] = ca_roots.display().to_string();
         }
     }
-    for (upstream, peer) in routes {
-        args.push("--route".into());
-        args.push(format!("127.0.0.1:0={upstream}"));
-        if let Some(p) = peer {
-            args.push("--peer".into());
-            args.push(format!("{upstream}={p}"));
-        }
-    }
-    args.extend(
-        [
-            "--mesh-networks",
-            MESH,
-            "--discovery-interval",
-            "300ms",
-            "--discovery-max-age",
-            max_age,
-        ]
-        .map(String::from),
-    );
+    let routes: Vec<(&str, Option<&str>)> =
+        routes.iter().map(|(u, p)| (*u, p.as_deref())).collect();
+    args.extend(discovery_args(&routes, MESH, "300ms", max_age));
     args.extend(extra.iter().map(|s| s.to_string()));
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
     ProxyProc::start(&a)
@@ -303,14 +303,7 @@ fn etag_of(head_and_body: &str) -> Option<String> {
 #[test]
 fn ca_mesh_endpoint_requires_a_token_throttles_guessers_and_answers_304() {
     let dir = tempfile::tempdir().unwrap();
-    let mesh = dir.path().join("mesh");
-    std::fs::write(&mesh, format!("127.0.0.2 {}\n", spiffe("b", "db"))).unwrap();
-    let source = format!("file:{}", mesh.display());
-    let ca = Ca::start_with(
-        dir.path(),
-        &[("a", "web")],
-        &["--mesh-source", &source, "--auth-failure-limit", "3"],
-    );
+    let ca = ca_listing_db(dir.path(), &[("a", "web")], &["--auth-failure-limit", "3"]);
     let good = "Authorization: Bearer tok-a-web";
 
     let (code, text) = ca_get(&ca, &["-H", good]);
@@ -609,13 +602,8 @@ fn listed_address_refuses_impostor_plaintext_and_foreign_certificates() {
 #[test]
 fn impostor_gets_nothing_over_h2_grpc_or_opaque_tcp() {
     let dir = tempfile::tempdir().unwrap();
-    let mesh = dir.path().join("mesh");
-    std::fs::write(&mesh, format!("127.0.0.2 {}\n", spiffe("b", "db"))).unwrap();
-    let source = format!("file:{}", mesh.display());
-    let ca = Ca::start_with(dir.path(), &[("a", "web")], &["--mesh-source", &source]);
-    let forge = Forge::from_state(&ca.state_dir());
-    let (c, k) = forge.mesh_leaf(&spiffe("c", "billing"));
-    let impostor = RecordingTls::start("127.0.0.2:0", Some(server_config(c, k)));
+    let ca = ca_listing_db(dir.path(), &[("a", "web")], &[]);
+    let impostor = impostor_of_db(&ca);
     let a = sidecar_a(
         &ca,
         &ca.url,
@@ -664,10 +652,7 @@ fn impostor_gets_nothing_over_h2_grpc_or_opaque_tcp() {
 #[test]
 fn unlisted_destination_in_the_pod_network_gets_no_phi_in_any_encoding() {
     let dir = tempfile::tempdir().unwrap();
-    let mesh = dir.path().join("mesh");
-    std::fs::write(&mesh, format!("127.0.0.2 {}\n", spiffe("b", "db"))).unwrap();
-    let source = format!("file:{}", mesh.display());
-    let ca = Ca::start_with(dir.path(), &[("a", "web")], &["--mesh-source", &source]);
+    let ca = ca_listing_db(dir.path(), &[("a", "web")], &[]);
     let plain = Sink::start_on("127.0.0.3:0");
     let plain_addr = plain.addr.to_string();
     let a = sidecar_a(
@@ -776,14 +761,7 @@ fn moving_address_setup() -> (
     String,
 ) {
     let dir = tempfile::tempdir().unwrap();
-    let mesh = dir.path().join("mesh");
-    std::fs::write(&mesh, format!("127.0.0.2 {}\n", spiffe("b", "db"))).unwrap();
-    let source = format!("file:{}", mesh.display());
-    let ca = Ca::start_with(
-        dir.path(),
-        &[("a", "web"), ("b", "db")],
-        &["--mesh-source", &source],
-    );
+    let ca = ca_listing_db(dir.path(), &[("a", "web"), ("b", "db")], &[]);
     let app_b = Sink::start();
     let b = ca.inbound_sidecar(app_b.addr, MESH, &[]);
     let b_inbound = b.inbound.unwrap().to_string();
@@ -798,6 +776,7 @@ fn moving_address_setup() -> (
     );
     wait_metric(&a, "phimesh_discovery_workloads", 1.0);
     let url = format!("http://{}/echo", a.routes[0]);
+    let mesh = dir.path().join("mesh");
     (dir, ca, a, b, app_b, mesh, url)
 }
 
@@ -1451,10 +1430,7 @@ fn greeting_server(bind: &str) -> (SocketAddr, Arc<Mutex<Vec<u8>>>) {
 #[test]
 fn unlisted_server_first_protocol_gets_no_phi_even_split_across_writes() {
     let dir = tempfile::tempdir().unwrap();
-    let mesh = dir.path().join("mesh");
-    std::fs::write(&mesh, format!("127.0.0.2 {}\n", spiffe("b", "db"))).unwrap();
-    let source = format!("file:{}", mesh.display());
-    let ca = Ca::start_with(dir.path(), &[("a", "web")], &["--mesh-source", &source]);
+    let ca = ca_listing_db(dir.path(), &[("a", "web")], &[]);
     let (addr, seen) = greeting_server("127.0.0.3:0");
     let upstream = addr.to_string();
     let a = sidecar_a(&ca, &ca.url, &ca.roots, &[(upstream.as_str(), None)], "30s");
@@ -1548,14 +1524,9 @@ fn an_unlisted_server_with_a_mesh_certificate_gets_phi_only_before_the_first_lis
 #[test]
 fn guessing_tokens_from_a_shared_address_does_not_unpin_a_listed_identity() {
     let dir = tempfile::tempdir().unwrap();
-    let mesh = dir.path().join("mesh");
-    std::fs::write(&mesh, format!("127.0.0.2 {}\n", spiffe("b", "db"))).unwrap();
-    let source = format!("file:{}", mesh.display());
-    let ca = Ca::start_with(dir.path(), &[("a", "web")], &["--mesh-source", &source]);
-    let forge = Forge::from_state(&ca.state_dir());
+    let ca = ca_listing_db(dir.path(), &[("a", "web")], &[]);
     // At db's listed address, a server with a valid mesh certificate of another identity.
-    let (c, k) = forge.mesh_leaf(&spiffe("c", "billing"));
-    let impostor = RecordingTls::start("127.0.0.2:0", Some(server_config(c, k)));
+    let impostor = impostor_of_db(&ca);
     let a = sidecar_a(
         &ca,
         &ca.url,
@@ -1633,27 +1604,8 @@ fn an_app_cannot_unpin_its_own_sidecar_by_guessing_tokens() {
     write("tokens", &format!("tok-a {id_a}\n"));
     let token = write("token-a", "tok-a\n");
     let mesh = write("mesh", &format!("{} {id_a}\n", a.ip));
-    let mut ca = ca_host.cmd(netns::phimesh_bin());
-    ca.arg("ca")
-        .arg("--state-dir")
-        .arg(dir.join("ca"))
-        .arg("--tokens")
-        .arg(dir.join("tokens"))
-        .arg("--mesh-source")
-        .arg(format!("file:{}", mesh.display()))
-        .args(["--listen", &ca_host.addr(15012).to_string()])
-        .args(["--server-name", &ca_host.ip.to_string()])
-        .env("PHIMESH_LOG", "warn");
-    net.spawn("ca", ca);
-    wait_for("the CA to listen", Duration::from_secs(30), || {
-        net.proc("ca")
-            .stderr()
-            .contains("phimesh ca: listening on")
-            .then_some(())
-    });
-    std::fs::set_permissions(dir.join("ca"), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let bundle = dir.join("ca").join("trust-bundle.pem");
-    std::fs::set_permissions(&bundle, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mesh_source = ["--mesh-source".into(), format!("file:{}", mesh.display())];
+    let bundle = net.start_ca(&ca_host, &dir, &mesh_source);
 
     // U: on 80 a TLS server with a valid mesh certificate (a sidecar's inbound redirect would
     // bring mesh connections to 15006; U has none, its server takes them itself).

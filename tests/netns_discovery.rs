@@ -136,27 +136,11 @@ fn discovery_sorts_meshed_from_unmeshed_and_pins_identities() {
     let mesh_file = dir.join("mesh");
     write_file(&mesh_file, &format!("{} {ID_A}\n{} {ID_B}\n", a.ip, b.ip));
 
-    let mut ca = ca_host.cmd(netns::phimesh_bin());
-    ca.arg("ca")
-        .arg("--state-dir")
-        .arg(dir.join("ca"))
-        .arg("--tokens")
-        .arg(dir.join("tokens"))
-        .arg("--mesh-source")
-        .arg(format!("file:{}", mesh_file.display()))
-        .args(["--listen", &ca_host.addr(15012).to_string()])
-        .args(["--server-name", &ca_host.ip.to_string()])
-        .env("PHIMESH_LOG", "warn");
-    net.spawn("ca", ca);
-    wait_for("the CA to listen", Duration::from_secs(30), || {
-        net.proc("ca")
-            .stderr()
-            .contains("phimesh ca: listening on")
-            .then_some(())
-    });
-    let bundle = dir.join("ca").join("trust-bundle.pem");
-    std::fs::set_permissions(dir.join("ca"), std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::set_permissions(&bundle, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mesh_source = [
+        "--mesh-source".into(),
+        format!("file:{}", mesh_file.display()),
+    ];
+    let bundle = net.start_ca(&ca_host, &dir, &mesh_source);
 
     let b_capture = Arc::new(Mutex::new(Vec::new()));
     let u_capture = Arc::new(Mutex::new(Vec::new()));

@@ -21,7 +21,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use support::netns::{self, wait_for, Net, Pod, APP_UID, PROXY_UID};
+use support::netns::{self, Net, Pod, APP_UID, PROXY_UID};
 
 const ID_A: &str = "spiffe://cluster.local/ns/demo/sa/frontend";
 const ID_B: &str = "spiffe://cluster.local/ns/demo/sa/patients";
@@ -195,25 +195,7 @@ fn mesh(name: &str, mesh_v6: bool) -> Mesh {
     write_file(&dir.join("phi.json"), &patient_json());
 
     // The CA on its own host.
-    let mut ca = ca_host.cmd(netns::phimesh_bin());
-    ca.arg("ca")
-        .arg("--state-dir")
-        .arg(dir.join("ca"))
-        .arg("--tokens")
-        .arg(dir.join("tokens"))
-        .args(["--listen", &format!("{}", ca_host.addr(15012))])
-        .args(["--server-name", &ca_host.ip.to_string()])
-        .env("PHIMESH_LOG", "warn");
-    net.spawn("ca", ca);
-    wait_for("the CA to listen", Duration::from_secs(30), || {
-        net.proc("ca")
-            .stderr()
-            .contains("phimesh ca: listening on")
-            .then_some(())
-    });
-    let bundle = dir.join("ca").join("trust-bundle.pem");
-    std::fs::set_permissions(dir.join("ca"), std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::set_permissions(&bundle, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let bundle = net.start_ca(&ca_host, &dir, &[]);
 
     // Apps: the patient service in B, the external sink (records every byte); dual stack.
     let b_capture = Arc::new(Mutex::new(Vec::new()));

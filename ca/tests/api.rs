@@ -3,46 +3,23 @@
 //! `authentication.k8s.io/v1` TokenReview API (real HTTPS with its own CA, real JSON). There is
 //! no real API server here.
 
+mod support {
+    pub(crate) mod ca;
+}
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use phimesh_ca::auth::{Authenticator, KubeConfig};
-use phimesh_ca::authority::Settings;
 use phimesh_ca::https::{self, HttpsUrl, Limits};
 use phimesh_ca::identity::{Identity, IdentityConfig, SpiffeId};
 use phimesh_ca::pki::{self, KeyAlgorithm};
-use phimesh_ca::server::{self, CaConfig, RunningCa};
+use phimesh_ca::server::RunningCa;
+use phimesh_ca::testing::client_config_for as client_for;
 use phimesh_fake_apiserver::FakeApiServer;
 
 async fn start_ca(dir: &std::path::Path, auth: Authenticator) -> RunningCa {
-    server::start(
-        CaConfig {
-            settings: Settings::new("cluster.local"),
-            state: server::StateConfig::Directory(dir.join("state")),
-            listen: "127.0.0.1:0".parse().unwrap(),
-            server_names: server::default_server_names(),
-            rate_limit_per_minute: 30,
-            auth_failures_per_minute: 30,
-            tick: Duration::from_secs(1),
-        },
-        Arc::new(auth),
-    )
-    .await
-    .unwrap()
-}
-
-fn client_for(bundle_pem: &str) -> Arc<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    for c in pki::parse_certs_pem(bundle_pem).unwrap() {
-        roots.add(c).unwrap();
-    }
-    Arc::new(
-        rustls::ClientConfig::builder_with_provider(phimesh_ca::tls::provider())
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    )
+    support::ca::start_ca_with(dir, auth, 30).await
 }
 
 async fn post_csr(ca: &RunningCa, token: &str, id: &SpiffeId) -> (u16, serde_json::Value) {

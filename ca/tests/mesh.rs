@@ -2,18 +2,20 @@
 //! pods listed and watched from a fake Kubernetes API server (`phimesh-fake-apiserver`: real
 //! HTTPS, real JSON, the published list/watch API; there is no real cluster here).
 
-use std::sync::Arc;
+mod support {
+    pub(crate) mod ca;
+}
+
 use std::time::{Duration, Instant};
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use phimesh_ca::api::MeshResponse;
 use phimesh_ca::auth::Authenticator;
-use phimesh_ca::authority::Settings;
 use phimesh_ca::discovery::pods::KubePods;
 use phimesh_ca::discovery::StaticFile;
 use phimesh_ca::https::{self, HttpsUrl, Limits};
-use phimesh_ca::pki;
-use phimesh_ca::server::{self, CaConfig, RunningCa};
+use phimesh_ca::server::RunningCa;
+use phimesh_ca::testing::client_config_for;
 use phimesh_fake_apiserver::{FakeApiServer, ObjectRef};
 
 const TOKEN: &str = "tok-web spiffe://cluster.local/ns/shop/sa/web\n";
@@ -21,20 +23,7 @@ const TOKEN: &str = "tok-web spiffe://cluster.local/ns/shop/sa/web\n";
 async fn start_ca(dir: &std::path::Path) -> RunningCa {
     std::fs::write(dir.join("tokens"), TOKEN).unwrap();
     let auth = Authenticator::new("cluster.local", Some(dir.join("tokens")), None).unwrap();
-    server::start(
-        CaConfig {
-            settings: Settings::new("cluster.local"),
-            state: server::StateConfig::Directory(dir.join("state")),
-            listen: "127.0.0.1:0".parse().unwrap(),
-            server_names: server::default_server_names(),
-            rate_limit_per_minute: 30,
-            auth_failures_per_minute: 1000,
-            tick: Duration::from_secs(1),
-        },
-        Arc::new(auth),
-    )
-    .await
-    .unwrap()
+    support::ca::start_ca_with(dir, auth, 1000).await
 }
 
 struct Answer {
@@ -45,17 +34,7 @@ struct Answer {
 }
 
 async fn get_mesh(ca: &RunningCa, token: Option<&str>, if_none_match: Option<&str>) -> Answer {
-    let mut roots = rustls::RootCertStore::empty();
-    for c in pki::parse_certs_pem(&ca.ca.bundle_pem()).unwrap() {
-        roots.add(c).unwrap();
-    }
-    let tls = Arc::new(
-        rustls::ClientConfig::builder_with_provider(phimesh_ca::tls::provider())
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    );
+    let tls = client_config_for(&ca.ca.bundle_pem());
     let url = HttpsUrl::parse(&format!("https://127.0.0.1:{}", ca.addr.port())).unwrap();
     let auth = token.map(|t| format!("Bearer {t}"));
     let mut headers = Vec::new();

@@ -8,6 +8,7 @@
 //! assert!(web.is_ready());
 //! ```
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use rcgen::{Issuer, KeyPair};
@@ -99,4 +100,23 @@ impl TestPki {
         )
         .expect("test identity")
     }
+}
+
+/// A TLS client configuration (this crate's provider, webpki with host-name checks) trusting the
+/// roots in `bundle_pem`: what a test's HTTPS client of the CA uses.
+///
+/// # Panics
+/// When `bundle_pem` holds a certificate that does not parse.
+pub fn client_config_for(bundle_pem: &str) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in pki::parse_certs_pem(bundle_pem).expect("trust bundle PEM") {
+        roots.add(c).expect("trust bundle certificate");
+    }
+    Arc::new(
+        rustls::ClientConfig::builder_with_provider(crate::tls::provider())
+            .with_safe_default_protocol_versions()
+            .expect("protocol versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
 }

@@ -248,6 +248,35 @@ impl Net {
         self.procs.len() - 1
     }
 
+    /// Starts `phimesh ca` in `host` as process `ca`, listening on port 15012 of the host's
+    /// address, with its state in `dir/ca`, the workload tokens of `dir/tokens` and `extra`
+    /// arguments; waits until it listens, then makes the state directory and the trust bundle
+    /// readable by the sidecars (they run as another UID). Returns the trust bundle's path.
+    pub(crate) fn start_ca(&mut self, host: &Pod, dir: &Path, extra: &[String]) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let mut ca = host.cmd(phimesh_bin());
+        ca.arg("ca")
+            .arg("--state-dir")
+            .arg(dir.join("ca"))
+            .arg("--tokens")
+            .arg(dir.join("tokens"))
+            .args(extra)
+            .args(["--listen", &host.addr(15012).to_string()])
+            .args(["--server-name", &host.ip.to_string()])
+            .env("PHIMESH_LOG", "warn");
+        self.spawn("ca", ca);
+        wait_for("the CA to listen", Duration::from_secs(30), || {
+            self.proc("ca")
+                .stderr()
+                .contains("phimesh ca: listening on")
+                .then_some(())
+        });
+        let bundle = dir.join("ca").join("trust-bundle.pem");
+        std::fs::set_permissions(dir.join("ca"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&bundle, std::fs::Permissions::from_mode(0o644)).unwrap();
+        bundle
+    }
+
     /// The process started as `label`.
     pub(crate) fn proc(&mut self, label: &str) -> &mut Proc {
         self.procs
