@@ -265,13 +265,9 @@ where
 /// stream is reset, the connection stays), and a client that sent `Expect: 100-continue` has
 /// sent no body: reading would invite it.
 fn discard(body: Incoming, version: Version, headers: &HeaderMap) {
-    if version != Version::Http1
-        || phimesh_plumbing::expects_continue(headers)
-        || hyper::body::Body::is_end_stream(&body)
-    {
-        return;
+    if version == Version::Http1 && !phimesh_plumbing::expects_continue(headers) {
+        drain_rest(body);
     }
-    phimesh_plumbing::discard(body);
 }
 
 /// Reads and drops the rest of `body` in a task of its own ([`phimesh_plumbing::discard`]'s
