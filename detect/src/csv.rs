@@ -89,7 +89,7 @@ fn column_kind(name: &[u8]) -> Option<Column> {
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_lowercase() as char)
         .collect();
-    let has = |k: &str| n.contains(k);
+    let has = |k: &str| contains(n.as_bytes(), k.as_bytes());
     let strong = |kind, validate| {
         Some(Column {
             kind,
@@ -227,6 +227,19 @@ fn column_kind(name: &[u8]) -> Option<Column> {
     }
 }
 
+/// Whether `needle` occurs in `hay`. Labels are short and most needles longer than them, so
+/// this plain loop (length test, then first byte) beats `str::contains`, whose searcher setup
+/// was most of the cost of reading a short message's first line (`column_kind` asks ~90 times).
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, _)) = needle.split_first() else {
+        return true;
+    };
+    hay.len() >= needle.len()
+        && hay
+            .windows(needle.len())
+            .any(|w| w[0] == first && w == needle)
+}
+
 /// A label that names a patient's data (`patient_phone`, `MemberDob`, Clarity's `PAT_NAME`).
 fn is_patient_label(f: &[u8]) -> bool {
     let n: String = f
@@ -245,7 +258,7 @@ fn is_patient_label(f: &[u8]) -> bool {
         "guarantor",
     ]
     .iter()
-    .any(|k| n.contains(k))
+    .any(|k| contains(n.as_bytes(), k.as_bytes()))
         || pat_prefixed(f)
         || pt_prefixed(f)
 }
@@ -674,7 +687,7 @@ impl CsvColumns {
                 && !["patient", "pt", "member", "paciente"]
                     .iter()
                     .any(|p| label.eq_ignore_ascii_case(p.as_bytes()));
-            if let Some(c) = column_kind(label).filter(|_| word) {
+            if let Some(c) = word.then(|| column_kind(label)).flatten() {
                 self.delim = delim;
                 self.columns = vec![Some(c)];
                 self.patient_context = is_patient_label(label);

@@ -57,6 +57,9 @@ fn pattern(shape: Shape) -> &'static str {
 /// Longest value of any shape (a dashed card number).
 const LONGEST: usize = 19;
 
+/// Every length a value of some shape can have ([`value_len`]).
+const LENGTHS: [usize; 6] = [11, 12, 13, 14, 17, 19];
+
 /// Bytes of the stream kept for values that straddle two inputs: a value's first byte is at
 /// most [`LONGEST`] bytes before its boundary byte.
 const KEEP: usize = 32;
@@ -256,7 +259,20 @@ impl ShapeStream {
         } else {
             [kl, kl]
         };
-        for s in 0..kl {
+        // Every shape's value ends in a digit and has one of a few lengths: only the starts
+        // those lengths put a value at can hold one that ends at the end of the stream.
+        let mut starts = [false; KEEP];
+        for e in ends {
+            if e == 0 || !kept[e - 1].is_ascii_digit() {
+                continue;
+            }
+            for len in LENGTHS {
+                if let Some(s) = e.checked_sub(len) {
+                    starts[s] = true;
+                }
+            }
+        }
+        for s in (0..kl).filter(|&s| starts[s]) {
             for shape in ALL {
                 let Some(id) = rules.ids[shape as usize] else {
                     continue;
