@@ -12,7 +12,9 @@
 # fixed-rate run, 10), STREAM_MIB (256), PORT_BASE (21000), WORKERS (nginx worker_processes and
 # HAProxy nbthread, 1), ONLY (space-separated subset of: direct nginx haproxy phimesh phimesh-off
 # phimesh-base), KEEP (1: keep the work directory), BASE_BIN (another phimesh build, measured as
-# `phimesh-base` with inspection on: before/after in one run).
+# `phimesh-base` with inspection on: before/after in one run), PERF (1: also `perf record` the
+# pair of every config during its closed loop and print where its CPU went, by part: kernel,
+# TLS, HTTP, PHI engine, runtime, allocator, copies, proxy logic).
 set -euo pipefail
 
 BIN=${1:-target/dist/phimesh}
@@ -26,7 +28,8 @@ WORKERS=${WORKERS:-1}
 ONLY=${ONLY:-direct nginx haproxy phimesh phimesh-off${BASE_BIN:+ phimesh-base}}
 [ -z "${BASE_BIN:-}" ] || BASE_BIN=$(realpath "$BASE_BIN")
 
-for tool in nginx haproxy h2load curl openssl python3; do
+TOOLS="nginx haproxy h2load curl openssl python3"; [ "${PERF:-0}" = 1 ] && TOOLS="$TOOLS perf"
+for tool in $TOOLS; do
   command -v "$tool" >/dev/null || PATH=$PATH:/usr/sbin
   command -v "$tool" >/dev/null || { echo "peers.sh: $tool missing (run scripts/setup --bench)" >&2; exit 2; }
 done
@@ -243,9 +246,16 @@ record() { printf '%s\t%s\t%s\t%s\t%s\n' "$ROUND" "$CFG" "$PROTO" "$1" "$2" >> "
 closed_loop() { # url proto -> records rps, cpu, failed
   local flags=(--h1 -c 8); [ "$2" = h2 ] && flags=(-c 1 -m 8)
   h2load "${flags[@]}" -n 2000 -d body1k "$1" >/dev/null 2>&1 || true   # warm-up
+  local perf_pid=
+  if [ "${PERF:-0}" = 1 ] && [ "$CFG" != direct ]; then
+    perf record -q -F 2000 -e cpu-clock -p "$(pair_procs | paste -sd,)" -o "perf-$CFG-$PROTO-$ROUND.data" \
+      >/dev/null 2>&1 & perf_pid=$!
+    sleep 0.2
+  fi
   local t0; t0=$(cpu_ticks)
   local out; out=$(h2load "${flags[@]}" -n "$N" -d body1k "$1" 2>&1 || true)
   local t1; t1=$(cpu_ticks)
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid" 2>/dev/null || true; wait "$perf_pid" 2>/dev/null || true; fi
   record rps "$(sed -n 's/^finished in [^,]*, \([0-9.]*\) req\/s.*/\1/p' <<<"$out")"
   record failed "$(sed -n 's/^requests: .* \([0-9]*\) failed, \([0-9]*\) errored.*/\1 \2/p' <<<"$out" | awk '{print $1 + $2}')"
   record cpu10k "$(python3 -c "print(($t1 - $t0) / $TICK / $N * 10000)")"
@@ -326,3 +336,48 @@ for proto, title in (("h1", "HTTP/1.1, 8 connections"), ("h2", "h2, 8 streams on
     print()
 print(f"raw results: {res} (kept with KEEP=1)")
 EOF
+
+# Where the pairs' CPU went during the closed loops (PERF=1): perf samples of every round, by
+# part, as a share of the config's samples (mean over rounds).
+if [ "${PERF:-0}" = 1 ]; then
+  for f in perf-*.data; do
+    [ -e "$f" ] || continue
+    key=${f#perf-}; key=${key%.data}
+    perf report -i "$f" --no-children --sort dso,sym --stdio -q 2>/dev/null \
+      | sed "s|^|$key\t|" >> perf.txt || true
+  done
+  python3 - perf.txt <<'EOF'
+import re, sys
+from collections import defaultdict
+PARTS = [  # the first that matches a sample's "dso symbol" wins
+    ("kernel (TCP, syscalls, scheduling)", r"\[kernel|\[k\]"),
+    ("PHI engine (detect, Hyperscan)", r"phimesh_detect|libhs\.so|hs_scan|hs_open|hs_close|hs_reset"),
+    ("TLS (rustls, ring)", r"rustls|ring_core|ring::|aes_gcm|gcm_|x25519|p256|ecp_nistz|libssl|libcrypto"),
+    ("HTTP (hyper, h2, httparse, http)", r"hyper|\bh2::|httparse|\bhttp::|http_body"),
+    ("async runtime (tokio)", r"tokio|futures_util|futures_core|mio::"),
+    ("allocator (malloc, free)", r"malloc|_int_free|cfree|\bfree\b|realloc|unlink_chunk|tcache"),
+    ("copies (memmove, memcpy, memset, memcmp)", r"memmove|memcpy|memset|memcmp|bcmp"),
+    ("proxy logic (phimesh_proxy)", r"phimesh_proxy|phimesh_plumbing"),
+    ("metrics (prometheus)", r"prometheus"),
+]
+OTHER = "other (libc, std, the peers' own code)"
+share = defaultdict(lambda: defaultdict(float))
+rounds = defaultdict(set)
+for line in open(sys.argv[1]):
+    key, _, rest = line.rstrip("\n").partition("\t")
+    cfg, _, rnd = key.rpartition("-")
+    rounds[cfg].add(rnd)
+    m = re.match(r"\s*([0-9.]+)%\s+(.*)", rest)
+    if not m:
+        continue
+    pct, what = float(m.group(1)), m.group(2)
+    part = next((p for p, rx in PARTS if re.search(rx, what)), OTHER)
+    share[cfg][part] += pct
+cfgs = sorted(share)
+print("### Where each pair's CPU went in the closed loops (perf, % of its samples)\n")
+print("| part | " + " | ".join(cfgs) + " |")
+print("| --- |" + " ---: |" * len(cfgs))
+for n in [p for p, _ in PARTS] + [OTHER]:
+    print(f"| {n} | " + " | ".join(f"{share[c][n] / len(rounds[c]):.1f}" for c in cfgs) + " |")
+EOF
+fi

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+use http::uri::Authority;
 use phimesh_detect::Engine;
 
 use crate::audit::AuditSink;
@@ -60,8 +61,12 @@ pub struct ConnCtx {
     pub source: SocketAddr,
     /// Upstream destination.
     pub destination: SocketAddr,
+    /// `destination` as a URI authority, made once per connection (the authority of its
+    /// HTTP/1.1 requests upstream); `None` only if it would not parse.
+    pub authority: Option<Authority>,
     /// Verified SPIFFE ID of the mesh peer (the caller inbound; filled per request outbound).
-    pub peer_identity: Option<String>,
+    /// Shared: every request of the connection carries a copy of this context.
+    pub peer_identity: Option<Arc<str>>,
 }
 
 /// The upstream HTTP/2 client of one downstream connection and the authority it was made for.
@@ -72,6 +77,18 @@ pub struct UpstreamH2 {
 }
 
 impl ConnCtx {
+    /// The context of a connection from `source` whose upstream is `destination`.
+    pub fn new(path: PathKind, source: SocketAddr, destination: SocketAddr) -> ConnCtx {
+        ConnCtx {
+            upstream_h2: Default::default(),
+            path,
+            source,
+            destination,
+            authority: Authority::try_from(destination.to_string()).ok(),
+            peer_identity: None,
+        }
+    }
+
     /// How this connection's upstream is dialled: mTLS on the mesh outbound path, plain
     /// elsewhere (egress, and the app inbound). Decided once, with the path, when the
     /// connection arrived ([`crate::forward::Dialer::route`]).

@@ -183,13 +183,25 @@ pub enum Route {
     Egress,
 }
 
-/// Dials upstreams: mTLS to mesh peers, plain TCP otherwise.
+/// Dials upstreams: mTLS to mesh peers, plain TCP otherwise. Cheap to clone (one reference
+/// count): the pooled HTTP clients clone their connector, and with it the dialer, for every
+/// request.
 #[derive(Clone)]
-pub struct Dialer {
+pub struct Dialer(Arc<DialerState>);
+
+/// What a [`Dialer`] shares between its clones.
+pub struct DialerState {
     cfg: Arc<ProxyConfig>,
     tls: Option<Tls>,
     metrics: Metrics,
     mesh: MeshMap,
+}
+
+impl std::ops::Deref for Dialer {
+    type Target = DialerState;
+    fn deref(&self) -> &DialerState {
+        &self.0
+    }
 }
 
 impl std::fmt::Debug for Dialer {
@@ -202,12 +214,12 @@ impl Dialer {
     /// A dialer for this proxy; `mesh` is the discovery map (never filled without discovery:
     /// then `--mesh-networks` alone decides).
     pub fn new(cfg: Arc<ProxyConfig>, tls: Option<Tls>, metrics: Metrics, mesh: MeshMap) -> Self {
-        Dialer {
+        Dialer(Arc::new(DialerState {
             cfg,
             tls,
             metrics,
             mesh,
-        }
+        }))
     }
 
     /// The discovery map.

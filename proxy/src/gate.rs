@@ -176,12 +176,9 @@ impl Exchange {
     pub fn finish(&self, action: &'static str) {
         let dir = self.ctx.path.direction().as_str();
         let m = &self.shared.metrics;
-        m.requests
-            .with_label_values(&[dir, self.protocol, self.tls, action])
-            .inc();
+        m.request([dir, self.protocol, self.tls, action]).inc();
         if let Kind::Http { .. } = self.kind {
-            m.request_duration
-                .with_label_values(&[dir, self.protocol])
+            m.request_duration([dir, self.protocol])
                 .observe(self.start.elapsed().as_secs_f64());
         }
     }
@@ -199,7 +196,7 @@ impl Exchange {
         match id {
             Some(id) => {
                 let mut c = self.ctx.clone();
-                c.peer_identity = Some(id);
+                c.peer_identity = Some(id.into());
                 Cow::Owned(c)
             }
             None => Cow::Borrowed(&self.ctx),
@@ -379,8 +376,7 @@ impl Gate {
     pub fn scanned(&self, insp: &Inspector) {
         if insp.is_active() {
             let m = &self.shared().metrics;
-            m.inspected_bytes
-                .with_label_values(&[self.ex.ctx.path.direction().as_str()])
+            m.inspected_bytes(self.ex.ctx.path.direction().as_str())
                 .inc_by(insp.fed());
             m.inspection_duration
                 .observe(insp.scan_time().as_secs_f64());
@@ -503,13 +499,11 @@ mod tests {
     }
 
     fn ctx(path: PathKind) -> ConnCtx {
-        ConnCtx {
-            upstream_h2: Default::default(),
+        ConnCtx::new(
             path,
-            source: "127.0.0.1:1000".parse().unwrap(),
-            destination: "127.0.0.1:2000".parse().unwrap(),
-            peer_identity: None,
-        }
+            "127.0.0.1:1000".parse().unwrap(),
+            "127.0.0.1:2000".parse().unwrap(),
+        )
     }
 
     /// An inspector of `gate`'s flow that has read `bytes` whole.

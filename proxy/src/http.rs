@@ -19,6 +19,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
+use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode, Uri};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
@@ -522,9 +523,11 @@ async fn handle(
 
     // HTTP/2 keeps the app's `:authority`: its client dials the connection's destination. One
     // authority per downstream connection (see `ConnCtx::h2_client`).
-    let authority = match (version, parts.uri.authority()) {
-        (Version::H2, Some(a)) => a.to_string(),
-        _ => ex.ctx().destination.to_string(),
+    let authority = match (version, parts.uri.authority(), &ex.ctx().authority) {
+        (Version::H2, Some(a), _) => a.clone(),
+        (_, _, Some(a)) => a.clone(),
+        _ => Authority::try_from(ex.ctx().destination.to_string())
+            .map_err(|e| HandleError::Uri(e.into()))?,
     };
     let mesh_h1;
     let client = match (ex.ctx().path.direction(), version) {
@@ -536,7 +539,7 @@ async fn handle(
             crate::forward::Upstream::Plain => &shared.clients.egress_h1,
         },
         (crate::policy::Direction::Inbound, Version::Http1) => &shared.clients.in_h1,
-        (_, Version::H2) => match ctx.h2_client(&shared, &authority) {
+        (_, Version::H2) => match ctx.h2_client(&shared, authority.as_str()) {
             Some(c) => c,
             None => {
                 ex.finish("error");
@@ -569,17 +572,14 @@ async fn handle(
 
     // Forward.
     strip_hop_by_hop(&mut parts.headers);
-    let pq = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
-    parts.uri = Uri::builder()
-        .scheme("http")
-        .authority(authority)
-        .path_and_query(pq)
-        .build()
-        .map_err(HandleError::Uri)?;
+    // The request's own path and query, moved, not parsed again.
+    let mut up = std::mem::take(&mut parts.uri).into_parts();
+    up.scheme = Some(Scheme::HTTP);
+    up.authority = Some(authority);
+    if up.path_and_query.is_none() {
+        up.path_and_query = Some(PathAndQuery::from_static("/"));
+    }
+    parts.uri = Uri::from_parts(up).map_err(|e| HandleError::Uri(e.into()))?;
     if version == Version::Http1 {
         parts.version = http::Version::HTTP_11;
     } else {

@@ -3,7 +3,7 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -12,38 +12,39 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-/// Last time a connection moved a byte, shared between the stream and its watchdog.
-#[derive(Debug, Clone)]
+/// Whether a connection moved a byte, shared between the stream and its watchdog. A read or a
+/// write only sets a flag (no clock read on the data path); the watchdog looks at the flag a
+/// few times per idle period.
+#[derive(Debug, Clone, Default)]
 pub struct Activity {
-    origin: Instant,
-    last_ms: Arc<AtomicU64>,
-}
-
-impl Default for Activity {
-    fn default() -> Self {
-        Activity {
-            origin: Instant::now(),
-            last_ms: Arc::new(AtomicU64::new(0)),
-        }
-    }
+    moved: Arc<AtomicBool>,
 }
 
 impl Activity {
     /// Records activity now.
     pub fn touch(&self) {
-        let ms = self.origin.elapsed().as_millis() as u64;
-        self.last_ms.store(ms, Ordering::Relaxed);
+        if !self.moved.load(Ordering::Relaxed) {
+            self.moved.store(true, Ordering::Relaxed);
+        }
     }
 
-    /// Resolves once nothing moved for `idle`.
+    /// Resolves once nothing moved for `idle`: never sooner, and at most a quarter of `idle`
+    /// later (the watchdog's tick).
     pub async fn idle(&self, idle: Duration) {
+        let tick = (idle / 4).max(Duration::from_millis(1));
+        let mut quiet_since = Instant::now();
         loop {
-            let last = self.origin + Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
-            let deadline = last + idle;
-            if Instant::now() >= deadline {
+            let deadline = quiet_since + idle;
+            let now = Instant::now();
+            if now < deadline {
+                tokio::time::sleep_until(deadline.min(now + tick)).await;
+            }
+            if self.moved.swap(false, Ordering::Relaxed) {
+                // Something moved since the last look: quiet from now on at the earliest.
+                quiet_since = Instant::now();
+            } else if Instant::now() >= deadline {
                 return;
             }
-            tokio::time::sleep_until(deadline).await;
         }
     }
 }

@@ -166,13 +166,7 @@ async fn outbound(stream: TcpStream, peer: SocketAddr, target: Target, shared: A
         Route::Mesh(_) => PathKind::MeshOutbound,
         Route::Egress => PathKind::Egress,
     };
-    let ctx = ConnCtx {
-        upstream_h2: Default::default(),
-        path,
-        source: peer,
-        destination: dst,
-        peer_identity: None,
-    };
+    let ctx = ConnCtx::new(path, peer, dst);
     dispatch(io, proto, activity, ctx, shared).await;
 }
 
@@ -285,7 +279,7 @@ async fn dial<D: Resettable>(ctx: &mut ConnCtx, shared: &Shared, down: &D) -> Op
     {
         Ok((up, id)) => {
             if ctx.path == PathKind::MeshOutbound {
-                ctx.peer_identity = id;
+                ctx.peer_identity = id.map(Arc::from);
             }
             Some(up)
         }
@@ -432,13 +426,7 @@ async fn inbound(stream: TcpStream, peer: SocketAddr, target: Target, shared: Ar
     };
     let io = Prefixed::new(prefix, io);
     let permissive = shared.cfg.inbound_mtls == InboundMtls::Permissive;
-    let mut ctx = ConnCtx {
-        upstream_h2: Default::default(),
-        path: PathKind::PlainInbound,
-        source: peer,
-        destination: app,
-        peer_identity: None,
-    };
+    let mut ctx = ConnCtx::new(PathKind::PlainInbound, peer, app);
     match (proto, &shared.tls) {
         (Protocol::Tls(_), Some(tls)) => {
             let r = tls.accept(io, shared.cfg.bounds.handshake_timeout).await;
@@ -469,7 +457,7 @@ async fn inbound(stream: TcpStream, peer: SocketAddr, target: Target, shared: Ar
             }
             if id.is_some() {
                 ctx.path = PathKind::MeshInbound;
-                ctx.peer_identity = id;
+                ctx.peer_identity = id.map(Arc::from);
             } else if !permissive {
                 return reject(&shared, Direction::Inbound, "no_client_certificate");
             }
