@@ -586,3 +586,66 @@ fn admin_listener_caps_its_connections() {
         "{text}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// The sidecar-only binary
+
+/// The executable a process runs now.
+fn exe_of(pid: u32) -> String {
+    std::fs::read_link(format!("/proc/{pid}/exe"))
+        .unwrap()
+        .display()
+        .to_string()
+}
+
+/// `phimesh proxy` with `PHIMESH_PROXY_BINARY` set (as the image does) becomes `phimesh-proxy` in
+/// the same process, with every flag: it listens where it was told and refuses PHI egress as the
+/// in-process sidecar does. Without the variable it stays `phimesh`; with one that names nothing
+/// runnable it says so and runs the sidecar itself.
+#[test]
+fn phimesh_proxy_hands_over_to_the_sidecar_only_binary() {
+    let sink = Sink::start();
+    let route = format!("127.0.0.1:0={}", sink.addr);
+    // tests/support/proxy.rs sets the variable to this build's phimesh-proxy.
+    let p = ProxyProc::start(&["--route", &route]);
+    let exe = exe_of(p.process().pid());
+    assert!(exe.ends_with("/phimesh-proxy"), "runs {exe}");
+    let url = format!("http://{}/upload", p.routes[0]);
+    let (code, _) = curl(&["-X", "POST", "--data-binary", CLEAN_JSON, &url]);
+    assert_eq!(code, 200, "clean request through the handed-over sidecar");
+    let (code, _) = curl(&["-X", "POST", "--data-binary", PHI_JSON, &url]);
+    assert_eq!(code, 403, "PHI egress refused by the handed-over sidecar");
+    assert!(
+        !support_proxy::contains(&sink.bytes(), SSN.as_bytes()),
+        "PHI reached the sink"
+    );
+
+    for (value, what) in [("", "empty"), ("/nonexistent/phimesh-proxy", "missing")] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_phimesh"));
+        cmd.args(["proxy", "--admin-listen", "127.0.0.1:0", "--route", &route])
+            .env("PHIMESH_PROXY_BINARY", value)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let mut err = BufReader::new(child.stderr.take().unwrap());
+        let mut seen = String::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline && !seen.contains("phimesh proxy: ready") {
+            let mut line = String::new();
+            if err.read_line(&mut line).unwrap_or(0) == 0 {
+                break;
+            }
+            seen.push_str(&line);
+        }
+        let exe = exe_of(child.id());
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(seen.contains("phimesh proxy: ready"), "{what}: {seen}");
+        assert!(exe.ends_with("/phimesh"), "{what}: runs {exe}");
+        assert_eq!(
+            seen.contains("could not start the sidecar-only binary"),
+            !value.is_empty(),
+            "{what}: {seen}"
+        );
+    }
+}

@@ -11,8 +11,10 @@ pub(crate) use phimesh_testkit::codec::contains;
 use phimesh_testkit::mesh;
 pub(crate) use phimesh_testkit::server::{RecordingServer, Sink, CLEAN_JSON, PHI_JSON, SSN};
 
+/// `phimesh`, whose `phimesh proxy` hands over to `phimesh-proxy` as in the image.
 fn phimesh() -> mesh::Phimesh {
     mesh::Phimesh::new(env!("CARGO_BIN_EXE_phimesh"))
+        .env("PHIMESH_PROXY_BINARY", env!("CARGO_BIN_EXE_phimesh-proxy"))
 }
 
 /// A `phimesh proxy` child process (admin listener on 127.0.0.1, an ephemeral port).
