@@ -556,6 +556,8 @@ impl CsvColumns {
         }
         self.parse_header(line, first);
         self.last_line.clear();
+        // Room for a usual line at once, rather than growing with each longer one.
+        self.last_line.reserve(line.len().max(128));
         self.last_line.extend_from_slice(line);
         if exhausted && matches!(self.phase, Phase::Header(..)) {
             if self.multipart {

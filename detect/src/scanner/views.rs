@@ -44,6 +44,8 @@ use crate::types::{
     Decoding, Limits, ReportMode, ScanError, StreamOptions, Uninspectable, Verdict,
 };
 
+/// Bytes a segment's start signature is judged on.
+const HEAD: usize = 8;
 /// Deepest nesting of views (the top stream is depth 0): base64 in gzip in base64 in a body.
 pub(crate) const MAX_DEPTH: u8 = 3;
 /// Compressed segments open at once in one stream; more is uninspectable.
@@ -294,8 +296,10 @@ pub(crate) struct Views {
     /// The last bytes of content, for a gzip magic cut by a chunk boundary.
     tail: [u8; 3],
     tail_len: usize,
-    /// Bytes at the start of the content, until the segment signatures can be judged.
-    head: Vec<u8>,
+    /// Bytes at the start of the content, until the segment signatures can be judged: the
+    /// first `head_len` of `head`.
+    head: [u8; HEAD],
+    head_len: usize,
     head_done: bool,
     /// Content offset where the segment being judged begins: 0, or just after a blank line
     /// (`\r\n\r\n`, the end of a MIME part's or an HTTP message's header block).
@@ -312,7 +316,8 @@ impl Views {
             compressed: Vec::new(),
             tail: [0; 3],
             tail_len: 0,
-            head: Vec::new(),
+            head: [0; HEAD],
+            head_len: 0,
             head_done: false,
             head_at: 0,
             utf16: None,
@@ -330,7 +335,6 @@ impl Views {
             + self.b64.chars.capacity()
             + self.b64.decoded.capacity()
             + self.qp.as_ref().map_or(0, child)
-            + self.head.capacity()
     }
 
     /// Content bytes `data` starting at content offset `start` (before normalisation).
@@ -400,14 +404,19 @@ impl Views {
         ctx: &ViewCtx<'_>,
         out: &mut Gathered,
     ) -> Result<usize, ScanError> {
-        let need = 8usize.saturating_sub(self.head.len()).min(data.len());
-        self.head.extend_from_slice(&data[..need]);
-        if self.head.len() < 8 && matches!(signature(&self.head), Signature::Undecided) {
+        let have = self.head_len;
+        let need = (HEAD - have).min(data.len());
+        self.head[have..have + need].copy_from_slice(&data[..need]);
+        self.head_len += need;
+        if self.head_len < HEAD
+            && matches!(signature(&self.head[..self.head_len]), Signature::Undecided)
+        {
             return Ok(need); // more bytes, or the end of the stream (see `finish`)
         }
         self.head_done = true;
-        let head = std::mem::take(&mut self.head);
-        self.open_head(&head, &data[need..], ctx, out)?;
+        let head = self.head;
+        let n = std::mem::take(&mut self.head_len);
+        self.open_head(&head[..n], &data[need..], ctx, out)?;
         Ok(need)
     }
 
@@ -583,8 +592,9 @@ impl Views {
     ) -> Result<(), ScanError> {
         if !self.head_done {
             self.head_done = true;
-            let head = std::mem::take(&mut self.head);
-            self.open_head(&head, &[], ctx, out)?;
+            let head = self.head;
+            let n = std::mem::take(&mut self.head_len);
+            self.open_head(&head[..n], &[], ctx, out)?;
         }
         for (at, mut c) in self.compressed.drain(..) {
             let state = c.finish(ctx.budget)?;
@@ -773,7 +783,9 @@ impl Utf16 {
 /// Finds `quoted-printable` (any case) across chunk boundaries.
 #[derive(Default)]
 struct Trigger {
-    tail: Vec<u8>,
+    /// The last bytes seen (at most `QP_WORD.len() - 1`): the first `len` of `tail`.
+    tail: [u8; QP_WORD.len() - 1],
+    len: usize,
 }
 
 const QP_WORD: &[u8] = b"quoted-printable";
@@ -784,27 +796,31 @@ impl Trigger {
     /// which the rest follows. Signs of it: the words `quoted-printable` (a part header; the
     /// content follows), an RFC 2047 `?Q?` encoded word, or two `=XX` escapes in a row.
     fn find(&mut self, data: &[u8]) -> Option<(Vec<u8>, usize)> {
-        let t = self.tail.len();
-        let mut joined = std::mem::take(&mut self.tail);
-        joined.extend_from_slice(&data[..data.len().min(QP_WORD.len())]);
-        let r = match qp_start(&joined) {
+        let t = self.len;
+        // The kept tail and the chunk's first bytes, on the stack.
+        let mut j = [0u8; 2 * QP_WORD.len()];
+        j[..t].copy_from_slice(&self.tail[..t]);
+        let n = data.len().min(QP_WORD.len());
+        j[t..t + n].copy_from_slice(&data[..n]);
+        let joined = &j[..t + n];
+        let r = match qp_start(joined) {
             Some(p) if p < t => Some((joined[p..t].to_vec(), 0)),
             Some(p) => Some((Vec::new(), p - t)),
             None => qp_start(data).map(|p| (Vec::new(), p)),
         };
         // Keep the last bytes of what was seen (old tail and this chunk) for the next chunk,
         // without copying the chunk.
-        let keep = QP_WORD.len() - 1;
+        let keep = self.tail.len();
         if data.len() >= keep {
-            joined.clear();
-            joined.extend_from_slice(&data[data.len() - keep..]);
+            self.tail.copy_from_slice(&data[data.len() - keep..]);
+            self.len = keep;
         } else {
-            joined.truncate(t);
-            joined.extend_from_slice(data);
-            let drop = joined.len().saturating_sub(keep);
-            joined.drain(..drop);
+            // Old tail then the whole (short) chunk: `joined` already holds both.
+            let seen = &j[..t + data.len()];
+            let from = seen.len().saturating_sub(keep);
+            self.len = seen.len() - from;
+            self.tail[..self.len].copy_from_slice(&seen[from..]);
         }
-        self.tail = joined;
         r
     }
 }
