@@ -871,6 +871,40 @@ mod tests {
     }
 
     #[test]
+    fn reused_streams_start_clean_and_the_pool_stays_bounded() {
+        let e = Engine::new().unwrap();
+        let (head, tail) = CANARY.split_at(CANARY.len() / 2);
+        // What streams that never saw anything find in the canary's second half.
+        let fresh = raw_matches(&Engine::new().unwrap(), tail, tail.len());
+        assert!(!fresh.is_empty());
+        // More scanners than the pool keeps, all dropped in the middle of the canary.
+        let held: Vec<HsStream> = (0..POOLED_STREAMS + 5)
+            .map(|_| {
+                let mut s = e.open_stream().unwrap();
+                e.scan_stream(&mut s, head, &mut Vec::new(), 0, 0).unwrap();
+                s
+            })
+            .collect();
+        drop(held);
+        assert_eq!(e.0.idle.lock().unwrap().len(), POOLED_STREAMS);
+        // Every kept set was reset: each finds in the second half what a new stream finds.
+        let mut reused: Vec<HsStream> = (0..POOLED_STREAMS)
+            .map(|_| e.open_stream().unwrap())
+            .collect();
+        assert!(e.0.idle.lock().unwrap().is_empty());
+        for s in &mut reused {
+            let mut m = Vec::new();
+            e.scan_stream(s, tail, &mut m, 0, 0).unwrap();
+            e.close_stream(s, &mut m).unwrap();
+            let mut got: Vec<_> = m.iter().map(|r| (r.to, r.id, r.from)).collect();
+            got.sort_unstable();
+            assert_eq!(got, fresh);
+        }
+        drop(reused);
+        assert_eq!(e.0.idle.lock().unwrap().len(), POOLED_STREAMS);
+    }
+
+    #[test]
     fn shape_detectors_report_the_raw_matches_hyperscan_reports() {
         // Stricter than the findings above: before validators and boundaries, the shape scanner
         // must report exactly the (start, end) pairs Hyperscan reports for the same patterns,
