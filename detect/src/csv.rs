@@ -328,6 +328,51 @@ fn check_field(c: &Column, field: &[u8], field_start: u64, end: u64) -> Option<C
     })
 }
 
+/// [`BYTE_CLASS`]: a control byte (binary content); code or markup; a byte no header past the
+/// first line holds (`Name: value`, brackets, an e-mail address).
+const CONTROL: u8 = 1;
+const CODE: u8 = 2;
+const LATER: u8 = 4;
+
+/// The classes of each byte, for [`CsvColumns::parse_header`].
+static BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        if c != b'\t' as usize {
+            t[c] = CONTROL;
+        }
+        c += 1;
+    }
+    t[0x7f] = CONTROL;
+    let code = b"={}<>";
+    let mut i = 0;
+    while i < code.len() {
+        t[code[i] as usize] |= CODE | LATER;
+        i += 1;
+    }
+    let later = b":[]@";
+    let mut i = 0;
+    while i < later.len() {
+        t[later[i] as usize] |= LATER;
+        i += 1;
+    }
+    t
+};
+
+/// Whether a stream whose first line starts with `held` then `rest` opens with JSON or XML
+/// (`{`, `[` or `<`, after a UTF-8 byte order mark): no CSV then. False while undecided.
+fn opens_markup(held: &[u8], rest: &[u8]) -> bool {
+    let mut head = [0u8; 4];
+    let a = held.len().min(4);
+    head[..a].copy_from_slice(&held[..a]);
+    let b = rest.len().min(4 - a);
+    head[a..a + b].copy_from_slice(&rest[..b]);
+    let head = &head[..a + b];
+    let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    matches!(head.first(), Some(b'{' | b'[' | b'<'))
+}
+
 impl CsvColumns {
     pub(crate) fn new() -> CsvColumns {
         CsvColumns {
@@ -393,6 +438,11 @@ impl CsvColumns {
     pub(crate) fn push(&mut self, data: &[u8], start: u64, out: &mut Vec<ColumnFinding>) {
         let mut i = 0;
         while let Phase::Header(buf, lines) = &mut self.phase {
+            if *lines == 0 && opens_markup(buf, &data[i..]) {
+                // JSON or XML (see `parse_header`): decided by the first byte, not the line.
+                self.phase = Phase::Off;
+                return;
+            }
             match memchr::memchr(b'\n', &data[i..]) {
                 None => {
                     if !self.skip_line {
@@ -410,48 +460,32 @@ impl CsvColumns {
                     return;
                 }
                 Some(nl) => {
-                    if !self.skip_line {
-                        buf.extend_from_slice(&data[i..i + nl]);
-                    }
-                    let line = std::mem::take(buf);
-                    let skipped = std::mem::replace(&mut self.skip_line, false);
+                    // A line within `data` is read in place; only one cut by a chunk boundary
+                    // was gathered in `buf`.
+                    let mut held = std::mem::take(buf);
                     let first = *lines == 0;
                     *lines += 1;
                     let exhausted = *lines >= MAX_HEADER_LINES;
+                    let skipped = std::mem::replace(&mut self.skip_line, false);
+                    let piece = &data[i..i + nl];
+                    if !skipped && !held.is_empty() {
+                        held.extend_from_slice(piece);
+                    }
+                    let line: &[u8] = if skipped {
+                        &[]
+                    } else if held.is_empty() {
+                        piece
+                    } else {
+                        &held
+                    };
                     i += nl + 1;
                     let this_line = self.line_start;
                     self.line_start = start + i as u64;
                     self.field_start = self.line_start;
-                    if first && line.starts_with(b"--") {
-                        self.multipart = true;
-                    }
-                    let boundary = self.multipart && line.starts_with(b"--");
-                    if boundary {
-                        // A new part: its headers and first lines are searched again.
-                        if let Phase::Header(_, lines) = &mut self.phase {
-                            *lines = 1;
-                        }
-                        self.waiting_boundary = false;
-                        self.in_part_headers = true;
-                        self.part_label = None;
-                        self.part_value = None;
-                        continue;
-                    }
-                    if skipped || self.waiting_boundary {
-                        self.part_value = None;
-                        continue;
-                    }
-                    if self.multipart {
-                        self.part_line(&line, this_line, out);
-                    }
-                    self.parse_header(&line, first);
-                    self.last_line = line;
-                    if exhausted && matches!(self.phase, Phase::Header(..)) {
-                        if self.multipart {
-                            self.waiting_boundary = true;
-                        } else {
-                            self.phase = Phase::Off;
-                        }
+                    self.header_line(line, first, exhausted, skipped, this_line, out);
+                    if let Phase::Header(buf, _) = &mut self.phase {
+                        held.clear();
+                        *buf = held;
                     }
                 }
             }
@@ -485,6 +519,52 @@ impl CsvColumns {
                 self.field_too_long = true;
             }
             i += 1;
+        }
+    }
+
+    /// One whole line while the header is searched (empty if it was `skipped`: too long).
+    fn header_line(
+        &mut self,
+        line: &[u8],
+        first: bool,
+        exhausted: bool,
+        skipped: bool,
+        this_line: u64,
+        out: &mut Vec<ColumnFinding>,
+    ) {
+        if first && line.starts_with(b"--") {
+            self.multipart = true;
+        }
+        let boundary = self.multipart && line.starts_with(b"--");
+        if boundary {
+            // A new part: its headers and first lines are searched again.
+            if let Phase::Header(_, lines) = &mut self.phase {
+                *lines = 1;
+            }
+            self.waiting_boundary = false;
+            self.in_part_headers = true;
+            self.part_label = None;
+            self.part_value = None;
+            return;
+        }
+        if skipped || self.waiting_boundary {
+            self.part_value = None;
+            return;
+        }
+        if self.multipart {
+            self.part_line(line, this_line, out);
+        }
+        self.parse_header(line, first);
+        self.last_line.clear();
+        // Room for a usual line at once, rather than growing with each longer one.
+        self.last_line.reserve(line.len().max(128));
+        self.last_line.extend_from_slice(line);
+        if exhausted && matches!(self.phase, Phase::Header(..)) {
+            if self.multipart {
+                self.waiting_boundary = true;
+            } else {
+                self.phase = Phase::Off;
+            }
         }
     }
 
@@ -629,35 +709,25 @@ impl CsvColumns {
             self.phase = Phase::Off;
             return;
         }
+        // One pass over the line for the bytes that rule it out (a rule of dashes has none).
+        let class = line.iter().fold(0, |k, &c| k | BYTE_CLASS[c as usize]);
         // Binary content (an image part of a multipart body) is no header, whatever letters it
-        // happens to hold.
-        if line.iter().any(|&c| (c < 0x20 && c != b'\t') || c == 0x7f) {
-            return;
-        }
-        if self.fixed_width_header(line) {
-            return;
-        }
-        // Code and markup are no header, first line or not (`SSN_RE = re.compile(r"...|...")`
-        // would otherwise name an `ssn` column split at the regex's `|`).
-        if line
-            .iter()
-            .any(|c| matches!(c, b'=' | b'{' | b'}' | b'<' | b'>'))
-        {
+        // happens to hold. Code and markup are no header, first line or not
+        // (`SSN_RE = re.compile(r"...|...")` would otherwise name an `ssn` column split at the
+        // regex's `|`).
+        if class & (CONTROL | CODE) != 0 {
             return;
         }
         // Past the first line, a header is plain labels: not a `Name: value` line (MIME part
         // headers, a report's "Run date: ..."), no code or markup (`metric{kind="ssn",...}`), no
         // long numbers (HL7 segments, log lines).
-        if !first
-            && (line.is_empty()
-                || line.iter().any(|c| {
-                    matches!(
-                        c,
-                        b':' | b'=' | b'{' | b'}' | b'[' | b']' | b'<' | b'>' | b'@'
-                    )
-                })
-                || line.windows(4).any(|w| w.iter().all(u8::is_ascii_digit)))
-        {
+        if !first && (line.is_empty() || class & LATER != 0) {
+            return;
+        }
+        if self.fixed_width_header(line) {
+            return;
+        }
+        if !first && line.windows(4).any(|w| w.iter().all(u8::is_ascii_digit)) {
             return;
         }
         // The delimiter is the most frequent of the usual ones; a header has at least one.

@@ -10,7 +10,7 @@
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use hyperscan::prelude::*;
 use hyperscan::ScratchRef;
@@ -45,6 +45,60 @@ pub(crate) struct Inner {
     precompiled: bool,
     /// The detectors of each matcher and role, as bit sets of rule ids.
     masks: Masks,
+    /// Streams of finished scanners, reset and ready for the next: opening and closing
+    /// Hyperscan streams (an allocation and a free each) was a good part of a short message's
+    /// cost. At most [`POOLED_STREAMS`] sets each.
+    idle: Mutex<Vec<Vec<Stream>>>,
+    idle_keyed: Mutex<Vec<Stream>>,
+}
+
+/// Most idle stream sets an engine keeps for reuse (per pool): bounds the memory they hold to
+/// this many times [`Engine::stream_size`].
+const POOLED_STREAMS: usize = 64;
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let mut idle: Vec<Stream> = self
+            .idle
+            .get_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .collect();
+        idle.extend(
+            self.idle_keyed
+                .get_mut()
+                .map(std::mem::take)
+                .unwrap_or_default(),
+        );
+        if idle.is_empty() {
+            return;
+        }
+        // Freeing a stream without a match callback does not read the scratch, but the API
+        // wants one: this thread's for the engine (dropped with it), else a new one.
+        let cached = SCRATCH
+            .try_with(|cell| {
+                let mut slots = cell.try_borrow_mut().ok()?;
+                let i = slots.iter().position(|(id, _)| *id == self.id)?;
+                Some(slots.remove(i).1)
+            })
+            .ok()
+            .flatten();
+        let scratch = cached.or_else(|| {
+            let db = self.passes.first().or(self.keyed_db.as_ref())?;
+            db.alloc_scratch().ok()
+        });
+        match scratch {
+            Some(scratch) => {
+                for s in idle {
+                    let _ = s.close(&scratch, ());
+                }
+            }
+            // No scratch to be had: the streams' memory is lost rather than freed unsafely.
+            None => drop(idle),
+        }
+    }
 }
 
 /// A set of detectors as a bit set of rule ids. A detector whose id is 64 or more has no bit:
@@ -159,12 +213,12 @@ pub(crate) struct HsStream {
 
 impl Drop for HsStream {
     fn drop(&mut self) {
-        for s in self.streams.drain(..) {
-            // hyperscan's `Stream` does not free itself on drop; close it without a callback.
-            let _ = self.engine.with_scratch(|scratch| {
-                s.close(scratch, ())
-                    .map_err(|e| ScanError::Engine(e.to_string()))
-            });
+        // hyperscan's `Stream` does not free itself on drop. A stream dropped before its end
+        // is reset without a callback (its end-anchored matches are of no use) and kept for
+        // the next scanner; past the pool's bound it is closed.
+        if !self.streams.is_empty() {
+            let streams = std::mem::take(&mut self.streams);
+            let _ = self.engine.recycle(streams, self.keyed, None);
         }
     }
 }
@@ -268,6 +322,8 @@ impl Engine {
             stream_size,
             precompiled,
             masks,
+            idle: Mutex::new(Vec::new()),
+            idle_keyed: Mutex::new(Vec::new()),
         };
         let engine = Engine(Arc::new(inner));
         // Allocate this thread's scratch now so a broken platform fails at start.
@@ -382,9 +438,13 @@ impl Engine {
         let Some(k) = &self.0.keyed_db else {
             return Ok(None);
         };
-        let s = k
-            .open_stream()
-            .map_err(|e| ScanError::Engine(e.to_string()))?;
+        let idle = self.0.idle_keyed.lock().ok().and_then(|mut v| v.pop());
+        let s = match idle {
+            Some(s) => s,
+            None => k
+                .open_stream()
+                .map_err(|e| ScanError::Engine(e.to_string()))?,
+        };
         Ok(Some(HsStream {
             streams: vec![s],
             tokens: None,
@@ -396,13 +456,19 @@ impl Engine {
 
     /// Opens one stream per pass.
     pub(crate) fn open_stream(&self) -> Result<HsStream, ScanError> {
+        let idle = self.0.idle.lock().ok().and_then(|mut v| v.pop());
         let mut h = HsStream {
-            streams: Vec::with_capacity(self.0.passes.len()),
+            streams: Vec::new(),
             tokens: self.0.tokens.any().then(TokenStream::default),
             shapes: self.0.shapes.any().then(ShapeStream::default),
             keyed: false,
             engine: self.clone(),
         };
+        if let Some(streams) = idle {
+            h.streams = streams;
+            return Ok(h);
+        }
+        h.streams.reserve_exact(self.0.passes.len());
         for db in &self.0.passes {
             h.streams.push(
                 db.open_stream()
@@ -410,6 +476,52 @@ impl Engine {
             );
         }
         Ok(h)
+    }
+
+    /// Resets `streams` (one per pass, or the keyed one), reporting their end-anchored matches
+    /// to `on_match`, and keeps them for the next scanner; past the pool's bound, or when a
+    /// reset fails, closes them instead.
+    fn recycle(
+        &self,
+        mut streams: Vec<Stream>,
+        keyed: bool,
+        mut on_match: Option<&mut dyn FnMut(u32, u64, u64, u32) -> Matching>,
+    ) -> Result<(), ScanError> {
+        let mut result = Ok(());
+        self.with_scratch(|scratch| {
+            for s in &streams {
+                if result.is_ok() {
+                    let r = match on_match.as_mut() {
+                        Some(f) => s.reset(scratch, &mut **f),
+                        None => s.reset(scratch, ()),
+                    };
+                    result = r.map_err(|e| ScanError::Engine(e.to_string()));
+                }
+            }
+            Ok(())
+        })?;
+        if result.is_ok() {
+            if keyed {
+                if let Ok(mut idle) = self.0.idle_keyed.lock() {
+                    if idle.len() < POOLED_STREAMS {
+                        idle.extend(streams.drain(..));
+                    }
+                }
+            } else if let Ok(mut idle) = self.0.idle.lock() {
+                if idle.len() < POOLED_STREAMS {
+                    idle.push(std::mem::take(&mut streams));
+                }
+            }
+        }
+        if !streams.is_empty() {
+            self.with_scratch(|scratch| {
+                for s in streams {
+                    let _ = s.close(scratch, ());
+                }
+                Ok(())
+            })?;
+        }
+        result
     }
 
     /// Scans `data` in every pass of `stream`; `out` gets the matches in order of end offset.
@@ -495,14 +607,8 @@ impl Engine {
     ) -> Result<(), ScanError> {
         let before = out.len();
         let n = stream.streams.len();
-        let mut result = Ok(());
-        for s in stream.streams.drain(..) {
-            let r = self.with_scratch(|scratch| {
-                s.close(scratch, self.collector(out, 0))
-                    .map_err(|e| ScanError::Engine(e.to_string()))
-            });
-            result = result.and(r);
-        }
+        let streams = std::mem::take(&mut stream.streams);
+        let result = self.recycle(streams, stream.keyed, Some(&mut self.collector(out, 0)));
         if let Some(t) = stream.tokens.as_mut() {
             t.close(self.0.tokens, out);
         }
@@ -762,6 +868,40 @@ mod tests {
         let mut v: Vec<_> = m.iter().map(|r| (r.to, r.id, r.from)).collect();
         v.sort_unstable();
         v
+    }
+
+    #[test]
+    fn reused_streams_start_clean_and_the_pool_stays_bounded() {
+        let e = Engine::new().unwrap();
+        let (head, tail) = CANARY.split_at(CANARY.len() / 2);
+        // What streams that never saw anything find in the canary's second half.
+        let fresh = raw_matches(&Engine::new().unwrap(), tail, tail.len());
+        assert!(!fresh.is_empty());
+        // More scanners than the pool keeps, all dropped in the middle of the canary.
+        let held: Vec<HsStream> = (0..POOLED_STREAMS + 5)
+            .map(|_| {
+                let mut s = e.open_stream().unwrap();
+                e.scan_stream(&mut s, head, &mut Vec::new(), 0, 0).unwrap();
+                s
+            })
+            .collect();
+        drop(held);
+        assert_eq!(e.0.idle.lock().unwrap().len(), POOLED_STREAMS);
+        // Every kept set was reset: each finds in the second half what a new stream finds.
+        let mut reused: Vec<HsStream> = (0..POOLED_STREAMS)
+            .map(|_| e.open_stream().unwrap())
+            .collect();
+        assert!(e.0.idle.lock().unwrap().is_empty());
+        for s in &mut reused {
+            let mut m = Vec::new();
+            e.scan_stream(s, tail, &mut m, 0, 0).unwrap();
+            e.close_stream(s, &mut m).unwrap();
+            let mut got: Vec<_> = m.iter().map(|r| (r.to, r.id, r.from)).collect();
+            got.sort_unstable();
+            assert_eq!(got, fresh);
+        }
+        drop(reused);
+        assert_eq!(e.0.idle.lock().unwrap().len(), POOLED_STREAMS);
     }
 
     #[test]

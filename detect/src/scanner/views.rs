@@ -44,6 +44,8 @@ use crate::types::{
     Decoding, Limits, ReportMode, ScanError, StreamOptions, Uninspectable, Verdict,
 };
 
+/// Bytes a segment's start signature is judged on.
+const HEAD: usize = 8;
 /// Deepest nesting of views (the top stream is depth 0): base64 in gzip in base64 in a body.
 pub(crate) const MAX_DEPTH: u8 = 3;
 /// Compressed segments open at once in one stream; more is uninspectable.
@@ -294,8 +296,10 @@ pub(crate) struct Views {
     /// The last bytes of content, for a gzip magic cut by a chunk boundary.
     tail: [u8; 3],
     tail_len: usize,
-    /// Bytes at the start of the content, until the segment signatures can be judged.
-    head: Vec<u8>,
+    /// Bytes at the start of the content, until the segment signatures can be judged: the
+    /// first `head_len` of `head`.
+    head: [u8; HEAD],
+    head_len: usize,
     head_done: bool,
     /// Content offset where the segment being judged begins: 0, or just after a blank line
     /// (`\r\n\r\n`, the end of a MIME part's or an HTTP message's header block).
@@ -312,7 +316,8 @@ impl Views {
             compressed: Vec::new(),
             tail: [0; 3],
             tail_len: 0,
-            head: Vec::new(),
+            head: [0; HEAD],
+            head_len: 0,
             head_done: false,
             head_at: 0,
             utf16: None,
@@ -330,7 +335,6 @@ impl Views {
             + self.b64.chars.capacity()
             + self.b64.decoded.capacity()
             + self.qp.as_ref().map_or(0, child)
-            + self.head.capacity()
     }
 
     /// Content bytes `data` starting at content offset `start` (before normalisation).
@@ -400,14 +404,19 @@ impl Views {
         ctx: &ViewCtx<'_>,
         out: &mut Gathered,
     ) -> Result<usize, ScanError> {
-        let need = 8usize.saturating_sub(self.head.len()).min(data.len());
-        self.head.extend_from_slice(&data[..need]);
-        if self.head.len() < 8 && matches!(signature(&self.head), Signature::Undecided) {
+        let have = self.head_len;
+        let need = (HEAD - have).min(data.len());
+        self.head[have..have + need].copy_from_slice(&data[..need]);
+        self.head_len += need;
+        if self.head_len < HEAD
+            && matches!(signature(&self.head[..self.head_len]), Signature::Undecided)
+        {
             return Ok(need); // more bytes, or the end of the stream (see `finish`)
         }
         self.head_done = true;
-        let head = std::mem::take(&mut self.head);
-        self.open_head(&head, &data[need..], ctx, out)?;
+        let head = self.head;
+        let n = std::mem::take(&mut self.head_len);
+        self.open_head(&head[..n], &data[need..], ctx, out)?;
         Ok(need)
     }
 
@@ -583,8 +592,9 @@ impl Views {
     ) -> Result<(), ScanError> {
         if !self.head_done {
             self.head_done = true;
-            let head = std::mem::take(&mut self.head);
-            self.open_head(&head, &[], ctx, out)?;
+            let head = self.head;
+            let n = std::mem::take(&mut self.head_len);
+            self.open_head(&head[..n], &[], ctx, out)?;
         }
         for (at, mut c) in self.compressed.drain(..) {
             let state = c.finish(ctx.budget)?;
@@ -638,15 +648,20 @@ fn blank_line_end(tail: &[u8], data: &[u8], from: usize) -> Option<usize> {
         let n = data.len().min(3);
         j[tail.len()..tail.len() + n].copy_from_slice(&data[..n]);
         let joined = &j[..tail.len() + n];
-        if let Some(p) = memchr::memmem::find(joined, b"\r\n\r\n") {
+        if let Some(p) = BLANK_LINE.find(joined) {
             let end = p + 4;
             if end > tail.len() {
                 return Some(end - tail.len());
             }
         }
     }
-    memchr::memmem::find(&data[from..], b"\r\n\r\n").map(|p| from + p + 4)
+    BLANK_LINE.find(&data[from..]).map(|p| from + p + 4)
 }
+
+/// The searcher for a blank line, built once: `memmem::find` builds one per call, which was
+/// most of the cost of looking for one in a short message.
+static BLANK_LINE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\r\n\r\n"));
 
 fn is_gzip_magic(s: &[u8]) -> bool {
     // ID1 ID2 CM=deflate, and FLG with its reserved bits clear.
@@ -768,7 +783,9 @@ impl Utf16 {
 /// Finds `quoted-printable` (any case) across chunk boundaries.
 #[derive(Default)]
 struct Trigger {
-    tail: Vec<u8>,
+    /// The last bytes seen (at most `QP_WORD.len() - 1`): the first `len` of `tail`.
+    tail: [u8; QP_WORD.len() - 1],
+    len: usize,
 }
 
 const QP_WORD: &[u8] = b"quoted-printable";
@@ -779,27 +796,31 @@ impl Trigger {
     /// which the rest follows. Signs of it: the words `quoted-printable` (a part header; the
     /// content follows), an RFC 2047 `?Q?` encoded word, or two `=XX` escapes in a row.
     fn find(&mut self, data: &[u8]) -> Option<(Vec<u8>, usize)> {
-        let t = self.tail.len();
-        let mut joined = std::mem::take(&mut self.tail);
-        joined.extend_from_slice(&data[..data.len().min(QP_WORD.len())]);
-        let r = match qp_start(&joined) {
+        let t = self.len;
+        // The kept tail and the chunk's first bytes, on the stack.
+        let mut j = [0u8; 2 * QP_WORD.len()];
+        j[..t].copy_from_slice(&self.tail[..t]);
+        let n = data.len().min(QP_WORD.len());
+        j[t..t + n].copy_from_slice(&data[..n]);
+        let joined = &j[..t + n];
+        let r = match qp_start(joined) {
             Some(p) if p < t => Some((joined[p..t].to_vec(), 0)),
             Some(p) => Some((Vec::new(), p - t)),
             None => qp_start(data).map(|p| (Vec::new(), p)),
         };
         // Keep the last bytes of what was seen (old tail and this chunk) for the next chunk,
         // without copying the chunk.
-        let keep = QP_WORD.len() - 1;
+        let keep = self.tail.len();
         if data.len() >= keep {
-            joined.clear();
-            joined.extend_from_slice(&data[data.len() - keep..]);
+            self.tail.copy_from_slice(&data[data.len() - keep..]);
+            self.len = keep;
         } else {
-            joined.truncate(t);
-            joined.extend_from_slice(data);
-            let drop = joined.len().saturating_sub(keep);
-            joined.drain(..drop);
+            // Old tail then the whole (short) chunk: `joined` already holds both.
+            let seen = &j[..t + data.len()];
+            let from = seen.len().saturating_sub(keep);
+            self.len = seen.len() - from;
+            self.tail[..self.len].copy_from_slice(&seen[from..]);
         }
-        self.tail = joined;
         r
     }
 }
@@ -808,7 +829,7 @@ impl Trigger {
 fn qp_start(hay: &[u8]) -> Option<usize> {
     let mut best: Option<usize> = None;
     let mut from = 0;
-    while let Some(k) = memchr::memchr2(b'q', b'Q', &hay[from..]) {
+    while let Some(k) = next_q_start(&hay[from..]) {
         let p = from + k;
         if hay[p..].len() >= QP_WORD.len()
             && hay[p..p + QP_WORD.len()].eq_ignore_ascii_case(QP_WORD)
@@ -1293,6 +1314,73 @@ fn worth_decoding_chars(chars: &[u8]) -> bool {
     true
 }
 
+/// Index of the first `q` or `Q` followed by `u`, `U` or `?`: the only places where
+/// [`qp_start`]'s word or encoded word can begin (text holds many other `q`s: `"qty"`).
+/// 32 bytes per compare with AVX2.
+fn next_q_start(s: &[u8]) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        #[allow(unsafe_code)]
+        return unsafe { next_q_start_avx2(s) };
+    }
+    next_q_start_scalar(s, 0)
+}
+
+/// Whether `s[p..]` starts with a `q` that [`next_q_start`] looks for.
+fn is_q_start(s: &[u8], p: usize) -> bool {
+    s[p] | 0x20 == b'q' && s.get(p + 1).is_some_and(|&n| n | 0x20 == b'u' || n == b'?')
+}
+
+/// [`next_q_start`] from `at` on, on any CPU.
+fn next_q_start_scalar(s: &[u8], mut at: usize) -> Option<usize> {
+    while let Some(k) = memchr::memchr2(b'q', b'Q', &s[at..]) {
+        let p = at + k;
+        if is_q_start(s, p) {
+            return Some(p);
+        }
+        at = p + 1;
+    }
+    None
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(unsafe_code)]
+fn next_q_start_avx2(s: &[u8]) -> Option<usize> {
+    use std::arch::x86_64::{
+        __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8,
+        _mm256_or_si256, _mm256_set1_epi8,
+    };
+    let fold = _mm256_set1_epi8(0x20);
+    let q = _mm256_set1_epi8(b'q' as i8);
+    let u = _mm256_set1_epi8(b'u' as i8);
+    let question = _mm256_set1_epi8(b'?' as i8);
+    let mut at = 0;
+    // Each lane looks at its byte and the next one: 33 bytes per step.
+    while at + 33 <= s.len() {
+        // SAFETY: `at + 33 <= s.len()`, so both unaligned 32-byte loads (at `at` and `at + 1`)
+        // stay inside `s`.
+        let (a, b) = unsafe {
+            (
+                _mm256_loadu_si256(s.as_ptr().add(at).cast::<__m256i>()),
+                _mm256_loadu_si256(s.as_ptr().add(at + 1).cast::<__m256i>()),
+            )
+        };
+        let is_q = _mm256_cmpeq_epi8(_mm256_or_si256(a, fold), q);
+        let next = _mm256_or_si256(
+            _mm256_cmpeq_epi8(_mm256_or_si256(b, fold), u),
+            _mm256_cmpeq_epi8(b, question),
+        );
+        let m = _mm256_movemask_epi8(_mm256_and_si256(is_q, next)) as u32;
+        if m != 0 {
+            return Some(at + m.trailing_zeros() as usize);
+        }
+        at += 32;
+    }
+    next_q_start_scalar(s, at)
+}
+
 /// Index of the first ASCII upper-case letter: 32 bytes per compare with AVX2, else eight
 /// bytes at a time.
 fn next_upper(s: &[u8]) -> Option<usize> {
@@ -1420,6 +1508,22 @@ mod tests {
             worth > 3000 && worth < 17_000,
             "both answers are tried: {worth}"
         );
+    }
+
+    #[test]
+    fn next_q_start_finds_every_q_that_can_begin_quoted_printable() {
+        let mut r = crate::testing::Rng::new(0x5eed_9e37);
+        let alphabet = b"qQuU?x-";
+        for len in [0usize, 1, 2, 31, 32, 33, 34, 64, 65, 100, 300] {
+            for _ in 0..50 {
+                let s: Vec<u8> = (0..len)
+                    .map(|_| alphabet[r.below(alphabet.len() as u64) as usize])
+                    .collect();
+                let want = (0..s.len()).find(|&p| is_q_start(&s, p));
+                assert_eq!(next_q_start(&s), want, "{:?}", String::from_utf8_lossy(&s));
+                assert_eq!(next_q_start_scalar(&s, 0), want);
+            }
+        }
     }
 
     #[test]
