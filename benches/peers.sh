@@ -197,13 +197,16 @@ start_pair() { # config proto
       local insp=on; [ "$1" = phimesh-off ] && insp=off
       local bin=$BIN; [ "$1" = phimesh-base ] && bin=$BASE_BIN
       local app=$APP1; [ "$2" = h2 ] && app=$APP2
+      # The sidecar as shipped: `phimesh proxy` hands over to the sidecar-only binary beside it
+      # (deploy/Dockerfile), when the build has one.
+      local handover=; [ -x "$(dirname "$bin")/phimesh-proxy" ] && handover=$(dirname "$bin")/phimesh-proxy
       local id="--ca-addr https://127.0.0.1:$CA --ca-roots $W/castate/trust-bundle.pem --inspection $insp --mesh-networks 127.0.0.2/32"
       # shellcheck disable=SC2086
-      "$bin" proxy $id --identity spiffe://cluster.local/ns/b/sa/db --token-file "$W/token-b" \
+      PHIMESH_PROXY_BINARY=$handover "$bin" proxy $id --identity spiffe://cluster.local/ns/b/sa/db --token-file "$W/token-b" \
         --inbound-listen 127.0.0.1:$MESH --inbound-forward 127.0.0.1:$app --admin-listen 127.0.0.1:$ADMIN_B \
         >/dev/null 2>phimesh-b.err & SIDE_PIDS+=($!)
       # shellcheck disable=SC2086
-      "$bin" proxy $id --identity spiffe://cluster.local/ns/a/sa/web --token-file "$W/token-a" \
+      PHIMESH_PROXY_BINARY=$handover "$bin" proxy $id --identity spiffe://cluster.local/ns/a/sa/web --token-file "$W/token-a" \
         --route 127.0.0.1:$FRONT=127.0.0.2:8080 --peer 127.0.0.2:8080=127.0.0.1:$MESH --admin-listen 127.0.0.1:$ADMIN_A \
         >/dev/null 2>phimesh-a.err & SIDE_PIDS+=($!)
       for _ in $(seq 200); do
