@@ -825,11 +825,15 @@ fn injector_configmap_values_are_valid_flags_and_monitoring_matches_the_sidecar(
 }
 
 #[test]
-fn dockerfile_builds_a_small_non_root_image_of_the_one_binary() {
+fn dockerfile_builds_a_small_non_root_image_of_the_binaries() {
     let d = std::fs::read_to_string(deploy().join("Dockerfile")).unwrap();
     // The shipped build: the `dist` profile (fat LTO, for the sidecar's memory).
-    assert!(d.contains("cargo build --profile dist --locked --bin phimesh"));
-    assert!(d.contains("target/dist/phimesh"));
+    assert!(d.contains("cargo build --profile dist --locked --bin phimesh --bin phimesh-proxy"));
+    assert!(d.contains("target/dist/phimesh "));
+    // The sidecar-only binary, which `phimesh proxy` (the sidecar's args) hands over to.
+    assert!(d.contains("target/dist/phimesh-proxy"));
+    assert!(d.contains("COPY --from=build /phimesh-proxy /usr/local/bin/phimesh-proxy"));
+    assert!(d.contains("ENV PHIMESH_PROXY_BINARY=/usr/local/bin/phimesh-proxy"));
     let manifest = std::fs::read_to_string(deploy().join("../Cargo.toml")).unwrap();
     let dist = manifest
         .split("[profile.dist]")
