@@ -37,10 +37,7 @@ async fn post(addr: SocketAddr, proto: Proto, body: Vec<u8>, chunks: usize) -> u
         client::full(body)
     } else {
         let step = body.len().div_ceil(chunks).max(1);
-        let parts = body
-            .chunks(step)
-            .map(|c| Bytes::copy_from_slice(c))
-            .collect();
+        let parts = body.chunks(step).map(Bytes::copy_from_slice).collect();
         client::chunked(parts, Duration::from_millis(5))
     };
     let req = client::request(
