@@ -53,9 +53,14 @@ pub(crate) struct CsvColumns {
     /// The stream is a multipart body (its first line is a `--boundary`): the header search
     /// starts again after every boundary line, so a CSV part after a large part is still read.
     multipart: bool,
-    /// The current line cannot be a header (too long, or no boundary yet after the lines
-    /// searched in this part): it is only read to its end.
+    /// The current line cannot be a header (too long, a first line that opens with markup, or
+    /// no boundary yet after the lines searched in this part): it is only read to its end.
     skip_line: bool,
+    /// Bytes of the line being read past so far (`skip_line`).
+    skipped_len: usize,
+    /// While the first line is read past because it opens with markup: the brackets it has
+    /// opened and not closed so far ([`bracket_depth`]).
+    opened: Option<i64>,
     waiting_boundary: bool,
     /// In a multipart body: reading a part's header lines.
     in_part_headers: bool,
@@ -360,6 +365,12 @@ static BYTE_CLASS: [u8; 256] = {
     t
 };
 
+/// Brackets (`{`, `[`, `<`) that `b` opens minus those it closes.
+fn bracket_depth(b: &[u8]) -> i64 {
+    let n = |c: u8| b.iter().filter(|&&x| x == c).count() as i64;
+    n(b'{') + n(b'[') + n(b'<') - n(b'}') - n(b']') - n(b'>')
+}
+
 /// Whether a stream whose first line starts with `held` then `rest` opens with JSON or XML
 /// (`{`, `[` or `<`, after a UTF-8 byte order mark): no CSV then. False while undecided.
 fn opens_markup(held: &[u8], rest: &[u8]) -> bool {
@@ -388,6 +399,8 @@ impl CsvColumns {
             line_start: 0,
             multipart: false,
             skip_line: false,
+            skipped_len: 0,
+            opened: None,
             waiting_boundary: false,
             in_part_headers: false,
             part_label: None,
@@ -438,14 +451,27 @@ impl CsvColumns {
     pub(crate) fn push(&mut self, data: &[u8], start: u64, out: &mut Vec<ColumnFinding>) {
         let mut i = 0;
         while let Phase::Header(buf, lines) = &mut self.phase {
-            if *lines == 0 && opens_markup(buf, &data[i..]) {
-                // JSON or XML (see `parse_header`): decided by the first byte, not the line.
-                self.phase = Phase::Off;
-                return;
+            if *lines == 0 && !self.skip_line && opens_markup(buf, &data[i..]) {
+                // A first line that opens with `{`, `[` or `<` is no header: it is read past
+                // without being kept (decided by its first byte). If it leaves a bracket open
+                // it starts a JSON or XML document, and the search ends with it; if it closes
+                // what it opened it is a title (`[export]`, `<report/>`, one JSON object) and
+                // the lines below it are still searched.
+                self.opened = Some(bracket_depth(buf));
+                buf.clear();
+                self.skip_line = true;
             }
             match memchr::memchr(b'\n', &data[i..]) {
                 None => {
-                    if !self.skip_line {
+                    if self.skip_line {
+                        if let Some(d) = &mut self.opened {
+                            *d += bracket_depth(&data[i..]);
+                        }
+                        self.skipped_len += data.len() - i;
+                        if !self.multipart && self.skipped_len > MAX_HEADER {
+                            self.phase = Phase::Off;
+                        }
+                    } else {
                         buf.extend_from_slice(&data[i..]);
                         if buf.len() > MAX_HEADER {
                             if !self.multipart {
@@ -455,6 +481,7 @@ impl CsvColumns {
                             // A long line (a file part's bytes) is no header: read past it.
                             buf.clear();
                             self.skip_line = true;
+                            self.skipped_len = 0;
                         }
                     }
                     return;
@@ -467,7 +494,15 @@ impl CsvColumns {
                     *lines += 1;
                     let exhausted = *lines >= MAX_HEADER_LINES;
                     let skipped = std::mem::replace(&mut self.skip_line, false);
+                    self.skipped_len = 0;
                     let piece = &data[i..i + nl];
+                    if let Some(d) = self.opened.take() {
+                        if d + bracket_depth(piece) != 0 {
+                            // A JSON or XML document: no CSV in it.
+                            self.phase = Phase::Off;
+                            return;
+                        }
+                    }
                     if !skipped && !held.is_empty() {
                         held.extend_from_slice(piece);
                     }
@@ -705,8 +740,7 @@ impl CsvColumns {
         let line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if first && matches!(line.first(), Some(b'{' | b'[' | b'<')) {
-            // JSON or XML: not a CSV stream.
-            self.phase = Phase::Off;
+            // JSON, XML or a bracketed title: no header (`push` reads past such a line).
             return;
         }
         // One pass over the line for the bytes that rule it out (a rule of dashes has none).

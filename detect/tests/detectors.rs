@@ -211,6 +211,31 @@ fn multipart_field_names_label_their_values() {
     assert_clean(&[&part("avatar", "iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB")]);
 }
 
+/// An export's header below a first line that opens like JSON or XML (a bracketed title,
+/// `[export]`, `<report/>`) still names its columns: a value far below it, out of reach of any
+/// label, is found by its column.
+#[test]
+fn csv_header_below_a_first_line_that_opens_with_a_bracket() {
+    let rows: String = (0..300).map(|i| format!("000000000,{}\n", i % 9)).collect();
+    for title in [
+        "[export]",
+        "{\"report\":\"weekly\"}",
+        "<report/>",
+        "[1,2,3]",
+        "<?xml version=\"1.0\"?>",
+    ] {
+        let doc = format!("{title}\npatient_ssn,qty\n{rows}123456789,3\n");
+        assert_found(Kind::Ssn, &[doc.as_str()]);
+    }
+    // A first line that leaves its bracket open starts a JSON or XML document: no header in it
+    // (`dates_of_birth_with_month_names` has pretty-printed JSON lists of labels).
+    let doc = format!("[\npatient_ssn,qty\n{rows}123456789,3\n]\n");
+    assert_clean(&[doc.as_str()]);
+    // An element's start tag closes its own brackets: an export wrapped in one is read too.
+    let doc = format!("<export>\npatient_ssn,qty\n{rows}123456789,3\n</export>\n");
+    assert_found(Kind::Ssn, &[doc.as_str()]);
+}
+
 #[test]
 fn csv_header_below_a_preamble_or_inside_multipart() {
     assert_found(
