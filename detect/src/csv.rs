@@ -365,10 +365,19 @@ static BYTE_CLASS: [u8; 256] = {
     t
 };
 
+/// Longest first line that opens with a bracket and is read as a title over an export
+/// (`[export]`, `<report/>`, `{"report":"weekly"}`); a longer one is a JSON or XML document.
+const MAX_TITLE: usize = 256;
+
 /// Brackets (`{`, `[`, `<`) that `b` opens minus those it closes.
 fn bracket_depth(b: &[u8]) -> i64 {
-    let n = |c: u8| b.iter().filter(|&&x| x == c).count() as i64;
-    n(b'{') + n(b'[') + n(b'<') - n(b'}') - n(b']') - n(b'>')
+    b.iter()
+        .map(|&c| match c {
+            b'{' | b'[' | b'<' => 1,
+            b'}' | b']' | b'>' => -1,
+            _ => 0,
+        })
+        .sum()
 }
 
 /// Whether a stream whose first line starts with `held` then `rest` opens with JSON or XML
@@ -455,8 +464,8 @@ impl CsvColumns {
                 // A first line that opens with `{`, `[` or `<` is no header: it is read past
                 // without being kept (decided by its first byte). If it leaves a bracket open
                 // it starts a JSON or XML document, and the search ends with it; if it closes
-                // what it opened it is a title (`[export]`, `<report/>`, one JSON object) and
-                // the lines below it are still searched.
+                // what it opened within `MAX_TITLE` bytes it is a title (`[export]`,
+                // `<report/>`, one short JSON object) and the lines below it are still searched.
                 self.opened = Some(bracket_depth(buf));
                 buf.clear();
                 self.skip_line = true;
@@ -465,6 +474,11 @@ impl CsvColumns {
                 None => {
                     if self.skip_line {
                         if let Some(d) = &mut self.opened {
+                            if self.skipped_len + (data.len() - i) > MAX_TITLE {
+                                // Too long for a title: a JSON or XML document.
+                                self.phase = Phase::Off;
+                                return;
+                            }
                             *d += bracket_depth(&data[i..]);
                         }
                         self.skipped_len += data.len() - i;
@@ -494,10 +508,10 @@ impl CsvColumns {
                     *lines += 1;
                     let exhausted = *lines >= MAX_HEADER_LINES;
                     let skipped = std::mem::replace(&mut self.skip_line, false);
-                    self.skipped_len = 0;
+                    let line_len = std::mem::take(&mut self.skipped_len) + nl;
                     let piece = &data[i..i + nl];
                     if let Some(d) = self.opened.take() {
-                        if d + bracket_depth(piece) != 0 {
+                        if line_len > MAX_TITLE || d + bracket_depth(piece) != 0 {
                             // A JSON or XML document: no CSV in it.
                             self.phase = Phase::Off;
                             return;
