@@ -8,14 +8,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use support_proxy::{contains, curl, ProxyProc, Sink, CLEAN_JSON, PHI_JSON, SSN};
-
-fn egress(sink: &Sink, extra: &[&str]) -> ProxyProc {
-    let route = format!("127.0.0.1:0={}", sink.addr);
-    let mut args = vec!["--route", &route];
-    args.extend_from_slice(extra);
-    ProxyProc::start(&args)
-}
+use support_proxy::{contains, curl, egress, ProxyProc, Sink, CLEAN_JSON, PHI_JSON, SSN};
 
 fn post(url: &str, body: &str, extra: &[&str]) -> (u16, String) {
     let mut a = vec![

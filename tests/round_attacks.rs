@@ -14,14 +14,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use phimesh_testkit::client::{self, Conn, Proto};
-use support_proxy::{contains, ProxyProc, Sink, CLEAN_JSON, SSN};
-
-fn egress(sink: &Sink, extra: &[&str]) -> ProxyProc {
-    let route = format!("127.0.0.1:0={}", sink.addr);
-    let mut args = vec!["--route", &route];
-    args.extend_from_slice(extra);
-    ProxyProc::start(&args)
-}
+use support_proxy::{contains, egress, ProxyProc, Sink, CLEAN_JSON, SSN};
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()

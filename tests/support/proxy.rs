@@ -17,6 +17,14 @@ fn phimesh() -> mesh::Phimesh {
         .env("PHIMESH_PROXY_BINARY", env!("CARGO_BIN_EXE_phimesh-proxy"))
 }
 
+/// `phimesh proxy --route 127.0.0.1:0=SINK EXTRA...`: an egress sidecar in front of `sink`.
+pub(crate) fn egress(sink: &Sink, extra: &[&str]) -> ProxyProc {
+    let route = format!("127.0.0.1:0={}", sink.addr);
+    let mut args = vec!["--route", &route];
+    args.extend_from_slice(extra);
+    ProxyProc::start(&args)
+}
+
 /// A `phimesh proxy` child process (admin listener on 127.0.0.1, an ephemeral port).
 pub(crate) struct ProxyProc(mesh::ProxyProc);
 
