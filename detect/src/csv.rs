@@ -21,6 +21,10 @@ const MAX_HEADER_LINES: usize = 16;
 const MAX_FIELD: usize = 64;
 /// Most columns tracked.
 const MAX_COLUMNS: usize = 256;
+/// Fewest content bytes that can hold a column finding: a label names a column only with two or
+/// more letters or digits (`pt`, `ssn`), and its value (at least a byte) comes after a delimiter
+/// or a line break.
+pub(crate) const SHORTEST_FINDING: usize = 4;
 
 #[derive(Clone, Copy)]
 struct Column {
@@ -864,5 +868,21 @@ impl CsvColumns {
         if is_header {
             self.phase = Phase::Rows;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// [`SHORTEST_FINDING`] rests on this: no label of fewer than two letters or digits names
+    /// a column.
+    #[test]
+    fn no_label_shorter_than_two_characters_names_a_column() {
+        assert!(column_kind(b"").is_none());
+        for a in 0..=u8::MAX {
+            assert!(column_kind(&[a]).is_none(), "{a}");
+        }
+        assert!(column_kind(b"PT").is_some(), "two characters can");
     }
 }

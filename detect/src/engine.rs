@@ -37,6 +37,8 @@ pub(crate) struct Inner {
     shapes: ShapeRules,
     /// Maximum match width of each detector.
     widths: Vec<usize>,
+    /// The shortest match of any detector.
+    min_width: usize,
     /// Widest possible match plus one byte of lookahead for trailing boundaries.
     hold_back: usize,
     /// History kept per stream for validators: at least the widest match.
@@ -200,8 +202,13 @@ const SCRATCH_SLOTS: usize = 4;
 
 /// Open Hyperscan streams of one scanner: one per pass, or the one keyed stream. Closed (and
 /// their memory freed) on drop.
+///
+/// The streams of the passes are taken (from the pool, or opened) when the first bytes are
+/// scanned: a message with an empty or too short body never touches Hyperscan.
 pub(crate) struct HsStream {
     streams: Vec<Stream>,
+    /// Whether `streams` holds the streams (always, for the keyed stream).
+    open: bool,
     /// The token detectors' state (the main stream only, not the keyed one).
     tokens: Option<TokenStream>,
     /// The shape detectors' state (the main stream only).
@@ -281,6 +288,7 @@ impl Engine {
     ) -> Result<Engine, BuildError> {
         let Compiled {
             widths,
+            min_width,
             passes,
             keyed,
         } = compiled;
@@ -316,6 +324,7 @@ impl Engine {
             shapes,
             rules,
             widths,
+            min_width,
             hold_back: widest + 1,
             // The widest match, its lookahead byte and the byte before it (left boundary).
             history: widest + 2,
@@ -336,9 +345,7 @@ impl Engine {
     /// Scans [`CANARY`]: true when every Hyperscan pass runs and finds something in it (the
     /// token and shape scanners' findings do not count: they do not come from the databases).
     fn canary_matches(&self) -> bool {
-        let Ok(mut s) = self.open_stream() else {
-            return false;
-        };
+        let mut s = self.open_stream();
         let mut m = Vec::new();
         if self.scan_stream(&mut s, CANARY, &mut m, 0, 0).is_err()
             || self.close_stream(&mut s, &mut m).is_err()
@@ -381,6 +388,12 @@ impl Engine {
 
     pub(crate) fn history_len(&self) -> usize {
         self.0.history
+    }
+
+    /// The shortest match of any detector, labels and context words included: content shorter
+    /// than this holds no match of any kind.
+    pub(crate) fn min_width(&self) -> usize {
+        self.0.min_width
     }
 
     pub(crate) fn rule(&self, id: usize) -> &Rule {
@@ -447,6 +460,7 @@ impl Engine {
         };
         Ok(Some(HsStream {
             streams: vec![s],
+            open: true,
             tokens: None,
             shapes: None,
             keyed: true,
@@ -454,28 +468,46 @@ impl Engine {
         }))
     }
 
-    /// Opens one stream per pass.
-    pub(crate) fn open_stream(&self) -> Result<HsStream, ScanError> {
-        let idle = self.0.idle.lock().ok().and_then(|mut v| v.pop());
-        let mut h = HsStream {
+    /// A stream per pass, taken when the first bytes are scanned ([`Engine::scan_stream`]).
+    pub(crate) fn open_stream(&self) -> HsStream {
+        HsStream {
             streams: Vec::new(),
+            open: false,
             tokens: self.0.tokens.any().then(TokenStream::default),
             shapes: self.0.shapes.any().then(ShapeStream::default),
             keyed: false,
             engine: self.clone(),
-        };
-        if let Some(streams) = idle {
-            h.streams = streams;
-            return Ok(h);
         }
-        h.streams.reserve_exact(self.0.passes.len());
-        for db in &self.0.passes {
-            h.streams.push(
-                db.open_stream()
-                    .map_err(|e| ScanError::Engine(e.to_string()))?,
-            );
+    }
+
+    /// Takes the streams of `stream`'s passes: a reset set from the pool, else new ones.
+    fn take_streams(&self, stream: &mut HsStream) -> Result<(), ScanError> {
+        if stream.open {
+            return Ok(());
         }
-        Ok(h)
+        if let Some(streams) = self.0.idle.lock().ok().and_then(|mut v| v.pop()) {
+            stream.streams = streams;
+        } else {
+            let mut streams = Vec::with_capacity(self.0.passes.len());
+            for db in &self.0.passes {
+                match db.open_stream() {
+                    Ok(s) => streams.push(s),
+                    Err(e) => {
+                        // Not a whole set: those opened so far are closed, not pooled.
+                        let _ = self.with_scratch(|scratch| {
+                            for s in streams.drain(..) {
+                                let _ = s.close(scratch, ());
+                            }
+                            Ok(())
+                        });
+                        return Err(ScanError::Engine(e.to_string()));
+                    }
+                }
+            }
+            stream.streams = streams;
+        }
+        stream.open = true;
+        Ok(())
     }
 
     /// Resets `streams` (one per pass, or the keyed one), reporting their end-anchored matches
@@ -537,6 +569,7 @@ impl Engine {
         dead: RuleSet,
     ) -> Result<(), ScanError> {
         let before = out.len();
+        self.take_streams(stream)?;
         let masks = &self.0.masks;
         let pass_masks: &[RuleSet] = if stream.keyed {
             std::slice::from_ref(&masks.keyed)
@@ -607,8 +640,14 @@ impl Engine {
     ) -> Result<(), ScanError> {
         let before = out.len();
         let n = stream.streams.len();
-        let streams = std::mem::take(&mut stream.streams);
-        let result = self.recycle(streams, stream.keyed, Some(&mut self.collector(out, 0)));
+        let result = if stream.open {
+            stream.open = false;
+            let streams = std::mem::take(&mut stream.streams);
+            self.recycle(streams, stream.keyed, Some(&mut self.collector(out, 0)))
+        } else {
+            // Never scanned: nothing to report, nothing to reset.
+            Ok(())
+        };
         if let Some(t) = stream.tokens.as_mut() {
             t.close(self.0.tokens, out);
         }
@@ -850,7 +889,7 @@ mod tests {
             .collect();
         assert!(rules.iter().any(|r| r.kind == crate::rules::Kind::Ssn));
         let e = Engine::with_rules(rules).unwrap();
-        let mut s = e.open_stream().unwrap();
+        let mut s = e.open_stream();
         let mut m = Vec::new();
         e.scan_stream(&mut s, CANARY, &mut m, 0, 0).unwrap();
         assert!(!m.is_empty(), "the shape scanner finds the canary's SSN");
@@ -859,7 +898,7 @@ mod tests {
 
     /// Every raw match of `engine` on `input` fed in pieces of `chunk`, sorted.
     fn raw_matches(engine: &Engine, input: &[u8], chunk: usize) -> Vec<(u64, usize, u64)> {
-        let mut s = engine.open_stream().unwrap();
+        let mut s = engine.open_stream();
         let mut m = Vec::new();
         for c in input.chunks(chunk) {
             engine.scan_stream(&mut s, c, &mut m, 0, 0).unwrap();
@@ -868,6 +907,37 @@ mod tests {
         let mut v: Vec<_> = m.iter().map(|r| (r.to, r.id, r.from)).collect();
         v.sort_unstable();
         v
+    }
+
+    /// Content shorter than [`Engine::min_width`] is never scanned (`scanner.rs`): it must be
+    /// the shortest match of every detector, the embedded databases' copy included.
+    #[test]
+    fn the_shortest_match_is_the_least_of_every_detector() {
+        let rules = rules::builtin();
+        let least = rules
+            .iter()
+            .map(|r| {
+                let p = hyperscan::Pattern::with_flags(r.pattern, hyperscan::CompileFlags::empty())
+                    .unwrap();
+                p.info().unwrap().min_width()
+            })
+            .min()
+            .unwrap();
+        assert!(
+            least > 1,
+            "a detector matches a single byte: nothing to skip"
+        );
+        let embedded = Engine::new().unwrap();
+        assert!(embedded.precompiled());
+        assert_eq!(embedded.min_width(), least);
+        assert_eq!(Engine::compile().unwrap().min_width(), least);
+        // Nothing matches fewer bytes: a match ends no earlier than `least` bytes in.
+        let mut m = Vec::new();
+        let mut s = embedded.open_stream();
+        embedded.scan_stream(&mut s, CANARY, &mut m, 0, 0).unwrap();
+        embedded.close_stream(&mut s, &mut m).unwrap();
+        assert!(!m.is_empty());
+        assert!(m.iter().all(|x| x.to >= least as u64));
     }
 
     #[test]
@@ -880,21 +950,29 @@ mod tests {
         // More scanners than the pool keeps, all dropped in the middle of the canary.
         let held: Vec<HsStream> = (0..POOLED_STREAMS + 5)
             .map(|_| {
-                let mut s = e.open_stream().unwrap();
+                let mut s = e.open_stream();
                 e.scan_stream(&mut s, head, &mut Vec::new(), 0, 0).unwrap();
                 s
             })
             .collect();
         drop(held);
         assert_eq!(e.0.idle.lock().unwrap().len(), POOLED_STREAMS);
+        // A stream takes a set when it first scans, not when it opens; one that never scans
+        // leaves the pool alone.
+        let mut reused: Vec<HsStream> = (0..POOLED_STREAMS).map(|_| e.open_stream()).collect();
+        let mut idle = e.open_stream();
+        e.close_stream(&mut idle, &mut Vec::new()).unwrap();
+        drop(idle);
+        assert_eq!(e.0.idle.lock().unwrap().len(), POOLED_STREAMS);
         // Every kept set was reset: each finds in the second half what a new stream finds.
-        let mut reused: Vec<HsStream> = (0..POOLED_STREAMS)
-            .map(|_| e.open_stream().unwrap())
-            .collect();
-        assert!(e.0.idle.lock().unwrap().is_empty());
+        let mut found: Vec<Vec<RawMatch>> = Vec::new();
         for s in &mut reused {
             let mut m = Vec::new();
             e.scan_stream(s, tail, &mut m, 0, 0).unwrap();
+            found.push(m);
+        }
+        assert!(e.0.idle.lock().unwrap().is_empty());
+        for (s, mut m) in reused.iter_mut().zip(found) {
             e.close_stream(s, &mut m).unwrap();
             let mut got: Vec<_> = m.iter().map(|r| (r.to, r.id, r.from)).collect();
             got.sort_unstable();
@@ -1003,7 +1081,7 @@ mod perf_probe {
                         continue;
                     }
                 };
-                let mut s = e.open_stream().unwrap();
+                let mut s = e.open_stream();
                 let mut m = Vec::new();
                 let t = std::time::Instant::now();
                 e.scan_stream(&mut s, &data, &mut m, 0, 0).unwrap();
@@ -1039,7 +1117,7 @@ mod perf_probe {
                 .map(|(_, r)| r)
                 .collect();
             let e = Engine::with_rules(rules).unwrap();
-            let mut s = e.open_stream().unwrap();
+            let mut s = e.open_stream();
             let mut m = Vec::new();
             let t = std::time::Instant::now();
             e.scan_stream(&mut s, &data, &mut m, 0, 0).unwrap();
@@ -1086,7 +1164,7 @@ mod partition_search {
             let e = Engine::with_rules(rs).unwrap();
             let mut best = 0f64;
             for _ in 0..5 {
-                let mut s = e.open_stream().unwrap();
+                let mut s = e.open_stream();
                 let mut m = Vec::new();
                 let t = std::time::Instant::now();
                 for c in data.chunks(16 << 10) {

@@ -75,6 +75,38 @@ pub struct Scanner {
     stopped: bool,
     /// Input bytes fed after the stream stopped.
     unread: u64,
+    /// The first content bytes, while there are too few of them to hold any match.
+    short: Option<Short>,
+}
+
+/// Content too short for any detector ([`Engine::min_width`], and
+/// [`crate::csv::SHORTEST_FINDING`] for column values) waits here unscanned: once there is
+/// enough, it is scanned as usual, ahead of what follows; when the body ends first (an empty
+/// body, `ok`, `{}`), nothing in it can be found and the scanner never touches Hyperscan. It
+/// holds fewer bytes than the hold-back window, so it releases nothing that would not be held
+/// back anyway.
+struct Short {
+    buf: [u8; SHORT_MAX],
+    len: usize,
+    /// Content shorter than this holds nothing to find.
+    limit: usize,
+}
+
+/// Most content bytes [`Short`] keeps.
+const SHORT_MAX: usize = 16;
+
+impl Short {
+    fn new(engine: &Engine) -> Option<Short> {
+        let limit = engine
+            .min_width()
+            .min(crate::csv::SHORTEST_FINDING)
+            .min(SHORT_MAX);
+        (limit > 1).then_some(Short {
+            buf: [0; SHORT_MAX],
+            len: 0,
+            limit,
+        })
+    }
 }
 
 impl fmt::Debug for Scanner {
@@ -101,7 +133,7 @@ impl Scanner {
         depth: u8,
         budget: Arc<Budget>,
     ) -> Result<Scanner, ScanError> {
-        let stream = engine.open_stream()?;
+        let stream = engine.open_stream();
         Ok(Scanner {
             decoder: Decoder::new(opts.decoding, opts.limits),
             normalizer: Normalizer::new(opts.plus_as_space),
@@ -132,6 +164,7 @@ impl Scanner {
             dead: 0,
             stopped: false,
             unread: 0,
+            short: Short::new(&engine),
             engine,
         })
     }
@@ -377,6 +410,22 @@ impl Scanner {
         if content.is_empty() {
             return Ok(());
         }
+        if let Some(short) = self.short.as_mut() {
+            let len = short.len + content.len();
+            if len < short.limit {
+                short.buf[short.len..len].copy_from_slice(content);
+                short.len = len;
+                return Ok(());
+            }
+            // Enough to scan: what waited goes first.
+            if let Some(short) = self.short.take().filter(|s| s.len > 0) {
+                self.scan_content_now(&short.buf[..short.len])?;
+            }
+        }
+        self.scan_content_now(content)
+    }
+
+    fn scan_content_now(&mut self, content: &[u8]) -> Result<(), ScanError> {
         let start = self.content_seen;
         self.content_seen += content.len() as u64;
         self.with_views(|v, ctx, g| v.on_content(content, start, ctx, g))?;

@@ -147,6 +147,44 @@ fn byte_at_a_time_gives_the_one_shot_findings() {
 /// Past `max_findings` the listed findings are the lowest-offset ones, the same for every
 /// chunking: a body with over a hundred findings from every source (Hyperscan, the token and shape
 /// scanners, CSV columns, labels), capped below that.
+/// The first bytes of a body wait unscanned while there are too few of them to hold a match:
+/// a value whose first bytes arrive alone (a slow client, one byte a segment) is still found
+/// where the one-shot scan finds it, and a body that ends that short is clean and releases
+/// nothing before its end.
+#[test]
+fn short_first_pieces_are_scanned_with_what_follows() {
+    for input in SAMPLES {
+        let input = input.as_bytes();
+        let want = one_shot(input).findings;
+        for a in 1..=4.min(input.len()) {
+            for b in 1..=4.min(input.len() - a) {
+                let got = scan_chunks(
+                    StreamOptions::default(),
+                    &[&input[..a], &input[a..a + b], &input[a + b..]],
+                )
+                .findings;
+                assert_eq!(got, want, "pieces of {a} and {b} bytes first");
+            }
+        }
+    }
+    for body in [&b""[..], b"o", b"ok", b"ok\n", b"{}", b"[]"] {
+        let mut s = engine().scanner(StreamOptions::default()).unwrap();
+        for byte in body.chunks(1) {
+            s.feed(byte).unwrap();
+            assert_eq!(
+                s.releasable(),
+                0,
+                "nothing of {body:?} leaves before its end"
+            );
+        }
+        s.finish_in_place().unwrap();
+        assert_eq!(s.releasable(), body.len() as u64);
+        let r = s.finish().unwrap();
+        assert_eq!(r.verdict, Verdict::Clean);
+        assert_eq!(r.content_bytes, body.len() as u64);
+    }
+}
+
 #[test]
 fn capped_findings_are_the_lowest_ones_in_any_chunking() {
     let body: String = (0..6).map(|_| SAMPLES.join("\n") + "\n").collect();

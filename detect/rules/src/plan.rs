@@ -40,6 +40,9 @@ pub enum BuildError {
 pub struct Compiled {
     /// Maximum match width of each detector, its lookbehind included.
     pub widths: Vec<usize>,
+    /// The shortest match of any detector (Hyperscan's, token or shape): content shorter than
+    /// this cannot hold a finding.
+    pub min_width: usize,
     /// One database per non-empty pass, in pass order. Pattern ids are rule indexes.
     pub passes: Vec<StreamingDatabase>,
     /// Values that count only after their label ([`Role::Keyed`]).
@@ -49,12 +52,14 @@ pub struct Compiled {
 /// Patterns of each database and the widths, before compilation.
 struct Groups {
     widths: Vec<usize>,
+    min_width: usize,
     passes: Vec<Vec<Pattern>>,
     keyed: Vec<Pattern>,
 }
 
 fn group(rules: &[Rule]) -> Result<Groups, BuildError> {
     let mut widths = Vec::with_capacity(rules.len());
+    let mut min_width = usize::MAX;
     let mut passes: Vec<(u8, Vec<Pattern>)> = Vec::new();
     let mut keyed = Vec::new();
     for (index, rule) in rules.iter().enumerate() {
@@ -82,6 +87,9 @@ fn group(rules: &[Rule]) -> Result<Groups, BuildError> {
             return Err(BuildError::Unbounded { index });
         }
         widths.push(w + rule.lookbehind);
+        // Every detector counts, labels and context words included (a token or shape detector's
+        // pattern describes what it finds).
+        min_width = min_width.min(info.min_width());
         if !in_hyperscan(rule.pass) {
             // Found by `tokens.rs` or `shapes.rs`; the pattern only sets the width.
         } else if rule.role == Role::Keyed {
@@ -96,6 +104,12 @@ fn group(rules: &[Rule]) -> Result<Groups, BuildError> {
     passes.sort_by_key(|(n, _)| *n);
     Ok(Groups {
         widths,
+        // No rules: nothing can be found, but an empty input is still scanned as before.
+        min_width: if min_width == usize::MAX {
+            0
+        } else {
+            min_width
+        },
         passes: passes.into_iter().map(|(_, v)| v).collect(),
         keyed,
     })
@@ -123,6 +137,7 @@ pub fn compile(rules: &[Rule]) -> Result<Compiled, BuildError> {
     };
     Ok(Compiled {
         widths: g.widths,
+        min_width: g.min_width,
         passes,
         keyed,
     })
@@ -147,7 +162,7 @@ pub fn fingerprint(rules: &[Rule]) -> u64 {
     h
 }
 
-const MAGIC: &[u8; 8] = b"PHMDB\x00\x00\x01";
+const MAGIC: &[u8; 8] = b"PHMDB\x00\x00\x02";
 
 /// Serialises compiled databases with the fingerprint of their rule set (used by the build
 /// script and the tests).
@@ -160,6 +175,7 @@ pub fn encode(c: &Compiled, fingerprint: u64) -> Result<Vec<u8>, BuildError> {
     for w in &c.widths {
         out.extend_from_slice(&(*w as u64).to_le_bytes());
     }
+    out.extend_from_slice(&(c.min_width as u64).to_le_bytes());
     let dbs: Vec<&StreamingDatabase> = c.passes.iter().chain(c.keyed.as_ref()).collect();
     out.extend_from_slice(&(c.passes.len() as u64).to_le_bytes());
     out.extend_from_slice(&u64::from(c.keyed.is_some()).to_le_bytes());
@@ -188,6 +204,7 @@ pub fn decode(bytes: &[u8], fingerprint: u64, rules: usize) -> Option<Compiled> 
     let widths = (0..n)
         .map(|_| r.u64().and_then(|w| usize::try_from(w).ok()))
         .collect::<Option<Vec<_>>>()?;
+    let min_width = usize::try_from(r.u64()?).ok()?;
     let passes = usize::try_from(r.u64()?).ok()?;
     let has_keyed = match r.u64()? {
         0 => false,
@@ -206,6 +223,7 @@ pub fn decode(bytes: &[u8], fingerprint: u64, rules: usize) -> Option<Compiled> 
     }
     Some(Compiled {
         widths,
+        min_width,
         passes,
         keyed,
     })
