@@ -224,6 +224,102 @@ fn assert_sink_clean(sink: &WireSink) {
 
 // --- Protocol downgrade ---------------------------------------------------------------------
 
+/// The data of a chunked HTTP/1.1 message as far as it got (head skipped, framing removed).
+fn dechunk(wire: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let Some(head_end) = wire.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return out;
+    };
+    let mut rest = &wire[head_end + 4..];
+    while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
+        let Some(len) = std::str::from_utf8(&rest[..eol])
+            .ok()
+            .and_then(|l| usize::from_str_radix(l.trim(), 16).ok())
+        else {
+            break;
+        };
+        rest = &rest[eol + 2..];
+        out.extend_from_slice(&rest[..len.min(rest.len())]);
+        if len == 0 || rest.len() < len + 2 {
+            break;
+        }
+        rest = &rest[len + 2..];
+    }
+    out
+}
+
+/// A gzip body whose first chunk, past the inspect buffer, ends right after a sync-flushed SSN,
+/// and then nothing more: the compressed bytes of the SSN are decodable from that chunk alone,
+/// so they may not be forwarded on the strength of a verdict that has not read them.
+#[test]
+fn a_compressed_value_flushed_before_a_pause_is_not_forwarded() {
+    let sink = WireSink::start();
+    let p = egress(sink.addr, &["--inspect-buffer", "64"]);
+    // Clean text that does not compress away (so the chunk is well past the 64-byte buffer),
+    // the value, a sync flush.
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let noise: String = (0..300)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b"abcdefghijklmnopqrstuvwxyz "[(x % 27) as usize])
+        })
+        .collect();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(format!(r#"{{"note":"{noise}","#).as_bytes())
+        .unwrap();
+    gz.write_all(format!(r#""ssn":"{SSN}""#).as_bytes())
+        .unwrap();
+    gz.flush().unwrap();
+    let first = gz.get_ref().clone();
+    assert!(first.len() > 200);
+    assert!(
+        contains(&gunzip_prefix(&first), SSN.as_bytes()),
+        "the flushed prefix holds the value"
+    );
+    let mut req = b"POST /echo HTTP/1.1\r\nhost: sink\r\ncontent-type: application/json\r\n\
+        content-encoding: gzip\r\ntransfer-encoding: chunked\r\n\r\n"
+        .to_vec();
+    req.extend_from_slice(format!("{:x}\r\n", first.len()).as_bytes());
+    req.extend_from_slice(&first);
+    req.extend_from_slice(b"\r\n");
+    let r = exchange(
+        p.routes[0],
+        &[&req],
+        Duration::ZERO,
+        false,
+        Duration::from_secs(3),
+    );
+    assert_eq!(r.status(), Some(403), "{r:?}");
+    // Whatever reached the sink does not inflate to the value.
+    std::thread::sleep(Duration::from_millis(200));
+    let got = gunzip_prefix(&dechunk(&sink.bytes()));
+    assert!(
+        !contains(&got, SSN.as_bytes()),
+        "the sink can inflate the SSN"
+    );
+    assert!(
+        !contains(&got, b"123-45"),
+        "the sink can inflate part of the SSN"
+    );
+    assert_no_value_in_output(&p);
+}
+
+/// What a reader inflates from the first bytes of a gzip stream (it may stop anywhere).
+fn gunzip_prefix(b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut d = flate2::read::GzDecoder::new(b);
+    let mut buf = [0u8; 64];
+    while let Ok(n) = d.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    out
+}
+
 #[test]
 fn a_pause_after_the_first_byte_does_not_turn_http_into_tcp() {
     let sink = WireSink::start();

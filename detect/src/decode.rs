@@ -101,7 +101,27 @@ impl Inflater {
             produced.clear();
             check(n, len)?;
         }
-        Ok(())
+        // flate2 keeps a write's output until the next write: without a flush the last bytes
+        // fed would count as having produced nothing, and the hold-back would release them
+        // before their content is scanned (a small body in one piece, all of it). The flush
+        // emits everything the input so far decodes to (bounded by the inflater's window).
+        let flushed = self.flush();
+        let produced = self.out();
+        out.extend_from_slice(produced);
+        let len = produced.len();
+        produced.clear();
+        if flushed.is_err() {
+            return Err(DecodeError::Corrupt);
+        }
+        check(0, len)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Inflater::Gzip(d) => d.flush(),
+            Inflater::Zlib(d) => d.flush(),
+            Inflater::Raw(d) => d.flush(),
+        }
     }
 
     fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), DecodeError> {

@@ -311,6 +311,119 @@ fn gzip_content_gives_the_plain_findings_in_any_chunking() {
     }
 }
 
+/// What a receiver can inflate from the first bytes of a compressed body: everything up to
+/// where the bytes stop (a truncated stream is no obstacle to a reader).
+fn inflate_prefix(d: Decoding, bytes: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 256];
+    let mut r: Box<dyn Read + '_> = match d {
+        Decoding::Gzip => Box::new(flate2::read::GzDecoder::new(bytes)),
+        _ if bytes.first().is_some_and(|b| b & 0x0f == 8) => {
+            Box::new(flate2::read::ZlibDecoder::new(bytes))
+        }
+        _ => Box::new(flate2::read::DeflateDecoder::new(bytes)),
+    };
+    while let Ok(n) = r.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    out
+}
+
+/// Under `Content-Encoding: gzip` or `deflate`, the compressed bytes released before the
+/// verdict inflate to no byte of a value that is still to be reported: not for a small body in
+/// one piece (the inflater keeps its last output until more input or the end), not for a body
+/// flushed right after the value, in any chunking.
+#[test]
+fn compressed_bytes_are_held_until_their_content_is_scanned() {
+    let value = br#"{"ssn":"219-09-9999"}"#;
+    let mut bodies: Vec<(Decoding, Vec<u8>)> = Vec::new();
+    for level in [1, 6, 9] {
+        let c = flate2::Compression::new(level);
+        let mut g = flate2::write::GzEncoder::new(Vec::new(), c);
+        g.write_all(value).unwrap();
+        bodies.push((Decoding::Gzip, g.finish().unwrap()));
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), c);
+        z.write_all(value).unwrap();
+        bodies.push((Decoding::Deflate, z.finish().unwrap()));
+        let mut r = flate2::write::DeflateEncoder::new(Vec::new(), c);
+        r.write_all(value).unwrap();
+        bodies.push((Decoding::Deflate, r.finish().unwrap()));
+        // Clean text, the value, a sync flush (its bytes are decodable from here), more text.
+        let mut g = flate2::write::GzEncoder::new(Vec::new(), c);
+        g.write_all(&b"note: all clear. ".repeat(40)).unwrap();
+        g.write_all(value).unwrap();
+        g.flush().unwrap();
+        g.write_all(&b" and more clean text".repeat(10)).unwrap();
+        bodies.push((Decoding::Gzip, g.finish().unwrap()));
+    }
+    // The same compressed bytes without a Content-Encoding: found by content (a `.gz`
+    // upload), read by a receiver all the same.
+    let by_content: Vec<(Decoding, Vec<u8>)> = bodies
+        .iter()
+        .filter(|(d, b)| *d == Decoding::Gzip || b[0] & 0x0f == 8)
+        .map(|(_, b)| (Decoding::Identity, b.clone()))
+        .collect();
+    bodies.extend(by_content);
+    for (d, body) in &bodies {
+        let report = scan_chunks(opts(*d), &[body]);
+        assert_eq!(report.verdict, Verdict::Phi);
+        let first = report.findings.iter().map(|f| f.start).min().unwrap();
+        for step in [1, 2, 3, 7, 16, body.len()] {
+            let mut s = engine().scanner(opts(*d)).unwrap();
+            for piece in body.chunks(step) {
+                s.feed(piece).unwrap();
+                if s.verdict() == Verdict::Phi {
+                    break;
+                }
+                let released = s.releasable() as usize;
+                let as_sent = if *d == Decoding::Identity && body[0] == 0x1f {
+                    Decoding::Gzip
+                } else {
+                    *d
+                };
+                let readable = inflate_prefix(as_sent, &body[..released]).len() as u64;
+                assert!(
+                    readable <= first,
+                    "{d:?} in pieces of {step}: {released} bytes released inflate to {readable} \
+                     content bytes, the value starts at {first}"
+                );
+            }
+        }
+    }
+}
+
+/// A gRPC message compressed with `grpc-encoding: gzip`, fed in pieces: the bytes released
+/// before the verdict inflate to no byte of the value.
+#[test]
+fn compressed_grpc_messages_are_held_until_their_content_is_scanned() {
+    let value = br#"{"ssn":"219-09-9999"}"#;
+    let body = grpc_frame(&gzip(value), true);
+    let d = Decoding::grpc(Some("gzip"));
+    let report = scan_chunks(opts(d), &[&body]);
+    assert_eq!(report.verdict, Verdict::Phi);
+    let first = report.findings[0].start;
+    for step in 1..=body.len() {
+        let mut s = engine().scanner(opts(d)).unwrap();
+        for piece in body.chunks(step) {
+            s.feed(piece).unwrap();
+            if s.verdict() == Verdict::Phi {
+                break;
+            }
+            let released = s.releasable() as usize;
+            let readable = inflate_prefix(Decoding::Gzip, &body[5.min(released)..released]);
+            assert!(
+                readable.len() as u64 <= first,
+                "pieces of {step}: {released} bytes released inflate to {} content bytes",
+                readable.len()
+            );
+        }
+    }
+}
+
 #[test]
 fn compression_bomb_is_uninspectable_within_bounded_memory() {
     // 1 GiB of zeros compresses to about 1 MiB.
