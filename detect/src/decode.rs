@@ -29,8 +29,25 @@ const INFLATE_STEP: usize = 1024;
 /// Checkpoints kept for mapping content offsets back to input offsets. Older ones are merged.
 const MAX_CHECKPOINTS: usize = 64;
 
+/// Which gzip member headers have been read out ([`Inflater::header_fields`]).
+struct GzFields {
+    /// No header of the current member was read out yet.
+    fresh: bool,
+    /// The fields of the last header read out.
+    last: Vec<u8>,
+}
+
+impl Default for GzFields {
+    fn default() -> Self {
+        GzFields {
+            fresh: true,
+            last: Vec::new(),
+        }
+    }
+}
+
 enum Inflater {
-    Gzip(MultiGzDecoder<Vec<u8>>),
+    Gzip(MultiGzDecoder<Vec<u8>>, GzFields),
     Zlib(ZlibDecoder<Vec<u8>>),
     Raw(DeflateDecoder<Vec<u8>>),
 }
@@ -38,7 +55,9 @@ enum Inflater {
 impl Inflater {
     fn new(c: Compression, first: u8) -> Inflater {
         match c {
-            Compression::Gzip => Inflater::Gzip(MultiGzDecoder::new(Vec::new())),
+            Compression::Gzip => {
+                Inflater::Gzip(MultiGzDecoder::new(Vec::new()), GzFields::default())
+            }
             // A zlib stream starts with CMF 0x78 for the usual window sizes; anything else is
             // treated as raw deflate, which is what some servers send for "deflate".
             Compression::Deflate if first & 0x0f == 8 && first >> 4 <= 7 => {
@@ -50,7 +69,7 @@ impl Inflater {
 
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match self {
-            Inflater::Gzip(d) => d.write(buf),
+            Inflater::Gzip(d, _) => d.write(buf),
             Inflater::Zlib(d) => d.write(buf),
             Inflater::Raw(d) => d.write(buf),
         }
@@ -58,7 +77,7 @@ impl Inflater {
 
     fn out(&mut self) -> &mut Vec<u8> {
         match self {
-            Inflater::Gzip(d) => d.get_mut(),
+            Inflater::Gzip(d, _) => d.get_mut(),
             Inflater::Zlib(d) => d.get_mut(),
             Inflater::Raw(d) => d.get_mut(),
         }
@@ -66,7 +85,7 @@ impl Inflater {
 
     fn try_finish(&mut self) -> std::io::Result<()> {
         match self {
-            Inflater::Gzip(d) => d.try_finish(),
+            Inflater::Gzip(d, _) => d.try_finish(),
             Inflater::Zlib(d) => d.try_finish(),
             Inflater::Raw(d) => d.try_finish(),
         }
@@ -95,11 +114,12 @@ impl Inflater {
                 }
             };
             input = &input[n..];
+            let fields = self.header_fields(out);
             let produced = self.out();
             out.extend_from_slice(produced);
             let len = produced.len();
             produced.clear();
-            check(n, len)?;
+            check(n, fields + len)?;
         }
         // flate2 keeps a write's output until the next write: without a flush the last bytes
         // fed would count as having produced nothing, and the hold-back would release them
@@ -116,9 +136,39 @@ impl Inflater {
         check(0, len)
     }
 
+    /// The text fields of a gzip member's header (file name, comment, extra field), each on a
+    /// line, appended to `out` once per member as soon as the header is read: they travel in
+    /// the clear with the compressed data, and `gzip` writes the original file name there.
+    /// Returns how many bytes were appended.
+    fn header_fields(&mut self, out: &mut Vec<u8>) -> usize {
+        let Inflater::Gzip(d, f) = self else {
+            return 0;
+        };
+        let Some(h) = d.header() else {
+            // A member's header is being read: the next one seen is new.
+            f.fresh = true;
+            return 0;
+        };
+        let mut text = Vec::new();
+        for field in [h.filename(), h.comment(), h.extra()].into_iter().flatten() {
+            text.extend_from_slice(field);
+            text.push(b'\n');
+        }
+        // A member that began and had its header read within one write is told apart by its
+        // fields (one with the same fields adds nothing to find).
+        if !f.fresh && text == f.last {
+            return 0;
+        }
+        f.fresh = false;
+        out.extend_from_slice(&text);
+        let n = text.len();
+        f.last = text;
+        n
+    }
+
     fn flush(&mut self) -> std::io::Result<()> {
         match self {
-            Inflater::Gzip(d) => d.flush(),
+            Inflater::Gzip(d, _) => d.flush(),
             Inflater::Zlib(d) => d.flush(),
             Inflater::Raw(d) => d.flush(),
         }

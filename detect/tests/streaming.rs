@@ -424,6 +424,52 @@ fn compressed_grpc_messages_are_held_until_their_content_is_scanned() {
     }
 }
 
+/// A gzip member's header carries a file name, a comment and an extra field in the clear:
+/// `gzip patient-219-09-9999.csv` writes the file name there. They are scanned as content, in
+/// any chunking, for every member of the stream.
+#[test]
+fn gzip_header_fields_are_scanned() {
+    let clean = br#"{"note":"all clear"}"#;
+    let member = |name: Option<&str>, comment: Option<&str>, extra: Option<&[u8]>| {
+        let mut b = flate2::GzBuilder::new();
+        if let Some(n) = name {
+            b = b.filename(n);
+        }
+        if let Some(c) = comment {
+            b = b.comment(c);
+        }
+        if let Some(x) = extra {
+            b = b.extra(x);
+        }
+        let mut w = b.write(Vec::new(), flate2::Compression::default());
+        w.write_all(clean).unwrap();
+        w.finish().unwrap()
+    };
+    let plain = member(Some("export.json"), Some("nightly"), None);
+    let cases = [
+        (member(Some("ssn 219-09-9999.json"), None, None), true),
+        (member(None, Some("SSN: 219-09-9999"), None), true),
+        (member(None, None, Some(b"AB\x0b\x00MRN: 00482913")), true),
+        (plain.clone(), false),
+        // A second member's header.
+        (
+            [
+                plain.clone(),
+                member(Some("ssn 219-09-9999.json"), None, None),
+            ]
+            .concat(),
+            true,
+        ),
+    ];
+    for (body, phi) in &cases {
+        for step in [1, 5, body.len()] {
+            let pieces: Vec<&[u8]> = body.chunks(step).collect();
+            let r = scan_chunks(opts(Decoding::Gzip), &pieces);
+            assert_eq!(r.verdict == Verdict::Phi, *phi, "pieces of {step}: {r:?}");
+        }
+    }
+}
+
 #[test]
 fn compression_bomb_is_uninspectable_within_bounded_memory() {
     // 1 GiB of zeros compresses to about 1 MiB.
