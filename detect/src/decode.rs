@@ -114,11 +114,13 @@ impl Inflater {
                 }
             };
             input = &input[n..];
-            let fields = self.header_fields(out);
+            // What the inflater hands over after a write is what the write before decoded (a
+            // member's last bytes included): it goes ahead of a header read by this write.
             let produced = self.out();
             out.extend_from_slice(produced);
             let len = produced.len();
             produced.clear();
+            let fields = self.header_fields(out);
             check(n, fields + len)?;
         }
         // flate2 keeps a write's output until the next write: without a flush the last bytes
@@ -164,6 +166,11 @@ impl Inflater {
         let n = text.len();
         f.last = text;
         n
+    }
+
+    /// A gzip member's header is being read: its text fields are not out yet.
+    fn header_pending(&self) -> bool {
+        matches!(self, Inflater::Gzip(d, _) if d.header().is_none())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
@@ -221,6 +228,10 @@ pub(crate) struct Decoder {
     content_len: u64,
     /// (input offset, content offset) pairs, ascending: input `[0, i)` produced content `[0, c)`.
     checkpoints: VecDeque<(u64, u64)>,
+    /// While a gzip member's header is being read: the input offset it began at (or an earlier
+    /// one). Its file name, comment and extra field are scanned once they are whole, so
+    /// nothing from there on counts as having produced content, and none of it is released.
+    header_from: Option<u64>,
 }
 
 enum Mode {
@@ -268,6 +279,7 @@ impl Decoder {
             input_len: 0,
             content_len: 0,
             checkpoints: VecDeque::new(),
+            header_from: None,
         }
     }
 
@@ -333,6 +345,11 @@ impl Decoder {
                 });
                 self.input_len += input.len() as u64;
                 self.content_len += out.len() as u64;
+                if inf.header_pending() {
+                    self.header_from.get_or_insert(base_in);
+                } else {
+                    self.header_from = None;
+                }
                 self.checkpoint(base_in + fed, base_content + made);
                 res.map(|_| &out[..])
             }
@@ -342,6 +359,7 @@ impl Decoder {
                 let mut content = base_content;
                 let mut pos = 0usize;
                 let mut cps: Vec<(u64, u64)> = Vec::new();
+                let mut header_from = self.header_from;
                 let mut result = Ok(());
                 while pos < input.len() {
                     if g.header_len < 5 {
@@ -393,6 +411,11 @@ impl Decoder {
                         let msg_in = g.msg_input;
                         let msg_content = g.msg_content;
                         let r = inf.feed(piece, out, |_, _| Ok(()));
+                        if inf.header_pending() {
+                            header_from.get_or_insert(base_in + (pos - take) as u64);
+                        } else {
+                            header_from = None;
+                        }
                         let made = (out.len() - before) as u64;
                         g.msg_input = msg_in + take as u64;
                         g.msg_content = msg_content + made;
@@ -418,6 +441,7 @@ impl Decoder {
                             let r = inf.finish(out);
                             content += (out.len() - before) as u64;
                             g.inflater = None;
+                            header_from = None;
                             if let Err(e) = r {
                                 result = Err(e);
                                 break;
@@ -434,10 +458,12 @@ impl Decoder {
                     if g.remaining == 0 {
                         g.header_len = 0;
                     }
-                    cps.push((base_in + pos as u64, content));
+                    let at = base_in + pos as u64;
+                    cps.push((header_from.map_or(at, |h| h.min(at)), content));
                 }
                 self.input_len += input.len() as u64;
                 self.content_len = content;
+                self.header_from = header_from;
                 for (i, c) in cps {
                     self.checkpoint(i, c);
                 }
@@ -475,6 +501,7 @@ impl Decoder {
     }
 
     fn checkpoint(&mut self, input: u64, content: u64) {
+        let input = self.header_from.map_or(input, |h| h.min(input));
         if let Some(&(li, lc)) = self.checkpoints.back() {
             if li == input && lc == content {
                 return;

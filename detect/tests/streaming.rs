@@ -461,13 +461,54 @@ fn gzip_header_fields_are_scanned() {
             true,
         ),
     ];
+    // A field is scanned once it is whole: until then none of the header is released (it is
+    // in the clear), nor anything after it.
+    let unterminated = [
+        &member(None, None, None)[..3],
+        &[0x08][..],
+        &[0; 6],
+        b"ssn 219-09-9999 and",
+    ]
+    .concat();
     for (body, phi) in &cases {
-        for step in [1, 5, body.len()] {
+        for step in [1, 5, 11, body.len()] {
             let pieces: Vec<&[u8]> = body.chunks(step).collect();
             let r = scan_chunks(opts(Decoding::Gzip), &pieces);
             assert_eq!(r.verdict == Verdict::Phi, *phi, "pieces of {step}: {r:?}");
         }
     }
+    let grpc = grpc_frame(&cases[0].0, true);
+    let bodies = cases
+        .iter()
+        .filter(|(_, phi)| *phi)
+        .map(|(b, _)| (b.clone(), Decoding::Gzip))
+        .chain([
+            (unterminated, Decoding::Gzip),
+            (grpc, Decoding::grpc(Some("gzip"))),
+        ]);
+    for (body, d) in bodies {
+        for step in 1..=body.len() {
+            let mut s = engine().scanner(opts(d)).unwrap();
+            for piece in body.chunks(step) {
+                let _ = s.feed(piece);
+                if s.verdict() != Verdict::Clean {
+                    break;
+                }
+                let released = &body[..s.releasable() as usize];
+                for part in [&b"219-09"[..], b"00482913"] {
+                    assert!(
+                        !contains(released, part),
+                        "pieces of {step}: released {}",
+                        released.len()
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
 }
 
 #[test]
