@@ -341,7 +341,8 @@ impl Decoder {
                 let res = inf.feed(input, out, |n, len| {
                     fed += n as u64;
                     made += len as u64;
-                    check_limits(&limits, base_in + fed, base_content + made)
+                    check_limits(&limits, base_in + fed, base_content + made)?;
+                    check_overhead(base_in + fed, base_content + made)
                 });
                 self.input_len += input.len() as u64;
                 self.content_len += out.len() as u64;
@@ -538,6 +539,21 @@ impl Decoder {
         while self.checkpoints.len() > 1 && self.checkpoints[1].1 <= content {
             self.checkpoints.pop_front();
         }
+    }
+}
+
+/// Compressed input a body may spend before it must inflate to at least half its size.
+const OVERHEAD_GRACE: u64 = 64 * 1024;
+
+/// A compressed body that inflates to less than half its size is made of member headers and
+/// empty blocks, which no encoder writes: gzip and deflate grow data by a few bytes per member
+/// and block at most. A million empty gzip members (20 MB) took seconds of a single-threaded
+/// sidecar to read, with nothing to scan; past [`OVERHEAD_GRACE`] such a body is refused.
+fn check_overhead(input: u64, content: u64) -> Result<(), DecodeError> {
+    if input > OVERHEAD_GRACE && content.saturating_mul(2) < input {
+        Err(DecodeError::Corrupt)
+    } else {
+        Ok(())
     }
 }
 

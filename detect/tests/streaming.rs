@@ -511,6 +511,45 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
+/// A body of empty gzip members inflates to nothing and cost seconds to read: refused once it
+/// is past 64 KiB, while real multi-member and incompressible bodies read as before.
+#[test]
+fn gzip_made_of_member_headers_is_refused() {
+    let empty = gzip(b"");
+    let body = empty.repeat(20_000);
+    let r = scan_chunks(opts(Decoding::Gzip), &[&body]);
+    assert_eq!(
+        r.verdict,
+        Verdict::Uninspectable(Uninspectable::CorruptCompression),
+        "{r:?}"
+    );
+    // Many real members, and data that does not compress (stored blocks), are read whole.
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let mut noise = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x as u8
+    };
+    let text: Vec<u8> = (0..1024).map(|_| b'a' + noise() % 26).collect();
+    let members = gzip(&text).repeat(300);
+    let r = scan_chunks(opts(Decoding::Gzip), &[&members]);
+    assert_eq!(r.verdict, Verdict::Clean);
+    assert_eq!(r.content_bytes, 300 * 1024);
+    let random: Vec<u8> = (0..256 * 1024).map(|_| noise()).collect();
+    let stored = gzip(&random);
+    for step in [1000, stored.len()] {
+        let pieces: Vec<&[u8]> = stored.chunks(step).collect();
+        let r = scan_chunks(opts(Decoding::Gzip), &pieces);
+        assert_eq!(r.content_bytes, random.len() as u64, "pieces of {step}");
+        assert!(
+            !matches!(r.verdict, Verdict::Uninspectable(_)),
+            "{:?}",
+            r.verdict
+        );
+    }
+}
+
 #[test]
 fn compression_bomb_is_uninspectable_within_bounded_memory() {
     // 1 GiB of zeros compresses to about 1 MiB.
