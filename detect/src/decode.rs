@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 use std::io::Write;
 
-use flate2::write::{DeflateDecoder, MultiGzDecoder, ZlibDecoder};
+use flate2::write::{DeflateDecoder, GzDecoder, ZlibDecoder};
 
 use crate::types::{Compression, Decoding, Limits, Uninspectable};
 
@@ -29,25 +29,35 @@ const INFLATE_STEP: usize = 1024;
 /// Checkpoints kept for mapping content offsets back to input offsets. Older ones are merged.
 const MAX_CHECKPOINTS: usize = 64;
 
-/// Which gzip member headers have been read out ([`Inflater::header_fields`]).
-struct GzFields {
+/// Members a gzip stream may hold beyond one per [`MEMBER_INPUT`] bytes of its input.
+const FREE_MEMBERS: u64 = 64;
+/// Input bytes per gzip member, on average, past [`FREE_MEMBERS`]. Encoders write one member
+/// per file, batch or block (BGZF: 64 KiB); a stream of tiny or empty members costs a decoder
+/// set-up each (a million took seconds) with next to nothing to scan, and is refused.
+const MEMBER_INPUT: u64 = 512;
+
+/// The members of a gzip stream ([`Inflater::header_fields`]).
+struct GzMembers {
     /// No header of the current member was read out yet.
     fresh: bool,
-    /// The fields of the last header read out.
-    last: Vec<u8>,
+    /// Members begun, and input fed.
+    count: u64,
+    input: u64,
 }
 
-impl Default for GzFields {
+impl Default for GzMembers {
     fn default() -> Self {
-        GzFields {
+        GzMembers {
             fresh: true,
-            last: Vec::new(),
+            count: 1,
+            input: 0,
         }
     }
 }
 
 enum Inflater {
-    Gzip(MultiGzDecoder<Vec<u8>>, GzFields),
+    /// One member at a time: a member's end starts the next ([`Inflater::write`]).
+    Gzip(GzDecoder<Vec<u8>>, GzMembers),
     Zlib(ZlibDecoder<Vec<u8>>),
     Raw(DeflateDecoder<Vec<u8>>),
 }
@@ -55,9 +65,7 @@ enum Inflater {
 impl Inflater {
     fn new(c: Compression, first: u8) -> Inflater {
         match c {
-            Compression::Gzip => {
-                Inflater::Gzip(MultiGzDecoder::new(Vec::new()), GzFields::default())
-            }
+            Compression::Gzip => Inflater::Gzip(GzDecoder::new(Vec::new()), GzMembers::default()),
             // A zlib stream starts with CMF 0x78 for the usual window sizes; anything else is
             // treated as raw deflate, which is what some servers send for "deflate".
             Compression::Deflate if first & 0x0f == 8 && first >> 4 <= 7 => {
@@ -69,7 +77,22 @@ impl Inflater {
 
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match self {
-            Inflater::Gzip(d, _) => d.write(buf),
+            Inflater::Gzip(d, m) => match d.write(buf) {
+                // The member ended: what follows is the next one (RFC 1952 allows any number).
+                Ok(0) if !buf.is_empty() => {
+                    d.try_finish()?;
+                    // Its output so far goes on in the next member's decoder.
+                    let out = std::mem::take(d.get_mut());
+                    *d = GzDecoder::new(out);
+                    m.count += 1;
+                    m.fresh = true;
+                    if m.count > FREE_MEMBERS && (m.count - FREE_MEMBERS) * MEMBER_INPUT > m.input {
+                        return Err(std::io::Error::other("too many gzip members"));
+                    }
+                    d.write(buf)
+                }
+                r => r,
+            },
             Inflater::Zlib(d) => d.write(buf),
             Inflater::Raw(d) => d.write(buf),
         }
@@ -114,6 +137,9 @@ impl Inflater {
                 }
             };
             input = &input[n..];
+            if let Inflater::Gzip(_, m) = self {
+                m.input += n as u64;
+            }
             // What the inflater hands over after a write is what the write before decoded (a
             // member's last bytes included): it goes ahead of a header read by this write.
             let produced = self.out();
@@ -151,21 +177,21 @@ impl Inflater {
             f.fresh = true;
             return 0;
         };
-        let mut text = Vec::new();
-        for field in [h.filename(), h.comment(), h.extra()].into_iter().flatten() {
-            text.extend_from_slice(field);
-            text.push(b'\n');
-        }
-        // A member that began and had its header read within one write is told apart by its
-        // fields (one with the same fields adds nothing to find).
-        if !f.fresh && text == f.last {
+        if !f.fresh {
             return 0;
         }
         f.fresh = false;
-        out.extend_from_slice(&text);
-        let n = text.len();
-        f.last = text;
-        n
+        let before = out.len();
+        for field in [h.filename(), h.comment(), h.extra()].into_iter().flatten() {
+            out.extend_from_slice(field);
+            out.push(b'\n');
+        }
+        if out.len() > before {
+            // A blank line ends them, as it ends a MIME part's headers: the member's data
+            // starts a segment (`views.rs`), where UTF-16 text or a zlib stream is looked for.
+            out.extend_from_slice(b"\r\n\r\n");
+        }
+        out.len() - before
     }
 
     /// A gzip member's header is being read: its text fields are not out yet.

@@ -144,9 +144,6 @@ fn byte_at_a_time_gives_the_one_shot_findings() {
     }
 }
 
-/// Past `max_findings` the listed findings are the lowest-offset ones, the same for every
-/// chunking: a body with over a hundred findings from every source (Hyperscan, the token and shape
-/// scanners, CSV columns, labels), capped below that.
 /// The first bytes of a body wait unscanned while there are too few of them to hold a match:
 /// a value whose first bytes arrive alone (a slow client, one byte a segment) is still found
 /// where the one-shot scan finds it, and a body that ends that short is clean and releases
@@ -185,6 +182,9 @@ fn short_first_pieces_are_scanned_with_what_follows() {
     }
 }
 
+/// Past `max_findings` the listed findings are the lowest-offset ones, the same for every
+/// chunking: a body with over a hundred findings from every source (Hyperscan, the token and shape
+/// scanners, CSV columns, labels), capped below that.
 #[test]
 fn capped_findings_are_the_lowest_ones_in_any_chunking() {
     let body: String = (0..6).map(|_| SAMPLES.join("\n") + "\n").collect();
@@ -487,13 +487,15 @@ fn gzip_header_fields_are_scanned() {
             (grpc, Decoding::grpc(Some("gzip"))),
         ]);
     for (body, d) in bodies {
+        let mut checked = 0;
         for step in 1..=body.len() {
             let mut s = engine().scanner(opts(d)).unwrap();
             for piece in body.chunks(step) {
-                let _ = s.feed(piece);
+                s.feed(piece).unwrap();
                 if s.verdict() != Verdict::Clean {
                     break;
                 }
+                checked += 1;
                 let released = &body[..s.releasable() as usize];
                 for part in [&b"219-09"[..], b"00482913"] {
                     assert!(
@@ -504,25 +506,63 @@ fn gzip_header_fields_are_scanned() {
                 }
             }
         }
+        assert!(checked > body.len(), "{d:?}: the releases were checked");
     }
+    // The member's data starts a segment after its header fields: UTF-16 text there is read.
+    let utf16: Vec<u8> = [0xff, 0xfe]
+        .into_iter()
+        .chain(
+            "SSN: 219-09-9999\r\n"
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes),
+        )
+        .collect();
+    let mut w = flate2::GzBuilder::new()
+        .filename("report.csv")
+        .write(Vec::new(), flate2::Compression::default());
+    w.write_all(&utf16).unwrap();
+    let r = scan_chunks(opts(Decoding::Gzip), &[&w.finish().unwrap()]);
+    assert_eq!(r.verdict, Verdict::Phi, "{r:?}");
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
-/// A body of empty gzip members inflates to nothing and cost seconds to read: refused once it
-/// is past 64 KiB, while real multi-member and incompressible bodies read as before.
+/// A body of empty or data-less gzip members costs a decoder set-up per member with nothing to
+/// scan (a million took seconds): refused past 64 members and one per 512 input bytes, or
+/// once it inflates to less than half its size past 64 KiB, while real multi-member and
+/// incompressible bodies read as before.
 #[test]
 fn gzip_made_of_member_headers_is_refused() {
     let empty = gzip(b"");
-    let body = empty.repeat(20_000);
-    let r = scan_chunks(opts(Decoding::Gzip), &[&body]);
-    assert_eq!(
-        r.verdict,
-        Verdict::Uninspectable(Uninspectable::CorruptCompression),
-        "{r:?}"
-    );
+    // Empty members; members with a file name each and no data (the names are content, so
+    // they pass the half-size rule); the same inside a gRPC message.
+    let named: Vec<u8> = (0..10_000)
+        .flat_map(|i| {
+            let mut w = flate2::GzBuilder::new()
+                .filename(format!("part-{i:08}-of-a-long-export-name.json"))
+                .write(Vec::new(), flate2::Compression::default());
+            w.write_all(b"").unwrap();
+            w.finish().unwrap()
+        })
+        .collect();
+    for (d, body) in [
+        (Decoding::Gzip, empty.repeat(20_000)),
+        (Decoding::Gzip, named.clone()),
+        (Decoding::grpc(Some("gzip")), grpc_frame(&named, true)),
+    ] {
+        let r = scan_chunks(opts(d), &[&body]);
+        assert!(
+            matches!(
+                r.verdict,
+                Verdict::Uninspectable(
+                    Uninspectable::CorruptCompression | Uninspectable::MalformedGrpc
+                )
+            ),
+            "{d:?}: {r:?}"
+        );
+    }
     // Many real members, and data that does not compress (stored blocks), are read whole.
     let mut x = 0x2545_f491_4f6c_dd1du64;
     let mut noise = || {
