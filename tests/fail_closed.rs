@@ -1768,65 +1768,49 @@ fn mutation_fuzzer_never_lets_a_decodable_ssn_reach_the_sink() {
 /// `/te` or `/clean` gets the response of that name; a TLS ClientHello gets a plaintext HTTP
 /// response carrying PHI (an app "speaking TLS" that answers in the clear).
 fn tricky_app() -> SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for s in l.incoming() {
-            let Ok(mut s) = s else { continue };
-            std::thread::spawn(move || {
-                s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-                let mut got = Vec::new();
-                let mut buf = [0u8; 4096];
-                while !contains(&got, b"\r\n\r\n") && got.first() != Some(&0x16) {
-                    match s.read(&mut buf) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => got.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let gz = gzip(PHI_JSON.as_bytes());
-                let mut resp = Vec::new();
-                let path = |p: &str| got.starts_with(format!("GET {p} ").as_bytes());
-                if got[0] == 0x16 || path("/ce2") {
-                    // Two content-encoding lines: `identity, gzip`.
-                    resp.extend_from_slice(
-                        format!(
-                            "HTTP/1.1 200 OK\r\ncontent-encoding: identity\r\ncontent-encoding: gzip\r\n\
-                             content-length: {}\r\nconnection: close\r\n\r\n",
-                            gz.len()
-                        )
-                        .as_bytes(),
-                    );
-                    resp.extend_from_slice(&gz);
-                } else if path("/ct2") {
-                    let frame = grpc_frame(true, &gz);
-                    resp.extend_from_slice(
-                        format!(
-                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-type: application/grpc\r\n\
-                             grpc-encoding: gzip\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                            frame.len()
-                        )
-                        .as_bytes(),
-                    );
-                    resp.extend_from_slice(&frame);
-                } else if path("/te") {
-                    resp.extend_from_slice(
-                        b"HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, chunked\r\nconnection: close\r\n\r\n",
-                    );
-                    resp.extend(chunked_body(&[&gz]));
-                } else {
-                    resp.extend_from_slice(
-                        format!(
-                            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{CLEAN_JSON}",
-                            CLEAN_JSON.len()
-                        )
-                        .as_bytes(),
-                    );
-                }
-                let _ = s.write_all(&resp);
-            });
+    let until = |got: &[u8]| support_proxy::has_head(got) || got.first() == Some(&0x16);
+    support_proxy::serve_each(until, |mut s, got| {
+        let gz = gzip(PHI_JSON.as_bytes());
+        let mut resp = Vec::new();
+        let path = |p: &str| got.starts_with(format!("GET {p} ").as_bytes());
+        if got[0] == 0x16 || path("/ce2") {
+            // Two content-encoding lines: `identity, gzip`.
+            resp.extend_from_slice(
+                format!(
+                    "HTTP/1.1 200 OK\r\ncontent-encoding: identity\r\ncontent-encoding: gzip\r\n\
+                     content-length: {}\r\nconnection: close\r\n\r\n",
+                    gz.len()
+                )
+                .as_bytes(),
+            );
+            resp.extend_from_slice(&gz);
+        } else if path("/ct2") {
+            let frame = grpc_frame(true, &gz);
+            resp.extend_from_slice(
+                format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-type: application/grpc\r\n\
+                     grpc-encoding: gzip\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    frame.len()
+                )
+                .as_bytes(),
+            );
+            resp.extend_from_slice(&frame);
+        } else if path("/te") {
+            resp.extend_from_slice(
+                b"HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, chunked\r\nconnection: close\r\n\r\n",
+            );
+            resp.extend(chunked_body(&[&gz]));
+        } else {
+            resp.extend_from_slice(
+                format!(
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{CLEAN_JSON}",
+                    CLEAN_JSON.len()
+                )
+                .as_bytes(),
+            );
         }
-    });
-    addr
+        let _ = s.write_all(&resp);
+    })
 }
 
 #[test]

@@ -532,34 +532,18 @@ const IDLE: Duration = Duration::from_secs(2);
 
 /// An upstream that answers each request with a chunked body: one byte every `gap`, `n` times.
 fn dribbling_upstream(gap: Duration, n: usize) -> SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for s in l.incoming() {
-            let Ok(mut s) = s else { continue };
-            std::thread::spawn(move || {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 4096];
-                while !contains(&head, b"\r\n\r\n") {
-                    match s.read(&mut buf) {
-                        Ok(0) | Err(_) => return,
-                        Ok(k) => head.extend_from_slice(&buf[..k]),
-                    }
-                }
-                let _ = s.write_all(
-                    b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n",
-                );
-                for _ in 0..n {
-                    std::thread::sleep(gap);
-                    if s.write_all(b"1\r\nz\r\n").is_err() {
-                        return;
-                    }
-                }
-                let _ = s.write_all(b"0\r\n\r\n");
-            });
+    support_proxy::serve_each(support_proxy::has_head, move |mut s, _| {
+        let _ = s.write_all(
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n",
+        );
+        for _ in 0..n {
+            std::thread::sleep(gap);
+            if s.write_all(b"1\r\nz\r\n").is_err() {
+                return;
+            }
         }
-    });
-    addr
+        let _ = s.write_all(b"0\r\n\r\n");
+    })
 }
 
 /// A byte every 0.9 idle periods keeps a connection open in either direction: a download the

@@ -167,3 +167,40 @@ impl Ca {
         self.0.restart().unwrap();
     }
 }
+
+/// A loopback upstream that reads each connection's first bytes until `until` says they are
+/// enough (a request head, say), then hands the connection and those bytes to `answer`, each
+/// connection on a thread of its own. A connection that closes first gets no answer.
+pub(crate) fn serve_each(
+    until: fn(&[u8]) -> bool,
+    answer: impl Fn(std::net::TcpStream, Vec<u8>) + Send + Sync + 'static,
+) -> SocketAddr {
+    use std::io::Read;
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let answer = std::sync::Arc::new(answer);
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let answer = answer.clone();
+            std::thread::spawn(move || {
+                s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                let mut got = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !until(&got) {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                answer(s, got);
+            });
+        }
+    });
+    addr
+}
+
+/// Whether `got` holds a whole HTTP/1.1 head.
+pub(crate) fn has_head(got: &[u8]) -> bool {
+    contains(got, b"\r\n\r\n")
+}
