@@ -223,8 +223,10 @@ mod tests {
     #[test]
     fn waits_for_a_line_collects_output_and_terminates() {
         let mut p = sh(
-            "echo audit-1; echo 'listening on 127.0.0.1:9' >&2; echo audit-2; \
-                        trap 'exit 0' TERM; while :; do sleep 0.05; done",
+            // The trap goes first: the test signals as soon as it has read
+            // audit-2, which may be before the shell reaches a later line.
+            "trap 'exit 0' TERM; echo audit-1; echo 'listening on 127.0.0.1:9' >&2; \
+                        echo audit-2; while :; do sleep 0.05; done",
         );
         let addr = p
             .wait_stderr(Duration::from_secs(10), |l| {
