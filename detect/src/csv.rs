@@ -508,10 +508,20 @@ impl CsvColumns {
                     // A line within `data` is read in place; only one cut by a chunk boundary
                     // was gathered in `buf`.
                     let mut held = std::mem::take(buf);
+                    let mut skipped = std::mem::replace(&mut self.skip_line, false);
+                    if !skipped && held.len() + nl > MAX_HEADER {
+                        // As long a line as one gathered across chunks (above): whatever the
+                        // chunking, it is no header.
+                        if !self.multipart {
+                            self.phase = Phase::Off;
+                            return;
+                        }
+                        held.clear();
+                        skipped = true;
+                    }
                     let first = *lines == 0;
                     *lines += 1;
                     let exhausted = *lines >= MAX_HEADER_LINES;
-                    let skipped = std::mem::replace(&mut self.skip_line, false);
                     let line_len = std::mem::take(&mut self.skipped_len) + nl;
                     let piece = &data[i..i + nl];
                     if let Some(d) = self.opened.take() {
