@@ -309,6 +309,11 @@ impl Decoder {
         }
     }
 
+    /// Whether content is the input as it is (no compression, no gRPC framing).
+    pub(crate) fn is_identity(&self) -> bool {
+        matches!(self.mode, Mode::Identity)
+    }
+
     pub(crate) fn input_len(&self) -> u64 {
         self.input_len
     }

@@ -30,6 +30,8 @@ pub(crate) struct Inner {
     id: u64,
     passes: Vec<StreamingDatabase>,
     keyed_db: Option<StreamingDatabase>,
+    /// Every pass in one block-mode database, for short messages scanned whole.
+    whole: Option<BlockDatabase>,
     rules: Vec<Rule>,
     /// Detectors found as whole tokens outside Hyperscan.
     tokens: TokenRules,
@@ -57,6 +59,13 @@ pub(crate) struct Inner {
 /// Most idle stream sets an engine keeps for reuse (per pool): bounds the memory they hold to
 /// this many times [`Engine::stream_size`].
 const POOLED_STREAMS: usize = 64;
+
+/// Longest content [`Engine::scan_stream`] scans in one block-mode call when it is the whole of
+/// a stream. Shorter, one call on every detector costs less than a stream per pass (a third of
+/// a request head's, a quarter of a 1 KiB body's); longer, the separate passes win on content
+/// dense with one detector's matches (a phone number a line), whose pass a stream drops once
+/// it can add nothing (`cargo run --release -p phimesh-detect --example per_request`).
+pub(crate) const WHOLE_MAX: usize = 4096;
 
 impl Drop for Inner {
     fn drop(&mut self) {
@@ -209,6 +218,8 @@ pub(crate) struct HsStream {
     streams: Vec<Stream>,
     /// Whether `streams` holds the streams (always, for the keyed stream).
     open: bool,
+    /// Scanned whole in block mode: it takes no more data.
+    sealed: bool,
     /// The token detectors' state (the main stream only, not the keyed one).
     tokens: Option<TokenStream>,
     /// The shape detectors' state (the main stream only).
@@ -291,6 +302,7 @@ impl Engine {
             min_width,
             passes,
             keyed,
+            whole,
         } = compiled;
         let widest = widths.iter().copied().max().unwrap_or(1);
         let mut stream_size = 0;
@@ -320,6 +332,7 @@ impl Engine {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             passes,
             keyed_db: keyed,
+            whole,
             tokens,
             shapes,
             rules,
@@ -343,13 +356,23 @@ impl Engine {
     }
 
     /// Scans [`CANARY`]: true when every Hyperscan pass runs and finds something in it (the
-    /// token and shape scanners' findings do not count: they do not come from the databases).
+    /// token and shape scanners' findings do not count: they do not come from the databases),
+    /// and the database of whole messages finds exactly what the passes find.
     fn canary_matches(&self) -> bool {
-        let mut s = self.open_stream();
-        let mut m = Vec::new();
-        if self.scan_stream(&mut s, CANARY, &mut m, 0, 0).is_err()
-            || self.close_stream(&mut s, &mut m).is_err()
-        {
+        let scan = |last: bool| {
+            let mut s = self.open_stream();
+            let mut m = Vec::new();
+            self.scan_stream(&mut s, CANARY, &mut m, 0, 0, last).ok()?;
+            self.close_stream(&mut s, &mut m).ok()?;
+            Some(m)
+        };
+        let (Some(mut m), Some(mut whole)) = (scan(false), scan(true)) else {
+            return false;
+        };
+        // A stream reports its end-anchored matches last; a block scan, in order.
+        m.sort_by_key(|x| (x.to, x.id, x.from));
+        whole.sort_by_key(|x| (x.to, x.id, x.from));
+        if m != whole {
             return false;
         }
         let rules = &self.0.rules;
@@ -435,6 +458,10 @@ impl Engine {
                         db.realloc_scratch(&mut s)
                             .map_err(|e| ScanError::Engine(e.to_string()))?;
                     }
+                    if let Some(db) = &self.0.whole {
+                        db.realloc_scratch(&mut s)
+                            .map_err(|e| ScanError::Engine(e.to_string()))?;
+                    }
                     if slots.len() >= SCRATCH_SLOTS {
                         slots.remove(0);
                     }
@@ -461,6 +488,7 @@ impl Engine {
         Ok(Some(HsStream {
             streams: vec![s],
             open: true,
+            sealed: false,
             tokens: None,
             shapes: None,
             keyed: true,
@@ -473,6 +501,7 @@ impl Engine {
         HsStream {
             streams: Vec::new(),
             open: false,
+            sealed: false,
             tokens: self.0.tokens.any().then(TokenStream::default),
             shapes: self.0.shapes.any().then(ShapeStream::default),
             keyed: false,
@@ -559,7 +588,9 @@ impl Engine {
     /// Scans `data` in every pass of `stream`; `out` gets the matches in order of end offset.
     /// Matches of the detectors in `skip` are left out, and a matcher all of whose detectors
     /// are in `dead` stops running for good (`dead` must only grow over a stream's life and be
-    /// a subset of `skip`).
+    /// a subset of `skip`). `last`: no more data follows, so a stream that has had none is
+    /// scanned whole in block mode when it is short ([`WHOLE_MAX`]); either way the caller
+    /// still closes it.
     pub(crate) fn scan_stream(
         &self,
         stream: &mut HsStream,
@@ -567,8 +598,28 @@ impl Engine {
         out: &mut Vec<RawMatch>,
         skip: RuleSet,
         dead: RuleSet,
+        last: bool,
     ) -> Result<(), ScanError> {
         let before = out.len();
+        if stream.sealed {
+            return Err(ScanError::Engine("stream scanned after its end".into()));
+        }
+        let whole = self
+            .0
+            .whole
+            .as_ref()
+            .filter(|_| last && !stream.open && !stream.keyed && data.len() <= WHOLE_MAX);
+        if let Some(db) = whole {
+            // Matches anchored at the end come now: the stream has nothing left to report.
+            stream.sealed = true;
+            self.with_scratch(|scratch| {
+                db.scan(data, scratch, self.collector(out, skip))
+                    .map_err(|e| ScanError::Engine(e.to_string()))
+            })?;
+            self.scan_own(stream, data, out, skip, dead);
+            out[before..].sort_by_key(|m| (m.to, m.id));
+            return Ok(());
+        }
         self.take_streams(stream)?;
         let masks = &self.0.masks;
         let pass_masks: &[RuleSet] = if stream.keyed {
@@ -592,6 +643,28 @@ impl Engine {
             }
             Ok(())
         })?;
+        sources += self.scan_own(stream, data, out, skip, dead);
+        if sources > 1 {
+            // Each pass reports in order of end offset; merge so validators see one order
+            // (the same whatever the passes: ties by detector).
+            out[before..].sort_by_key(|m| (m.to, m.id));
+        }
+        Ok(())
+    }
+
+    /// Runs the token and shape scanners of `stream` on `data`, as [`Engine::scan_stream`]
+    /// does the passes; returns how many ran.
+    fn scan_own(
+        &self,
+        stream: &mut HsStream,
+        data: &[u8],
+        out: &mut Vec<RawMatch>,
+        skip: RuleSet,
+        dead: RuleSet,
+    ) -> usize {
+        let masks = &self.0.masks;
+        let alive = |set: RuleSet| set == 0 || set & !dead != 0;
+        let mut sources = 0;
         if let Some(t) = stream.tokens.as_mut().filter(|_| alive(masks.tokens)) {
             let from = out.len();
             t.scan(self.0.tokens, data, out);
@@ -604,11 +677,7 @@ impl Engine {
             drop_skipped(out, from, skip);
             sources += 1;
         }
-        if sources > 1 {
-            // Each pass reports in order of end offset; merge so validators see one order.
-            out[before..].sort_by_key(|m| m.to);
-        }
-        Ok(())
+        sources
     }
 
     /// The match callback: records each match with its start of match, but for the detectors
@@ -655,7 +724,7 @@ impl Engine {
             t.close(self.0.shapes, out);
         }
         if n > 1 || stream.tokens.is_some() || stream.shapes.is_some() {
-            out[before..].sort_by_key(|m| m.to);
+            out[before..].sort_by_key(|m| (m.to, m.id));
         }
         result
     }
@@ -891,7 +960,7 @@ mod tests {
         let e = Engine::with_rules(rules).unwrap();
         let mut s = e.open_stream();
         let mut m = Vec::new();
-        e.scan_stream(&mut s, CANARY, &mut m, 0, 0).unwrap();
+        e.scan_stream(&mut s, CANARY, &mut m, 0, 0, false).unwrap();
         assert!(!m.is_empty(), "the shape scanner finds the canary's SSN");
         assert!(!e.canary_matches());
     }
@@ -901,12 +970,86 @@ mod tests {
         let mut s = engine.open_stream();
         let mut m = Vec::new();
         for c in input.chunks(chunk) {
-            engine.scan_stream(&mut s, c, &mut m, 0, 0).unwrap();
+            engine.scan_stream(&mut s, c, &mut m, 0, 0, false).unwrap();
         }
         engine.close_stream(&mut s, &mut m).unwrap();
         let mut v: Vec<_> = m.iter().map(|r| (r.to, r.id, r.from)).collect();
         v.sort_unstable();
         v
+    }
+
+    /// Every raw match of `engine` on `input` scanned whole (`last`), sorted.
+    fn whole_matches(engine: &Engine, input: &[u8]) -> Vec<(u64, usize, u64)> {
+        let mut s = engine.open_stream();
+        let mut m = Vec::new();
+        engine
+            .scan_stream(&mut s, input, &mut m, 0, 0, true)
+            .unwrap();
+        assert_eq!(s.sealed, input.len() <= WHOLE_MAX, "{} bytes", input.len());
+        engine.close_stream(&mut s, &mut m).unwrap();
+        let mut v: Vec<_> = m.iter().map(|r| (r.to, r.id, r.from)).collect();
+        v.sort_unstable();
+        v
+    }
+
+    #[test]
+    fn a_whole_scan_finds_what_the_passes_find() {
+        // Slices of every kind of traffic the benchmarks use, at their start, middle and end
+        // (end-anchored matches), in lengths around the block-mode limit.
+        let mut inputs: Vec<Vec<u8>> = vec![CANARY.to_vec()];
+        let log = crate::bench_data::api_log(64 << 10, 7);
+        let mut phones = Vec::new();
+        for (i, line) in crate::bench_data::ApiLogLines::new(11)
+            .take(400)
+            .enumerate()
+        {
+            phones.extend_from_slice(line.as_bytes());
+            phones
+                .extend_from_slice(format!("phone: (415) 555-{:04}\n", i * 37 % 10_000).as_bytes());
+        }
+        let phi = b"MSH|^~\\&|ADT|H|E|H|20240101||ADT^A01|1|P|2.5\rPID|1||482913^^^H^MR||ROE^JANE||19610304|F\r\
+            {\"ssn\":\"219-09-9999\",\"mbi\":\"1EG4-TE5-MK73\",\"birthDate\":\"1961-03-04\",\"mrn\":\"MRN0048213\"}\n\
+            member_dob,ssn\n1961-03-04,123456789\nPatient email: jane.doe@mail.test, card 4111 1111 1111 1111"
+            .repeat(40);
+        for src in [&log[..], &phones[..], &phi[..]] {
+            for len in [1, 7, 100, 1000, WHOLE_MAX - 1, WHOLE_MAX, WHOLE_MAX + 1] {
+                let len = len.min(src.len());
+                for at in [0, src.len() / 2, src.len() - len] {
+                    inputs.push(src[at..at + len].to_vec());
+                }
+            }
+        }
+        let mut found = 0;
+        for engine in [Engine::new().unwrap(), Engine::compile().unwrap()] {
+            assert!(engine.0.whole.is_some());
+            for input in &inputs {
+                let want = raw_matches(&engine, input, input.len());
+                assert_eq!(whole_matches(&engine, input), want, "{} bytes", input.len());
+                found += want.len();
+            }
+        }
+        assert!(found > 1000, "the inputs hold matches: {found}");
+    }
+
+    #[test]
+    fn a_stream_scanned_whole_takes_no_more() {
+        let e = Engine::new().unwrap();
+        let mut s = e.open_stream();
+        let mut m = Vec::new();
+        e.scan_stream(&mut s, CANARY, &mut m, 0, 0, true).unwrap();
+        assert!(
+            s.sealed && !s.open,
+            "scanned in block mode, no stream taken"
+        );
+        assert!(e.scan_stream(&mut s, b"more", &mut m, 0, 0, true).is_err());
+        assert!(e.scan_stream(&mut s, b"more", &mut m, 0, 0, false).is_err());
+        // A stream that had data goes on in streaming mode.
+        let mut s = e.open_stream();
+        e.scan_stream(&mut s, b"patient ", &mut m, 0, 0, false)
+            .unwrap();
+        e.scan_stream(&mut s, CANARY, &mut m, 0, 0, true).unwrap();
+        assert!(!s.sealed && s.open);
+        e.close_stream(&mut s, &mut m).unwrap();
     }
 
     /// Content shorter than [`Engine::min_width`] is never scanned (`scanner.rs`): it must be
@@ -934,7 +1077,9 @@ mod tests {
         // Nothing matches fewer bytes: a match ends no earlier than `least` bytes in.
         let mut m = Vec::new();
         let mut s = embedded.open_stream();
-        embedded.scan_stream(&mut s, CANARY, &mut m, 0, 0).unwrap();
+        embedded
+            .scan_stream(&mut s, CANARY, &mut m, 0, 0, false)
+            .unwrap();
         embedded.close_stream(&mut s, &mut m).unwrap();
         assert!(!m.is_empty());
         assert!(m.iter().all(|x| x.to - x.from >= least as u64));
@@ -951,7 +1096,8 @@ mod tests {
         let held: Vec<HsStream> = (0..POOLED_STREAMS + 5)
             .map(|_| {
                 let mut s = e.open_stream();
-                e.scan_stream(&mut s, head, &mut Vec::new(), 0, 0).unwrap();
+                e.scan_stream(&mut s, head, &mut Vec::new(), 0, 0, false)
+                    .unwrap();
                 s
             })
             .collect();
@@ -968,7 +1114,7 @@ mod tests {
         let mut found: Vec<Vec<RawMatch>> = Vec::new();
         for s in &mut reused {
             let mut m = Vec::new();
-            e.scan_stream(s, tail, &mut m, 0, 0).unwrap();
+            e.scan_stream(s, tail, &mut m, 0, 0, false).unwrap();
             found.push(m);
         }
         assert!(e.0.idle.lock().unwrap().is_empty());
@@ -1084,7 +1230,7 @@ mod perf_probe {
                 let mut s = e.open_stream();
                 let mut m = Vec::new();
                 let t = std::time::Instant::now();
-                e.scan_stream(&mut s, &data, &mut m, 0, 0).unwrap();
+                e.scan_stream(&mut s, &data, &mut m, 0, 0, false).unwrap();
                 let dt = t.elapsed().as_secs_f64();
                 eprintln!(
                     "som={som} {i:2} {kind:15} {:8.0} MB/s matches={}",
@@ -1120,7 +1266,7 @@ mod perf_probe {
             let mut s = e.open_stream();
             let mut m = Vec::new();
             let t = std::time::Instant::now();
-            e.scan_stream(&mut s, &data, &mut m, 0, 0).unwrap();
+            e.scan_stream(&mut s, &data, &mut m, 0, 0, false).unwrap();
             let name = if skip == usize::MAX {
                 "none".to_string()
             } else {
@@ -1168,7 +1314,7 @@ mod partition_search {
                 let mut m = Vec::new();
                 let t = std::time::Instant::now();
                 for c in data.chunks(16 << 10) {
-                    e.scan_stream(&mut s, c, &mut m, 0, 0).unwrap();
+                    e.scan_stream(&mut s, c, &mut m, 0, 0, false).unwrap();
                 }
                 best = best.max(data.len() as f64 / t.elapsed().as_secs_f64() / 1e6);
             }

@@ -77,6 +77,8 @@ pub struct Scanner {
     unread: u64,
     /// The first content bytes, while there are too few of them to hold any match.
     short: Option<Short>,
+    /// [`Scanner::feed_last`] is feeding the whole body: what it scans is all there will be.
+    whole: bool,
 }
 
 /// Content too short for any detector ([`Engine::min_width`], and
@@ -165,6 +167,7 @@ impl Scanner {
             stopped: false,
             unread: 0,
             short: Short::new(&engine),
+            whole: false,
             engine,
         })
     }
@@ -228,6 +231,9 @@ impl Scanner {
             self.unread += input.len() as u64;
             return Ok(self.verdict());
         }
+        if self.finished && !input.is_empty() {
+            return Err(ScanError::AfterEnd);
+        }
         if self.failed.is_some() || self.finished {
             return Ok(self.verdict());
         }
@@ -248,6 +254,24 @@ impl Scanner {
         res?;
         self.stop_if_decided();
         Ok(self.verdict())
+    }
+
+    /// Feeds the last bytes of the body and ends it: the same as [`Scanner::feed`] then
+    /// [`Scanner::finish_in_place`], and cheaper when `input` is the whole body (a request head,
+    /// a small body that arrived in one piece), which then goes through every detector in one
+    /// call rather than a stream per pass.
+    pub fn feed_last(&mut self, input: &[u8]) -> Result<Verdict, ScanError> {
+        // Only a fresh scanner of plain content sees the whole body in this call; a decoder or
+        // a body fed in pieces goes the usual way.
+        self.whole = !self.finished
+            && self.failed.is_none()
+            && self.content_seen == 0
+            && self.short.as_ref().is_none_or(|s| s.len == 0)
+            && self.decoder.is_identity();
+        let r = self.feed(input);
+        self.whole = false;
+        r?;
+        self.finish_in_place()
     }
 
     /// [`ReportMode::First`]: once the verdict is PHI, nothing more is read.
@@ -430,9 +454,26 @@ impl Scanner {
         self.content_seen += content.len() as u64;
         self.with_views(|v, ctx, g| v.on_content(content, start, ctx, g))?;
         let mut norm = std::mem::take(&mut self.norm_buf);
-        let r = match self.normalizer.push(content, &mut norm) {
-            None => self.scan_normalized(content),
-            Some(()) => self.scan_normalized(&norm),
+        let pushed = self.normalizer.push(content, &mut norm);
+        // The whole body: an escape left open at its end is flushed now, so that one scan
+        // covers everything (the normaliser's `finish` then has nothing left).
+        let tail = if self.whole {
+            self.normalizer.finish()
+        } else {
+            Vec::new()
+        };
+        let r = match (pushed, tail.is_empty()) {
+            (None, true) => self.scan_normalized(content),
+            (None, false) => {
+                norm.clear();
+                norm.extend_from_slice(content);
+                norm.extend_from_slice(&tail);
+                self.scan_normalized(&norm)
+            }
+            (Some(()), _) => {
+                norm.extend_from_slice(&tail);
+                self.scan_normalized(&norm)
+            }
         };
         self.norm_buf = norm;
         r
@@ -450,9 +491,14 @@ impl Scanner {
         let mut matches = std::mem::take(&mut self.raw_matches);
         matches.clear();
         let skip = self.skip_from(chunk_start);
-        let r = self
-            .engine
-            .scan_stream(&mut self.stream, data, &mut matches, skip, self.dead);
+        let r = self.engine.scan_stream(
+            &mut self.stream,
+            data,
+            &mut matches,
+            skip,
+            self.dead,
+            self.whole,
+        );
         self.validate_matches(&matches, data, chunk_start);
         // The first label opens the keyed stream, fed from where the label ended.
         let mut keyed_result = Ok(());
@@ -475,6 +521,7 @@ impl Scanner {
                         &mut matches,
                         keyed_skip,
                         self.dead,
+                        false,
                     );
                     for m in matches.iter_mut() {
                         m.from += base;

@@ -220,6 +220,9 @@ pub enum ScanError {
     /// Hyperscan refused to scan (out of memory, bad scratch). Treat the stream as uninspectable.
     #[error("hyperscan scan failed: {0}")]
     Engine(String),
+    /// Input fed after the stream ended: it was not scanned, so it must not pass as clean.
+    #[error("input fed after the end of the stream")]
+    AfterEnd,
 }
 
 /// What a finished stream amounts to.
@@ -244,7 +247,7 @@ impl Report {
 }
 
 /// A raw Hyperscan match: detector index and normalised offsets.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RawMatch {
     pub(crate) id: usize,
     pub(crate) from: u64,

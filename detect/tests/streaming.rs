@@ -5,7 +5,8 @@
 use std::io::Write;
 
 use phimesh_detect::{
-    Decoding, Engine, Finding, Kind, Limits, Report, StreamOptions, Uninspectable, Verdict,
+    Decoding, Engine, Finding, Kind, Limits, Report, ReportMode, StreamOptions, Uninspectable,
+    Verdict,
 };
 use proptest::prelude::*;
 
@@ -716,8 +717,102 @@ fn memory_per_stream_is_bounded_and_reported() {
     assert!(m < 512 * 1024, "stream memory {m}");
 }
 
+/// The whole body in one [`phimesh_detect::Scanner::feed_last`] call (one block-mode scan when it
+/// is short).
+fn scan_whole(opts: StreamOptions, input: &[u8]) -> Report {
+    let mut s = engine().scanner(opts).unwrap();
+    s.feed_last(input).unwrap();
+    s.finish().unwrap()
+}
+
+#[test]
+fn a_body_fed_whole_gives_the_streamed_report() {
+    // Every sample and clean input alone, all of them together, at the very end of the body
+    // (end-anchored matches), behind an escape left open at the end, and padded to either side
+    // of the length scanned in one call; in every report mode, as a form and not.
+    let mut inputs: Vec<Vec<u8>> = Vec::new();
+    let all = SAMPLES.join("\n");
+    for s in SAMPLES.iter().chain(CLEAN).copied().chain([all.as_str()]) {
+        for pad in [0, 200, 3500, 4090, 5000] {
+            let filler: String = "ok, ".repeat(pad / 4 + 1)[..pad].to_string();
+            inputs.push(format!("{filler}{s}").into_bytes());
+            inputs.push(format!("{s}{filler}").into_bytes());
+            inputs.push(format!("{filler}{s}%2").into_bytes());
+            inputs.push(format!("{s}\\u00").into_bytes());
+        }
+    }
+    inputs.push(b"ssn=219-09-999".to_vec());
+    inputs.push(b"SSN 219-09-9999".to_vec());
+    inputs.push(b"ssn=219%2D09%2D9999".to_vec());
+    let mut checked = 0;
+    for input in &inputs {
+        for report in [ReportMode::All, ReportMode::Kinds, ReportMode::First] {
+            for plus_as_space in [false, true] {
+                let o = StreamOptions {
+                    plus_as_space,
+                    report,
+                    ..StreamOptions::default()
+                };
+                let whole = scan_whole(o, input);
+                // `First` stops at the end of the piece that decided: compare one piece.
+                let pieces: Vec<&[u8]> = if report == ReportMode::First {
+                    vec![input]
+                } else {
+                    input.chunks(7).collect()
+                };
+                assert_eq!(
+                    whole,
+                    scan_chunks(o, &pieces),
+                    "{report:?} plus_as_space={plus_as_space}, input {} bytes: {:?}",
+                    input.len(),
+                    String::from_utf8_lossy(&input[input.len().saturating_sub(120)..])
+                );
+                checked += usize::from(whole.verdict == Verdict::Phi);
+            }
+        }
+    }
+    assert!(checked > inputs.len(), "the inputs hold PHI: {checked}");
+}
+
+#[test]
+fn a_compressed_body_fed_whole_gives_the_streamed_report() {
+    for s in SAMPLES {
+        let z = gzip(s.as_bytes());
+        let whole = scan_whole(opts(Decoding::Gzip), &z);
+        assert_eq!(whole.verdict, Verdict::Phi, "{s}");
+        let pieces: Vec<&[u8]> = z.chunks(5).collect();
+        assert_eq!(whole, scan_chunks(opts(Decoding::Gzip), &pieces), "{s}");
+    }
+}
+
+#[test]
+fn input_after_the_end_is_an_error_not_clean() {
+    // Bytes that come after the scanner ended were never scanned: they must not pass.
+    let mut s = engine().scanner(StreamOptions::default()).unwrap();
+    assert_eq!(s.feed_last(b"order 42").unwrap(), Verdict::Clean);
+    assert!(s.feed(b"SSN 219-09-9999").is_err());
+    assert!(s.feed_last(b"SSN 219-09-9999").is_err());
+    let mut s = engine().scanner(StreamOptions::default()).unwrap();
+    s.feed(b"order 42").unwrap();
+    s.finish_in_place().unwrap();
+    assert!(s.feed(b"SSN 219-09-9999").is_err());
+    // Nothing is not an error.
+    assert_eq!(s.feed(b"").unwrap(), Verdict::Clean);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_last_piece_fed_as_last_gives_the_one_shot_findings(idx in 0..SAMPLES.len(), pad in "[ -~]{0,64}", cut in 0usize..200) {
+        let input = format!("{pad}{}{pad}", SAMPLES[idx]);
+        let bytes = input.as_bytes();
+        let cut = cut.min(bytes.len());
+        let mut s = engine().scanner(StreamOptions::default()).unwrap();
+        s.feed(&bytes[..cut]).unwrap();
+        s.feed_last(&bytes[cut..]).unwrap();
+        prop_assert_eq!(s.finish().unwrap(), one_shot(bytes));
+    }
 
     #[test]
     fn any_chunking_gives_the_one_shot_findings(idx in 0..SAMPLES.len(), pad in "[ -~]{0,64}", cuts in proptest::collection::vec(0usize..200, 0..8)) {

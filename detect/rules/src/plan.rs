@@ -47,6 +47,12 @@ pub struct Compiled {
     pub passes: Vec<StreamingDatabase>,
     /// Values that count only after their label ([`Role::Keyed`]).
     pub keyed: Option<StreamingDatabase>,
+    /// Every pass's detectors in one block-mode database, for a short message scanned whole
+    /// (a request head, a small body that arrived in one piece): one call instead of a stream
+    /// per pass to open, scan, and reset. The passes are split for long streams, where a
+    /// scanner drops a pass once it can add nothing; a message this database scans is too short
+    /// for that to pay.
+    pub whole: Option<BlockDatabase>,
 }
 
 /// Patterns of each database and the widths, before compilation.
@@ -115,7 +121,7 @@ fn group(rules: &[Rule]) -> Result<Groups, BuildError> {
     })
 }
 
-fn build(patterns: Vec<Pattern>) -> Result<StreamingDatabase, BuildError> {
+fn build<T: Mode>(patterns: Vec<Pattern>) -> Result<Database<T>, BuildError> {
     Patterns(patterns).build().map_err(|e| BuildError::Compile {
         index: usize::MAX,
         message: e.to_string(),
@@ -125,6 +131,12 @@ fn build(patterns: Vec<Pattern>) -> Result<StreamingDatabase, BuildError> {
 /// Compiles a rule set.
 pub fn compile(rules: &[Rule]) -> Result<Compiled, BuildError> {
     let g = group(rules)?;
+    let all: Vec<Pattern> = g.passes.iter().flatten().cloned().collect();
+    let whole = if all.is_empty() {
+        None
+    } else {
+        Some(build(all)?)
+    };
     let passes = g
         .passes
         .into_iter()
@@ -140,6 +152,7 @@ pub fn compile(rules: &[Rule]) -> Result<Compiled, BuildError> {
         min_width: g.min_width,
         passes,
         keyed,
+        whole,
     })
 }
 
@@ -162,7 +175,7 @@ pub fn fingerprint(rules: &[Rule]) -> u64 {
     h
 }
 
-const MAGIC: &[u8; 8] = b"PHMDB\x00\x00\x02";
+const MAGIC: &[u8; 8] = b"PHMDB\x00\x00\x03";
 
 /// Serialises compiled databases with the fingerprint of their rule set (used by the build
 /// script and the tests).
@@ -179,12 +192,20 @@ pub fn encode(c: &Compiled, fingerprint: u64) -> Result<Vec<u8>, BuildError> {
     let dbs: Vec<&StreamingDatabase> = c.passes.iter().chain(c.keyed.as_ref()).collect();
     out.extend_from_slice(&(c.passes.len() as u64).to_le_bytes());
     out.extend_from_slice(&u64::from(c.keyed.is_some()).to_le_bytes());
-    for db in dbs {
-        let bytes = db
-            .serialize()
-            .map_err(|e| BuildError::Alloc(e.to_string()))?;
+    out.extend_from_slice(&u64::from(c.whole.is_some()).to_le_bytes());
+    let mut put = |bytes: &[u8]| {
         out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
-        out.extend_from_slice(&bytes);
+        out.extend_from_slice(bytes);
+    };
+    for db in dbs {
+        put(&db
+            .serialize()
+            .map_err(|e| BuildError::Alloc(e.to_string()))?);
+    }
+    if let Some(db) = &c.whole {
+        put(&db
+            .serialize()
+            .map_err(|e| BuildError::Alloc(e.to_string()))?);
     }
     Ok(out)
 }
@@ -206,18 +227,23 @@ pub fn decode(bytes: &[u8], fingerprint: u64, rules: usize) -> Option<Compiled> 
         .collect::<Option<Vec<_>>>()?;
     let min_width = usize::try_from(r.u64()?).ok()?;
     let passes = usize::try_from(r.u64()?).ok()?;
-    let has_keyed = match r.u64()? {
-        0 => false,
-        1 => true,
-        _ => return None,
+    let flag = |r: &mut Reader<'_>| match r.u64()? {
+        0 => Some(false),
+        1 => Some(true),
+        _ => None,
     };
-    let mut db = || -> Option<StreamingDatabase> {
+    let has_keyed = flag(&mut r)?;
+    let has_whole = flag(&mut r)?;
+    fn db<T: Mode>(r: &mut Reader<'_>) -> Option<Database<T>> {
         let len = usize::try_from(r.u64()?).ok()?;
         let b = r.take(len)?;
         hyperscan::Serialized::deserialize(&b).ok()
-    };
-    let passes = (0..passes).map(|_| db()).collect::<Option<Vec<_>>>()?;
-    let keyed = if has_keyed { Some(db()?) } else { None };
+    }
+    let passes = (0..passes)
+        .map(|_| db(&mut r))
+        .collect::<Option<Vec<_>>>()?;
+    let keyed = if has_keyed { Some(db(&mut r)?) } else { None };
+    let whole = if has_whole { Some(db(&mut r)?) } else { None };
     if !r.0.is_empty() {
         return None;
     }
@@ -226,6 +252,7 @@ pub fn decode(bytes: &[u8], fingerprint: u64, rules: usize) -> Option<Compiled> 
         min_width,
         passes,
         keyed,
+        whole,
     })
 }
 
