@@ -198,6 +198,9 @@ where
             }
             Some(Err(e)) => return Err(e),
             Some(Ok(f)) => match f.into_data() {
+                Ok(d) if body.is_end_stream() => {
+                    insp.push_last(d, ready);
+                }
                 Ok(d) => {
                     insp.push(d, ready);
                 }

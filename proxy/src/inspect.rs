@@ -265,13 +265,24 @@ impl Inspector {
     /// Takes in the next bytes; what may be forwarded now is pushed onto `out`. Returns the
     /// verdict so far. On a holding inspector nothing more is released once it is not clean.
     pub fn push(&mut self, b: Bytes, out: &mut VecDeque<Bytes>) -> Verdict {
+        self.take(b, out, false)
+    }
+
+    /// Like [`Inspector::push`] for the last bytes of the part: the scanner ends with them
+    /// (cheaper when they are the whole part). [`Inspector::finish`] still ends the part.
+    pub fn push_last(&mut self, b: Bytes, out: &mut VecDeque<Bytes>) -> Verdict {
+        self.take(b, out, true)
+    }
+
+    fn take(&mut self, b: Bytes, out: &mut VecDeque<Bytes>, last: bool) -> Verdict {
         if b.is_empty() {
             return self.verdict();
         }
         self.fed += b.len() as u64;
         if let (Some(s), None) = (self.scanner.as_mut(), self.fixed) {
             let t = Instant::now();
-            if s.feed(&b).is_err() {
+            let r = if last { s.feed_last(&b) } else { s.feed(&b) };
+            if r.is_err() {
                 self.fixed = Some(Verdict::Uninspectable(Uninspectable::ContentTooLarge));
             }
             self.scan_time += t.elapsed();
@@ -342,7 +353,7 @@ pub fn scan_text(engine: &Engine, text: Vec<u8>) -> Inspector {
     };
     let mut insp = Inspector::new(Some(engine), Ok(opts), false, usize::MAX);
     let mut sink = VecDeque::new();
-    insp.push(Bytes::from(text), &mut sink);
+    insp.push_last(Bytes::from(text), &mut sink);
     insp.finish(&mut sink);
     insp
 }
@@ -387,7 +398,7 @@ pub fn scan_fields(
         head.extend_from_slice(v.as_bytes());
         head.push(b'\n');
     }
-    insp.push(Bytes::from(head), &mut sink);
+    insp.push_last(Bytes::from(head), &mut sink);
     insp.finish(&mut sink);
     insp
 }
@@ -545,10 +556,12 @@ where
             match ready!(this.inner.as_mut().poll_frame(cx)) {
                 Some(Ok(frame)) => match frame.into_data() {
                     Ok(data) => {
-                        if this.inner.is_end_stream() {
+                        let v = if this.inner.is_end_stream() {
                             *this.inner_done = true;
-                        }
-                        let v = this.inspector.push(data, this.out);
+                            this.inspector.push_last(data, this.out)
+                        } else {
+                            this.inspector.push(data, this.out)
+                        };
                         if this.inspector.holds_back() && v != Verdict::Clean {
                             *this.failed = true;
                             this.out.clear();
@@ -633,6 +646,40 @@ mod tests {
                 released.len()
             );
         }
+    }
+
+    #[test]
+    fn a_last_piece_is_held_like_any_other() {
+        let e = engine();
+        let ssn = b"123-45-6789";
+        for cut in [0, 1, SSN_DOC.len() / 2, SSN_DOC.len() - 1] {
+            // The body ends with the piece after the cut (the whole of it when the cut is 0).
+            let mut i = Inspector::new(Some(&e), opts(), true, 1 << 20);
+            let mut out = VecDeque::new();
+            let mut v = i.push(Bytes::copy_from_slice(&SSN_DOC[..cut]), &mut out);
+            if v == Verdict::Clean {
+                v = i.push_last(Bytes::copy_from_slice(&SSN_DOC[cut..]), &mut out);
+            }
+            assert_eq!(v, Verdict::Phi, "cut {cut}");
+            assert_eq!(i.finish(&mut out), Verdict::Phi);
+            let released: Vec<u8> = out.iter().flat_map(|b| b.iter().copied()).collect();
+            let start = SSN_DOC.windows(ssn.len()).position(|w| w == ssn).unwrap();
+            assert!(released.len() <= start, "cut {cut}: released {}", released.len());
+            // Bytes after the end were never scanned: never clean.
+            let mut after = VecDeque::new();
+            assert_ne!(i.push(Bytes::from_static(b"x"), &mut after), Verdict::Clean);
+            assert!(after.is_empty());
+        }
+        // A clean last piece is released whole at once.
+        let mut i = Inspector::new(Some(&e), opts(), true, 1 << 20);
+        let mut out = VecDeque::new();
+        assert_eq!(
+            i.push_last(Bytes::from_static(b"{\"order\":42}"), &mut out),
+            Verdict::Clean
+        );
+        let released: Vec<u8> = out.iter().flat_map(|b| b.iter().copied()).collect();
+        assert_eq!(released, b"{\"order\":42}");
+        assert_eq!(i.finish(&mut out), Verdict::Clean);
     }
 
     #[test]

@@ -71,7 +71,12 @@ where
             size *= 2;
         }
         let at_boundary = insp.holds_back() && buf.ends_with(MLLP_END);
-        let mut v = insp.push(buf.freeze(), &mut out);
+        // A message ends here: its scanner ends with these bytes.
+        let mut v = if at_boundary {
+            insp.push_last(buf.freeze(), &mut out)
+        } else {
+            insp.push(buf.freeze(), &mut out)
+        };
         if at_boundary && v == Verdict::Clean {
             v = insp.finish(&mut out);
             if v == Verdict::Clean {
