@@ -255,6 +255,33 @@ fn drop_skipped(out: &mut Vec<RawMatch>, from: usize, skip: RuleSet) {
     }
 }
 
+/// Gives the pages of the embedded databases back once they are read: Hyperscan keeps its own
+/// copy, and the 2.8 MB the binary carries would otherwise stay resident in every sidecar.
+/// They are read-only pages of the executable, so the kernel reads them again from the file if
+/// anything touches them later (another engine built in the same process).
+#[allow(unsafe_code)]
+fn release_embedded() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: sysconf has no preconditions.
+        let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+            p if p > 0 => p as usize,
+            _ => return,
+        };
+        let start = EMBEDDED.as_ptr() as usize;
+        let from = start.next_multiple_of(page);
+        let to = (start + EMBEDDED.len()) / page * page;
+        if to > from {
+            // SAFETY: whole pages inside `EMBEDDED`, an immutable static in a read-only
+            // mapping of the executable: MADV_DONTNEED drops them and a later read faults the
+            // same bytes in again from the file. Nothing is written, nothing else is touched.
+            unsafe {
+                libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_DONTNEED);
+            }
+        }
+    }
+}
+
 /// Known input that every Hyperscan pass of the built-in detectors must match: a precompiled
 /// database that does not is not used.
 const CANARY: &[u8] =
@@ -266,7 +293,9 @@ impl Engine {
     pub fn new() -> Result<Engine, BuildError> {
         let rules = rules::builtin();
         let fp = plan::fingerprint(&rules);
-        if let Some(compiled) = plan::decode(EMBEDDED, fp, rules.len()) {
+        let decoded = plan::decode(EMBEDDED, fp, rules.len());
+        release_embedded();
+        if let Some(compiled) = decoded {
             if let Ok(engine) = Self::assemble(rules, compiled, true) {
                 if engine.canary_matches() {
                     return Ok(engine);
