@@ -664,7 +664,11 @@ mod tests {
             assert_eq!(i.finish(&mut out), Verdict::Phi);
             let released: Vec<u8> = out.iter().flat_map(|b| b.iter().copied()).collect();
             let start = SSN_DOC.windows(ssn.len()).position(|w| w == ssn).unwrap();
-            assert!(released.len() <= start, "cut {cut}: released {}", released.len());
+            assert!(
+                released.len() <= start,
+                "cut {cut}: released {}",
+                released.len()
+            );
             // Bytes after the end were never scanned: never clean.
             let mut after = VecDeque::new();
             assert_ne!(i.push(Bytes::from_static(b"x"), &mut after), Verdict::Clean);
