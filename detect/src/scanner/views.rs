@@ -952,6 +952,11 @@ impl Base64Runs {
         let mut i = 0;
         while i < n {
             if self.run_start.is_none() {
+                // Runs too short to open end inside the chunk: skip them all at once.
+                i += next_long_run(&data[i..]);
+                if i == n {
+                    break;
+                }
                 // A run worth decoding has an upper-case letter: skip to the next one and back
                 // to where its run begins. Without one, only a run that reaches the end of the
                 // chunk may still become one (it goes on in the next chunk).
@@ -1383,6 +1388,110 @@ fn next_q_start_avx2(s: &[u8]) -> Option<usize> {
 
 /// Index of the first ASCII upper-case letter: 32 bytes per compare with AVX2, else eight
 /// bytes at a time.
+/// Fewest characters of a run that [`Base64Runs::push`] may open when it ends inside a chunk
+/// (a space after eight or more may be its `+`; otherwise [`MIN_RUN`]).
+const LONG_RUN: usize = 8;
+const _: () = assert!(MIN_RUN >= LONG_RUN);
+
+/// Where the first run of base64 characters that [`Base64Runs::push`] could open begins in
+/// `s`: the first (maximal) run of [`LONG_RUN`] characters or more, or the one that reaches the
+/// end of `s`; `s.len()` when there is none. The search for a run to open skips shorter runs
+/// that end inside `s` without a change of state, so it may start there: on JSON, where most
+/// upper-case letters sit in short words, that is most of the search.
+fn next_long_run(s: &[u8]) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        #[allow(unsafe_code)]
+        return unsafe { next_long_run_avx2(s) };
+    }
+    next_long_run_from(s, 0, None)
+}
+
+/// [`next_long_run`] byte by byte from `at`, where a run that began at `open` may go on.
+fn next_long_run_from(s: &[u8], mut at: usize, open: Option<usize>) -> usize {
+    let is_char = |b: u8| B64[b as usize] < 64;
+    let mut start = open;
+    while at < s.len() {
+        if is_char(s[at]) {
+            let st = *start.get_or_insert(at);
+            while at < s.len() && is_char(s[at]) {
+                at += 1;
+            }
+            if at - st >= LONG_RUN || at == s.len() {
+                return st;
+            }
+        }
+        // A run (carried in or just read) ended short before `s[at]`.
+        start = None;
+        at += 1;
+    }
+    match start {
+        Some(st) => st,
+        None => s.len(),
+    }
+}
+
+/// [`next_long_run`] 32 bytes at a time: a mask of the base64 characters, runs of eight set
+/// bits found with three shifts, a run across windows carried to the next.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(unsafe_code)]
+fn next_long_run_avx2(s: &[u8]) -> usize {
+    use std::arch::x86_64::{
+        __m256i, _mm256_add_epi8, _mm256_cmpeq_epi8, _mm256_cmpgt_epi8, _mm256_loadu_si256,
+        _mm256_movemask_epi8, _mm256_or_si256, _mm256_set1_epi8,
+    };
+    const UPPER: (i8, i8) = crate::tokens::signed_range(b'A', 26);
+    const LOWER: (i8, i8) = crate::tokens::signed_range(b'a', 26);
+    const DIGIT: (i8, i8) = crate::tokens::signed_range(b'0', 10);
+    let range = |v: __m256i, (bias, limit): (i8, i8)| {
+        _mm256_cmpgt_epi8(
+            _mm256_set1_epi8(limit),
+            _mm256_add_epi8(v, _mm256_set1_epi8(bias)),
+        )
+    };
+    let eq = |v: __m256i, b: u8| _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b as i8));
+    // Where the run that reaches the current window began, if one does.
+    let mut open: Option<usize> = None;
+    let mut at = 0;
+    while at + 32 <= s.len() {
+        // SAFETY: `at + 32 <= s.len()`, so the unaligned 32-byte load stays inside `s`.
+        let v = unsafe { _mm256_loadu_si256(s.as_ptr().add(at).cast::<__m256i>()) };
+        let letters = _mm256_or_si256(range(v, UPPER), range(v, LOWER));
+        let signs = _mm256_or_si256(
+            _mm256_or_si256(eq(v, b'+'), eq(v, b'-')),
+            _mm256_or_si256(eq(v, b'/'), eq(v, b'_')),
+        );
+        let chars = _mm256_or_si256(_mm256_or_si256(letters, range(v, DIGIT)), signs);
+        let m = _mm256_movemask_epi8(chars) as u32;
+        if let Some(st) = open {
+            let t = m.trailing_ones() as usize;
+            if at + t - st >= LONG_RUN {
+                return st;
+            }
+            if t == 32 {
+                at += 32;
+                continue;
+            }
+            open = None;
+        }
+        // Bit j: characters at j..j+8 (a run carried in is shorter than that, see above).
+        let mut y = m & (m >> 1);
+        y &= y >> 2;
+        y &= y >> 4;
+        if y != 0 {
+            return at + y.trailing_zeros() as usize;
+        }
+        let l = m.leading_ones() as usize;
+        if l > 0 {
+            open = Some(at + 32 - l);
+        }
+        at += 32;
+    }
+    next_long_run_from(s, at, open)
+}
+
 fn next_upper(s: &[u8]) -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
@@ -1469,6 +1578,67 @@ fn worth_decoding(d: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`next_long_run`] as its definition reads.
+    fn long_run_plainly(s: &[u8]) -> usize {
+        let is_char = |b: &u8| B64[*b as usize] < 64;
+        let mut i = 0;
+        while i < s.len() {
+            if !is_char(&s[i]) {
+                i += 1;
+                continue;
+            }
+            let len = s[i..].iter().take_while(|b| is_char(b)).count();
+            if len >= LONG_RUN || i + len == s.len() {
+                return i;
+            }
+            i += len;
+        }
+        s.len()
+    }
+
+    #[test]
+    fn the_long_run_search_finds_the_first_run_that_may_open() {
+        let mut r = crate::testing::Rng::new(5);
+        // Characters and the bytes that end runs (padding, breaks, quotes, spaces, non-ASCII),
+        // in runs of every length around eight and across 32-byte windows.
+        let pool: &[u8] = b"Aa0+-/_Zz9\"=\r\n :,.{\xc3\x80";
+        for _ in 0..20_000 {
+            let len = r.below(200) as usize;
+            let chars = 1 + r.below(pool.len() as u64 - 1);
+            let mut s = Vec::with_capacity(len);
+            while s.len() < len {
+                let run = r.below(12) as usize;
+                for _ in 0..run {
+                    s.push(pool[r.below(7) as usize]);
+                }
+                s.push(pool[7 + r.below(chars.max(1)) as usize % (pool.len() - 7)]);
+            }
+            s.truncate(len);
+            assert_eq!(
+                next_long_run(&s),
+                long_run_plainly(&s),
+                "{:?}",
+                String::from_utf8_lossy(&s)
+            );
+            assert_eq!(next_long_run_from(&s, 0, None), long_run_plainly(&s));
+        }
+        assert_eq!(next_long_run(b""), 0);
+        assert_eq!(
+            next_long_run(b"ab cd ef"),
+            6,
+            "the last run reaches the end"
+        );
+        let json = b"SKU-1\",\"qty\":3,\"sku\":\"SKU-2\"";
+        assert_eq!(next_long_run(json), json.len(), "no run to open");
+        let mut s = b".".repeat(28);
+        s.extend_from_slice(b" abcdefg hijklmnop ");
+        assert_eq!(
+            next_long_run(&s),
+            37,
+            "a run of 7 across the window is too short"
+        );
+    }
 
     #[test]
     fn judging_characters_agrees_with_judging_their_bytes() {
