@@ -76,6 +76,21 @@ fn cases() -> Vec<Case> {
             mime("Content-Transfer-Encoding: base64", b64_lines.as_bytes()),
         ),
         case(
+            "multipart base64 part before a browser boundary",
+            "multipart/form-data; boundary=----WebKitFormBoundary7MA4YWxkTrZu0gW",
+            format!(
+                "------WebKitFormBoundary7MA4YWxkTrZu0gW\r\nContent-Disposition: form-data; name=\"f\"; filename=\"n.txt\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n------WebKitFormBoundary7MA4YWxkTrZu0gW--\r\n",
+                b64(format!("ssn {SSN}").as_bytes())
+            )
+            .into_bytes(),
+        ),
+        case("multipart gzip part before a long boundary", "multipart/form-data; boundary=XyZb0undary", {
+            let mut v = b"--XyZb0undary\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x.gz\"\r\nContent-Type: application/gzip\r\n\r\n".to_vec();
+            v.extend_from_slice(&gzip(format!("ssn {SSN}").as_bytes()));
+            v.extend_from_slice(b"\r\n--XyZb0undary--\r\n");
+            v
+        }),
+        case(
             "multipart quoted-printable part",
             "multipart/form-data; boundary=XyZ",
             mime(

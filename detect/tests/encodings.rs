@@ -139,6 +139,23 @@ fn positives() -> Vec<(&'static str, Vec<u8>)> {
         ("markdown escapes", b"SSN 219\\-09\\-9999".to_vec()),
         ("yaml line continuation", b"ssn: \"219-09-\\\n    9999\"\n".to_vec()),
         ("label glued", br#"{"patient":{"ssn":"SSN219-09-9999"}}"#.to_vec()),
+        // Red-team findings: a browser's MIME boundary reads as URL-safe base64 and joined the
+        // run of a short base64 part (judged binary with it); a gzip part followed by the
+        // boundary ended its segment before the value at its very end was matched.
+        (
+            "base64 part before a browser boundary",
+            format!(
+                "------WebKitFormBoundary7MA4YWxkTrZu0gW\r\nContent-Disposition: form-data; name=\"f\"; filename=\"n.txt\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n------WebKitFormBoundary7MA4YWxkTrZu0gW--\r\n",
+                b64(b"ssn 219-09-9999")
+            )
+            .into_bytes(),
+        ),
+        ("gzip part before a long boundary", {
+            let mut v = b"--XyZb0undary\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x.gz\"\r\nContent-Type: application/gzip\r\n\r\n".to_vec();
+            v.extend_from_slice(&gzip(b"ssn 219-09-9999"));
+            v.extend_from_slice(b"\r\n--XyZb0undary--\r\n");
+            v
+        }),
         // Red-team findings: base64 as a URL path segment, after a short prefix, after a path.
         (
             "base64 path segment",

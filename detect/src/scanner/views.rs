@@ -197,7 +197,13 @@ impl Child {
 
     fn feed(&mut self, bytes: &[u8], budget: &Budget) -> Result<ChildState, ScanError> {
         self.scanner.feed(bytes)?;
-        Ok(self.state(budget))
+        match self.state(budget) {
+            // The segment ended (a compressed member followed by other bytes, a MIME boundary
+            // after a gzip part): what it decoded ends here too, and a value at its very end is
+            // found only by the end of the stream's matches.
+            ChildState::Closed => self.finish(budget),
+            state => Ok(state),
+        }
     }
 
     fn finish(&mut self, budget: &Budget) -> Result<ChildState, ScanError> {
@@ -1023,6 +1029,9 @@ impl Base64Runs {
                 && self.pad == 0
                 && (self.at_break || (self.line_len >= 16 && self.line_len.is_multiple_of(4)))
             {
+                if !self.at_break {
+                    self.judge_at_break(ctx, out)?;
+                }
                 self.at_break = true;
                 i += 1;
                 continue;
@@ -1086,6 +1095,22 @@ impl Base64Runs {
                 return Ok(());
             }
         }
+    }
+
+    /// At the end of a run's line: a run whose characters so far are worth decoding is judged
+    /// now, on them alone. What follows the break may be no part of it (a MIME boundary,
+    /// `--XyZb0undary--`, reads as URL-safe base64) and would otherwise be judged with it:
+    /// enough undecodable characters after a short encoded value turned the whole run into
+    /// "binary" and the value went unscanned. A line that is not worth it on its own waits
+    /// for more, as before.
+    fn judge_at_break(&mut self, ctx: &ViewCtx<'_>, out: &mut Gathered) -> Result<(), ScanError> {
+        if self.child.is_some() || self.rejected || self.chars.len() < MIN_RUN {
+            return Ok(());
+        }
+        if aligned_start(&self.chars, &mut Vec::new()).is_some() {
+            self.judge(ctx, out)?;
+        }
+        Ok(())
     }
 
     /// Starts the run over at normalised offset `at` (after a `/`).
