@@ -12,8 +12,9 @@
 use crate::rules::{Kind, Role, Validator};
 use crate::validate as v;
 
-/// Longest header line considered; a longer line is not a CSV header.
-const MAX_HEADER: usize = 4096;
+/// Longest header line considered: as many names as a header may have, each as long as a
+/// field may be. A longer line is no header; the lines below it are still searched.
+const MAX_HEADER: usize = MAX_COLUMNS * (MAX_FIELD + 1);
 /// Lines searched for a header (a report's title lines, a multipart part's headers); in a
 /// multipart body, lines after each boundary.
 const MAX_HEADER_LINES: usize = 16;
@@ -486,17 +487,11 @@ impl CsvColumns {
                             *d += bracket_depth(&data[i..]);
                         }
                         self.skipped_len += data.len() - i;
-                        if !self.multipart && self.skipped_len > MAX_HEADER {
-                            self.phase = Phase::Off;
-                        }
                     } else {
                         buf.extend_from_slice(&data[i..]);
                         if buf.len() > MAX_HEADER {
-                            if !self.multipart {
-                                self.phase = Phase::Off;
-                                return;
-                            }
-                            // A long line (a file part's bytes) is no header: read past it.
+                            // A long line (a file part's bytes, a log line) is no header: read
+                            // past it.
                             buf.clear();
                             self.skip_line = true;
                             self.skipped_len = 0;
@@ -511,11 +506,7 @@ impl CsvColumns {
                     let mut skipped = std::mem::replace(&mut self.skip_line, false);
                     if !skipped && held.len() + nl > MAX_HEADER {
                         // As long a line as one gathered across chunks (above): whatever the
-                        // chunking, it is no header.
-                        if !self.multipart {
-                            self.phase = Phase::Off;
-                            return;
-                        }
+                        // chunking, it is read past.
                         held.clear();
                         skipped = true;
                     }

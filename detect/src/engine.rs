@@ -257,8 +257,10 @@ fn drop_skipped(out: &mut Vec<RawMatch>, from: usize, skip: RuleSet) {
 
 /// Gives the pages of the embedded databases back once they are read: Hyperscan keeps its own
 /// copy, and the 2.8 MB the binary carries would otherwise stay resident in every sidecar.
-/// They are read-only pages of the executable, so the kernel reads them again from the file if
-/// anything touches them later (another engine built in the same process).
+/// `MADV_PAGEOUT` reclaims them as memory pressure would, so nothing is lost whatever backs
+/// them (the executable's read-only pages are read again from the file if anything touches
+/// them later, another engine built in the same process); a kernel before 5.4 refuses it and
+/// they stay resident.
 #[allow(unsafe_code)]
 fn release_embedded() {
     #[cfg(target_os = "linux")]
@@ -272,11 +274,11 @@ fn release_embedded() {
         let from = start.next_multiple_of(page);
         let to = (start + EMBEDDED.len()) / page * page;
         if to > from {
-            // SAFETY: whole pages inside `EMBEDDED`, an immutable static in a read-only
-            // mapping of the executable: MADV_DONTNEED drops them and a later read faults the
-            // same bytes in again from the file. Nothing is written, nothing else is touched.
+            // SAFETY: whole pages inside `EMBEDDED`, an immutable static. MADV_PAGEOUT is a
+            // hint that never changes their contents (unlike MADV_DONTNEED on private or
+            // anonymous memory): nothing is written, nothing outside them is touched.
             unsafe {
-                libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_DONTNEED);
+                libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_PAGEOUT);
             }
         }
     }

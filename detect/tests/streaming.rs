@@ -786,6 +786,29 @@ fn a_compressed_body_fed_whole_gives_the_streamed_report() {
 }
 
 #[test]
+fn a_wide_csv_header_and_a_long_first_line_are_read_in_any_chunking() {
+    // A 240-column export whose header line is over 4 KiB, and an ordinary export below a
+    // 20 KB first line (read past, not a reason to stop looking): found in one piece and in
+    // 7-byte pieces alike.
+    let names: Vec<String> = (0..240).map(|i| format!("column_number_{i:03}")).collect();
+    let values: Vec<String> = (0..240).map(|i| format!("v{i}")).collect();
+    let wide = format!("{},ssn\n{},219099999\n", names.join(","), values.join(","));
+    assert!(wide.find('\n').unwrap() > 4096);
+    let long_first = format!("{}\nname,ssn\nJane Roe,219099999\n", "x".repeat(20_000));
+    for input in [wide, long_first] {
+        let bytes = input.as_bytes();
+        let whole = one_shot(bytes);
+        assert!(
+            whole.findings.iter().any(|f| f.kind == Kind::Ssn),
+            "{} bytes: {whole:?}",
+            bytes.len()
+        );
+        let pieces: Vec<&[u8]> = bytes.chunks(7).collect();
+        assert_eq!(scan_chunks(StreamOptions::default(), &pieces), whole);
+    }
+}
+
+#[test]
 fn input_after_the_end_is_an_error_not_clean() {
     // Bytes that come after the scanner ended were never scanned: they must not pass.
     let mut s = engine().scanner(StreamOptions::default()).unwrap();

@@ -983,7 +983,9 @@ impl Base64Runs {
                 while e < n && B64[data[e] as usize] < 64 {
                     e += 1;
                 }
-                if e < n && e - s < MIN_RUN && !(ctx.plus_as_space && data[e] == b' ' && e - s >= 8)
+                if e < n
+                    && e - s < MIN_RUN
+                    && !(ctx.plus_as_space && data[e] == b' ' && e - s >= LONG_RUN)
                 {
                     i = e + 1;
                     continue;
@@ -1107,7 +1109,9 @@ impl Base64Runs {
         if self.child.is_some() || self.rejected || self.chars.len() < MIN_RUN {
             return Ok(());
         }
-        if aligned_start(&self.chars, &mut Vec::new()).is_some() {
+        // Only at the line's own first character: on a line this short another alignment
+        // can look like text by chance, and would misread every line after it.
+        if matches!(aligned_start(&self.chars, &mut Vec::new()), Some((0, ..))) {
             self.judge(ctx, out)?;
         }
         Ok(())
@@ -1411,8 +1415,6 @@ fn next_q_start_avx2(s: &[u8]) -> Option<usize> {
     next_q_start_scalar(s, at)
 }
 
-/// Index of the first ASCII upper-case letter: 32 bytes per compare with AVX2, else eight
-/// bytes at a time.
 /// Fewest characters of a run that [`Base64Runs::push`] may open when it ends inside a chunk
 /// (a space after eight or more may be its `+`; otherwise [`MIN_RUN`]).
 const LONG_RUN: usize = 8;
@@ -1517,6 +1519,8 @@ fn next_long_run_avx2(s: &[u8]) -> usize {
     next_long_run_from(s, at, open)
 }
 
+/// Index of the first ASCII upper-case letter: 32 bytes per compare with AVX2, else eight
+/// bytes at a time.
 fn next_upper(s: &[u8]) -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
@@ -1627,7 +1631,7 @@ mod tests {
         let mut r = crate::testing::Rng::new(5);
         // Characters and the bytes that end runs (padding, breaks, quotes, spaces, non-ASCII),
         // in runs of every length around eight and across 32-byte windows.
-        let pool: &[u8] = b"Aa0+-/_Zz9\"=\r\n :,.{\xc3\x80";
+        let pool: &[u8] = b"Aa0+-/_Zz9\"=\r\n :,.{\xc3\x80@[`{/:\x7f\xff\x90";
         for _ in 0..20_000 {
             let len = r.below(200) as usize;
             let chars = 1 + r.below(pool.len() as u64 - 1);
