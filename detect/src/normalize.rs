@@ -271,14 +271,15 @@ fn decode_escape(s: &[u8], plus_as_space: bool, qp: bool) -> Esc {
             }
         }
         b'=' if qp => {
-            // Quoted-printable: `=XX` (upper-case hex, RFC 2045) or a soft line break.
+            // Quoted-printable: `=XX` or a soft line break. RFC 2045 writes the hex in upper
+            // case and asks decoders to read lower case too (`=2d`): some encoders write it.
             let rest = &s[1..];
             match rest {
                 [] | [b'\r'] => Esc::Incomplete,
                 [b'\r', b'\n', ..] => Esc::Decoded([0, 0, 0], 0, 3),
                 [b'\n', ..] => Esc::Decoded([0, 0, 0], 0, 2),
                 [a] if a.is_ascii_hexdigit() => Esc::Incomplete,
-                [a, b, ..] if qp_hex(*a) && qp_hex(*b) => Esc::Decoded(
+                [a, b, ..] if a.is_ascii_hexdigit() && b.is_ascii_hexdigit() => Esc::Decoded(
                     [hex(*a).unwrap_or(0) << 4 | hex(*b).unwrap_or(0), 0, 0],
                     1,
                     3,
@@ -397,10 +398,6 @@ fn decode_escape(s: &[u8], plus_as_space: bool, qp: bool) -> Esc {
         }
         _ => Esc::Literal,
     }
-}
-
-fn qp_hex(b: u8) -> bool {
-    b.is_ascii_digit() || (b'A'..=b'F').contains(&b)
 }
 
 /// Decodes the escape at the start of `s`, then, while the result is one byte that begins an

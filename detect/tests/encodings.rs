@@ -150,6 +150,10 @@ fn positives() -> Vec<(&'static str, Vec<u8>)> {
             )
             .into_bytes(),
         ),
+        (
+            "quoted-printable part in lower-case hex",
+            b"--b5\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nSSN 219=2d09=2d9999\r\n--b5--\r\n".to_vec(),
+        ),
         ("gzip part before a long boundary", {
             let mut v = b"--XyZb0undary\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x.gz\"\r\nContent-Type: application/gzip\r\n\r\n".to_vec();
             v.extend_from_slice(&gzip(b"ssn 219-09-9999"));
