@@ -194,9 +194,15 @@ impl Inflater {
         out.len() - before
     }
 
-    /// A gzip member's header is being read: its text fields are not out yet.
-    fn header_pending(&self) -> bool {
-        matches!(self, Inflater::Gzip(d, _) if d.header().is_none())
+    /// Keeps `from` at the input offset where a gzip member's header being read began (`at`,
+    /// the offset of the bytes just fed, unless an earlier one is kept): its text fields are
+    /// not out yet. `None` once no header is pending.
+    fn track_header(&self, from: &mut Option<u64>, at: u64) {
+        if matches!(self, Inflater::Gzip(d, _) if d.header().is_none()) {
+            from.get_or_insert(at);
+        } else {
+            *from = None;
+        }
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
@@ -377,11 +383,7 @@ impl Decoder {
                 });
                 self.input_len += input.len() as u64;
                 self.content_len += out.len() as u64;
-                if inf.header_pending() {
-                    self.header_from.get_or_insert(base_in);
-                } else {
-                    self.header_from = None;
-                }
+                inf.track_header(&mut self.header_from, base_in);
                 self.checkpoint(base_in + fed, base_content + made);
                 res.map(|_| &out[..])
             }
@@ -443,11 +445,7 @@ impl Decoder {
                         let msg_in = g.msg_input;
                         let msg_content = g.msg_content;
                         let r = inf.feed(piece, out, |_, _| Ok(()));
-                        if inf.header_pending() {
-                            header_from.get_or_insert(base_in + (pos - take) as u64);
-                        } else {
-                            header_from = None;
-                        }
+                        inf.track_header(&mut header_from, base_in + (pos - take) as u64);
                         let made = (out.len() - before) as u64;
                         g.msg_input = msg_in + take as u64;
                         g.msg_content = msg_content + made;

@@ -640,62 +640,39 @@ impl Engine {
             .whole
             .as_ref()
             .filter(|_| last && !stream.open && !stream.keyed && data.len() <= WHOLE_MAX);
+        let masks = &self.0.masks;
+        let alive = |set: RuleSet| set == 0 || set & !dead != 0;
+        let mut sources = 0;
         if let Some(db) = whole {
             // Matches anchored at the end come now: the stream has nothing left to report.
             stream.sealed = true;
+            sources += 1;
             self.with_scratch(|scratch| {
                 db.scan(data, scratch, self.collector(out, skip))
                     .map_err(|e| ScanError::Engine(e.to_string()))
             })?;
-            self.scan_own(stream, data, out, skip, dead);
-            out[before..].sort_by_key(|m| (m.to, m.id));
-            return Ok(());
-        }
-        self.take_streams(stream)?;
-        let masks = &self.0.masks;
-        let pass_masks: &[RuleSet] = if stream.keyed {
-            std::slice::from_ref(&masks.keyed)
         } else {
-            &masks.passes
-        };
-        let alive = |set: RuleSet| set == 0 || set & !dead != 0;
-        let mut sources = 0;
-        // One scratch lookup for every pass.
-        self.with_scratch(|scratch| {
-            for (i, s) in stream.streams.iter().enumerate() {
-                if !pass_masks.get(i).is_none_or(|&m| alive(m)) {
-                    continue;
+            self.take_streams(stream)?;
+            let pass_masks: &[RuleSet] = if stream.keyed {
+                std::slice::from_ref(&masks.keyed)
+            } else {
+                &masks.passes
+            };
+            // One scratch lookup for every pass.
+            self.with_scratch(|scratch| {
+                for (i, s) in stream.streams.iter().enumerate() {
+                    if !pass_masks.get(i).is_none_or(|&m| alive(m)) {
+                        continue;
+                    }
+                    sources += 1;
+                    for piece in data.chunks(u32::MAX as usize) {
+                        s.scan(piece, scratch, self.collector(out, skip))
+                            .map_err(|e| ScanError::Engine(e.to_string()))?;
+                    }
                 }
-                sources += 1;
-                for piece in data.chunks(u32::MAX as usize) {
-                    s.scan(piece, scratch, self.collector(out, skip))
-                        .map_err(|e| ScanError::Engine(e.to_string()))?;
-                }
-            }
-            Ok(())
-        })?;
-        sources += self.scan_own(stream, data, out, skip, dead);
-        if sources > 1 {
-            // Each pass reports in order of end offset; merge so validators see one order
-            // (the same whatever the passes: ties by detector).
-            out[before..].sort_by_key(|m| (m.to, m.id));
+                Ok(())
+            })?;
         }
-        Ok(())
-    }
-
-    /// Runs the token and shape scanners of `stream` on `data`, as [`Engine::scan_stream`]
-    /// does the passes; returns how many ran.
-    fn scan_own(
-        &self,
-        stream: &mut HsStream,
-        data: &[u8],
-        out: &mut Vec<RawMatch>,
-        skip: RuleSet,
-        dead: RuleSet,
-    ) -> usize {
-        let masks = &self.0.masks;
-        let alive = |set: RuleSet| set == 0 || set & !dead != 0;
-        let mut sources = 0;
         if let Some(t) = stream.tokens.as_mut().filter(|_| alive(masks.tokens)) {
             let from = out.len();
             t.scan(self.0.tokens, data, out);
@@ -708,7 +685,12 @@ impl Engine {
             drop_skipped(out, from, skip);
             sources += 1;
         }
-        sources
+        if sources > 1 {
+            // Each source reports in order of end offset; merge so validators see one order
+            // (the same whatever the passes: ties by detector).
+            out[before..].sort_by_key(|m| (m.to, m.id));
+        }
+        Ok(())
     }
 
     /// The match callback: records each match with its start of match, but for the detectors

@@ -77,8 +77,6 @@ pub struct Scanner {
     unread: u64,
     /// The first content bytes, while there are too few of them to hold any match.
     short: Option<Short>,
-    /// [`Scanner::feed_last`] is feeding the whole body: what it scans is all there will be.
-    whole: bool,
 }
 
 /// Content too short for any detector ([`Engine::min_width`], and
@@ -167,7 +165,6 @@ impl Scanner {
             stopped: false,
             unread: 0,
             short: Short::new(&engine),
-            whole: false,
             engine,
         })
     }
@@ -227,6 +224,12 @@ impl Scanner {
     /// Returns the verdict so far. Once a stream is uninspectable it stays so and further input
     /// is ignored.
     pub fn feed(&mut self, input: &[u8]) -> Result<Verdict, ScanError> {
+        self.feed_with(input, false)
+    }
+
+    /// [`Scanner::feed`]; `whole`: `input` is the whole body, and plain content
+    /// ([`Scanner::feed_last`]).
+    fn feed_with(&mut self, input: &[u8], whole: bool) -> Result<Verdict, ScanError> {
         if self.stopped {
             self.unread += input.len() as u64;
             return Ok(self.verdict());
@@ -242,10 +245,10 @@ impl Scanner {
         }
         let mut buf = std::mem::take(&mut self.decode_buf);
         let res = match self.decoder.push(input, &mut buf) {
-            Ok(content) => self.scan_content(content),
+            Ok(content) => self.scan_content(content, whole),
             Err(e) => {
                 // Whatever decoded before the error is still scanned: it may hold PHI.
-                let r = self.scan_content(&buf);
+                let r = self.scan_content(&buf, false);
                 self.failed = Some(e.into());
                 r
             }
@@ -263,14 +266,12 @@ impl Scanner {
     pub fn feed_last(&mut self, input: &[u8]) -> Result<Verdict, ScanError> {
         // Only a fresh scanner of plain content sees the whole body in this call; a decoder or
         // a body fed in pieces goes the usual way.
-        self.whole = !self.finished
+        let whole = !self.finished
             && self.failed.is_none()
             && self.content_seen == 0
             && self.short.as_ref().is_none_or(|s| s.len == 0)
             && self.decoder.is_identity();
-        let r = self.feed(input);
-        self.whole = false;
-        r?;
+        self.feed_with(input, whole)?;
         self.finish_in_place()
     }
 
@@ -306,13 +307,13 @@ impl Scanner {
         if self.failed.is_none() {
             let mut out = std::mem::take(&mut self.decode_buf);
             let res = self.decoder.finish(&mut out);
-            self.scan_content(&out)?;
+            self.scan_content(&out, false)?;
             self.decode_buf = out;
             if let Err(e) = res {
                 self.failed = Some(e.into());
             }
             let tail = self.normalizer.finish();
-            self.scan_normalized(&tail)?;
+            self.scan_normalized(&tail, false)?;
         }
         self.with_views(|v, ctx, g| v.finish(ctx, g))?;
         self.finished = true;
@@ -430,7 +431,8 @@ impl Scanner {
             + self.views.memory_bytes()
     }
 
-    fn scan_content(&mut self, content: &[u8]) -> Result<(), ScanError> {
+    /// Scans content; `whole`: it is all the content there will be (see [`Scanner::feed_with`]).
+    fn scan_content(&mut self, content: &[u8], whole: bool) -> Result<(), ScanError> {
         if content.is_empty() {
             return Ok(());
         }
@@ -443,13 +445,13 @@ impl Scanner {
             }
             // Enough to scan: what waited goes first.
             if let Some(short) = self.short.take().filter(|s| s.len > 0) {
-                self.scan_content_now(&short.buf[..short.len])?;
+                self.scan_content_now(&short.buf[..short.len], false)?;
             }
         }
-        self.scan_content_now(content)
+        self.scan_content_now(content, whole)
     }
 
-    fn scan_content_now(&mut self, content: &[u8]) -> Result<(), ScanError> {
+    fn scan_content_now(&mut self, content: &[u8], whole: bool) -> Result<(), ScanError> {
         let start = self.content_seen;
         self.content_seen += content.len() as u64;
         self.with_views(|v, ctx, g| v.on_content(content, start, ctx, g))?;
@@ -457,30 +459,31 @@ impl Scanner {
         let pushed = self.normalizer.push(content, &mut norm);
         // The whole body: an escape left open at its end is flushed now, so that one scan
         // covers everything (the normaliser's `finish` then has nothing left).
-        let tail = if self.whole {
+        let tail = if whole {
             self.normalizer.finish()
         } else {
             Vec::new()
         };
         let r = match (pushed, tail.is_empty()) {
-            (None, true) => self.scan_normalized(content),
+            (None, true) => self.scan_normalized(content, whole),
             (None, false) => {
                 norm.clear();
                 norm.extend_from_slice(content);
                 norm.extend_from_slice(&tail);
-                self.scan_normalized(&norm)
+                self.scan_normalized(&norm, whole)
             }
             (Some(()), _) => {
                 norm.extend_from_slice(&tail);
-                self.scan_normalized(&norm)
+                self.scan_normalized(&norm, whole)
             }
         };
         self.norm_buf = norm;
         r
     }
 
-    /// Scans normalised bytes that end at the normaliser's current output offset.
-    fn scan_normalized(&mut self, data: &[u8]) -> Result<(), ScanError> {
+    /// Scans normalised bytes that end at the normaliser's current output offset; `whole`:
+    /// they are all there will be, so Hyperscan may take them in one block-mode call.
+    fn scan_normalized(&mut self, data: &[u8], whole: bool) -> Result<(), ScanError> {
         if data.is_empty() {
             return Ok(());
         }
@@ -491,14 +494,9 @@ impl Scanner {
         let mut matches = std::mem::take(&mut self.raw_matches);
         matches.clear();
         let skip = self.skip_from(chunk_start);
-        let r = self.engine.scan_stream(
-            &mut self.stream,
-            data,
-            &mut matches,
-            skip,
-            self.dead,
-            self.whole,
-        );
+        let r =
+            self.engine
+                .scan_stream(&mut self.stream, data, &mut matches, skip, self.dead, whole);
         self.validate_matches(&matches, data, chunk_start);
         // The first label opens the keyed stream, fed from where the label ended.
         let mut keyed_result = Ok(());
